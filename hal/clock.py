@@ -1,0 +1,172 @@
+"""The one clock: every module reads time and sleeps through a :class:`Clock`.
+
+Three implementations share one interface:
+
+* :class:`RealClock` — wall time, for the rig.
+* :class:`ScaledClock` — wall time sped up by a warp factor, for simulations across processes.
+* :class:`VirtualClock` — time that moves only when advanced, for tests and in-process simulation.
+  It runs hours of simulated operation in seconds, the same way every run.
+
+All values are seconds (float). ``monotonic()`` never goes backwards; ``now()`` is UTC seconds since the
+Unix epoch, for timestamps only. Nothing outside this module may call ``time.time``, ``time.sleep``,
+``time.monotonic`` or ``threading.Timer``.
+"""
+
+from __future__ import annotations
+
+import abc
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Callable
+
+__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "make_clock"]
+
+#: Default epoch for a virtual clock: 2030-01-01T00:00:00Z, so virtual timestamps look like dates.
+VIRTUAL_EPOCH_S = 1_893_456_000.0
+
+
+class Clock(abc.ABC):
+    """Source of time and of waiting. Seconds throughout."""
+
+    @abc.abstractmethod
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes backwards (origin arbitrary)."""
+
+    @abc.abstractmethod
+    def now(self) -> float:
+        """UTC seconds since the Unix epoch, for timestamps."""
+
+    @abc.abstractmethod
+    def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of this clock's time (non-positive values return at once)."""
+
+    def sleep_until(self, deadline: float) -> None:
+        """Wait until ``monotonic()`` reaches ``deadline`` (seconds)."""
+        self.sleep(deadline - self.monotonic())
+
+    @property
+    def warp(self) -> float:
+        """Clock seconds per wall second (1.0 for real time; informational for virtual time)."""
+        return 1.0
+
+    def wall_timeout(self, seconds: float) -> float:
+        """Convert a duration of clock time to wall seconds for a blocking OS call (e.g. a port read)."""
+        return seconds / self.warp
+
+
+class RealClock(Clock):
+    """Wall time."""
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+class ScaledClock(Clock):
+    """Wall time multiplied by ``warp`` (> 0): with ``warp=10`` one wall second is ten clock seconds."""
+
+    def __init__(self, warp: float, epoch: float | None = None) -> None:
+        if not warp > 0:
+            raise ValueError(f"ScaledClock warp must be > 0, got {warp!r}")
+        self._warp = float(warp)
+        self._wall0 = time.monotonic()
+        self._epoch0 = time.time() if epoch is None else float(epoch)
+
+    @property
+    def warp(self) -> float:
+        return self._warp
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._wall0) * self._warp
+
+    def now(self) -> float:
+        return self._epoch0 + self.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds / self._warp)
+
+
+class VirtualClock(Clock):
+    """Time that moves only when advanced.
+
+    Two ways to use it:
+
+    * ``auto_advance=True`` (the default): a discrete-event clock. ``sleep(dt)`` *is* the advance — the
+      single thread that owns the simulation never waits on the wall, and the same inputs give the
+      same run every time.
+    * ``auto_advance=False``: a test steps time with :meth:`advance`; other threads that call ``sleep``
+      block on a condition variable (no busy-waiting) until the clock passes their deadline.
+
+    Callbacks scheduled with :meth:`call_at` run, in deadline order, inside :meth:`advance` as the
+    clock passes them.
+    """
+
+    def __init__(self, start: float = 0.0, *, epoch: float = VIRTUAL_EPOCH_S, auto_advance: bool = True) -> None:
+        self._t = float(start)
+        self._epoch = float(epoch)
+        self.auto_advance = auto_advance
+        self._cond = threading.Condition()
+        self._timers: list[tuple[float, int, Callable[[], None]]] = []
+        self._order = itertools.count()
+
+    def monotonic(self) -> float:
+        return self._t
+
+    def now(self) -> float:
+        return self._epoch + self._t
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` (>= 0), running due callbacks and waking sleepers."""
+        if seconds < 0:
+            raise ValueError(f"cannot advance a clock backwards by {seconds!r} s")
+        self.advance_to(self._t + seconds)
+
+    def advance_to(self, deadline: float) -> None:
+        """Move time forward to ``deadline`` seconds (no-op if already past)."""
+        while True:
+            with self._cond:
+                if self._timers and self._timers[0][0] <= deadline:
+                    when, _, callback = heapq.heappop(self._timers)
+                    self._t = max(self._t, when)
+                else:
+                    callback = None
+                    self._t = max(self._t, deadline)
+                self._cond.notify_all()
+            if callback is None:
+                return
+            callback()
+
+    def call_at(self, when: float, callback: Callable[[], None]) -> None:
+        """Run ``callback()`` when the clock passes ``when`` (monotonic seconds)."""
+        with self._cond:
+            heapq.heappush(self._timers, (when, next(self._order), callback))
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        if self.auto_advance:
+            self.advance(seconds)
+            return
+        deadline = self._t + seconds
+        with self._cond:
+            self._cond.wait_for(lambda: self._t >= deadline)
+
+
+def make_clock(mode: str, warp: float = 1.0) -> Clock:
+    """Build a clock from configuration: ``mode`` is ``real``, ``scaled`` or ``virtual``."""
+    if mode == "real":
+        return RealClock()
+    if mode == "scaled":
+        return ScaledClock(warp)
+    if mode == "virtual":
+        return VirtualClock()
+    raise ValueError(f"unknown clock mode {mode!r}; expected one of: real, scaled, virtual")

@@ -1,0 +1,71 @@
+"""The hal exception tree. Third-party errors (``SerialException``, ``OSError``) are translated at the
+boundary with ``raise ... from``, so callers catch :class:`HalError` and nothing else."""
+
+from __future__ import annotations
+
+
+class HalError(Exception):
+    """Base class for every error raised by hal."""
+
+
+class FrameError(HalError):
+    """A frame could not be decoded (bad COBS, length, CRC or version)."""
+
+
+class CobsError(FrameError):
+    """The COBS encoding of a frame is invalid."""
+
+
+class FramingError(FrameError):
+    """The frame is too short, too long, or its length field disagrees with its size."""
+
+
+class CrcError(FrameError):
+    """The frame's CRC-32 does not match its contents."""
+
+
+class VersionError(FrameError):
+    """The frame carries a protocol version this host does not speak."""
+
+
+class PayloadError(HalError):
+    """A payload does not match the layout the ICD defines for its message."""
+
+
+class CommandError(HalError):
+    """A command was refused on the host side before anything was sent (unknown name, argument out of
+    the configured or ICD range)."""
+
+
+class LinkError(HalError):
+    """The serial link is down: the port could not be opened, was unplugged, or failed during I/O."""
+
+
+class LinkTimeout(HalError):
+    """A request got no response within its timeout after every retry."""
+
+
+class DeviceNack(HalError):
+    """The device refused a command with a NACK; ``code`` is a :class:`hal.protocol.NackCode`."""
+
+    def __init__(self, device: str, command: str, code: int, detail: int = 0) -> None:
+        from hal.protocol import NackCode
+
+        try:
+            code_name = NackCode(code).name
+        except ValueError:
+            code_name = f"UNKNOWN_{code}"
+        super().__init__(f"{device}: command {command!r} refused by the device: {code_name} (detail {detail})")
+        self.device = device
+        self.command = command
+        self.code = code
+        self.code_name = code_name
+        self.detail = detail
+
+
+class DeviceMismatch(HalError):
+    """The device on the port identified as something other than what the configuration expects."""
+
+
+class DeviceFault(HalError):
+    """The device reports a fault state, or failed its self-test."""

@@ -1,0 +1,50 @@
+"""The ``isru`` command: one entry point, one subcommand per job.
+
+Each subcommand lives in its own module under :mod:`isru.commands` and exposes
+``register(subparsers) -> None``; the parser it adds sets ``func(args) -> int`` as its default.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+
+#: Subcommand modules, in the order ``isru --help`` lists them.
+COMMAND_MODULES = (
+    "isru.commands.demo",
+    "isru.commands.sim",
+    "isru.commands.serial_monitor",
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser with every subcommand registered."""
+    parser = argparse.ArgumentParser(
+        prog="isru", description="Control stack for water-mining rovers: simulation, flight and ground."
+    )
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv for debug)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for module_name in COMMAND_MODULES:
+        importlib.import_module(module_name).register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``isru`` command line; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

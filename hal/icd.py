@@ -342,6 +342,7 @@ DRILL = DeviceSpec(
         _f("bit_temp_K", "K", "bit temperature"),
         _f("wob_N", "N", "weight on bit"),
         _f("cuttings_kg", "kg", "cuttings brought up since the last retract"),
+        _f("volatiles_ice_fraction", "", "ice mass fraction of the cuttings, from the downhole volatiles sensor"),
         _u8("percussion", "1 when the hammer is on"),
     ),
     modes=("idle", "spinning", "feeding", "retracting", "stalled"),

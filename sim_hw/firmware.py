@@ -1,0 +1,462 @@
+"""The firmware side of the ICD, common to every emulated device.
+
+:class:`Firmware` implements everything ``docs/icd.md`` requires of *any* device: frame parsing, NACK
+rules, the RETRY replay cache, IDENTIFY, HEARTBEAT, the common commands, telemetry streaming, events,
+motion completion and the dead-man rule. A device subclass adds its own commands as ``cmd_<name>``
+methods and its physics in :meth:`Firmware.step`.
+
+Test hooks in the manner of gpiozero's mock pins: :attr:`Firmware.history` records every command the
+device received, :meth:`Firmware.assert_received` / :meth:`Firmware.assert_not_received` check it, and
+``inject_*`` methods force faults and sensor symptoms.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from hal.icd import (
+    ACK_LAYOUT,
+    DEFAULT_DEADMAN_MS,
+    EVENT_LAYOUT,
+    HEARTBEAT_REPLY_LAYOUT,
+    HEARTBEAT_REQUEST_LAYOUT,
+    IDENTIFY_LAYOUT,
+    MIN_TELEMETRY_PERIOD_MS,
+    NACK_LAYOUT,
+    Command,
+    Completion,
+    DeviceSpec,
+    DeviceState,
+    EventId,
+    Severity,
+)
+from hal.protocol import (
+    HOST_ADDRESS,
+    PROTOCOL_VERSION,
+    AckResult,
+    Flags,
+    Frame,
+    FrameDecoder,
+    MsgType,
+    NackCode,
+    encode_frame,
+)
+
+if TYPE_CHECKING:
+    from sim_hw.world import SimWorld
+
+_LOGGER = logging.getLogger(__name__)
+
+BROADCAST_ADDRESS = 0xFF
+FIRMWARE_VERSION = (1, 0, 0)
+
+
+class Nack(Exception):
+    """Raised by a command handler to refuse the command with ``code`` (a :class:`NackCode`)."""
+
+    def __init__(self, code: NackCode, detail: int = 0) -> None:
+        super().__init__(code.name)
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Received:
+    """One command as the device received it (the test-visible history)."""
+
+    t: float
+    name: str
+    args: dict[str, Any]
+    outcome: str  # "ack", "started", or the NACK code name
+
+
+@dataclass
+class SensorFault:
+    """A telemetry symptom forced on one field: ``dropout`` (0), ``stuck``, ``nan`` or ``noise``."""
+
+    kind: str
+    until: float
+    value: float = 0.0
+    sigma: float = 0.0
+
+
+SENSOR_FAULT_KINDS = ("dropout", "stuck", "nan", "noise")
+
+
+class Firmware:
+    """One emulated device: ICD behaviour plus the device's own commands and physics.
+
+    Subclasses set ``spec`` and implement ``cmd_<name>(**args) -> AckResult | bytes | None`` for each of
+    their commands (raise :class:`Nack` to refuse; return ``AckResult.STARTED`` after
+    :meth:`begin_motion` for motions), :meth:`step` for physics, :meth:`telemetry_values` for the
+    telemetry fields and :meth:`stop_actuators`.
+    """
+
+    spec: DeviceSpec
+
+    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+        self.world = world
+        self.serial_number = serial_number
+        self.rng = random.Random(seed * 7919 + self.spec.address)
+        self.address = self.spec.address
+        self.mode = 0
+        self.faults = 0
+        self.deadman_ms = DEFAULT_DEADMAN_MS
+        self.telemetry_period_ms = 0
+        self.history: list[Received] = []
+        self.events_sent: list[dict[str, Any]] = []
+        self.frames_rejected = 0
+        self._decoder = FrameDecoder()
+        self._tx = bytearray()
+        self._seq = 0
+        self._last_request: tuple[int, int, bytes] | None = None  # (seq, msg_type, response wire bytes)
+        self._last_host_rx = world.t
+        self._deadman_tripped = False
+        self._next_telemetry = math.inf
+        self._boot_t = world.t
+        self._motion: Command | None = None
+        self._sensor_faults: dict[str, SensorFault] = {}
+        self._forced_faults = 0
+        self.emit_event(EventId.BOOT, Severity.INFO, 0, 0.0)
+
+    # ------------------------------------------------------------------------------- byte interface
+    def receive(self, data: bytes) -> None:
+        """Bytes from the host. Invalid frames are dropped silently (the host times out and retries)."""
+        for frame in self._decoder.feed(data):
+            try:
+                self._handle(frame)
+            except Exception:  # the firmware must survive anything the host sends
+                _LOGGER.exception("%s: error handling %r", self.spec.name, frame)
+                self.frames_rejected += 1
+
+    def read_output(self) -> bytes:
+        """Bytes the device has written since the last call."""
+        out = bytes(self._tx)
+        self._tx.clear()
+        return out
+
+    @property
+    def output_pending(self) -> int:
+        """Number of bytes waiting in the device's output."""
+        return len(self._tx)
+
+    def _send(self, msg_type: int, payload: bytes, seq: int | None = None, flags: int = 0) -> bytes:
+        if seq is None:
+            self._seq = (self._seq + 1) & 0xFFFF
+            seq = self._seq
+        wire = encode_frame(Frame(self.address, msg_type, seq, payload, flags))
+        self._tx += wire
+        return wire
+
+    def _respond(self, request: Frame, msg_type: int, payload: bytes) -> None:
+        wire = self._send(msg_type, payload, seq=request.seq, flags=Flags.RESPONSE)
+        self._last_request = (request.seq, request.msg_type, wire)
+
+    # ------------------------------------------------------------------------------------ handling
+    def _handle(self, frame: Frame) -> None:
+        if frame.address not in (self.address, BROADCAST_ADDRESS):
+            return  # not for us (multi-drop bus)
+        self._last_host_rx = self.world.t
+        self._deadman_tripped = False
+        if frame.flags & Flags.RETRY and self._last_request is not None:
+            seq, msg_type, wire = self._last_request
+            if seq == frame.seq and msg_type == frame.msg_type:
+                self._tx += wire  # replay: never act twice on one request
+                return
+        if frame.address == BROADCAST_ADDRESS and frame.msg_type not in (MsgType.IDENTIFY, MsgType.HEARTBEAT):
+            return
+        if frame.msg_type == MsgType.COMMAND:
+            self._handle_command(frame)
+        elif frame.msg_type == MsgType.IDENTIFY:
+            self._respond(frame, MsgType.IDENTIFY, self._identify_payload())
+        elif frame.msg_type == MsgType.HEARTBEAT:
+            self._handle_heartbeat(frame)
+        else:
+            self._nack(frame, 0, NackCode.BAD_TYPE)
+
+    def _identify_payload(self) -> bytes:
+        major, minor, patch = FIRMWARE_VERSION
+        return IDENTIFY_LAYOUT.pack(
+            self.spec.device_type,
+            PROTOCOL_VERSION,
+            major,
+            minor,
+            patch,
+            0,
+            self.serial_number,
+            self.deadman_ms,
+            self.telemetry_period_ms,
+        )
+
+    def _handle_heartbeat(self, frame: Frame) -> None:
+        if len(frame.payload) != HEARTBEAT_REQUEST_LAYOUT.size:
+            self._nack(frame, 0, NackCode.BAD_LENGTH)
+            return
+        (host_ms,) = HEARTBEAT_REQUEST_LAYOUT.struct.unpack(frame.payload)
+        reply = HEARTBEAT_REPLY_LAYOUT.pack(host_ms, self.state, self.mode, self.all_faults)
+        self._respond(frame, MsgType.HEARTBEAT, reply)
+
+    def _nack(self, frame: Frame, command_id: int, code: NackCode, detail: int = 0, name: str = "") -> None:
+        self._respond(frame, MsgType.NACK, NACK_LAYOUT.pack(command_id, code, detail))
+        if name:
+            self.history.append(Received(self.world.t, name, {}, code.name))
+
+    def _handle_command(self, frame: Frame) -> None:
+        payload = frame.payload
+        if not payload:
+            self._nack(frame, 0, NackCode.BAD_LENGTH)
+            return
+        command = self.spec.command_by_id(payload[0])
+        if command is None:
+            self._nack(frame, payload[0], NackCode.UNKNOWN_COMMAND)
+            return
+        if len(payload) - 1 != command.args_layout.size:
+            self._nack(frame, command.id, NackCode.BAD_LENGTH, name=command.name)
+            return
+        args = command.unpack_args(payload[1:])
+        bad = command.check(args)
+        if bad is not None:
+            self._nack(frame, command.id, NackCode.OUT_OF_RANGE, command.args.index(bad) + 1)
+            self.history.append(Received(self.world.t, command.name, args, NackCode.OUT_OF_RANGE.name))
+            return
+        try:
+            result = getattr(self, f"cmd_{command.name}")(**args)
+        except Nack as nack:
+            self._nack(frame, command.id, nack.code, nack.detail)
+            self.history.append(Received(self.world.t, command.name, args, nack.code.name))
+            return
+        reply = b""
+        if isinstance(result, bytes | bytearray):
+            reply, result = bytes(result), AckResult.DONE
+        result = AckResult.DONE if result is None else result
+        self._respond(frame, MsgType.ACK, ACK_LAYOUT.pack(command.id, result) + reply)
+        self.history.append(
+            Received(self.world.t, command.name, args, "started" if result == AckResult.STARTED else "ack")
+        )
+
+    # ------------------------------------------------------------------------------ common commands
+    def cmd_set_telemetry_period(self, period_ms: int) -> None:
+        """Stream every ``period_ms`` (0 = off)."""
+        if period_ms and period_ms < MIN_TELEMETRY_PERIOD_MS:
+            period_ms = MIN_TELEMETRY_PERIOD_MS
+        self.telemetry_period_ms = period_ms
+        self._next_telemetry = self.world.t + period_ms / 1000 if period_ms else math.inf
+
+    def cmd_set_deadman(self, timeout_ms: int) -> None:
+        """Set the dead-man timeout, milliseconds."""
+        self.deadman_ms = timeout_ms
+
+    def cmd_stop(self) -> None:
+        """Stop every actuator."""
+        self.stop_actuators()
+        self.end_motion(Completion.STOPPED)
+        self.mode = 0
+
+    def cmd_self_test(self) -> bytes:
+        """Reply with the failed-check bits (0 = pass); a device with an active fault fails check 0."""
+        return self.spec.command("self_test").reply_layout.pack(self.self_test_failures())
+
+    def cmd_clear_fault(self) -> None:
+        """Clear latched faults whose cause is gone."""
+        self.faults &= self._forced_faults
+        if not self.all_faults:
+            self.emit_event(EventId.FAULT_CLEARED, Severity.INFO, 0, 0.0)
+
+    def cmd_get_telemetry(self) -> bytes:
+        """Reply with one telemetry snapshot."""
+        return self.telemetry_payload()
+
+    # --------------------------------------------------------------------------------- device API
+    @property
+    def state(self) -> DeviceState:
+        """Coarse state: FAULT if any fault is active, ACTIVE while a mode other than idle runs."""
+        if self.all_faults:
+            return DeviceState.FAULT
+        return DeviceState.ACTIVE if self.mode else DeviceState.IDLE
+
+    @property
+    def all_faults(self) -> int:
+        """Latched and injected fault bits."""
+        return self.faults | self._forced_faults
+
+    def set_mode(self, mode: int) -> None:
+        """Change mode, with a MODE_CHANGE event."""
+        if mode != self.mode:
+            self.mode = mode
+            self.emit_event(EventId.MODE_CHANGE, Severity.INFO, mode, 0.0)
+
+    def raise_fault(self, name: str, value: float = 0.0, severity: Severity = Severity.ERROR) -> None:
+        """Latch fault ``name`` (a name from the spec's fault table), with a FAULT_SET event."""
+        bit = self.spec.fault_bit(name)
+        if not self.faults & bit:
+            self.faults |= bit
+            self.emit_event(EventId.FAULT_SET, severity, self.spec.faults.index(name), value)
+
+    def emit_event(self, event: EventId, severity: Severity, code: int, value: float) -> None:
+        """Send an EVENT frame now."""
+        self.events_sent.append({"t": self.world.t, "event": event, "severity": severity, "code": code})
+        self._send(MsgType.EVENT, EVENT_LAYOUT.pack(event, severity, code, value))
+
+    def begin_motion(self, command_name: str, mode: int) -> AckResult:
+        """Start a motion: ends any previous one as STOPPED; returns ``AckResult.STARTED``."""
+        self.end_motion(Completion.STOPPED)
+        self._motion = self.spec.command(command_name)
+        self.set_mode(mode)
+        return AckResult.STARTED
+
+    def end_motion(self, completion: Completion) -> None:
+        """Finish the current motion (if any) with a COMMAND_COMPLETE event."""
+        if self._motion is None:
+            return
+        command, self._motion = self._motion, None
+        severity = Severity.INFO if completion == Completion.OK else Severity.WARNING
+        self.emit_event(EventId.COMMAND_COMPLETE, severity, command.id, float(completion))
+
+    @property
+    def motion(self) -> str | None:
+        """Name of the motion in progress, or None."""
+        return self._motion.name if self._motion else None
+
+    # -------------------------------------------------------------------------- time and streaming
+    def tick(self, dt: float) -> None:
+        """Advance this device by ``dt`` seconds: physics, dead-man, telemetry. Called by the world."""
+        self.step(dt)
+        t = self.world.t
+        if (
+            not self._deadman_tripped
+            and (t - self._last_host_rx) * 1000.0 > self.deadman_ms
+            and (self.mode or self.is_actuating())
+        ):
+            self._deadman_tripped = True
+            silent_ms = (t - self._last_host_rx) * 1000.0
+            self.stop_actuators()
+            self.end_motion(Completion.DEADMAN)
+            self.set_mode(0)
+            if "deadman" in self.spec.faults:
+                self.raise_fault("deadman", silent_ms, Severity.WARNING)
+            self.emit_event(EventId.DEADMAN_STOP, Severity.WARNING, 0, silent_ms)
+        if t + 1e-9 >= self._next_telemetry:
+            self._send(MsgType.TELEMETRY, self.telemetry_payload())
+            period = self.telemetry_period_ms / 1000
+            self._next_telemetry += period
+            if self._next_telemetry <= t:  # fell behind (huge step): skip, do not burst
+                self._next_telemetry = t + period
+
+    def next_wakeup(self) -> float:
+        """World time (s) of this device's next scheduled output (telemetry), or ``inf``."""
+        return self._next_telemetry
+
+    def telemetry_payload(self) -> bytes:
+        """The packed TELEMETRY payload (header + device fields), with any injected sensor symptoms."""
+        values = self.telemetry_values()
+        if self._sensor_faults:
+            values = self._apply_sensor_faults(values)
+        uptime_ms = int((self.world.t - self._boot_t) * 1000) & 0xFFFFFFFF
+        return self.spec.telemetry_layout.pack(
+            self.state, self.mode, self.all_faults, uptime_ms, *(values[f.name] for f in self.spec.telemetry)
+        )
+
+    # -------------------------------------------------------------------------------- subclass API
+    def step(self, dt: float) -> None:
+        """Advance the device's physics by ``dt`` seconds."""
+
+    def telemetry_values(self) -> dict[str, float]:
+        """Current value of every device telemetry field, by name (SI units as in the ICD)."""
+        raise AttributeError(f"{type(self).__name__} must define telemetry_values()")
+
+    def stop_actuators(self) -> None:
+        """Bring every actuator to rest now (motors off, heater off)."""
+
+    def is_actuating(self) -> bool:
+        """True while any actuator is powered (the dead-man rule watches this)."""
+        return self.mode != 0
+
+    @property
+    def bus_powered(self) -> bool:
+        """True while the power system feeds this device's bus (the bus named like the device)."""
+        return self.world.rover.bus_on.get(self.spec.name, True)
+
+    def power_W(self) -> float:
+        """Electrical power the device draws now, watts (read by the power emulator)."""
+        return 0.0
+
+    def self_test_failures(self) -> int:
+        """Bit set of failed self-test checks (bit 0: an active fault)."""
+        return 1 if self.all_faults else 0
+
+    # ----------------------------------------------------------------------------------- test hooks
+    def inject_fault(self, name: str) -> None:
+        """Force fault bit ``name`` on until :meth:`clear_injected_fault` (clear_fault cannot clear it)."""
+        self._forced_faults |= self.spec.fault_bit(name)
+        self.emit_event(EventId.FAULT_SET, Severity.ERROR, self.spec.faults.index(name), 0.0)
+
+    def clear_injected_fault(self, name: str) -> None:
+        """Release a fault forced by :meth:`inject_fault`."""
+        self._forced_faults &= ~self.spec.fault_bit(name)
+
+    def inject_sensor(self, field: str, kind: str, duration_s: float = math.inf, sigma: float = 1.0) -> None:
+        """Force a telemetry symptom on ``field``: ``dropout`` (reads 0), ``stuck`` (keeps its current
+        value), ``nan``, or ``noise`` (adds Gaussian noise of ``sigma`` in the field's unit) for
+        ``duration_s`` seconds."""
+        if kind not in SENSOR_FAULT_KINDS:
+            raise ValueError(f"sensor fault kind {kind!r}; expected one of {SENSOR_FAULT_KINDS}")
+        names = {f.name for f in self.spec.telemetry}
+        if field not in names:
+            raise ValueError(f"{self.spec.name} has no telemetry field {field!r}; expected one of {sorted(names)}")
+        current = float(self.telemetry_values()[field])
+        self._sensor_faults[field] = SensorFault(kind, self.world.t + duration_s, current, sigma)
+
+    def clear_sensor_faults(self) -> None:
+        """Remove every injected sensor symptom."""
+        self._sensor_faults.clear()
+
+    def _apply_sensor_faults(self, values: dict[str, float]) -> dict[str, float]:
+        values = dict(values)
+        for name, fault in list(self._sensor_faults.items()):
+            if self.world.t >= fault.until:
+                del self._sensor_faults[name]
+                continue
+            fmt = next(f.fmt for f in self.spec.telemetry if f.name == name)
+            if fault.kind == "dropout":
+                values[name] = 0
+            elif fault.kind == "stuck":
+                values[name] = fault.value if fmt == "f" else int(fault.value)
+            elif fault.kind == "nan" and fmt == "f":
+                values[name] = math.nan
+            elif fault.kind == "noise" and fmt == "f":
+                values[name] = values[name] + self.rng.gauss(0.0, fault.sigma)
+        return values
+
+    def received(self, name: str) -> list[Received]:
+        """Every recorded command called ``name``."""
+        return [r for r in self.history if r.name == name]
+
+    def assert_received(self, name: str, outcome: str | None = None, **args: Any) -> Received:
+        """Assert the device received command ``name`` (with these argument values and outcome, if
+        given; floats compared to 1e-6 relative) and return the latest such record."""
+        for record in reversed(self.history):
+            if record.name != name or (outcome is not None and record.outcome != outcome):
+                continue
+            if all(_close(record.args.get(k), v) for k, v in args.items()):
+                return record
+        seen = [(r.name, r.args, r.outcome) for r in self.history[-10:]]
+        raise AssertionError(f"{self.spec.name} never received {name} {args} ({outcome}); last: {seen}")
+
+    def assert_not_received(self, name: str) -> None:
+        """Assert the device never received command ``name``."""
+        hits = self.received(name)
+        if hits:
+            raise AssertionError(f"{self.spec.name} received {name} {len(hits)} time(s): {hits[-1]}")
+
+
+def _close(a: Any, b: Any) -> bool:
+    if isinstance(a, float) or isinstance(b, float):
+        return a is not None and math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
+    return a == b
+
+
+__all__ = ["HOST_ADDRESS", "Firmware", "Nack", "Received", "SensorFault"]

@@ -1,0 +1,181 @@
+"""The simulated world: one clock, one body, the sites, the rover's physical state and its devices.
+
+Every emulated device lives in a :class:`SimWorld`. The world advances all of them together in fixed
+steps (lock-step, so coupled physics — the drill's reaction on the anchors, the loads on the battery — is
+consistent), lazily: whenever a port touches the world it is first brought up to ``clock.monotonic()``.
+On a :class:`~hal.clock.VirtualClock` this makes a run a pure function of its inputs and seed.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from hal.clock import Clock
+from sim_hw.bodies import Body, body_by_name
+from sim_hw.port_faults import PortFaults
+from sim_hw.terrain import Site, generate_sites
+
+if TYPE_CHECKING:
+    from sim_hw.firmware import Firmware
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Longest physics step, seconds.
+DEFAULT_STEP_S = 0.05
+#: Distance within which the rover counts as standing on a site, metres.
+SITE_RADIUS_M = 3.0
+
+
+@dataclass
+class RoverState:
+    """Physical state shared between device models (SI units). Devices write what they cause and read
+    what they feel; the comments say who writes each field."""
+
+    x_m: float = 0.0  # drive
+    y_m: float = 0.0  # drive
+    heading_rad: float = 0.0  # drive
+    speed_m_s: float = 0.0  # drive
+    yaw_rate_rad_s: float = 0.0  # drive
+    mass_kg: float = 120.0  # configuration
+    drill_thrust_N: float = 0.0  # drill: axial reaction pushing the rover up
+    drill_torque_Nm: float = 0.0  # drill: reaction torque on the body
+    drill_depth_m: float = 0.0  # drill
+    vibration_m_s2: float = 0.0  # drill (percussion, rotation)
+    anchor_holding_N: float = 0.0  # anchor: holding force available against uplift
+    anchored: bool = False  # anchor: all anchors deployed and preloaded
+    body_lift_m: float = 0.0  # anchor: how far the rover was pushed off the ground
+    body_velocity_m_s: float = 0.0  # anchor: uplift/slip velocity of the body
+    bus_on: dict[str, bool] = field(default_factory=dict)  # power: bus name -> switched on (absent = on)
+
+
+class SimWorld:
+    """All simulated hardware of one rover on one body.
+
+    ``step_s`` bounds the physics step; devices are advanced in a fixed order each step.
+    """
+
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        body: str | Body = "moon",
+        seed: int = 0,
+        site: int = 0,
+        site_count: int = 5,
+        step_s: float = DEFAULT_STEP_S,
+        devices: tuple[str, ...] | None = None,
+    ) -> None:
+        from sim_hw.devices import DEVICE_NAMES, firmware_class
+
+        self.clock = clock
+        self.seed = seed
+        self.body = body if isinstance(body, Body) else body_by_name(body)
+        self.sites = generate_sites(self.body, seed, site_count)
+        self.step_s = step_s
+        self.t = clock.monotonic()
+        self.rover = RoverState()
+        start = self.sites[min(max(site, 0), len(self.sites) - 1)]
+        self.rover.x_m, self.rover.y_m = start.x_m, start.y_m
+        names = devices if devices is not None else DEVICE_NAMES
+        classes = {name: firmware_class(name) for name in names}
+        self.devices: dict[str, Firmware] = {}
+        for name in sorted(classes, key=DEVICE_NAMES.index):  # a fixed stepping order, whatever was asked
+            serial_number = 0x1500_0000 + seed * 16 + DEVICE_NAMES.index(name)
+            self.devices[name] = classes[name](self, serial_number=serial_number, seed=seed)
+        self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
+        self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
+
+    # ------------------------------------------------------------------------------------- lookup
+    def device(self, name: str) -> Firmware:
+        """The emulator of device ``name``."""
+        try:
+            return self.devices[name]
+        except KeyError:
+            raise KeyError(f"no simulated device {name!r}; this world has {sorted(self.devices)}") from None
+
+    @property
+    def site(self) -> Site | None:
+        """The site the rover stands on, or None between sites."""
+        best, best_d = None, SITE_RADIUS_M
+        for site in self.sites:
+            d = math.hypot(site.x_m - self.rover.x_m, site.y_m - self.rover.y_m)
+            if d <= best_d:
+                best, best_d = site, d
+        return best
+
+    # --------------------------------------------------------------------------------------- time
+    def sync(self) -> None:
+        """Bring the world up to the clock's present."""
+        self.advance_to(self.clock.monotonic())
+
+    def advance_to(self, t: float) -> None:
+        """Step every device until world time reaches ``t`` seconds."""
+        if t <= self.t:
+            return
+        devices = tuple(self.devices.values())
+        while self.t < t:
+            target = min(t, self.t + self.step_s)
+            for device in devices:
+                wake = device.next_wakeup()
+                if self.t < wake < target:
+                    target = wake
+            if self._scheduled and self._scheduled[0][0] <= target:
+                target = max(self.t, self._scheduled[0][0])
+            dt = target - self.t
+            self.t = target
+            for device in devices:
+                device.tick(dt)
+            self._run_scheduled()
+
+    def next_event_time(self) -> float:
+        """The earliest time any device will produce output on its own (telemetry), or ``inf``."""
+        return min((d.next_wakeup() for d in self.devices.values()), default=math.inf)
+
+    # ------------------------------------------------------------------------------------- faults
+    def inject(self, device: str, kind: str, **params: Any) -> None:
+        """Inject fault ``kind`` into ``device`` now.
+
+        Line faults: ``corrupt`` (rate), ``drop`` (rate), ``latency`` (seconds), ``disconnect``,
+        ``reconnect``, ``clear_line``. Sensor symptoms: ``dropout``/``stuck``/``nan``/``noise``
+        (field, duration_s, sigma). Anything else calls the emulator's ``inject_<kind>(**params)``.
+        """
+        from sim_hw.firmware import SENSOR_FAULT_KINDS
+
+        firmware = self.device(device)
+        line = self.port_faults[device]
+        if kind == "corrupt":
+            line.corrupt_rate = float(params.get("rate", 0.01))
+        elif kind == "drop":
+            line.drop_rate = float(params.get("rate", 0.01))
+        elif kind == "latency":
+            line.latency_s = float(params.get("seconds", 0.05))
+        elif kind == "disconnect":
+            line.unplugged = True
+        elif kind == "reconnect":
+            line.unplugged = False
+        elif kind == "clear_line":
+            line.clear()
+        elif kind in SENSOR_FAULT_KINDS:
+            firmware.inject_sensor(
+                params["field"], kind, float(params.get("duration_s", math.inf)), float(params.get("sigma", 1.0))
+            )
+        else:
+            hook = getattr(firmware, f"inject_{kind}", None)
+            if hook is None:
+                hooks = sorted(n[7:] for n in dir(firmware) if n.startswith("inject_"))
+                raise KeyError(f"{device} has no fault {kind!r}; expected one of {hooks} or a line/sensor fault")
+            hook(**params)
+        _LOGGER.info("t=%.3f injected %s.%s %s", self.t, device, kind, params)
+
+    def schedule(self, at_s: float, device: str, kind: str, **params: Any) -> None:
+        """Inject a fault when world time reaches ``at_s`` seconds."""
+        self._scheduled.append((at_s, device, kind, params))
+        self._scheduled.sort(key=lambda item: item[0])
+
+    def _run_scheduled(self) -> None:
+        while self._scheduled and self._scheduled[0][0] <= self.t:
+            _, device, kind, params = self._scheduled.pop(0)
+            self.inject(device, kind, **params)

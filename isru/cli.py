@@ -13,7 +13,6 @@ import sys
 
 #: Subcommand modules, in the order ``isru --help`` lists them.
 COMMAND_MODULES = (
-    "isru.commands.demo",
     "isru.commands.sim",
     "isru.commands.serial_monitor",
 )

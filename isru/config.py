@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hal.config import DeviceConfig, TransportConfig
 from hal.config_loader import ConfigError, load_file, setting
+from sim_hw.config import SimConfig
 
 __all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "load_config"]
 
@@ -32,6 +33,7 @@ class IsruConfig:
     clock: ClockConfig = field(default_factory=ClockConfig)
     transport: TransportConfig = field(default_factory=TransportConfig)
     devices: dict[str, DeviceConfig] = field(default_factory=dict)
+    sim: SimConfig = field(default_factory=SimConfig)
 
 
 def default_config_path() -> Path:

@@ -1,0 +1,123 @@
+"""Every simulated device on its own pseudo-terminal, for drivers running in another process.
+
+The host opens the printed ``/dev/pts/N`` path exactly as it would open a USB serial adapter. One
+thread serves every device: it waits on all pty masters with ``select``, hands received bytes to the
+emulators and writes their output back, keeping the world on its (scaled) clock.
+
+Line faults behave as on the in-process ``sim://`` port, except ``disconnect``: a pty cannot be
+unplugged and come back under the same path, so an "unplugged" device here swallows bytes both ways
+(the host sees a silent device and times out).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import logging
+import os
+import select
+import threading
+import tty
+from dataclasses import dataclass
+
+from sim_hw.port_faults import DelayLine, PortFaults
+from sim_hw.world import SimWorld
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Longest select() wait, in clock seconds, so stop requests and clock warps are honoured promptly.
+MAX_WAIT_S = 0.05
+
+
+@dataclass
+class _Pty:
+    name: str
+    master: int
+    slave: int
+    path: str
+    line: DelayLine
+    faults: PortFaults
+
+
+class PtyServer:
+    """Serve ``world``'s devices on pseudo-terminals until :meth:`stop` is called."""
+
+    def __init__(self, world: SimWorld, devices: tuple[str, ...] | None = None) -> None:
+        self.world = world
+        self._stop = threading.Event()
+        self._ptys: list[_Pty] = []
+        for name in devices or tuple(world.devices):
+            world.device(name)  # raises for an unknown name
+            master, slave = os.openpty()
+            tty.setraw(slave)
+            flags = fcntl.fcntl(master, fcntl.F_GETFL)
+            fcntl.fcntl(master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+            self._ptys.append(_Pty(name, master, slave, os.ttyname(slave), DelayLine(), world.port_faults[name]))
+
+    @property
+    def paths(self) -> dict[str, str]:
+        """Device name → pty path the host opens."""
+        return {p.name: p.path for p in self._ptys}
+
+    def stop(self) -> None:
+        """Ask :meth:`serve_forever` to return (thread- and signal-safe)."""
+        self._stop.set()
+
+    def close(self) -> None:
+        """Close every pty."""
+        for pty in self._ptys:
+            for fd in (pty.master, pty.slave):
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        self._ptys.clear()
+
+    def serve_forever(self) -> None:
+        """Move bytes between the ptys and the emulators until stopped."""
+        world = self.world
+        clock = world.clock
+        masters = {p.master: p for p in self._ptys}
+        while not self._stop.is_set():
+            world.sync()
+            self._flush_output()
+            now = clock.monotonic()
+            wake = min(world.next_event_time(), *(p.line.next_due() for p in self._ptys), now + MAX_WAIT_S)
+            timeout = clock.wall_timeout(max(wake - now, 0.0))
+            try:
+                readable, _, _ = select.select(list(masters), [], [], timeout)
+            except InterruptedError:
+                continue
+            if readable:
+                world.sync()
+            for fd in readable:
+                pty = masters[fd]
+                try:
+                    data = os.read(fd, 4096)
+                except OSError as exc:
+                    if exc.errno in (errno.EAGAIN, errno.EIO):
+                        continue  # EIO: no process has the slave open at the moment
+                    raise
+                if pty.faults.unplugged:
+                    continue
+                world.device(pty.name).receive(pty.faults.apply(data))
+
+    def _flush_output(self) -> None:
+        t = self.world.t
+        for pty in self._ptys:
+            data = self.world.device(pty.name).read_output()
+            if data and not pty.faults.unplugged:
+                pty.line.push(t + pty.faults.latency_s, pty.faults.apply(data))
+            pty.line.release(t)
+            pending = pty.line.available()
+            if not pending:
+                continue
+            try:
+                written = os.write(pty.master, pty.line.take(pending))
+            except BlockingIOError:
+                written = 0
+            except OSError as exc:
+                _LOGGER.debug("%s: write to pty failed: %s", pty.name, exc)
+                written = 0
+            if written < pending:
+                _LOGGER.debug("%s: host not reading; %d bytes dropped", pty.name, pending - written)

@@ -18,6 +18,7 @@ _LOGGER = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+_LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 _DESCRIPTION = """\
 Measure the project against its raw limits.
@@ -69,18 +70,21 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
         help="run only these metrics (comma-separated; may be repeated); see the list below",
     )
     parser.add_argument("--list", action="store_true", help="list the metrics and their targets, run nothing")
-    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a metric misses its target")
+    parser.add_argument(
+        "--strict", action="store_true", help="exit with status 1 when a metric misses its target"
+    )
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv for debug)")
     return parser
 
 
 def _metric_list(metrics: Iterable[Metric]) -> str:
+    indent = " " * 6
     lines = ["metrics:"]
     for metric in metrics:
         target = f"target {metric.target}" if metric.target is not None else "no target"
         lines.append(f"  {metric.key}  [{metric.unit}, {target}]")
         if metric.summary:
-            lines += textwrap.wrap(metric.summary, width=100, initial_indent="      ", subsequent_indent="      ")
+            lines += textwrap.wrap(metric.summary, width=100, initial_indent=indent, subsequent_indent=indent)
     if len(lines) == 1:
         lines.append("  (none registered)")
     return "\n".join(lines)
@@ -105,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser(registry)
     args = parser.parse_args(argv)
     level = (logging.WARNING, logging.INFO, logging.DEBUG)[min(args.verbose, 2)]
-    logging.basicConfig(level=level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=level, stream=sys.stderr, format=_LOG_FORMAT)
     try:
         metrics = registry.select(_selected_keys(args.only))
     except BenchError as exc:

@@ -63,12 +63,10 @@ def answer(frame: Frame) -> bytes | None:
     if frame.msg_type != MsgType.COMMAND:
         return None
     if frame.payload:
-        reply = Frame(frame.address, MsgType.ACK, frame.seq, ACK_LAYOUT.pack(frame.payload[0], AckResult.DONE),
-                      Flags.RESPONSE)
+        msg_type, payload = MsgType.ACK, ACK_LAYOUT.pack(frame.payload[0], AckResult.DONE)
     else:
-        reply = Frame(frame.address, MsgType.NACK, frame.seq, NACK_LAYOUT.pack(0, NackCode.BAD_LENGTH, 0),
-                      Flags.RESPONSE)
-    return encode_frame(reply)
+        msg_type, payload = MsgType.NACK, NACK_LAYOUT.pack(0, NackCode.BAD_LENGTH, 0)
+    return encode_frame(Frame(frame.address, msg_type, frame.seq, payload, Flags.RESPONSE))
 
 
 def run_device(fd: int) -> int:

@@ -37,7 +37,9 @@ _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 #: Fields every metric reports; a metric's extra fields may not reuse these names.
-RESERVED_FIELDS = frozenset({"value", "unit", "raw", "raw_unit", "ratio", "target", "ok", "error", "elapsed_s"})
+RESERVED_FIELDS = frozenset(
+    {"value", "unit", "raw", "raw_unit", "ratio", "target", "ok", "error", "elapsed_s"}
+)
 
 ExtraValue = float | int | str
 
@@ -77,6 +79,7 @@ class Target:
 
     op: str
     threshold: float
+    text: str = field(default="", compare=False)
 
     @classmethod
     def parse(cls, text: str) -> Target:
@@ -84,19 +87,22 @@ class Target:
         match = _TARGET_PATTERN.match(text) if isinstance(text, str) else None
         if match is None:
             raise MetricDefinitionError(
-                f"target {text!r} is not understood; expected an operator (<=, >=, <, >) and a number, e.g. '<= 2.0'"
+                f"target {text!r} is not understood; "
+                "expected an operator (<=, >=, <, >) and a number, e.g. '<= 2.0'"
             )
         threshold = float(match.group(2))
         if not math.isfinite(threshold):
-            raise MetricDefinitionError(f"target {text!r} has a non-finite threshold; expected a finite number")
-        return cls(match.group(1), threshold)
+            raise MetricDefinitionError(
+                f"target {text!r} has a non-finite threshold; expected a finite number"
+            )
+        return cls(match.group(1), threshold, f"{match.group(1)} {match.group(2)}")
 
     def met_by(self, value: float) -> bool:
         """True if ``value`` satisfies the condition."""
         return _COMPARATORS[self.op](value, self.threshold)
 
     def __str__(self) -> str:
-        return f"{self.op} {self.threshold:g}"
+        return self.text or f"{self.op} {self.threshold:g}"
 
 
 MetricFunction = Callable[[RunOptions], Result]
@@ -114,8 +120,9 @@ class Metric:
 
     @property
     def summary(self) -> str:
-        """First line of the metric's docstring."""
-        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+        """First paragraph of the metric's docstring, on one line."""
+        paragraph = self.doc.strip().split("\n\n", 1)[0]
+        return " ".join(paragraph.split())
 
 
 class Registry:
@@ -133,9 +140,13 @@ class Registry:
         the value such as ``"<= 2.0"`` (None: reported, never judged).
         """
         if not isinstance(key, str) or not _KEY_PATTERN.match(key):
-            raise MetricDefinitionError(f"metric key {key!r} is invalid; expected snake_case like 'serial_rtt_x_raw'")
+            raise MetricDefinitionError(
+                f"metric key {key!r} is invalid; expected snake_case like 'serial_rtt_x_raw'"
+            )
         if not isinstance(unit, str) or not unit.strip():
-            raise MetricDefinitionError(f"metric {key!r}: unit {unit!r} is invalid; expected a non-empty string")
+            raise MetricDefinitionError(
+                f"metric {key!r}: unit {unit!r} is invalid; expected a non-empty string"
+            )
         parsed = None if target is None else Target.parse(target)
 
         def register(function: MetricFunction) -> MetricFunction:
@@ -174,9 +185,8 @@ class Registry:
         wanted = list(dict.fromkeys(keys))
         unknown = [key for key in wanted if key not in self._metrics]
         if unknown:
-            raise UnknownMetricError(
-                f"unknown metric key(s) {', '.join(unknown)}; expected one of: {', '.join(self.keys()) or '(none)'}"
-            )
+            known = ", ".join(self.keys()) or "(none)"
+            raise UnknownMetricError(f"unknown metric key(s) {', '.join(unknown)}; expected one of: {known}")
         return [self._metrics[key] for key in wanted]
 
 

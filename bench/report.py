@@ -13,10 +13,12 @@ _RIGHT_ALIGNED = frozenset({"value", "ratio"})
 
 
 def format_number(value: float | None) -> str:
-    """A short human form: thousands grouped above 1000, two decimals down to 1, three significant digits
-    below; ``-`` for None."""
+    """A short human form: integers as they are, thousands grouped above 1000, two decimals down to 1,
+    three significant digits below; ``-`` for None."""
     if value is None:
         return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
     if not math.isfinite(value):
         return str(value)
     magnitude = abs(value)
@@ -95,4 +97,5 @@ def _details(outcome: Outcome) -> str:
 
 def format_json(outcomes: Sequence[Outcome]) -> str:
     """One JSON object mapping each metric key to its :meth:`Outcome.as_dict`."""
-    return json.dumps({outcome.metric.key: outcome.as_dict() for outcome in outcomes}, indent=2, allow_nan=False)
+    document = {outcome.metric.key: outcome.as_dict() for outcome in outcomes}
+    return json.dumps(document, indent=2, allow_nan=False)

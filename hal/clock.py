@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "make_clock"]
+__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "cpu_seconds", "make_clock"]
 
 #: Default epoch for a virtual clock: 2030-01-01T00:00:00Z, so virtual timestamps look like dates.
 VIRTUAL_EPOCH_S = 1_893_456_000.0
@@ -170,3 +170,8 @@ def make_clock(mode: str, warp: float = 1.0) -> Clock:
     if mode == "virtual":
         return VirtualClock()
     raise ValueError(f"unknown clock mode {mode!r}; expected one of: real, scaled, virtual")
+
+
+def cpu_seconds() -> float:
+    """CPU time this process has used, seconds (user + system); for load telemetry, not for timing."""
+    return time.process_time()

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-__all__ = ["ConfigError", "load_file", "load_text", "build", "setting"]
+__all__ = ["ConfigError", "build", "load_file", "load_text", "setting"]
 
 
 class ConfigError(ValueError):

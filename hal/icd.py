@@ -553,7 +553,10 @@ POWER = DeviceSpec(
             0x10,
             "bus",
             "Switch bus index on (1) or off (0).",
-            args=(_u8("index", "bus index (see the bus list)", 0, len(POWER_BUSES) - 1), _u8("on", "1 on, 0 off", 0, 1)),
+            args=(
+                _u8("index", "bus index (see the bus list)", 0, len(POWER_BUSES) - 1),
+                _u8("on", "1 on, 0 off", 0, 1),
+            ),
         ),
     ),
     telemetry=(
@@ -562,9 +565,9 @@ POWER = DeviceSpec(
         _f("soc", "", "state of charge, 0..1"),
         _f("solar_W", "W", "solar array input"),
         _f("load_W", "W", "total load"),
-    )
-    + tuple(_f(f"{bus}_W", "W", f"{bus} bus load") for bus in POWER_BUSES)
-    + (_u8("bus_mask", "bit i set when bus i is on"),),
+        *(_f(f"{bus}_W", "W", f"{bus} bus load") for bus in POWER_BUSES),
+        _u8("bus_mask", "bit i set when bus i is on"),
+    ),
     modes=("idle", "charging", "discharging"),
     faults=("low_battery", "overcurrent", "sensor"),
 )

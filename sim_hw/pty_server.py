@@ -11,6 +11,7 @@ unplugged and come back under the same path, so an "unplugged" device here swall
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import fcntl
 import logging
@@ -67,10 +68,8 @@ class PtyServer:
         """Close every pty."""
         for pty in self._ptys:
             for fd in (pty.master, pty.slave):
-                try:
+                with contextlib.suppress(OSError):
                     os.close(fd)
-                except OSError:
-                    pass
         self._ptys.clear()
 
     def serve_forever(self) -> None:

@@ -1,0 +1,158 @@
+"""The executive: rate groups driven by the clock.
+
+Each :class:`RateGroup` runs its tasks every ``period_s``. The executive sleeps on the clock until the
+next group is due and runs every due group, fastest first. A group that starts late or runs longer than
+its period has *slipped*: the slip is counted and reported as an event, and the schedule realigns rather
+than bursting to catch up. Lateness, duration and CPU use are kept as telemetry.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flight.events import EventLog
+from hal.clock import Clock, cpu_seconds
+
+_LOGGER = logging.getLogger(__name__)
+
+Task = Callable[[float], None]
+
+#: Samples kept per group for the lateness percentiles.
+LATENESS_WINDOW = 2000
+
+
+@dataclass
+class RateGroup:
+    """Tasks run together every ``period_s`` seconds; ``tasks`` receive the scheduled time (s)."""
+
+    name: str
+    period_s: float
+    tasks: list[tuple[str, Task]] = field(default_factory=list)
+    runs: int = 0
+    slips: int = 0
+    task_errors: int = 0
+    last_duration_s: float = 0.0
+    max_duration_s: float = 0.0
+    lateness_s: deque[float] = field(default_factory=lambda: deque(maxlen=LATENESS_WINDOW))
+    next_due: float = 0.0
+
+    def lateness_percentile(self, q: float) -> float:
+        """The ``q`` quantile (0..1) of recent start lateness, seconds."""
+        if not self.lateness_s:
+            return 0.0
+        ordered = sorted(self.lateness_s)
+        return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+class Executive:
+    """Runs rate groups on ``clock`` until stopped."""
+
+    def __init__(self, clock: Clock, events: EventLog, groups: dict[str, float]) -> None:
+        if not groups:
+            raise ValueError("the executive needs at least one rate group")
+        self.clock = clock
+        self.events = events
+        self.groups = [RateGroup(name, period) for name, period in sorted(groups.items(), key=lambda g: g[1])]
+        self._by_name = {g.name: g for g in self.groups}
+        self._stopping = False
+        self._started = False
+        self._cpu0 = cpu_seconds()
+        self._t0 = clock.monotonic()
+        self.cpu_pct = 0.0
+        self._cpu_window: tuple[float, float] = (self._cpu0, self._t0)
+
+    def group(self, name: str) -> RateGroup:
+        """The rate group called ``name``."""
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no rate group {name!r}; expected one of {sorted(self._by_name)}") from None
+
+    def add_task(self, group: str, name: str, task: Task) -> None:
+        """Run ``task(scheduled_time)`` in rate group ``group`` (tasks run in the order added)."""
+        self.group(group).tasks.append((name, task))
+
+    def stop(self) -> None:
+        """Make :meth:`run` return after the current iteration."""
+        self._stopping = True
+
+    def _start(self) -> None:
+        now = self.clock.monotonic()
+        for group in self.groups:
+            group.next_due = now
+        self._started = True
+
+    def run_once(self) -> None:
+        """Sleep until the next group is due, then run every due group once."""
+        if not self._started:
+            self._start()
+        due = min(g.next_due for g in self.groups)
+        self.clock.sleep_until(due)
+        for group in self.groups:
+            if group.next_due <= due + 1e-9:
+                self._run_group(group)
+
+    def run(self, duration_s: float | None = None, until: Callable[[], bool] | None = None) -> None:
+        """Run until :meth:`stop`, ``duration_s`` clock seconds, or ``until()`` is true."""
+        if not self._started:
+            self._start()
+        end = math.inf if duration_s is None else self.clock.monotonic() + duration_s
+        self._stopping = False
+        while not self._stopping and self.clock.monotonic() < end:
+            if until is not None and until():
+                return
+            self.run_once()
+
+    def _run_group(self, group: RateGroup) -> None:
+        clock = self.clock
+        scheduled = group.next_due
+        start = clock.monotonic()
+        lateness = max(0.0, start - scheduled)
+        group.lateness_s.append(lateness)
+        for name, task in group.tasks:
+            try:
+                task(scheduled)
+            except Exception as exc:  # one failing task must not stop the others or the loop
+                group.task_errors += 1
+                _LOGGER.exception("task %s/%s failed", group.name, name)
+                self.events.error("executive", "task_failed", f"{group.name}/{name}: {exc!r}")
+        end = clock.monotonic()
+        group.runs += 1
+        group.last_duration_s = end - start
+        group.max_duration_s = max(group.max_duration_s, group.last_duration_s)
+        group.next_due = scheduled + group.period_s
+        if group.next_due <= end:
+            missed = math.floor((end - scheduled) / group.period_s)
+            group.slips += 1
+            group.next_due = scheduled + (missed + 1) * group.period_s
+            self.events.warning(
+                "executive",
+                "slip",
+                f"rate group {group.name} overran: {(end - scheduled) * 1000:.1f} ms for a "
+                f"{group.period_s * 1000:.1f} ms period; {missed} period(s) skipped",
+                group=group.name,
+                missed=missed,
+            )
+
+    def telemetry(self) -> dict[str, Any]:
+        """Loop timing and CPU use, by channel name."""
+        now = self.clock.monotonic()
+        cpu = cpu_seconds()
+        cpu_prev, t_prev = self._cpu_window
+        wall = max(self.clock.wall_timeout(now - t_prev), 1e-9)
+        if now - t_prev >= 1.0:
+            self.cpu_pct = 100.0 * (cpu - cpu_prev) / wall
+            self._cpu_window = (cpu, now)
+        values: dict[str, Any] = {"exec.cpu_pct": self.cpu_pct}
+        for group in self.groups:
+            prefix = f"exec.{group.name}"
+            values[f"{prefix}.runs"] = group.runs
+            values[f"{prefix}.slips"] = group.slips
+            values[f"{prefix}.duration_ms"] = group.last_duration_s * 1000
+            values[f"{prefix}.late_p99_ms"] = group.lateness_percentile(0.99) * 1000
+        return values

@@ -1,0 +1,110 @@
+"""The flight telemetry table: latest value and time of every channel, plus the channel dictionary.
+
+Channels are named ``<source>.<field>`` (``drill.rpm``, ``extractor.chamber_temp_K``,
+``exec.control.slips``). Each has a :class:`ChannelSpec` (unit, description, limits) that ground uses
+to build plots and alarms. Writers call :meth:`TelemetryTable.update`; readers (fault protection,
+interlocks, the link) read the latest value and its age.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class ChannelSpec:
+    """A telemetry channel's dictionary entry. Limits are inclusive bounds of the normal band (yellow)
+    and the red band; None where a side is unbounded."""
+
+    name: str
+    unit: str = ""
+    description: str = ""
+    type: str = "float"
+    warn_low: float | None = None
+    warn_high: float | None = None
+    alarm_low: float | None = None
+    alarm_high: float | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The dictionary entry."""
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+@dataclass
+class Sample:
+    """A channel's latest value and the clock time (epoch seconds) it was taken."""
+
+    value: Any
+    t: float
+
+
+Listener = Callable[[str, Any, float], None]
+
+
+class TelemetryTable:
+    """Latest value of every channel."""
+
+    def __init__(self) -> None:
+        self.specs: dict[str, ChannelSpec] = {}
+        self.samples: dict[str, Sample] = {}
+        self._listeners: list[Listener] = []
+
+    def define(self, spec: ChannelSpec) -> None:
+        """Add (or replace) a channel's dictionary entry."""
+        self.specs[spec.name] = spec
+
+    def define_many(self, specs: Iterable[ChannelSpec]) -> None:
+        """Add several channel entries."""
+        for spec in specs:
+            self.define(spec)
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call ``listener(channel, value, t)`` for every update."""
+        self._listeners.append(listener)
+
+    def update(self, values: dict[str, Any], t: float) -> None:
+        """Record ``values`` (channel → value) taken at ``t``."""
+        samples = self.samples
+        listeners = self._listeners
+        for name, value in values.items():
+            sample = samples.get(name)
+            if sample is None:
+                samples[name] = Sample(value, t)
+                if name not in self.specs:
+                    self.specs[name] = ChannelSpec(name, type=_type_of(value))
+            else:
+                sample.value = value
+                sample.t = t
+            for listener in listeners:
+                listener(name, value, t)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The latest value of ``name`` (``default`` if never seen)."""
+        sample = self.samples.get(name)
+        return default if sample is None else sample.value
+
+    def age(self, name: str, now: float) -> float:
+        """Seconds since ``name`` was last updated (``inf`` if never)."""
+        sample = self.samples.get(name)
+        return math.inf if sample is None else now - sample.t
+
+    def snapshot(self) -> dict[str, Any]:
+        """Every channel's latest value."""
+        return {name: sample.value for name, sample in self.samples.items()}
+
+    def dictionary(self) -> list[dict[str, Any]]:
+        """The channel dictionary, sorted by name."""
+        return [self.specs[name].as_dict() for name in sorted(self.specs)]
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str"

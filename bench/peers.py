@@ -107,10 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as exc:
         parser.error(f"--fd {args.fd} is not an open file descriptor: {exc}")
     print("ready", flush=True)
-    if args.mode == "echo":
-        served = run_echo(args.fd, args.request_bytes, args.reply_bytes)
-    else:
-        served = run_device(args.fd)
+    served = run_echo(args.fd, args.request_bytes, args.reply_bytes) if args.mode == "echo" else run_device(args.fd)
     _LOGGER.debug("%s far end served %d round trips", args.mode, served)
     return 0
 

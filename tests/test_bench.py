@@ -93,6 +93,7 @@ def test_quick_json_round_trip_metric_relates_project_to_raw() -> None:
     assert entry["raw"] == entry["raw_us"]
     assert math.isclose(entry["value"], entry["project_us"] / entry["raw_us"], rel_tol=1e-9)
     assert entry["ratio"] == entry["value"]
+    assert math.isclose(entry["overhead_us"], entry["project_us"] - entry["raw_us"], rel_tol=1e-9, abs_tol=1e-9)
     assert entry["project_p90_us"] >= entry["project_us"]
     assert entry["raw_p90_us"] >= entry["raw_us"]
     payload = DRILL.command("spin").pack({"rpm": 120.0})

@@ -90,6 +90,9 @@ def serial_rtt_x_raw(options: RunOptions) -> Result:
         extra={
             "project_us": project_median,
             "raw_us": raw_median,
+            # Absolute cost of framing, CRC, COBS, seq matching and the device loop per round trip; steadier
+            # than the ratio when the OS wake-up latency of the pty (the raw figure) shifts between runs.
+            "overhead_us": project_median - raw_median,
             "project_p90_us": percentile(project_us, 0.9),
             "raw_p90_us": percentile(raw_us, 0.9),
             "request_bytes": len(request),

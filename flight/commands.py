@@ -150,6 +150,14 @@ class CommandRegistry:
             bound = CommandSpec(**{**spec.__dict__, "handler": getattr(component, attr)})
             self._specs[spec.name] = bound
 
+    def add(self, spec: CommandSpec) -> None:
+        """Add one command built at run time (e.g. from the device ICD); ``spec.handler`` must be set."""
+        if spec.handler is None:
+            raise ValueError(f"command {spec.name!r} has no handler")
+        if spec.name in self._specs:
+            raise ValueError(f"command {spec.name!r} is defined twice")
+        self._specs[spec.name] = spec
+
     def spec(self, name: str) -> CommandSpec:
         """The command called ``name``, or ``CommandRejected('unknown_command')``."""
         try:

@@ -1,0 +1,46 @@
+"""Configuration schema of the mission (the ``[mission]`` table): the campaign and its set points."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hal.config_loader import setting
+
+
+@dataclass(frozen=True)
+class SiteConfig:
+    """A candidate site: where to drive (odometry frame, metres)."""
+
+    x_m: float = setting(doc="x of the site in the odometry frame")
+    y_m: float = setting(0.0, doc="y of the site in the odometry frame")
+
+
+@dataclass(frozen=True)
+class MissionConfig:
+    """The mining campaign and every set point the mission machine uses (SI units)."""
+
+    cycles: int = setting(1, lo=1, hi=10_000, doc="extraction cycles before stowing")
+    sites: list[SiteConfig] = field(default_factory=list)
+    prospect: bool = setting(True, doc="probe the candidate sites before choosing one")
+    drive_speed_m_s: float = setting(0.1, lo=0.01, hi=0.3, unit="m/s")
+    probe_depth_m: float = setting(0.3, lo=0.05, hi=1.0, unit="m", doc="shallow probe depth")
+    anchor_depth_m: float = setting(0.3, lo=0.01, hi=0.5, unit="m")
+    anchor_preload_N: float = setting(400.0, lo=0.0, hi=2000.0, unit="N")
+    anchor_attempts: int = setting(2, lo=1, hi=10, doc="anchoring attempts before relocating")
+    max_tilt_deg: float = setting(15.0, lo=0.0, hi=45.0, unit="deg", doc="largest tilt accepted when anchored")
+    max_rate_rad_s: float = setting(0.02, lo=0.0, hi=1.0, unit="rad/s", doc="largest body rate when anchored")
+    drill_rpm: float = setting(120.0, lo=1.0, hi=600.0, unit="rpm")
+    drill_depth_m: float = setting(0.8, lo=0.05, hi=3.0, unit="m", doc="extraction drilling depth")
+    feed_rate_m_s: float = setting(0.002, lo=0.0001, hi=0.01, unit="m/s")
+    torque_limit_Nm: float = setting(30.0, lo=1.0, hi=500.0, unit="N*m", doc="feed is slowed above this")
+    stall_retries: int = setting(2, lo=0, hi=10, doc="retries after a drill stall before giving up")
+    scoop_depth_m: float = setting(0.05, lo=0.005, hi=0.1, unit="m")
+    scoop_passes_max: int = setting(60, lo=1, hi=1000, doc="scoop passes before giving up on the hopper target")
+    hopper_target_kg: float = setting(8.0, lo=0.1, hi=100.0, unit="kg")
+    heater_setpoint_K: float = setting(600.0, lo=250.0, hi=900.0, unit="K")
+    yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
+    heat_min_s: float = setting(1800.0, lo=0.0, hi=86_400.0, unit="s")
+    heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s")
+    vent_s: float = setting(60.0, lo=0.0, hi=3600.0, unit="s")
+    motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")
+    restart_policy: str = setting("hold", choices=("hold", "resume"), doc="after a crash: hold or resume")

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
+from flight.config import FlightConfig
+from flight.mission_config import MissionConfig
 from hal.config import DeviceConfig, TransportConfig
 from hal.config_loader import ConfigError, load_file, setting
 from sim_hw.config import SimConfig
@@ -34,6 +36,8 @@ class IsruConfig:
     transport: TransportConfig = field(default_factory=TransportConfig)
     devices: dict[str, DeviceConfig] = field(default_factory=dict)
     sim: SimConfig = field(default_factory=SimConfig)
+    flight: FlightConfig = field(default_factory=FlightConfig)
+    mission: MissionConfig = field(default_factory=MissionConfig)
 
 
 def default_config_path() -> Path:

@@ -1,0 +1,37 @@
+"""Configuration schema of the flight segment (the ``[flight]`` table)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from hal.config_loader import setting
+
+
+@dataclass(frozen=True)
+class RatesConfig:
+    """Rate-group frequencies, hertz."""
+
+    control_hz: float = setting(50.0, lo=1.0, hi=1000.0, unit="Hz", doc="device polling, interlocks, commands")
+    mission_hz: float = setting(10.0, lo=0.1, hi=100.0, unit="Hz", doc="mission machine and sequences")
+    telemetry_hz: float = setting(10.0, lo=0.1, hi=100.0, unit="Hz", doc="telemetry publication, fault protection")
+    housekeeping_hz: float = setting(1.0, lo=0.01, hi=10.0, unit="Hz", doc="health pings, persistence")
+
+
+@dataclass(frozen=True)
+class InterlockConfig:
+    """Thresholds of the interlock rules."""
+
+    max_chamber_temp_K: float = setting(700.0, lo=300.0, hi=1200.0, unit="K")
+    heater_margin_K: float = setting(10.0, lo=0.0, hi=100.0, unit="K")
+    min_preload_N: float = setting(200.0, lo=0.0, hi=2000.0, unit="N")
+    drill_deployed_depth_m: float = setting(0.02, lo=0.0, hi=1.0, unit="m")
+    low_battery_soc: float = setting(0.2, lo=0.0, hi=1.0)
+
+
+@dataclass(frozen=True)
+class FlightConfig:
+    """The flight segment."""
+
+    rates: RatesConfig = field(default_factory=RatesConfig)
+    interlocks: InterlockConfig = field(default_factory=InterlockConfig)
+    store: str = setting("", doc="SQLite file of mission state and ledger ('' = in memory)")

@@ -103,8 +103,11 @@ class Executive:
             self._start()
         end = math.inf if duration_s is None else self.clock.monotonic() + duration_s
         self._stopping = False
-        while not self._stopping and self.clock.monotonic() < end:
+        while not self._stopping:
             if until is not None and until():
+                return
+            if min(g.next_due for g in self.groups) >= end - 1e-9:
+                self.clock.sleep_until(end)
                 return
             self.run_once()
 

@@ -77,7 +77,7 @@ def test_long_running_command_reports_progress_until_completed(setup) -> None:
 
 
 def test_a_command_id_is_never_executed_twice(setup) -> None:
-    dispatcher, arm, reports = setup
+    dispatcher, arm, _reports = setup
     dispatcher.submit("arm.zero", {}, command_id="same")
     again = dispatcher.submit("arm.zero", {}, command_id="same")
     assert again.stage == Stage.FAILED and again.reason == "duplicate_id"
@@ -108,7 +108,7 @@ def test_invalid_commands_fail_with_a_reason_and_run_nothing(setup, name, args, 
 
 
 def test_resource_busy_and_job_failure(setup) -> None:
-    dispatcher, arm, reports = setup
+    dispatcher, _arm, reports = setup
     dispatcher.submit("arm.jam", {}, command_id="j1")
     busy = dispatcher.submit("arm.move", {"angle": 0.0}, command_id="m2")
     assert busy.stage == Stage.FAILED and busy.reason == "busy"

@@ -21,6 +21,7 @@ import dataclasses
 import logging
 import math
 import numbers
+import threading
 import typing
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -256,6 +257,7 @@ class Device(Generic[TT]):
         event_history: int = 256,
     ) -> None:
         self.name = name or self.spec.name
+        self._lock = threading.RLock()
         self.transport = transport
         self.clock = clock
         self.telemetry_period_s = _check_period(self.name, telemetry_period_s)
@@ -349,25 +351,26 @@ class Device(Generic[TT]):
         Raises :class:`LinkError`/:class:`LinkTimeout` for link problems, :class:`DeviceMismatch` when
         another device type (or protocol version) answers, :class:`DeviceFault` when the self-test fails.
         """
-        self._opened = True
-        self._link_up = False
-        self._needs_setup = False
-        try:
-            self.transport.open()
-            self._drain_link_changes()
-            identity = self._identify()
-            self._check_self_test()
-            self._configure()
-        except (LinkError, LinkTimeout) as exc:
-            # Keep trying from poll(): the transport reconnects, then the device is set up.
-            self._down_reason = f"connect failed: {exc}"
-            self._needs_setup = True
-            self._setup_retry_at = self.clock.monotonic() + self._setup_backoff_s
-            raise
-        except Exception as exc:
-            self._down_reason = f"connect failed: {exc}"
-            raise
-        return identity
+        with self._lock:
+            self._opened = True
+            self._link_up = False
+            self._needs_setup = False
+            try:
+                self.transport.open()
+                self._drain_link_changes()
+                identity = self._identify()
+                self._check_self_test()
+                self._configure()
+            except (LinkError, LinkTimeout) as exc:
+                # Keep trying from poll(): the transport reconnects, then the device is set up.
+                self._down_reason = f"connect failed: {exc}"
+                self._needs_setup = True
+                self._setup_retry_at = self.clock.monotonic() + self._setup_backoff_s
+                raise
+            except Exception as exc:
+                self._down_reason = f"connect failed: {exc}"
+                raise
+            return identity
 
     @property
     def _setup_backoff_s(self) -> float:
@@ -383,12 +386,13 @@ class Device(Generic[TT]):
 
     def close(self) -> None:
         """Close the port; the device's dead-man stops it when it no longer hears from the host."""
-        self.transport.close()
-        self._opened = False
-        self._link_up = False
-        self._needs_setup = False
-        self._down_reason = "closed"
-        self._lose_motions("the port was closed")
+        with self._lock:
+            self.transport.close()
+            self._opened = False
+            self._link_up = False
+            self._needs_setup = False
+            self._down_reason = "closed"
+            self._lose_motions("the port was closed")
 
     def __enter__(self) -> Device:
         self.connect()
@@ -462,15 +466,16 @@ class Device(Generic[TT]):
 
         Never raises for link problems; they show in :attr:`state` and as events.
         """
-        if not self._opened:
-            return
-        self.transport.poll()
-        self._drain_link_changes()
-        now = self.clock.monotonic()
-        if self._needs_setup and self.transport.connected and now >= self._setup_retry_at:
-            self._resetup()
-        elif self._link_up and now - self._last_tx >= self.deadman_s / 4:
-            self._keepalive()
+        with self._lock:
+            if not self._opened:
+                return
+            self.transport.poll()
+            self._drain_link_changes()
+            now = self.clock.monotonic()
+            if self._needs_setup and self.transport.connected and now >= self._setup_retry_at:
+                self._resetup()
+            elif self._link_up and now - self._last_tx >= self.deadman_s / 4:
+                self._keepalive()
         self._deliver()
 
     def _resetup(self) -> None:
@@ -593,7 +598,8 @@ class Device(Generic[TT]):
 
     def _deliver(self) -> None:
         while self._undelivered:
-            pending, self._undelivered = self._undelivered, []
+            with self._lock:
+                pending, self._undelivered = self._undelivered, []
             for event in pending:
                 for callback in list(self._listeners):
                     try:
@@ -636,14 +642,18 @@ class Device(Generic[TT]):
         link. A retry after a lost response never makes the device act twice (the RETRY flag).
         """
         command, values = self._validate(name, args)
-        return self._start(command, values) if command.motion else self._send_command(command, values)[0]
+        if command.motion:
+            return self._start(command, values)
+        with self._lock:
+            return self._send_command(command, values)[0]
 
     def act(self, name: str, **args: Any) -> AckResult:
         """:meth:`command` for an immediate (non-motion) command; :class:`CommandError` for a motion."""
         command, values = self._validate(name, args)
         if command.motion:
             raise CommandError(f"{self.name}.{name} is a motion command: use start()")
-        return self._send_command(command, values)[0]
+        with self._lock:
+            return self._send_command(command, values)[0]
 
     def start(self, name: str, **args: Any) -> Motion:
         """:meth:`command` for a motion command; :class:`CommandError` for an immediate one."""
@@ -653,22 +663,23 @@ class Device(Generic[TT]):
         return self._start(command, values)
 
     def _start(self, command: Command, values: dict[str, int | float]) -> Motion:
-        serial_before = self._event_serial
-        result, _reply = self._send_command(command, values)
-        motion = Motion(self, command, self.clock.monotonic())
-        if result == AckResult.DONE:
-            motion._complete(Completion.OK, motion.t_start)
-            return motion
-        for entry in list(self._unclaimed):
-            serial, command_id, completion, t = entry
-            # A completion that arrived during this request ends this motion unless it is the STOPPED of
-            # the motion this one replaced (the firmware ends the previous motion before it acknowledges).
-            if serial > serial_before and command_id == command.id and completion != Completion.STOPPED:
-                self._unclaimed.remove(entry)
-                motion._complete(completion, t)
+        with self._lock:
+            serial_before = self._event_serial
+            result, _reply = self._send_command(command, values)
+            motion = Motion(self, command, self.clock.monotonic())
+            if result == AckResult.DONE:
+                motion._complete(Completion.OK, motion.t_start)
                 return motion
-        self._motions.append(motion)
-        return motion
+            for entry in list(self._unclaimed):
+                serial, command_id, completion, t = entry
+                # A completion that arrived during this request ends this motion unless it is the STOPPED of
+                # the motion this one replaced (the firmware ends the previous motion before it acknowledges).
+                if serial > serial_before and command_id == command.id and completion != Completion.STOPPED:
+                    self._unclaimed.remove(entry)
+                    motion._complete(completion, t)
+                    return motion
+            self._motions.append(motion)
+            return motion
 
     def _validate(self, name: str, args: Mapping[str, Any]) -> tuple[Command, dict[str, int | float]]:
         try:
@@ -743,13 +754,14 @@ class Device(Generic[TT]):
         return result, reply
 
     def _exchange(self, msg_type: MsgType, payload: bytes, what: str, retries: int | None = None) -> Frame:
-        if not self.transport.connected:
-            raise LinkError(f"{self.name}: cannot send {what}: link is down ({self._down_reason})")
-        self._last_tx = self.clock.monotonic()
-        try:
-            return self.transport.request(msg_type, payload, retries=retries)
-        finally:
-            self._drain_link_changes()
+        with self._lock:
+            if not self.transport.connected:
+                raise LinkError(f"{self.name}: cannot send {what}: link is down ({self._down_reason})")
+            self._last_tx = self.clock.monotonic()
+            try:
+                return self.transport.request(msg_type, payload, retries=retries)
+            finally:
+                self._drain_link_changes()
 
     # ---------------------------------------------------------------------- common commands
     def stop(self) -> None:

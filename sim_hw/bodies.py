@@ -1,36 +1,87 @@
-"""Planetary bodies the simulated rover can work on: gravity and surface environment.
+"""Planetary bodies the simulated rover can work on: gravity, surface environment and sunlight.
 
-Values and their published sources are listed in ``docs/sim.md``.
+Every value and its published source (or the note that it is an engineering assumption) is listed in
+``docs/sim.md`` section "Bodies". SI units throughout.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 from dataclasses import dataclass
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Total solar irradiance at 1 AU, W/m^2 (Kopp & Lean 2011, GRL 38, L01706).
+SOLAR_CONSTANT_W_M2 = 1361.0
 
 
 @dataclass(frozen=True)
 class Body:
-    """A body's surface environment. SI units."""
+    """A body's surface environment. SI units.
+
+    ``gravity_m_s2`` is the effective surface gravity (m/s^2), ``surface_temp_K`` a representative surface
+    temperature of the sunlit working area (K), ``ambient_pressure_Pa`` the ambient gas pressure (Pa).
+    ``solar_irradiance_W_m2`` is the sunlight reaching the body (W/m^2); ``sun_elevation_rad`` the highest
+    elevation of the Sun above the local horizon during the day (rad; about 1.5 deg at the lunar poles,
+    0 for a lamp shining horizontally on a rig's array); ``rotation_period_s`` the length of the
+    day/night cycle that matters on the time scale of a mission (s; ``inf`` when sunlight is steady over
+    days, as at a lunar pole or on a test rig).
+    """
 
     name: str
     gravity_m_s2: float
     surface_temp_K: float
     ambient_pressure_Pa: float
     doc: str
+    solar_irradiance_W_m2: float = SOLAR_CONSTANT_W_M2
+    sun_elevation_rad: float = 0.0
+    rotation_period_s: float = math.inf
 
+    def __post_init__(self) -> None:
+        if not self.gravity_m_s2 > 0:
+            raise ValueError(f"body {self.name!r}: gravity_m_s2 must be > 0, got {self.gravity_m_s2!r}")
+        if not self.rotation_period_s > 0:
+            raise ValueError(f"body {self.name!r}: rotation_period_s must be > 0, got {self.rotation_period_s!r}")
+
+
+#: Bennu's mean heliocentric distance (semi-major axis), AU.
+_BENNU_SEMI_MAJOR_AU = 1.126
 
 BODIES: dict[str, Body] = {
     body.name: body
     for body in (
-        Body("moon", 1.62, 250.0, 1e-10, "Lunar polar region: 1.62 m/s^2, hard vacuum"),
+        Body(
+            "moon",
+            1.62,
+            250.0,
+            1e-10,
+            "Lunar south polar region: 1.62 m/s^2, hard vacuum (~1e-10 Pa exosphere), sunlit terrain ~250 K; "
+            "the Sun skims the horizon (elevation <= 1.5 deg), so arrays are vertical.",
+            solar_irradiance_W_m2=SOLAR_CONSTANT_W_M2,
+            sun_elevation_rad=math.radians(1.5),
+        ),
         Body(
             "asteroid",
-            1.0e-4,
-            200.0,
+            6.0e-5,
+            260.0,
             0.0,
-            "Small C-type near-Earth asteroid (~500 m diameter): microgravity, no atmosphere",
+            "Bennu-class C-complex near-Earth asteroid (492 m diameter, GM 4.892 m^3/s^2, 4.296 h day): "
+            "microgravity net of spin (~4e-5 at the equator to ~8e-5 m/s^2 at the poles), no atmosphere.",
+            solar_irradiance_W_m2=SOLAR_CONSTANT_W_M2 / _BENNU_SEMI_MAJOR_AU**2,
+            sun_elevation_rad=math.radians(45.0),
+            rotation_period_s=4.296 * 3600.0,
         ),
-        Body("earth", 9.81, 293.0, 101_325.0, "Earth test rig with regolith simulant, in air"),
+        Body(
+            "earth",
+            9.81,
+            293.0,
+            101_325.0,
+            "Earth test rig: regolith simulant bins (dry and frozen) in air; the array faces a solar "
+            "simulator at standard test irradiance (1000 W/m^2).",
+            solar_irradiance_W_m2=1000.0,
+            sun_elevation_rad=0.0,
+        ),
     )
 }
 

@@ -3,6 +3,7 @@ rig configuration, and that the three agree with each other and with the ICD."""
 
 from __future__ import annotations
 
+import math
 import re
 import shutil
 import subprocess
@@ -245,3 +246,25 @@ def test_udev_rule_and_rig_config_name_the_same_boards() -> None:
         match = re.fullmatch(r"/dev/serial/by-id/usb-\S+_(?P<serial>[^_]+)-if\d\d(-port\d+)?", device.port)
         assert match, device.port
         assert match["serial"] == by_rule[name], name
+
+
+def test_rig_mission_set_points_fit_inside_the_rig_limits() -> None:
+    config = load_config(RIG_TOML)
+    mission, limits = config.mission, {name: device.limits for name, device in config.devices.items()}
+    within = [
+        (mission.drill_rpm, limits["drill"]["max_rpm"]),
+        (mission.drill_depth_m, limits["drill"]["max_depth_m"]),
+        (mission.feed_rate_m_s, limits["drill"]["max_feed_rate_m_s"]),
+        (mission.torque_limit_Nm, limits["drill"]["max_torque_Nm"]),
+        (mission.scoop_depth_m, limits["scoop"]["max_dig_depth_m"]),
+        (mission.anchor_depth_m, limits["anchor"]["max_depth_m"]),
+        (mission.anchor_preload_N, limits["anchor"]["max_preload_N"]),
+        (config.flight.interlocks.min_preload_N, mission.anchor_preload_N),
+        (mission.drive_speed_m_s, limits["drive"]["max_speed_m_s"]),
+        (mission.heater_setpoint_K, limits["extractor"]["max_temp_K"]),
+        (limits["extractor"]["max_temp_K"], config.flight.interlocks.max_chamber_temp_K),
+        (math.radians(mission.max_tilt_deg), limits["imu"]["max_tilt_rad"]),
+    ]
+    assert [pair for pair in within if not pair[0] <= pair[1]] == []
+    assert config.flight.store.startswith("/var/lib/isru/")  # the unit's StateDirectory, the only writable path
+    assert "StateDirectory=isru" in UNIT.read_text(encoding="utf-8")

@@ -1,0 +1,1 @@
+"""Physics models behind the device emulators (SI units throughout)."""

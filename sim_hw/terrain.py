@@ -136,6 +136,19 @@ class Site:
         return mass
 
 
+def illumination_at(sites: Sequence[Site], x_m: float, y_m: float, radius_m: float) -> float:
+    """Fraction of full sunlight at (``x_m``, ``y_m``): a site's own ``illumination`` within ``radius_m`` of
+    it, elsewhere the inverse-square-distance weighted mean over the sites (1.0 with no sites)."""
+    weights = lit = 0.0
+    for site in sites:
+        d2 = (site.x_m - x_m) ** 2 + (site.y_m - y_m) ** 2
+        if d2 <= radius_m * radius_m:
+            return site.illumination
+        weights += 1.0 / d2
+        lit += site.illumination / d2
+    return lit / weights if weights > 0.0 else 1.0
+
+
 # ----------------------------------------------------------------------------------------- generation
 @dataclass(frozen=True)
 class _Archetype:
@@ -241,11 +254,11 @@ _MOON = _Regolith(
         # Permanently shadowed crater floor: 38-70 K (Paige et al. 2010), LCROSS-range ice 5.6 +/- 2.9 wt%
         # (Colaprete et al. 2010) under a thin desiccated lag; porous, soft surface.
         _Archetype(
-            "psr_rich", (0.0, 0.0), (38.0, 70.0), (0.04, 0.085), (0.03, 0.15), (0.5, 0.8), (0.0, 6.0), (1.0, 1.3)
+            "psr_rich", (0.0, 0.0), (38.0, 70.0), (0.04, 0.085), (0.03, 0.15), (0.65, 0.9), (0.0, 6.0), (1.0, 1.3)
         ),
         # Shadowed but ice-poor: patchy, thin deposits.
         _Archetype(
-            "psr_poor", (0.0, 0.0), (60.0, 110.0), (0.002, 0.015), (0.1, 0.4), (0.6, 0.9), (0.0, 8.0), (1.0, 1.2)
+            "psr_poor", (0.0, 0.0), (60.0, 110.0), (0.002, 0.015), (0.1, 0.4), (0.7, 0.95), (0.0, 8.0), (1.0, 1.2)
         ),
         # Ice-cemented, near-saturated layer close to the surface: rich but very hard to drill.
         _Archetype(

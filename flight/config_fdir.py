@@ -109,14 +109,18 @@ class FdirConfig:
 class ParamsConfig:
     """Where the parameter store keeps its saved values."""
 
-    path: str = setting("state/params.json", doc="JSON file of saved parameter values")
+    path: str = setting("params.json", doc="JSON file of saved parameter values (relative to the working directory)")
 
 
 @dataclass(frozen=True)
 class SequencesConfig:
     """Where stored sequences are loaded from."""
 
-    directory: str = setting("configs/sequences", doc="folder of sequence TOML files")
+    directory: str = setting("", doc="folder of sequence TOML files ('' = the embedded configs/sequences)")
+
+    def resolved(self) -> Path:
+        """The folder to load: ``directory``, or the embedded examples when it is empty."""
+        return Path(self.directory) if self.directory else Path(str(resources.files("configs").joinpath("sequences")))
 
 
 def default_fdir_path() -> Path:

@@ -9,14 +9,17 @@ from pathlib import Path
 import pytest
 
 from flight.commands import ArgSpec, CommandRegistry, Job, command
+from flight.config_fdir import SequencesConfig, load_fdir_text
 from flight.dispatcher import Dispatcher, MemoryIdStore, Stage
 from flight.errors import CommandRejected
 from flight.events import EventLog
 from flight.executive import Executive
+from flight.fdir import FaultProtection
 from flight.sequence_file import load_directory, parse_utc
 from flight.sequences import SeqState, SequenceRunner
+from flight.telemetry import TelemetryTable
 from hal.clock import VIRTUAL_EPOCH_S, VirtualClock
-from hal.config_loader import ConfigError
+from hal.config_loader import ConfigError, load_text
 from hal.icd import DEVICES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -441,7 +444,10 @@ def test_reload(seqdir) -> None:
 
 
 def test_example_sequences_use_icd_commands_with_valid_arguments() -> None:
-    sequences = load_directory(REPO_ROOT / "configs" / "sequences")
+    directory = SequencesConfig().resolved()
+    assert directory == REPO_ROOT / "configs" / "sequences"
+    assert load_text('directory = "elsewhere"', SequencesConfig).resolved() == Path("elsewhere")
+    sequences = load_directory(directory)
     assert len(sequences) >= 3
     assert any(st.at is not None for s in sequences.values() for st in s.steps)
     assert any(st.after_s > 0 for s in sequences.values() for st in s.steps)
@@ -451,3 +457,46 @@ def test_example_sequences_use_icd_commands_with_valid_arguments() -> None:
             spec = DEVICES[device].command(name)
             assert set(st.args) == {a.name for a in spec.args}, (sequence.name, st.describe())
             assert spec.check(st.args) is None, (sequence.name, st.describe())
+            for field in spec.args:  # flight takes f32 fields as float, the integer ones as int
+                value = st.args[field.name]
+                kinds = (int, float) if field.fmt == "f" else (int,)
+                assert isinstance(value, kinds) and not isinstance(value, bool), (sequence.name, field.name)
+
+
+def test_fault_protection_starts_a_sequence_through_its_responder(seqdir) -> None:
+    """An actionpoint with response sequence:<name>, its responder starting the runner (as the app does)."""
+    write(
+        seqdir,
+        "cool_down",
+        step("test.mark", 'tag = "heater off"') + step("test.mark", 'tag = "vent"', "after_s = 0.5"),
+    )
+    rig = Rig(seqdir)
+    table = TelemetryTable()
+    table_text = """
+[watchpoints.hot]
+channel = "extractor.chamber_temp_K"
+op = ">"
+threshold = 720.0
+persistence = 2
+[actionpoints.overtemp]
+expression = "hot"
+response = "sequence:cool_down"
+"""
+
+    def responder(response: str, reason: str) -> None:
+        kind, _, name = response.partition(":")
+        assert kind == "sequence"
+        rig.runner.start(name)
+
+    config = load_fdir_text(table_text, sequence_names=rig.runner.sequences)
+    fp = FaultProtection.from_config(config, table, rig.events, rig.clock, responder)
+    rig.executive.add_task(
+        "control",
+        "chamber",
+        lambda now: table.update({"extractor.chamber_temp_K": 700.0 + 40.0 * now}, rig.clock.now()),
+    )
+    rig.executive.add_task("control", "fdir", fp.tick)
+    rig.run_until(2.0)
+    # above 720 K from t = 0.75 (730 K); the second sample (1.0) fires; the runner starts at its next tick
+    assert rig.bench.done == [("heater off", 1.25), ("vent", 1.75)]
+    assert len(rig.named("actionpoint_fired")) == 1

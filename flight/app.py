@@ -1,26 +1,37 @@
-"""The flight segment assembled: devices, interlocks, mission, commands and the executive that runs them.
+"""The flight segment assembled: devices, interlocks, mission, fault protection, parameters, sequences,
+persistence, and the executive that runs them.
 
-Rate groups (periods from ``[flight.rates]``):
+Rate groups (frequencies from ``[flight.rates]``):
 
 * ``control`` — poll every device, enforce the interlocks, advance running commands;
-* ``mission`` — advance the mission machine;
-* ``telemetry`` — publish executive, mission and interlock channels;
-* ``housekeeping`` — slow bookkeeping.
+* ``mission`` — advance the mission machine and the stored-sequence runner;
+* ``telemetry`` — publish executive, mission and interlock channels, evaluate fault protection;
+* ``housekeeping`` — health pings, parameter and state bookkeeping.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from flight.commands import CommandRegistry
+from flight.config_fdir import default_fdir_path, load_fdir
 from flight.device_commands import SafetyCommands, register_device_commands
-from flight.dispatcher import Dispatcher
+from flight.dispatcher import Dispatcher, IdStore
 from flight.events import EventLog
 from flight.executive import Executive
+from flight.failsafe import LinkFailsafe
+from flight.fdir import FaultProtection
+from flight.health import HealthMonitor, progress_ping
 from flight.interlocks import Interlocks, InterlockSettings
 from flight.mission import Mission, export_diagram
+from flight.mission_params import LiveMissionConfig, mission_param_specs
+from flight.params import ParameterStore
 from flight.rig import Rig
+from flight.sequences import SequenceRunner
+from flight.store import FlightStore
 from flight.telemetry import TelemetryTable
 from hal.clock import Clock
 
@@ -33,10 +44,15 @@ class FlightApp:
     def __init__(self, config: Any, clock: Clock) -> None:
         self.config = config
         self.clock = clock
+        flight = config.flight
         self.events = EventLog(clock)
         self.table = TelemetryTable()
+        self.store = FlightStore(flight.store, clock) if flight.store else None
+        self._tmpdir = None if flight.params else tempfile.TemporaryDirectory(prefix="isru-params-")
+        params_path = Path(flight.params) if flight.params else Path(self._tmpdir.name) / "params.json"
+        self.params = ParameterStore(mission_param_specs(config.mission), params_path, self.events)
         self.rig = Rig.from_config(config, clock, self.events, self.table)
-        limits = config.flight.interlocks
+        limits = flight.interlocks
         settings = InterlockSettings(
             max_chamber_temp_K=limits.max_chamber_temp_K,
             heater_margin_K=limits.heater_margin_K,
@@ -46,13 +62,29 @@ class FlightApp:
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []
-        self.mission = Mission(self.interlocks, self.table, self.events, config.mission, ledger=self._record)
+        self.mission = Mission(
+            self.interlocks,
+            self.table,
+            self.events,
+            LiveMissionConfig(config.mission, self.params),
+            ledger=self._record,
+            on_change=self._save_state,
+        )
         self.registry = CommandRegistry()
-        self.registry.register(self.mission)
-        self.registry.register(SafetyCommands(self.interlocks, lambda reason: self.mission.respond("safe", reason)))
+        id_store: IdStore | None = self.store
+        self.dispatcher = Dispatcher(self.registry, clock, self.events, id_store)
+        self.sequences = SequenceRunner(self.dispatcher, clock, self.events, _sequences_dir(flight.sequences))
+        fdir_config = load_fdir(flight.fdir or default_fdir_path(), sequence_names=self.sequences.sequences)
+        self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
+        self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
+        self.health = HealthMonitor(clock, self.events)
+        self.safety = SafetyCommands(self.interlocks, lambda reason: self.mission.respond("safe", reason))
+        for component in (self.mission, self.safety, self.params, self.sequences, self.fdir, self.failsafe):
+            self.registry.register(component)
         register_device_commands(self.registry, self.interlocks)
-        self.dispatcher = Dispatcher(self.registry, clock, self.events)
-        rates = config.flight.rates
+        for component in (self.fdir, self.failsafe, self.health, self.params, self.sequences):
+            self.table.define_many(component.channels())
+        rates = flight.rates
         self.executive = Executive(
             clock,
             self.events,
@@ -67,40 +99,80 @@ class FlightApp:
         self.executive.add_task("control", "interlocks", self.interlocks.enforce)
         self.executive.add_task("control", "commands", self.dispatcher.tick)
         self.executive.add_task("mission", "mission", self.mission.tick)
+        self.executive.add_task("mission", "sequences", self.sequences.tick)
         self.executive.add_task("telemetry", "publish", self._publish)
+        self.executive.add_task("telemetry", "fdir", self.fdir.tick)
+        self.executive.add_task("housekeeping", "health", self.health.tick)
+        control = self.executive.group("control")
+        self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
+        for name in self.rig.devices:
+            self.health.register(f"device.{name}", lambda name=name: self.rig.device(name).link_up, deadline_s=1.0)
+
+    # ------------------------------------------------------------------------------- responses
+    def respond(self, response: str, reason: str) -> None:
+        """Carry out a fault-protection or failsafe response."""
+        if response.startswith("sequence:"):
+            self.sequences.start(response.split(":", 1)[1])
+        else:
+            self.mission.respond(response, reason)
 
     def _record(self, cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
-        entry = {
-            "cycle": cycle,
-            "site": site,
-            "water_kg": water_kg,
-            "regolith_kg": regolith_kg,
-            "energy_Wh": energy_Wh,
-            "t": self.clock.now(),
-        }
+        t = self.clock.now()
+        entry = {"cycle": cycle, "site": site, "water_kg": water_kg, "regolith_kg": regolith_kg, "energy_Wh": energy_Wh}
+        if self.store is not None:
+            entry["id"] = self.store.record_extraction(cycle, max(site, 0), water_kg, regolith_kg, energy_Wh, t)
         self.ledger.append(entry)
 
-    def _publish(self, _now: float) -> None:
-        t = self.clock.now()
-        values = self.executive.telemetry()
-        values.update(self.mission.telemetry())
-        values.update(self.interlocks.telemetry())
-        self.table.update(values, t)
+    def _save_state(self, mission: Mission) -> None:
+        if self.store is not None:
+            self.store.save_state(mission.snapshot(), {"transitions": 1})
 
-    # ---------------------------------------------------------------------------------- life
+    def _publish(self, _now: float) -> None:
+        values = self.executive.telemetry()
+        for component in (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences):
+            values.update(component.telemetry())
+        self.table.update(values, self.clock.now())
+
+    # ------------------------------------------------------------------------------------ life
     def start(self) -> list[str]:
-        """Connect every device; returns the ones that failed (they stay faulted and keep retrying)."""
+        """Connect every device, then pick up persisted state (hardware made safe first).
+
+        Returns the devices that failed to connect (they stay faulted and keep retrying).
+        """
         self.events.info("flight", "start", f"flight segment starting: {self.config.name}")
-        return self.rig.connect()
+        failed = self.rig.connect()
+        self.rig.poll()
+        saved = self.store.load_state() if self.store is not None else None
+        if saved:
+            self.ledger = [e.as_dict() for e in self.store.ledger()] if self.store is not None else []
+            self.mission.restore(saved, self.params.get("mission.restart_policy"))
+        return failed
+
+    def make_safe(self, reason: str) -> None:
+        """Stop every actuator and the heater without changing the mission state (shutdown, restart)."""
+        self.mission._heater_off()
+        self.mission._freeze()
+        self.events.warning("flight", "made_safe", reason)
 
     def close(self) -> None:
-        """Close every port."""
+        """Close every port and the store."""
         self.rig.close()
+        if self.store is not None:
+            self.store.close()
+        if self._tmpdir is not None:
+            self._tmpdir.cleanup()
 
     def dictionary(self) -> dict[str, Any]:
-        """Commands, telemetry channels and the mission diagram: what ground builds itself from."""
+        """Commands, telemetry channels, parameters and the mission diagram: what ground builds itself from."""
         return {
             "commands": self.registry.dictionary(),
             "telemetry": self.table.dictionary(),
+            "parameters": self.params.dictionary(),
             "diagram": export_diagram(),
         }
+
+
+def _sequences_dir(configured: str) -> Path:
+    from importlib import resources
+
+    return Path(configured) if configured else Path(str(resources.files("configs").joinpath("sequences")))

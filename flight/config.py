@@ -34,4 +34,7 @@ class FlightConfig:
 
     rates: RatesConfig = field(default_factory=RatesConfig)
     interlocks: InterlockConfig = field(default_factory=InterlockConfig)
-    store: str = setting("", doc="SQLite file of mission state and ledger ('' = in memory)")
+    store: str = setting("", doc="SQLite file of mission state, ledger and command ids ('' = none, nothing kept)")
+    params: str = setting("", doc="JSON file of saved parameter values ('' = a temporary file)")
+    fdir: str = setting("", doc="fault protection table ('' = the embedded configs/fdir.toml)")
+    sequences: str = setting("", doc="folder of stored sequences ('' = the embedded configs/sequences)")

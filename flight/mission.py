@@ -15,6 +15,7 @@ the hardware's present state), ``abort`` (orderly retract, then SAFE), ``fault``
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import math
@@ -155,7 +156,7 @@ class Mission:
         io: Interlocks,
         table: TelemetryTable,
         events: EventLog,
-        config: MissionConfig,
+        config: MissionConfig | Any,
         *,
         ledger: LedgerSink | None = None,
         on_change: Callable[[Mission], None] | None = None,
@@ -224,7 +225,7 @@ class Mission:
         if not self.progress.visited or self.progress.visited[-1] != top:
             self.progress.visited.append(top)
         self.events.info(
-            "mission", "transition", f"{previous} → {self.state}: {reason}", source=previous, dest=self.state
+            "mission", "transition", f"{previous} → {self.state}: {reason}", origin=previous, dest=self.state
         )
         self._activity = None
         starter = getattr(self, f"_do_{self.state}", None)
@@ -514,12 +515,10 @@ class Mission:
                     break
                 raise MissionFailure(f"hopper still empty after {passes} scoop passes")
             passes += 1
-            yield from self._require("scoop", "move", angle_rad=-0.4, speed_rad_s=0.3)
             yield from self._require("scoop", "dig", depth_m=cfg.scoop_depth_m)
             yield from self._require("scoop", "lift")
             yield from self._require("scoop", "dump")
             yield from self._wait(1.0)
-        yield from self._require("scoop", "move", angle_rad=1.5, speed_rad_s=0.3)
         loaded = self._get("extractor.loaded_mass_kg")
         return "hopper_full", f"{loaded:.2f} kg loaded in {passes} scoop passes"
 
@@ -625,6 +624,42 @@ class Mission:
             self.io.command(device, "stop")
         except (HalError, CommandRejected) as exc:
             self.events.error("mission", "stop_failed", f"{device}: {exc}")
+
+    # -------------------------------------------------------------------------- persistence
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to pick the mission up after a restart (JSON-serialisable)."""
+        progress = dataclasses.asdict(self.progress)
+        progress["scores"] = {str(k): v for k, v in self.progress.scores.items()}
+        return {"state": self.state, "progress": progress}
+
+    def restore(self, snapshot: dict[str, Any], policy: str) -> None:
+        """Continue from a snapshot taken before a restart. The hardware is made safe first; then the
+        mission holds in the leaf it was in (``policy`` ``hold``) or resumes it (``resume``)."""
+        progress = dict(snapshot.get("progress", {}))
+        progress["scores"] = {int(k): v for k, v in progress.get("scores", {}).items()}
+        known = {f.name for f in dataclasses.fields(MissionProgress)}
+        self.progress = MissionProgress(**{k: v for k, v in progress.items() if k in known})
+        state = snapshot.get("state", "idle")
+        self._heater_off()
+        self._freeze()
+        if state in OPERATIONAL or state == "hold":
+            leaf = state if state in OPERATIONAL else self.progress.held
+            if policy == "resume" and leaf in OPERATIONAL:
+                self.machine.set_state(leaf)
+                self._activity = getattr(self, f"_do_{leaf}")()
+                message = f"restart: hardware made safe, resuming {leaf}"
+            else:
+                self.progress.held = leaf
+                self.machine.set_state("hold")
+                message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
+        elif state in ("aborting", "safe"):
+            self.machine.set_state("safe")
+            message = "restart: hardware made safe, in SAFE as before (mission.recover to leave it)"
+        else:
+            message = "restart: hardware made safe, idle"
+        self.events.warning("mission", "restored", message, state=self.state)
+        if self._on_change is not None:
+            self._on_change(self)
 
     # ---------------------------------------------------------------------------- telemetry
     def telemetry(self) -> dict[str, Any]:

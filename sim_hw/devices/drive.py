@@ -236,6 +236,8 @@ class DriveFirmware(Firmware):
         """Controller electronics plus both motors, W (0 with the bus off)."""
         if not self.bus_powered:
             return 0.0
+        if not (self.current_left_A or self.current_right_A):
+            return self.motor.electronics_W
         motor, r = self.motor, self.geometry.wheel_radius_m
         return (
             motor.electronics_W

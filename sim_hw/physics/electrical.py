@@ -76,11 +76,12 @@ class BatteryPack:
         """Pack series resistance, ohm."""
         return self.series * cell_resistance_ohm(soc, self.cell_capacity_Ah) / self.parallel
 
-    def operating_point(self, net_load_W: float, soc: float) -> tuple[float, float]:
+    def operating_point(self, net_load_W: float, soc: float, ocv_V: float | None = None) -> tuple[float, float]:
         """Battery current (A, positive discharging) and terminal voltage (V) that deliver ``net_load_W``
         (negative: charging). A load beyond the pack's maximum power collapses the voltage to half the
-        open-circuit voltage (the maximum-power point), which trips any undervoltage cutoff."""
-        ocv = self.ocv_V(soc)
+        open-circuit voltage (the maximum-power point), which trips any undervoltage cutoff. ``ocv_V`` may
+        pass the open-circuit voltage if the caller has it."""
+        ocv = self.ocv_V(soc) if ocv_V is None else ocv_V
         r = self.resistance_ohm(soc)
         disc = ocv * ocv - 4.0 * r * net_load_W
         if disc < 0.0:

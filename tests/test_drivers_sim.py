@@ -20,7 +20,7 @@ from hal.clock import VirtualClock
 from hal.device import Device, DeviceEvent, Motion, telemetry_field_names
 from hal.devices import DRIVER_CLASSES, open_device
 from hal.errors import CommandError, DeviceNack, LinkError
-from hal.icd import DEVICES, Completion, DeviceState, EventId
+from hal.icd import DEVICES, POWER_BUSES, Completion, DeviceState, EventId
 from isru.config import load_config
 from sim_hw.devices import DEVICE_NAMES
 from sim_hw.registry import install_world, uninstall_world
@@ -263,6 +263,8 @@ def test_heartbeats_keep_an_idle_host_from_tripping_the_deadman(bench: Bench, na
     bench.clock.advance(1.0)
     world.sync()
     assert any(e["event"] == EventId.DEADMAN_STOP for e in firmware.events_sent)
+    bench.clock.advance(5.0)  # time to coast to rest (the auger spins down)
+    world.sync()
     assert not firmware.is_actuating()
 
 
@@ -415,3 +417,143 @@ def test_drive_a_new_command_stops_a_running_move(bench: Bench):
     assert move.done and move.completion == Completion.STOPPED
     assert bench.run_until(lambda: not drive.telemetry.moving, 5.0)
     assert 0.05 < drive.telemetry.odometer_m < 0.3
+
+
+# -------------------------------------------------------------------------------------- drill
+def test_drill_spins_feeds_and_retracts_on_anchors(bench: Bench):
+    bench.build("drill", "anchor", "power")
+    anchor = bench.connect("anchor")
+    drill = bench.connect("drill")
+    power = bench.connect("power")
+    assert anchor.deploy(0.2).wait(120.0) == Completion.OK
+    with pytest.raises(DeviceNack, match="BAD_STATE"):
+        drill.feed(0.1, 0.002)  # the auger is not turning
+    drill.spin(120.0)
+    assert bench.run_until(lambda: drill.telemetry.rpm == pytest.approx(120.0, rel=0.02), 10.0)
+    assert drill.mode == "spinning" and drill.state == DeviceState.ACTIVE
+    drill.percussion(True)
+    feed = drill.feed(0.1, 0.002)
+    bench.run(5.0)
+    assert drill.telemetry.mode == "feeding" and drill.telemetry.feed_rate_m_s == pytest.approx(0.002, rel=0.05)
+    assert drill.telemetry.rotary_energy_J_m is not None and drill.telemetry.rotary_energy_J_m > 0.0
+    assert feed.wait(120.0) == Completion.OK
+    fed = drill.refresh()
+    assert fed.depth_m == pytest.approx(0.1, abs=1e-3) and fed.cuttings_kg > 0.0 and fed.percussion is True
+    assert power.refresh().bus_loads_W["drill"] == pytest.approx(fed.power_W, rel=0.2)
+    assert drill.retract(0.01).wait(60.0) == Completion.OK
+    assert drill.refresh().depth_m == pytest.approx(0.0, abs=1e-3)
+    drill.spin(0.0)
+    drill.percussion(False)
+    assert bench.run_until(lambda: drill.telemetry.rpm == 0.0, 10.0)
+
+
+def test_drill_stall_blocks_the_feed_and_faults_until_cleared(bench: Bench):
+    world = bench.build("drill")
+    drill = bench.connect("drill")
+    seen: list[DeviceEvent] = []
+    drill.on_event(seen.append)
+    drill.spin(100.0)
+    feed = drill.feed(0.5, 0.002)
+    bench.run(2.0)
+    world.inject("drill", "stall")
+    assert feed.wait(10.0) == Completion.BLOCKED
+    assert drill.state == DeviceState.FAULT and "stall" in drill.faults
+    assert any(e.name == "FAULT_SET" and e.text.startswith("fault stall set") for e in seen)
+    with pytest.raises(DeviceNack, match="DEVICE_FAULT"):
+        drill.feed(0.5, 0.002)
+    assert drill.retract(0.01).wait(60.0) == Completion.OK  # the way out is always open
+    bench.run(1.0)
+    assert "stall" not in drill.clear_fault()
+
+
+def test_drill_torque_limit_is_watched_in_telemetry(bench: Bench):
+    bench.build("drill")
+    drill = bench.connect("drill", limits={"max_torque_Nm": 0.1})
+    drill.spin(120.0)
+    bench.run(3.0)
+    (violation,) = drill.limit_violations()
+    assert violation.limit == "max_torque_Nm" and violation.value > 0.1
+    assert "torque_Nm" in violation.text
+
+
+# ------------------------------------------------------------------------------------- anchor
+def test_anchor_deploys_preloads_slips_and_retracts(bench: Bench):
+    world = bench.build("anchor")
+    anchor = bench.connect("anchor")
+    with pytest.raises(DeviceNack, match=r"preload.*BAD_STATE"):
+        anchor.preload(100.0)  # nothing in the ground yet
+    assert anchor.deploy(0.2, anchors=[0, 1]).wait(120.0) == Completion.OK
+    assert anchor.refresh().deployed == (0, 1) and not anchor.telemetry.all_deployed
+    assert anchor.deploy(0.2).wait(120.0) == Completion.OK
+    deployed = anchor.refresh()
+    assert deployed.all_deployed and deployed.depths_m == pytest.approx((0.2,) * 4, abs=1e-3)
+    assert deployed.holding_N > 0.0
+    assert anchor.preload(100.0).wait(60.0) == Completion.OK
+    assert anchor.refresh().preloads_N == pytest.approx((100.0,) * 4, rel=0.1)
+    assert world.rover.anchor_holding_N > 0.0
+    # Beyond the pull-out capacity the anchors slip.
+    assert anchor.preload(1400.0).wait(60.0) == Completion.BLOCKED
+    bench.run(0.2)
+    assert "slip" in anchor.faults
+    assert anchor.retract().wait(120.0) == Completion.OK
+    assert anchor.refresh().depths_m == (0.0,) * 4 and anchor.telemetry.deployed == ()
+
+
+# ---------------------------------------------------------------------------------------- imu
+def test_imu_feels_the_site_slope_and_calibrates(bench: Bench):
+    world = bench.build("imu")
+    imu = bench.connect("imu")
+    bench.run(1.0)
+    snapshot = imu.telemetry
+    assert snapshot.accel_norm_m_s2 == pytest.approx(world.body.gravity_m_s2, rel=0.05)
+    assert snapshot.tilt_rad == pytest.approx(world.site.slope_rad, abs=0.02)
+    calibration = imu.calibrate(1.0)
+    with pytest.raises(DeviceNack, match="BUSY"):
+        imu.calibrate(1.0)
+    assert calibration.wait(5.0) == Completion.OK
+    assert calibration.t_end - calibration.t_start == pytest.approx(1.0, abs=0.06)
+    assert imu.mode == "idle"
+
+
+def test_imu_tilt_limit_is_watched_in_telemetry(bench: Bench):
+    world = bench.build("imu")
+    imu = bench.connect("imu", limits={"max_tilt_rad": world.site.slope_rad / 2})
+    bench.run(0.5)
+    (violation,) = imu.limit_violations()
+    assert violation.limit == "max_tilt_rad" and violation.value > violation.bound
+
+
+# -------------------------------------------------------------------------------------- power
+def test_power_switches_buses_and_reports_their_loads(bench: Bench):
+    world = bench.build("power", "drive")
+    power = bench.connect("power")
+    drive = bench.connect("drive")
+    bench.run(0.5)
+    snapshot = power.telemetry
+    assert list(snapshot.bus_loads_W) == list(POWER_BUSES)
+    assert all(snapshot.bus_on.values()) and 0.0 < snapshot.soc <= 1.0
+    drive.twist(0.1, 0.0)
+    bench.run(2.0)
+    assert power.telemetry.bus_loads_W["drive"] > 0.0
+    assert power.telemetry.load_W == pytest.approx(sum(power.telemetry.bus_loads_W.values()), rel=0.05)
+    power.bus("drive", False)
+    bench.run(0.5)
+    assert power.telemetry.bus_on["drive"] is False and power.telemetry.bus_loads_W["drive"] == 0.0
+    assert world.rover.bus_on["drive"] is False
+    with pytest.raises(DeviceNack, match="BAD_STATE"):
+        drive.twist(0.1, 0.0)
+    power.bus(5, True)  # by index: 5 is the drive bus
+    bench.run(0.5)
+    assert power.telemetry.bus_on["drive"] is True
+
+
+def test_power_low_battery_faults_and_trips_the_soc_limit(bench: Bench):
+    world = bench.build("power")
+    power = bench.connect("power", limits={"min_soc": 0.3})
+    bench.run(0.5)
+    assert power.limit_violations() == []
+    world.inject("power", "low_battery", soc=0.1)
+    bench.run(1.0)
+    assert "low_battery" in power.faults and power.state == DeviceState.FAULT
+    (violation,) = power.limit_violations()
+    assert violation.limit == "min_soc" and "below the limit min_soc = 0.3" in violation.text

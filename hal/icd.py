@@ -39,10 +39,27 @@ class Field:
         return _C_TYPES[self.fmt]
 
     def in_range(self, value: float) -> bool:
-        """True if ``value`` is finite and within ``lo..hi``."""
+        """True if ``value`` is finite and within ``lo..hi``.
+
+        For float32 fields the limits are compared as float32, so a limit such as 2.2 (not exactly
+        representable) accepts the value a host packed for it on both sides of the wire.
+        """
         if isinstance(value, float) and not math.isfinite(value):
             return False
-        return (self.lo is None or value >= self.lo) and (self.hi is None or value <= self.hi)
+        lo, hi = self.lo, self.hi
+        if self.fmt == "f":
+            lo = None if lo is None else _f32(lo)
+            hi = None if hi is None else _f32(hi)
+            value = _f32(value)
+        return (lo is None or value >= lo) and (hi is None or value <= hi)
+
+
+def _f32(value: float) -> float:
+    """``value`` rounded to IEEE-754 single precision."""
+    return _F32.unpack(_F32.pack(value))[0]
+
+
+_F32 = struct.Struct("<f")
 
 
 class Layout:

@@ -329,7 +329,7 @@ class Firmware:
         if (
             not self._deadman_tripped
             and (t - self._last_host_rx) * 1000.0 > self.deadman_ms
-            and (self.mode or self.is_actuating())
+            and self.is_actuating()
         ):
             self._deadman_tripped = True
             silent_ms = (t - self._last_host_rx) * 1000.0

@@ -86,6 +86,7 @@ class SimWorld:
             serial_number = 0x1500_0000 + seed * 16 + DEVICE_NAMES.index(name)
             self.devices[name] = classes[name](self, serial_number=serial_number, seed=seed)
         self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
+        self._stepping = tuple(self.devices.values())
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
 
     # ------------------------------------------------------------------------------------- lookup
@@ -112,23 +113,32 @@ class SimWorld:
         self.advance_to(self.clock.monotonic())
 
     def advance_to(self, t: float) -> None:
-        """Step every device until world time reaches ``t`` seconds."""
+        """Step every device towards world time ``t`` seconds.
+
+        The world moves in whole physics steps of ``step_s``, and exactly to any time a device has output
+        due (telemetry) or a fault is scheduled; a remainder shorter than a step waits for the next call.
+        So the world lags the clock by less than one step, and polling it faster than its step costs
+        nothing.
+        """
         if t <= self.t:
             return
-        devices = tuple(self.devices.values())
-        while self.t < t:
-            target = min(t, self.t + self.step_s)
-            for device in devices:
-                wake = device.next_wakeup()
-                if self.t < wake < target:
-                    target = wake
-            if self._scheduled and self._scheduled[0][0] <= target:
-                target = max(self.t, self._scheduled[0][0])
+        devices = self._stepping
+        step_s = self.step_s
+        while True:
+            target = self.t + step_s
+            wake = min(d.next_wakeup() for d in devices) if devices else math.inf
+            if self._scheduled:
+                wake = min(wake, self._scheduled[0][0])
+            if wake < target:
+                target = max(wake, self.t)
+            if target > t + 1e-12:
+                return
             dt = target - self.t
             self.t = target
             for device in devices:
                 device.tick(dt)
-            self._run_scheduled()
+            if self._scheduled:
+                self._run_scheduled()
 
     def next_event_time(self) -> float:
         """The earliest time any device will produce output on its own (telemetry), or ``inf``."""

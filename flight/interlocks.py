@@ -66,6 +66,8 @@ class Interlocks:
         self.estopped = False
         self.estop_reason = ""
         self.trips: dict[str, int] = {}
+        self._acting: set[str] = set()
+        self._now_acting: set[str] = set()
 
     # -------------------------------------------------------------------------------- facts
     def _get(self, channel: str, default: Any = None) -> Any:
@@ -149,7 +151,12 @@ class Interlocks:
 
     # ------------------------------------------------------------------------------ enforce
     def enforce(self, _now: float = 0.0) -> None:
-        """Stop whatever violates a rule now (called every control tick after the rig is polled)."""
+        """Stop whatever violates a rule now (called every control tick after the rig is polled).
+
+        Each rule acts once per episode: while its condition persists after the stop was sent (a drill
+        spinning down), it is not sent again every tick.
+        """
+        self._now_acting: set[str] = set()
         turning = self._get("drill.rpm", 0.0) > self.settings.drill_turning_rpm
         if "drill" in self.rig and turning and not self.anchored:
             self._act("drill_unanchored", "drill", "stop", "drill turning while not anchored: stopped")
@@ -170,8 +177,12 @@ class Interlocks:
             for bus in SHED_BUSES:
                 if self._bus_on(bus) and self._load(bus) > 1.0:
                     self._cut_bus(bus, "low battery: load shed")
+        self._acting = self._now_acting
 
     def _act(self, rule: str, device: str, name: str, message: str, **args: Any) -> None:
+        self._now_acting.add(rule)
+        if rule in self._acting:
+            return
         self.trips[rule] = self.trips.get(rule, 0) + 1
         self.events.warning("interlocks", rule, message)
         try:

@@ -380,9 +380,13 @@ class Mission:
             yield from self._require("anchor", "retract", mask=ALL_ANCHORS)
 
     def _drill_out(self) -> Generator[None, None, None]:
+        """Withdraw the drill and wait until the auger has stopped turning."""
         if self._get("drill.depth_m") > 0.001:
             yield from self._motion("drill", "retract", rate_m_s=0.01)
         self.io.command("drill", "spin", rpm=0.0)
+        deadline = self._now() + 30.0
+        while self._get("drill.rpm") > self.io.settings.drill_turning_rpm and self._now() < deadline:
+            yield
 
     # ---------------------------------------------------------------------------- activities
     def _do_prospect_drive(self) -> Activity:
@@ -392,7 +396,19 @@ class Mission:
 
     def _do_prospect_probe(self) -> Activity:
         index = self.progress.probe_index
-        yield from self._anchor_in()
+        self.progress.probe_index += 1
+        deployed = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
+        if deployed == Completion.OK:
+            deployed = yield from self._motion(
+                "anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N
+            )
+        if deployed != Completion.OK or not self.io.anchored:
+            # A site the rover cannot anchor on cannot be drilled either: rank it last.
+            self.io.rig.device("anchor").clear_fault()
+            yield from self._anchor_out()
+            self.progress.scores[index] = -math.inf
+            self.events.warning("mission", "probe", f"site {index}: cannot anchor ({deployed.name}); not workable")
+            return "probed", f"site {index} not workable"
         self.io.command("drill", "spin", rpm=self.config.drill_rpm)
         feed = self.io.command("drill", "feed", depth_m=self.config.probe_depth_m, rate_m_s=self.config.feed_rate_m_s)
         ice, torque = [], []
@@ -400,18 +416,21 @@ class Mission:
             ice.append(self._get("drill.volatiles_ice_fraction"))
             torque.append(self._get("drill.torque_Nm"))
             yield
+        stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
         yield from self._drill_out()
+        if stalled:
+            self.io.rig.device("drill").clear_fault()
         yield from self._anchor_out()
         ice_mean = sum(ice) / len(ice) if ice else 0.0
         torque_max = max(torque) if torque else 0.0
-        # Ice pays; hard ground costs drilling energy and stall risk.
-        score = ice_mean - 0.0005 * torque_max
+        # Ice pays; hard ground costs drilling energy and stall risk; a stall at probe depth rules it out.
+        score = -math.inf if stalled else ice_mean - 0.0002 * torque_max
         self.progress.scores[index] = score
-        self.progress.probe_index += 1
         self.events.info(
             "mission",
             "probe",
-            f"site {index}: ice {ice_mean:.4f}, peak torque {torque_max:.1f} N*m, score {score:.4f}",
+            f"site {index}: ice {ice_mean:.4f}, peak torque {torque_max:.1f} N*m, "
+            f"{'stalled, ' if stalled else ''}score {score:.4f}",
             site=index,
             ice=ice_mean,
             torque=torque_max,
@@ -420,6 +439,8 @@ class Mission:
 
     def _do_prospect_rank(self) -> Activity:
         ranked = sorted(self.progress.scores, key=lambda i: self.progress.scores[i], reverse=True)
+        if not ranked or self.progress.scores[ranked[0]] == -math.inf:
+            raise MissionFailure("no candidate site is workable (none could be anchored and drilled)")
         self.progress.site = ranked[0]
         self.progress.tried_sites = []
         yield

@@ -118,7 +118,7 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
     install_world(world)
     wall = RealClock()
     wall0 = wall.monotonic()
-    app = FlightApp(_sim_ports(config), clock)
+    app = FlightApp(_sim_ports(config, world), clock)
     try:
         app.start()
         sim0 = clock.monotonic()
@@ -136,13 +136,19 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
     return 0 if summary["cycles_completed"] >= args.cycles else 1
 
 
-def _sim_ports(config: Any) -> Any:
-    """The configuration with every device that is not already a ``sim://`` port moved to one."""
+def _sim_ports(config: Any, world: Any) -> Any:
+    """The configuration with every device on a ``sim://`` port and, unless the configuration lists
+    candidate sites, the simulated terrain's sites as candidates."""
+    from flight.mission_config import SiteConfig
+
     devices = {
         name: dev if dev.port.startswith("sim://") else dataclasses.replace(dev, port=f"sim://{name}")
         for name, dev in config.devices.items()
     }
-    return dataclasses.replace(config, devices=devices)
+    mission = config.mission
+    if not mission.sites:
+        mission = dataclasses.replace(mission, sites=[SiteConfig(site.x_m, site.y_m) for site in world.sites])
+    return dataclasses.replace(config, devices=devices, mission=mission)
 
 
 def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -212,7 +218,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
             world.schedule(at_s, device, kind, **params)
         install_world(world)
         uninstall = uninstall_world
-        config = _sim_ports(config)
+        config = _sim_ports(config, world)
         what = "simulated devices in this process (sim:// ports)"
     print(f"isru demo: {what}; flight segment on a clock {warp:g}x real time; Ctrl-C to stop", flush=True)
     app = FlightApp(config, clock)

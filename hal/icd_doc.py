@@ -159,7 +159,7 @@ _STATES: dict[DeviceState, str] = {
 
 _COMPLETIONS: dict[Completion, str] = {
     Completion.OK: "reached its target",
-    Completion.STOPPED: "ended by a `stop` command",
+    Completion.STOPPED: "ended by `stop`, or replaced by a newer motion command",
     Completion.BLOCKED: "ended early by the load (stall, obstacle, overload)",
     Completion.DEADMAN: "ended by the dead-man rule",
     Completion.FAULT: "ended because a fault bit became set",

@@ -28,8 +28,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-import numpy as np
-
 from hal.clock import Clock
 from hal.config_loader import ConfigError
 from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, LinkError, LinkTimeout, PayloadError
@@ -707,8 +705,6 @@ class Device(Generic[TT]):
                         f"{self.name}.{name}: {arg.name} = {value:g}{_unit(arg.unit)} {word} the configured "
                         f"limit {limit.name} = {bound:g}{_unit(limit.unit)}"
                     )
-            if arg.fmt == "f":
-                values[arg.name] = _float32_within(value, arg)
         return command, values
 
     def _coerce(self, command: Command, arg: Field, value: Any) -> int | float:
@@ -884,17 +880,6 @@ def _range_text(arg: Field) -> str:
     lo = "-inf" if arg.lo is None else f"{arg.lo:g}"
     hi = "inf" if arg.hi is None else f"{arg.hi:g}"
     return f"{lo}..{hi}{_unit(arg.unit)}"
-
-
-def _float32_within(value: float, arg: Field) -> float:
-    """``value`` as the float32 the wire carries, rounded toward the inside of the ICD range when the
-    nearest float32 falls just outside it (0.0001 has no float32; the nearest is below 0.0001)."""
-    f32 = float(np.float32(value))
-    if arg.lo is not None and f32 < arg.lo <= value:
-        f32 = float(np.nextafter(np.float32(f32), np.float32(np.inf)))
-    if arg.hi is not None and f32 > arg.hi >= value:
-        f32 = float(np.nextafter(np.float32(f32), np.float32(-np.inf)))
-    return f32
 
 
 def _check_period(name: str, period_s: float) -> float:

@@ -134,6 +134,17 @@ class SilentImu(Firmware):
 
 
 # ------------------------------------------------------------------------------------------ fixtures
+def attach(world: SimWorld, name: str, firmware: Firmware) -> None:
+    """Put a firmware written here into ``world`` under ``name`` and have the world step it.
+
+    SimWorld builds its devices from ``sim_hw.devices`` by name and offers no public way to add another
+    emulator, so this sets its device tables directly.
+    """
+    world.devices[name] = firmware
+    world.port_faults[name] = PortFaults()
+    world._stepping = tuple(world.devices.values())
+
+
 @pytest.fixture
 def clock() -> VirtualClock:
     return VirtualClock()
@@ -142,8 +153,7 @@ def clock() -> VirtualClock:
 @pytest.fixture
 def world(clock: VirtualClock) -> Iterator[SimWorld]:
     sim = SimWorld(clock, seed=3, devices=())
-    sim.devices["drill"] = SimpleDrill(sim, serial_number=0x15000042)
-    sim.port_faults["drill"] = PortFaults()
+    attach(sim, "drill", SimpleDrill(sim, serial_number=0x15000042))
     install_world(sim)
     try:
         yield sim
@@ -201,7 +211,7 @@ def test_connect_identifies_self_tests_and_configures(world: SimWorld, clock: Vi
 
 
 def test_connect_rejects_another_device_type(world: SimWorld, clock: VirtualClock):
-    world.devices["drill"] = SilentImu(world, serial_number=7)
+    attach(world, "drill", SilentImu(world, serial_number=7))
     device = make_drill(clock)
     with pytest.raises(DeviceMismatch, match=r"expected device type 0x01 \(drill\), found 0x04 \(imu\)"):
         device.connect()
@@ -581,7 +591,7 @@ def test_unanswered_heartbeats_take_the_link_down_and_back(world: SimWorld, cloc
     device.connect()
     seen: list[DeviceEvent] = []
     device.on_event(seen.append)
-    world.inject("drill", "latency", seconds=0.5)  # every reply arrives after the 0.1 s timeout
+    world.inject("drill", "drop", rate=1.0)  # the device falls silent (and deaf)
     run_for(device, clock, 1.5)
     assert any(e.name == "LINK_DOWN" and "heartbeats unanswered" in e.text for e in seen)
     assert device.state == DeviceState.FAULT

@@ -88,7 +88,8 @@ class PowerFirmware(Firmware):
         self._lookup_xy = (math.inf, math.inf)
         self._illumination = 1.0
         self._sites_ref: object = None
-        self._bus_sources: list[tuple[str, float, Firmware | None]] = []
+        self._bus_sources: list[tuple[str, float, Firmware | None, float]] = []
+        self._cutoff_V = CUTOFF_CELL_V * self.pack.series
         self._sources_for = -1
         for bus in POWER_BUSES:
             world.rover.bus_on.setdefault(bus, True)
@@ -149,46 +150,60 @@ class PowerFirmware(Firmware):
         """Loads, fuses, solar input, battery operating point and state of charge over ``dt`` seconds."""
         if dt <= 0.0:
             return
-        bus_on = self.world.rover.bus_on
-        volts = max(self.battery_V, 1.0)
+        world = self.world
+        bus_on = world.rover.bus_on
+        volts = self.battery_V if self.battery_V > 1.0 else 1.0
         bus_W = self.bus_W
+        extra = self._extra_W
         total = 0.0
-        for bus, constant, device in self._sources():
+        sources = self._bus_sources if self._sources_for == len(world.devices) else self._sources()
+        for bus, constant, device, trip_A in sources:
             if not bus_on.get(bus, True):
                 bus_W[bus] = 0.0
                 continue
             load = constant if device is None else device.power_W()
-            if self._extra_W:
-                load += self._extra_W.get(bus, 0.0)
+            if extra:
+                load += extra.get(bus, 0.0)
             if self._shorts:
                 load += self._short_W(bus, volts)
-            if load > FUSE_TRIP_A[bus] * volts:
+            if load > trip_A * volts:
                 self._blow_fuse(bus, load / volts)
                 load = 0.0
             bus_W[bus] = load
             total += load
         self.load_W = total
+        soc = self.soc
         available = self._solar_available_W()
-        self.solar_W = min(available, total) if self.soc >= 1.0 else available
-        current, volts = self.pack.operating_point(total - self.solar_W, self.soc)
-        if current < 0.0 and self.soc >= 1.0:
+        solar = available if soc < 1.0 or available < total else total  # a full battery shunts the surplus
+        self.solar_W = solar
+        current, volts = self.pack.operating_point(total - solar, soc)
+        if current < 0.0 and soc >= 1.0:
             current = 0.0
         self.battery_A, self.battery_V = current, volts
-        self.soc = self.pack.soc_after(self.soc, current, dt)
-        self._check_battery()
-        self._update_mode(current)
+        self.soc = self.pack.soc_after(soc, current, dt)
+        if self.cutoff or volts < self._cutoff_V or self.soc < LOW_BATTERY_SOC:
+            self._check_battery()
+        mode = self.mode
+        if current <= -MODE_ENTER_A:
+            mode = MODE_CHARGING
+        elif current >= MODE_ENTER_A:
+            mode = MODE_DISCHARGING
+        elif -MODE_IDLE_A < current < MODE_IDLE_A:
+            mode = MODE_IDLE
+        if mode != self.mode:
+            self.set_mode(mode)
 
-    def _sources(self) -> list[tuple[str, float, Firmware | None]]:
-        """(bus, constant load W, device or None) for every bus, rebuilt when the world's devices change."""
+    def _sources(self) -> list[tuple[str, float, Firmware | None, float]]:
+        """(bus, constant load W, device or None, fuse rating A) for every bus, rebuilt when the world's
+        devices change."""
         devices = self.world.devices
-        if self._sources_for != len(devices):
-            self._sources_for = len(devices)
-            self._bus_sources = []
-            for bus in POWER_BUSES:
-                device = devices.get(bus)
-                if device is self:
-                    device = None
-                self._bus_sources.append((bus, CONSTANT_LOADS_W.get(bus, 0.0), device))
+        self._sources_for = len(devices)
+        self._bus_sources = []
+        for bus in POWER_BUSES:
+            device = devices.get(bus)
+            if device is self:
+                device = None
+            self._bus_sources.append((bus, CONSTANT_LOADS_W.get(bus, 0.0), device, FUSE_TRIP_A[bus]))
         return self._bus_sources
 
     def _solar_available_W(self) -> float:
@@ -233,17 +248,7 @@ class PowerFirmware(Firmware):
             self.cutoff = False
             _LOGGER.info("power: battery recovered (soc %.3f); heavy buses may be switched on", self.soc)
         if self.soc < LOW_BATTERY_SOC:
-            self.raise_fault("low_battery", self.soc, Severity.WARNING)
-
-    def _update_mode(self, current: float) -> None:
-        mode = self.mode
-        if current <= -MODE_ENTER_A:
-            mode = MODE_CHARGING
-        elif current >= MODE_ENTER_A:
-            mode = MODE_DISCHARGING
-        elif abs(current) < MODE_IDLE_A:
-            mode = MODE_IDLE
-        self.set_mode(mode)
+            self.raise_fault("low_battery", self.soc)
 
     # -------------------------------------------------------------------------- fault injection
     def inject_low_battery(self, soc: float = 0.15) -> None:

@@ -230,7 +230,8 @@ class DriveFirmware(Firmware):
         self._rim_l = self._rim_r = 0.0
 
     def is_actuating(self) -> bool:
-        return bool(self._target_l or self._target_r or self._rim_l or self._rim_r)
+        """True while a wheel is commanded or turning, or a motion runs (the dead-man rule watches this)."""
+        return bool(self._target_l or self._target_r or self._rim_l or self._rim_r or self.motion)
 
     def power_W(self) -> float:
         """Controller electronics plus both motors, W (0 with the bus off)."""

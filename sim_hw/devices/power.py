@@ -117,13 +117,8 @@ class PowerFirmware(Firmware):
             self.emit_event(EventId.FAULT_CLEARED, Severity.INFO, 0, 0.0)
 
     # ------------------------------------------------------------------------------ device API
-    def tick(self, dt: float) -> None:
-        """Advance as every device does, except that the dead-man rule never trips here: bus switches are
-        not actuators (``docs/icd.md`` section 9), and the mode reports the battery, not an activity."""
-        self._deadman_tripped = True
-        super().tick(dt)
-
     def is_actuating(self) -> bool:
+        """Never: bus switches are not actuators under the dead-man rule (``docs/icd.md`` section 9)."""
         return False
 
     def telemetry_values(self) -> dict[str, float]:

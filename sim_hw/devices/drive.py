@@ -278,12 +278,12 @@ class DriveFirmware(Firmware):
             self.stop_actuators()
             self.end_motion(Completion.STOPPED)
             self.set_mode(MODE_IDLE)
-        if not (self.is_actuating() or self.motion or self._v or self._omega):
+        if not (self.is_actuating() or self._v or self._omega):
             if self.current_left_A or self.current_right_A or self.slip or self.v_odo_m_s or self.omega_odo_rad_s:
                 self._at_rest()
             return
         self._update_terrain()
-        want_l, want_r = self._desired_rims(dt)
+        want_l, want_r = self._desired_rims()
         self._ramp_rims(want_l, want_r, dt)
         self._finish_approach(dt)
         self._move_body(want_l, want_r, dt)
@@ -297,7 +297,7 @@ class DriveFirmware(Firmware):
         rover.speed_m_s = rover.yaw_rate_rad_s = 0.0
         self._stall_s = self._no_progress_s = self._overcurrent_s = 0.0
 
-    def _desired_rims(self, dt: float) -> tuple[float, float]:
+    def _desired_rims(self) -> tuple[float, float]:
         """Rim speeds the speed loop aims at this step: the command, or the move/turn profile."""
         motion = self.motion
         if motion is None:

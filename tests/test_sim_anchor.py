@@ -116,6 +116,16 @@ def test_deploy_preload_anchored_then_retract(link: SimLink) -> None:
     assert all(snap[f"depth{i}_m"] == 0.0 and snap[f"preload{i}_N"] == 0.0 for i in range(4))
 
 
+def test_deploying_shallower_backs_the_anchors_out(link: SimLink) -> None:
+    deploy(link, 0.3)
+    holding_deep = link.snapshot()["holding_N"]
+    deploy(link, 0.15, mask=0b0011, seconds=15.0)
+    assert link.completions("deploy") == [Completion.OK, Completion.OK]
+    snap = link.snapshot()
+    assert [snap[f"depth{i}_m"] for i in range(4)] == pytest.approx([0.15, 0.15, 0.3, 0.3], abs=1e-4)
+    assert snap["deployed_mask"] == ALL and snap["holding_N"] < holding_deep
+
+
 def test_deploy_speed_follows_the_ground_strength(make_world: Callable[..., SimWorld]) -> None:
     times = {}
     for name, scale in (("weak", 1.0), ("strong", 3.0)):

@@ -46,6 +46,8 @@ ANCHORED_PRELOAD_SHARE = 0.9
 SEATED_SHARE = 0.3
 #: Lift above which the body counts as pushed off the ground, m.
 LIFT_SLIP_M = 1.0e-4
+_DEPTH_FIELDS = tuple(f"depth{i}_m" for i in range(ANCHOR_COUNT))
+_PRELOAD_FIELDS = tuple(f"preload{i}_N" for i in range(ANCHOR_COUNT))
 #: Spread of the local ground strength from anchor to anchor (uniform +/-, engineering assumption).
 ANCHOR_SPREAD = 0.1
 
@@ -103,10 +105,8 @@ class AnchorFirmware(Firmware):
         a = self.anchors
         for i in self._selected(mask):
             a.target_m[i] = depth_m
-            a.seated[i] = a.extension_m[i] >= depth_m - 1e-4 and a.extension_m[i] > 0.0
+            a.seated[i] = abs(a.extension_m[i] - depth_m) <= 1e-4
             a.refused[i] = False
-            if a.extension_m[i] > depth_m:  # deploying shallower than now: back out to the depth
-                a.extension_m[i] = depth_m
         self._start("deploy", mask)
         return self.begin_motion("deploy", MODE_DEPLOYING)
 
@@ -196,6 +196,11 @@ class AnchorFirmware(Firmware):
             for i in selected:
                 self._speed[i] = 0.0
                 if a.seated[i] or a.refused[i]:
+                    continue
+                if a.extension_m[i] > a.target_m[i]:  # shallower than now: back out to the depth
+                    done = False
+                    a.extension_m[i] = max(a.target_m[i], a.extension_m[i] - d.retract_speed_m_s * dt)
+                    a.seated[i] = a.extension_m[i] <= a.target_m[i]
                     continue
                 torque = installation_torque_Nm(a.capacity_N[i], d)
                 a.torque_Nm[i] = torque
@@ -292,13 +297,12 @@ class AnchorFirmware(Firmware):
         super().cmd_clear_fault()
 
     def telemetry_values(self) -> dict[str, float]:
-        """Every anchor telemetry field (ICD units)."""
+        """Every anchor telemetry field (ICD units); the preload load cells carry 0.5 N of noise."""
         a = self.anchors
-        values: dict[str, float] = {}
-        for i in range(ANCHOR_COUNT):
-            values[f"depth{i}_m"] = a.extension_m[i]
-        for i in range(ANCHOR_COUNT):
-            values[f"preload{i}_N"] = a.preload_N[i] + (self.rng.gauss(0.0, 0.5) if a.preload_N[i] > 0.0 else 0.0)
+        gauss = self.rng.gauss
+        values: dict[str, float] = dict(zip(_DEPTH_FIELDS, a.extension_m, strict=True))
+        for name, p in zip(_PRELOAD_FIELDS, a.preload_N, strict=True):
+            values[name] = p + gauss(0.0, 0.5) if p > 0.0 else 0.0
         values["holding_N"] = self.world.rover.anchor_holding_N
         values["deployed_mask"] = self.deployed_mask
         values["slip_mask"] = self._slip_mask

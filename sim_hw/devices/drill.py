@@ -18,7 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from hal.icd import DRILL, Completion
-from hal.protocol import NackCode
+from hal.protocol import AckResult, NackCode
 from sim_hw.firmware import Firmware, Nack
 from sim_hw.physics.drilling import (
     FEED_BLOCKED,
@@ -111,7 +111,7 @@ class DrillFirmware(Firmware):
         if self.mode in (MODE_SPINNING, MODE_FEEDING):
             self.set_mode(MODE_IDLE)
 
-    def cmd_feed(self, depth_m: float, rate_m_s: float) -> object:
+    def cmd_feed(self, depth_m: float, rate_m_s: float) -> AckResult:
         """Advance the bit to ``depth_m`` at ``rate_m_s``; completes at the depth, BLOCKED on a stall or
         when the bit cannot reach the depth (refusal, or the rover pushed off the ground)."""
         self._require_power()
@@ -123,7 +123,7 @@ class DrillFirmware(Firmware):
         self.mechanics.start_feed(depth_m, rate_m_s)
         return self.begin_motion("feed", MODE_FEEDING)
 
-    def cmd_retract(self, rate_m_s: float) -> object:
+    def cmd_retract(self, rate_m_s: float) -> AckResult:
         """Withdraw the bit to depth 0 at ``rate_m_s``; the cuttings are dropped when it arrives."""
         self._require_power()
         self.mechanics.start_retract(rate_m_s)

@@ -498,7 +498,7 @@ class Device(Generic[TT]):
     def _keepalive(self) -> None:
         try:
             self.heartbeat(retries=0)
-        except LinkTimeout:
+        except (LinkTimeout, PayloadError):
             self._heartbeat_misses += 1
             if self._heartbeat_misses >= HEARTBEAT_MISSES_MAX and self.transport.connected:
                 self.transport.mark_down(f"{self._heartbeat_misses} heartbeats unanswered")

@@ -34,7 +34,7 @@ from flight.mission_config import MissionConfig
 from flight.telemetry import TelemetryTable
 from hal.device import Motion
 from hal.errors import HalError
-from hal.icd import Completion
+from hal.icd import POWER_BUSES, Completion
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -376,8 +376,28 @@ class Mission:
         yield from self._require("anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N)
 
     def _anchor_out(self) -> Generator[None, None, None]:
-        if self._get("anchor.deployed_mask", 0) or any(self._get(f"anchor.depth{i}_m") > 0.005 for i in range(4)):
-            yield from self._require("anchor", "retract", mask=ALL_ANCHORS)
+        """Withdraw every anchor, recovering the anchor's bus and faults between up to three attempts."""
+        for attempt in range(3):
+            if not self._get("anchor.deployed_mask", 0) and all(
+                self._get(f"anchor.depth{i}_m") <= 0.005 for i in range(4)
+            ):
+                return
+            if attempt:
+                self._recover("anchor")
+                yield from self._wait(1.0)
+            completion = yield from self._motion("anchor", "retract", mask=ALL_ANCHORS)
+            if completion == Completion.OK:
+                return
+            self.events.warning("mission", "anchor_retract", f"anchor retract ended {completion.name}")
+        raise MissionFailure("anchors could not be withdrawn after 3 attempts")
+
+    def _recover(self, device: str) -> None:
+        """Switch ``device``'s bus back on if a fuse tripped, and clear latched faults."""
+        if "power" in self.io.rig and not self.io._bus_on(device):
+            self.events.warning("mission", "bus_restore", f"{device} bus was off; switching it back on")
+            self.io.command("power", "bus", index=POWER_BUSES.index(device), on=1)
+            self.io.rig.device("power").clear_fault()
+        self.io.rig.device(device).clear_fault()
 
     def _drill_out(self) -> Generator[None, None, None]:
         """Withdraw the drill and wait until the auger has stopped turning."""
@@ -404,7 +424,7 @@ class Mission:
             )
         if deployed != Completion.OK or not self.io.anchored:
             # A site the rover cannot anchor on cannot be drilled either: rank it last.
-            self.io.rig.device("anchor").clear_fault()
+            self._recover("anchor")
             yield from self._anchor_out()
             self.progress.scores[index] = -math.inf
             self.events.warning("mission", "probe", f"site {index}: cannot anchor ({deployed.name}); not workable")

@@ -80,7 +80,8 @@ class Serial(SerialBase):
         if data:
             faults = self._line_faults
             self._rx.push(world.t + faults.latency_s, faults.apply(data))
-        self._rx.release(world.t)
+        # The world lags the clock by less than a physics step; delayed bytes fall due on the clock.
+        self._rx.release(max(world.t, world.clock.monotonic()))
 
     @property
     def in_waiting(self) -> int:

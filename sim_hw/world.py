@@ -89,6 +89,13 @@ class SimWorld:
         self._stepping = tuple(self.devices.values())
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
 
+    def add_device(self, name: str, firmware: Firmware) -> None:
+        """Add (or replace) an emulator under ``name``, stepped after the built-in ones (tests use this for
+        purpose-built firmware)."""
+        self.devices[name] = firmware
+        self.port_faults.setdefault(name, PortFaults())
+        self._stepping = tuple(self.devices.values())
+
     # ------------------------------------------------------------------------------------- lookup
     def device(self, name: str) -> Firmware:
         """The emulator of device ``name``."""

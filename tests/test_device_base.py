@@ -30,7 +30,6 @@ from hal.protocol import AckResult, NackCode
 from hal.transport import Transport
 from isru.config import load_config
 from sim_hw.firmware import Firmware, Nack
-from sim_hw.port_faults import PortFaults
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
 
@@ -135,14 +134,8 @@ class SilentImu(Firmware):
 
 # ------------------------------------------------------------------------------------------ fixtures
 def attach(world: SimWorld, name: str, firmware: Firmware) -> None:
-    """Put a firmware written here into ``world`` under ``name`` and have the world step it.
-
-    SimWorld builds its devices from ``sim_hw.devices`` by name and offers no public way to add another
-    emulator, so this sets its device tables directly.
-    """
-    world.devices[name] = firmware
-    world.port_faults[name] = PortFaults()
-    world._stepping = tuple(world.devices.values())
+    """Put a firmware written here into ``world`` under ``name`` and have the world step it."""
+    world.add_device(name, firmware)
 
 
 @pytest.fixture

@@ -39,7 +39,8 @@ def wait_until(condition, timeout_s: float, step=None) -> float:
 
 
 def make_transport(url: str, **kwargs) -> Transport:
-    options = {"clock": RealClock(), "address": 0x01, "timeout_s": 0.2, "retries": 2, "reconnect_min_s": 0.05}
+    # A generous response timeout: tests that are not about timeouts must not retry on a loaded machine.
+    options = {"clock": RealClock(), "address": 0x01, "timeout_s": 1.0, "retries": 2, "reconnect_min_s": 0.05}
     options.update(kwargs)
     return Transport(url, **options)
 
@@ -107,7 +108,7 @@ def test_retry_is_answered(link) -> None:
             answer_like_a_device(dev, frame)
 
     device.handler = answer_only_retries
-    response = transport.request(MsgType.COMMAND, STOP, timeout_s=0.05, retries=2)
+    response = transport.request(MsgType.COMMAND, STOP, timeout_s=0.25, retries=2)
     assert response.msg_type == MsgType.ACK
     assert transport.stats.retries == 1
     assert transport.stats.timeouts == 0
@@ -134,14 +135,14 @@ def test_late_original_after_a_replayed_retry_is_stale(link) -> None:
     transport, device = link
 
     def slow_original(dev: FakeDevice, frame: Frame) -> None:
-        delay = 0.0 if frame.flags & Flags.RETRY else 0.12
+        delay = 0.0 if frame.flags & Flags.RETRY else 0.5
         dev.reply(frame, MsgType.ACK, ACK_LAYOUT.pack(frame.payload[0], AckResult.DONE), delay_s=delay)
 
     device.handler = slow_original
-    response = transport.request(MsgType.COMMAND, STOP, timeout_s=0.05, retries=3)
+    response = transport.request(MsgType.COMMAND, STOP, timeout_s=0.25, retries=3)
     assert response.msg_type == MsgType.ACK
     device.flush()
-    wait_until(lambda: transport.stats.stale_responses == 1, 1.0, step=transport.poll)
+    wait_until(lambda: transport.stats.stale_responses == 1, 2.0, step=transport.poll)
     assert transport.stats.frames_ok == 2
 
 

@@ -1,23 +1,14 @@
-"""Fixtures shared by every test package: the repository root and real pseudo-terminals.
+"""Fixtures shared across test files: real pseudo-terminals.
 
-Test-specific fixtures live in the test files that use them.
+Fixtures that only one test file needs live in that file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from ptyfake import PtyPair
-
-REPO_ROOT = Path(__file__).resolve().parent.parent
-
-
-@pytest.fixture
-def repo_root() -> Path:
-    """The repository checkout (where ``docs/``, ``configs/`` and ``hal/`` live)."""
-    return REPO_ROOT
 
 
 @pytest.fixture

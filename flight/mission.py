@@ -371,9 +371,21 @@ class Mission:
             "drive", "move", distance_m=min(distance, 100.0), speed_m_s=self.config.drive_speed_m_s
         )
 
-    def _anchor_in(self) -> Generator[None, None, None]:
-        yield from self._require("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
-        yield from self._require("anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N)
+    def _try_anchor(self) -> Generator[None, None, bool]:
+        """Deploy and preload every anchor; True if the rover is anchored afterwards.
+
+        A deploy that ends BLOCKED in strong ground may still hold (anchors seated at refusal), so the
+        preload decides; a slip or failed preload leaves the rover unanchored (faults cleared).
+        """
+        cfg = self.config
+        deployed = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=cfg.anchor_depth_m)
+        if deployed in (Completion.OK, Completion.BLOCKED):
+            yield from self._motion("anchor", "preload", mask=ALL_ANCHORS, force_N=cfg.anchor_preload_N)
+        yield from self._wait(0.5)
+        if self.io.anchored:
+            return True
+        self._recover("anchor")
+        return False
 
     def _anchor_out(self) -> Generator[None, None, None]:
         """Withdraw every anchor, recovering the anchor's bus and faults between up to three attempts."""
@@ -417,17 +429,12 @@ class Mission:
     def _do_prospect_probe(self) -> Activity:
         index = self.progress.probe_index
         self.progress.probe_index += 1
-        deployed = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
-        if deployed == Completion.OK:
-            deployed = yield from self._motion(
-                "anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N
-            )
-        if deployed != Completion.OK or not self.io.anchored:
+        anchored = yield from self._try_anchor()
+        if not anchored:
             # A site the rover cannot anchor on cannot be drilled either: rank it last.
-            self._recover("anchor")
             yield from self._anchor_out()
             self.progress.scores[index] = -math.inf
-            self.events.warning("mission", "probe", f"site {index}: cannot anchor ({deployed.name}); not workable")
+            self.events.warning("mission", "probe", f"site {index}: cannot anchor; not workable")
             return "probed", f"site {index} not workable"
         self.io.command("drill", "spin", rpm=self.config.drill_rpm)
         feed = self.io.command("drill", "feed", depth_m=self.config.probe_depth_m, rate_m_s=self.config.feed_rate_m_s)
@@ -441,7 +448,8 @@ class Mission:
         if stalled:
             self.io.rig.device("drill").clear_fault()
         yield from self._anchor_out()
-        ice_mean = sum(ice) / len(ice) if ice else 0.0
+        # The volatiles sensor averages over the cuttings it has seen: its peak says the richest layer reached.
+        ice_mean = max(ice) if ice else 0.0
         torque_max = max(torque) if torque else 0.0
         # Ice pays; hard ground costs drilling energy and stall risk; a stall at probe depth rules it out.
         score = -math.inf if stalled else ice_mean - 0.0002 * torque_max
@@ -477,12 +485,16 @@ class Mission:
     def _do_anchor_deploy(self) -> Activity:
         if self.progress.site < 0:
             self.progress.site = 0
-        yield from self._require("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
-        return "deployed", "anchors at depth"
+        completion = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
+        if completion not in (Completion.OK, Completion.BLOCKED):
+            raise MissionFailure(f"anchor.deploy ended {completion.name}")
+        return "deployed", f"anchors in ({completion.name.lower()})"
 
     def _do_anchor_preload(self) -> Activity:
-        yield from self._require("anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N)
-        return "preloaded", f"preloaded to {self.config.anchor_preload_N:g} N"
+        completion = yield from self._motion(
+            "anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N
+        )
+        return "preloaded", f"preload to {self.config.anchor_preload_N:g} N ended {completion.name.lower()}"
 
     def _do_anchor_verify(self) -> Activity:
         yield from self._wait(2.0)
@@ -520,16 +532,21 @@ class Mission:
         cfg = self.config
         stalls = 0
         rate = cfg.feed_rate_m_s
+        # Each cycle deepens the same hole by drill_depth_m (fresh cuttings come only from new depth).
+        deepest = self.io.rig.device("drill").limits.get("max_depth_m", 3.0)
+        target = min(cfg.drill_depth_m * (self.progress.cycle + 1), deepest)
+        if self._get("extractor.lid", 0) != 0:
+            yield from self._require("extractor", "lid", sealed=0)
         while True:
             self.io.command("drill", "spin", rpm=cfg.drill_rpm)
-            feed = self.io.command("drill", "feed", depth_m=cfg.drill_depth_m, rate_m_s=rate)
+            feed = self.io.command("drill", "feed", depth_m=target, rate_m_s=rate)
             while isinstance(feed, Motion) and not feed.done:
                 if self._get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * 0.0001:
                     rate = max(rate / 2, 0.0001)
                     self.events.info(
                         "mission", "feed_slowed", f"torque above {cfg.torque_limit_Nm:g} N*m: feed {rate:g} m/s"
                     )
-                    feed = self.io.command("drill", "feed", depth_m=cfg.drill_depth_m, rate_m_s=rate)
+                    feed = self.io.command("drill", "feed", depth_m=target, rate_m_s=rate)
                 yield
             if not isinstance(feed, Motion) or feed.completion == Completion.OK:
                 break

@@ -59,10 +59,14 @@ class DrillFirmware(Firmware):
         self._fallback = default_layer(body.surface_temp_K)
         self._site: Site | None = None
         self._site_key: tuple[float, float] | None = None
-        self.mechanics = DrillMechanics(ambient_K=self._ambient_for(world.site, body.surface_temp_K),
-                                        ambient_pressure_Pa=body.ambient_pressure_Pa)
+        self.mechanics = DrillMechanics(
+            ambient_K=self._ambient_for(world.site, body.surface_temp_K), ambient_pressure_Pa=body.ambient_pressure_Pa
+        )
         self.env = DrillEnvironment(layer_at=self._layer_at, gravity_m_s2=body.gravity_m_s2)
         self._blocking_bits = 0
+        #: Cuttings put into the extractor hopper / spilled at the collar since boot, kg.
+        self.delivered_kg = 0.0
+        self.spilled_kg = 0.0
         super().__init__(world, serial_number=serial_number, seed=seed)
         self._blocking_bits = sum(self.spec.fault_bit(name) for name in _BLOCKING)
 
@@ -172,13 +176,33 @@ class DrillFirmware(Firmware):
             self.end_motion(Completion.FAULT)
             if self.mode != MODE_STALLED:
                 self.set_mode(MODE_IDLE)
+        carried = (m.cuttings_kg, m.cuttings_water_kg)
         outcome = m.step(dt, env)
         if outcome:
+            if outcome & RETRACT_DONE:
+                self._deliver_cuttings(*carried)
             self._on_outcome(outcome)
         rover.drill_thrust_N = m.thrust_N
         rover.drill_torque_Nm = m.torque_Nm
         rover.drill_depth_m = m.depth_m
         rover.vibration_m_s2 = m.vibration_m_s2
+
+    def _deliver_cuttings(self, mass_kg: float, water_kg: float) -> None:
+        """The auger's cuttings leave its flights at the collar, where a chute feeds the extractor hopper
+        (the deep-flute auger of the Planetary Volatiles Extractor concept, Zacny et al. 2012): they go into
+        the extractor if it is there with its lid open, and are spilled otherwise."""
+        if mass_kg <= 0.0:
+            return
+        extractor = self.world.devices.get("extractor")
+        accept = getattr(extractor, "accept_regolith", None)
+        if accept is None:
+            self.spilled_kg += mass_kg
+            return
+        site = self._current_site()
+        temperature = site.layers[-1].temperature_K if site is not None else self.world.body.surface_temp_K
+        taken = accept(mass_kg, min(max(water_kg / mass_kg, 0.0), 1.0), temperature)
+        self.delivered_kg += taken
+        self.spilled_kg += mass_kg - taken
 
     def _on_outcome(self, outcome: int) -> None:
         m = self.mechanics

@@ -25,7 +25,10 @@ class CrcError(FrameError):
 
 
 class VersionError(FrameError):
-    """The frame carries a protocol version this host does not speak."""
+    """The frame carries a protocol version this host does not speak; ``frame`` holds its (CRC-checked)
+    header and payload so a device can answer with a NACK."""
+
+    frame: object = None
 
 
 class PayloadError(HalError):

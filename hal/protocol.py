@@ -7,7 +7,7 @@ Wire layout of one frame (all integers little-endian)::
     header: version u8 | address u8 | msg_type u8 | flags u8 | seq u16 | length u16
 
 The CRC-32 is the IEEE 802.3 polynomial (``zlib.crc32``) over header and payload. The largest frame is
-252 bytes before COBS and 255 bytes on the wire including the delimiter, so a microcontroller can receive
+252 bytes before COBS and 254 bytes on the wire including the delimiter, so a microcontroller can receive
 into a 256-byte buffer.
 """
 
@@ -28,7 +28,7 @@ HEADER = struct.Struct("<BBBBHH")
 CRC = struct.Struct("<I")
 MAX_PAYLOAD = 240
 MAX_FRAME = HEADER.size + MAX_PAYLOAD + CRC.size  # 252 bytes before COBS
-MAX_ENCODED = MAX_FRAME + MAX_FRAME // 254 + 1 + 1  # COBS overhead and the 0x00 delimiter: 255
+MAX_ENCODED = MAX_FRAME + MAX_FRAME // 254 + 1 + 1  # COBS overhead and the 0x00 delimiter: 254
 MIN_FRAME = HEADER.size + CRC.size
 DELIMITER = b"\x00"
 SEQ_MODULO = 1 << 16
@@ -118,7 +118,9 @@ def unpack_frame(raw: bytes) -> Frame:
     if length != size - MIN_FRAME:
         raise FramingError(f"length field says {length} payload bytes; frame holds {size - MIN_FRAME}")
     if version != PROTOCOL_VERSION:
-        raise VersionError(f"protocol version {version}; this host speaks {PROTOCOL_VERSION}")
+        error = VersionError(f"protocol version {version}; this host speaks {PROTOCOL_VERSION}")
+        error.frame = Frame(address, msg_type, seq, raw[HEADER.size : size - 4], flags, version)
+        raise error
     return Frame(address, msg_type, seq, raw[HEADER.size : size - 4], flags, version)
 
 

@@ -14,6 +14,7 @@ import sys
 #: Subcommand modules, in the order ``isru --help`` lists them.
 COMMAND_MODULES = (
     "isru.commands.demo",
+    "isru.commands.flight",
     "isru.commands.sim",
     "isru.commands.serial_monitor",
 )

@@ -18,6 +18,7 @@ import random
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from hal.errors import FrameError, VersionError
 from hal.icd import (
     ACK_LAYOUT,
     DEFAULT_DEADMAN_MS,
@@ -110,7 +111,7 @@ class Firmware:
         self.history: list[Received] = []
         self.events_sent: list[dict[str, Any]] = []
         self.frames_rejected = 0
-        self._decoder = FrameDecoder()
+        self._decoder = FrameDecoder(on_error=self._on_frame_error)
         self._tx = bytearray()
         self._seq = 0
         self._last_request: tuple[int, int, bytes] | None = None  # (seq, msg_type, response wire bytes)
@@ -132,6 +133,16 @@ class Firmware:
             except Exception:  # the firmware must survive anything the host sends
                 _LOGGER.exception("%s: error handling %r", self.spec.name, frame)
                 self.frames_rejected += 1
+
+    def _on_frame_error(self, error: FrameError) -> None:
+        """A frame with a valid CRC but another protocol version, addressed to us, gets a NACK saying which
+        version we speak (ICD); every other bad frame is dropped silently."""
+        frame = getattr(error, "frame", None)
+        if isinstance(error, VersionError) and isinstance(frame, Frame) and frame.address in (
+            self.address,
+            BROADCAST_ADDRESS,
+        ):
+            self._respond(frame, MsgType.NACK, NACK_LAYOUT.pack(0, NackCode.UNSUPPORTED_VERSION, PROTOCOL_VERSION))
 
     def read_output(self) -> bytes:
         """Bytes the device has written since the last call."""

@@ -240,7 +240,7 @@ def test_open_device_builds_from_the_configuration(world: SimWorld, clock: Virtu
     config = load_config()
     device = open_device("drill", config.devices["drill"], config.transport, clock)
     assert isinstance(device, Drill) and not device.transport.connected
-    assert device.limits == {"max_rpm": 300.0, "max_depth_m": 1.5, "max_feed_rate_m_s": 0.005, "max_torque_Nm": 40.0}
+    assert device.limits == {"max_rpm": 300.0, "max_depth_m": 2.5, "max_feed_rate_m_s": 0.005, "max_torque_Nm": 40.0}
     assert device.transport.timeout_s == config.transport.timeout_s
     device.connect()
     assert device.link_up

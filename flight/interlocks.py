@@ -105,8 +105,8 @@ class Interlocks:
         """Raise :class:`InterlockViolation` if ``device.name(args)`` is forbidden now."""
         if name in ("stop", "clear_fault", "self_test", "get_telemetry", "set_telemetry_period", "set_deadman"):
             return
-        if device == "power" and name == "bus" and args.get("on") == 0:
-            return  # switching a load off is always allowed
+        if _switches_off(device, name, args):
+            return  # switching a load off is always allowed, e-stop or not
         if self.estopped and device != "imu":
             self._refuse("estop", f"{device}.{name} refused: emergency stop latched ({self.estop_reason})")
         if device == "drill" and name == "retract":
@@ -250,6 +250,19 @@ class Interlocks:
         for rule, count in self.trips.items():
             values[f"interlocks.trips.{rule}"] = count
         return values
+
+
+def _switches_off(device: str, name: str, args: dict[str, Any]) -> bool:
+    """True for commands that only take energy out: bus off, heater off, auger stopped, wheels stopped."""
+    if device == "power" and name == "bus":
+        return args.get("on") == 0
+    if device == "extractor" and name in ("heater_power", "heater_setpoint"):
+        return not _heater_on(name, args)
+    if device == "drill" and name in ("spin", "percussion"):
+        return not any(args.values())
+    if device == "drive" and name in ("wheels", "twist"):
+        return not _drive_moves(name, args)
+    return False
 
 
 def _heater_on(name: str, args: dict[str, Any]) -> bool:

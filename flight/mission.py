@@ -142,7 +142,7 @@ class MissionProgress:
     regolith_kg: float = 0.0
     energy_Wh: float = 0.0
     held: str = ""
-    visited: list[str] = field(default_factory=list)
+    visited: list[str] = field(default_factory=lambda: ["idle"])
 
 
 LedgerSink = Callable[[int, int, float, float, float], None]

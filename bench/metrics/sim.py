@@ -22,7 +22,7 @@ POLL_PERIOD_S = 0.1
 
 def _run_once(sim_seconds: float) -> tuple[float, int]:
     clock = VirtualClock()
-    world = install_world(SimWorld(clock, seed=7, site=0), "bench-sim")
+    install_world(SimWorld(clock, seed=7, site=0), "bench-sim")
     frames = [0]
     transports = []
     try:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from flight.commands import CommandRegistry
-from flight.config_fdir import default_fdir_path, load_fdir
+from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
 from flight.device_commands import SafetyCommands, register_device_commands
 from flight.dispatcher import Dispatcher, IdStore
 from flight.events import EventLog
@@ -73,7 +73,8 @@ class FlightApp:
         self.registry = CommandRegistry()
         id_store: IdStore | None = self.store
         self.dispatcher = Dispatcher(self.registry, clock, self.events, id_store)
-        self.sequences = SequenceRunner(self.dispatcher, clock, self.events, _sequences_dir(flight.sequences))
+        sequences_dir = SequencesConfig(flight.sequences).resolved()
+        self.sequences = SequenceRunner(self.dispatcher, clock, self.events, sequences_dir)
         fdir_config = load_fdir(flight.fdir or default_fdir_path(), sequence_names=self.sequences.sequences)
         self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
@@ -170,9 +171,3 @@ class FlightApp:
             "parameters": self.params.dictionary(),
             "diagram": export_diagram(),
         }
-
-
-def _sequences_dir(configured: str) -> Path:
-    from importlib import resources
-
-    return Path(configured) if configured else Path(str(resources.files("configs").joinpath("sequences")))

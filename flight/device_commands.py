@@ -63,8 +63,8 @@ def _handler(io: Interlocks, device: str, cmd: Command) -> Callable[..., Job | N
 
 def _follow(motion: Motion) -> Generator[float | None, None, None]:
     while not motion.done:
-        if motion._lost is not None:
-            raise CommandRejected("device:link_lost", f"{motion.device.name}.{motion.name}: {motion._lost}")
+        if motion.lost_reason is not None:
+            raise CommandRejected("device:link_lost", f"{motion.device.name}.{motion.name}: {motion.lost_reason}")
         yield None
     assert motion.completion is not None
     if motion.completion.name != "OK":

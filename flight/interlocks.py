@@ -175,7 +175,7 @@ class Interlocks:
             self._act("scoop_drill_deployed", "scoop", "stop", "scoop moving with the drill deployed: stopped")
         if self.low_battery:
             for bus in SHED_BUSES:
-                if self._bus_on(bus) and self._load(bus) > 1.0:
+                if self.bus_on(bus) and self._load(bus) > 1.0:
                     self._cut_bus(bus, "low battery: load shed")
         self._acting = self._now_acting
 
@@ -191,7 +191,8 @@ class Interlocks:
             self.events.error("interlocks", f"{rule}_failed", f"{device}.{name}: {exc}")
             self._cut_bus(device, f"{rule}: command failed")
 
-    def _bus_on(self, bus: str) -> bool:
+    def bus_on(self, bus: str) -> bool:
+        """True if power telemetry shows bus ``bus`` switched on (or there is no power telemetry)."""
         mask = self._get("power.bus_mask")
         return True if mask is None else bool(mask >> POWER_BUSES.index(bus) & 1)
 

@@ -339,8 +339,8 @@ class Mission:
             return Completion.OK
         deadline = self._now() + self.config.motion_timeout_s
         while not result.done:
-            if result._lost is not None:
-                raise MissionFailure(f"{device}.{name}: link lost during the motion ({result._lost})")
+            if result.lost_reason is not None:
+                raise MissionFailure(f"{device}.{name}: link lost during the motion ({result.lost_reason})")
             if self._now() > deadline:
                 self.io.command(device, "stop")
                 raise MissionFailure(f"{device}.{name} did not finish within {self.config.motion_timeout_s:g} s")
@@ -405,7 +405,7 @@ class Mission:
 
     def _recover(self, device: str) -> None:
         """Switch ``device``'s bus back on if a fuse tripped, and clear latched faults."""
-        if "power" in self.io.rig and not self.io._bus_on(device):
+        if "power" in self.io.rig and not self.io.bus_on(device):
             self.events.warning("mission", "bus_restore", f"{device} bus was off; switching it back on")
             self.io.command("power", "bus", index=POWER_BUSES.index(device), on=1)
             self.io.rig.device("power").clear_fault()

@@ -197,6 +197,11 @@ class Motion:
         """True once the device reported the end of this motion."""
         return self.completion is not None
 
+    @property
+    def lost_reason(self) -> str | None:
+        """Why the outcome became unknown (the link went down while it ran), or None."""
+        return self._lost
+
     def _complete(self, completion: Completion, t: float) -> None:
         self.completion, self.t_end = completion, t
 

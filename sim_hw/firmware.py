@@ -138,9 +138,14 @@ class Firmware:
         """A frame with a valid CRC but another protocol version, addressed to us, gets a NACK saying which
         version we speak (ICD); every other bad frame is dropped silently."""
         frame = getattr(error, "frame", None)
-        if isinstance(error, VersionError) and isinstance(frame, Frame) and frame.address in (
-            self.address,
-            BROADCAST_ADDRESS,
+        if (
+            isinstance(error, VersionError)
+            and isinstance(frame, Frame)
+            and frame.address
+            in (
+                self.address,
+                BROADCAST_ADDRESS,
+            )
         ):
             self._respond(frame, MsgType.NACK, NACK_LAYOUT.pack(0, NackCode.UNSUPPORTED_VERSION, PROTOCOL_VERSION))
 
@@ -337,11 +342,7 @@ class Firmware:
         """Advance this device by ``dt`` seconds: physics, dead-man, telemetry. Called by the world."""
         self.step(dt)
         t = self.world.t
-        if (
-            not self._deadman_tripped
-            and (t - self._last_host_rx) * 1000.0 > self.deadman_ms
-            and self.is_actuating()
-        ):
+        if not self._deadman_tripped and (t - self._last_host_rx) * 1000.0 > self.deadman_ms and self.is_actuating():
             self._deadman_tripped = True
             silent_ms = (t - self._last_host_rx) * 1000.0
             self.stop_actuators()
@@ -425,6 +426,20 @@ class Firmware:
         """Remove every injected sensor symptom."""
         self._sensor_faults.clear()
 
+    def sensed(self, field: str, value: float) -> float:
+        """What the firmware reads from sensor ``field`` whose true value is ``value``: the value with any
+        injected symptom applied (dropout 0, stuck, NaN, or Gaussian noise)."""
+        fault = self._sensor_faults.get(field)
+        if fault is None or self.world.t >= fault.until:
+            return value
+        if fault.kind == "dropout":
+            return 0.0
+        if fault.kind == "stuck":
+            return fault.value
+        if fault.kind == "nan":
+            return math.nan
+        return value + self.rng.gauss(0.0, fault.sigma)
+
     def _apply_sensor_faults(self, values: dict[str, float]) -> dict[str, float]:
         values = dict(values)
         for name, fault in list(self._sensor_faults.items()):
@@ -432,14 +447,12 @@ class Firmware:
                 del self._sensor_faults[name]
                 continue
             fmt = next(f.fmt for f in self.spec.telemetry if f.name == name)
-            if fault.kind == "dropout":
+            if fmt == "f":
+                values[name] = self.sensed(name, values[name])
+            elif fault.kind == "dropout":
                 values[name] = 0
             elif fault.kind == "stuck":
-                values[name] = fault.value if fmt == "f" else int(fault.value)
-            elif fault.kind == "nan" and fmt == "f":
-                values[name] = math.nan
-            elif fault.kind == "noise" and fmt == "f":
-                values[name] = values[name] + self.rng.gauss(0.0, fault.sigma)
+                values[name] = int(fault.value)
         return values
 
     def received(self, name: str) -> list[Received]:

@@ -19,6 +19,7 @@ from sim_hw.port_faults import PortFaults
 from sim_hw.terrain import Site, generate_sites
 
 if TYPE_CHECKING:
+    from sim_hw.config import SimConfig
     from sim_hw.firmware import Firmware
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,6 +89,22 @@ class SimWorld:
         self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
         self._stepping = tuple(self.devices.values())
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
+
+    @classmethod
+    def from_config(cls, sim: SimConfig, clock: Clock, *, devices: tuple[str, ...] | None = None) -> SimWorld:
+        """The world a ``[sim]`` table describes, with its configured faults scheduled."""
+        world = cls(
+            clock,
+            body=sim.body,
+            seed=sim.seed,
+            site=sim.site,
+            site_count=sim.site_count,
+            step_s=sim.step_s,
+            devices=devices,
+        )
+        for fault in sim.faults:
+            world.schedule(fault.at_s, fault.device, fault.kind, **fault.params)
+        return world
 
     def add_device(self, name: str, firmware: Firmware) -> None:
         """Add (or replace) an emulator under ``name``, stepped after the built-in ones (tests use this for

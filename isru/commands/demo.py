@@ -103,13 +103,9 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         print("isru demo: --cycles must be >= 1", file=sys.stderr)
         return 2
     clock = VirtualClock()
-    sim = config.sim
     try:
-        world = SimWorld(
-            clock, body=sim.body, seed=sim.seed, site=sim.site, site_count=sim.site_count, step_s=sim.step_s
-        )
-        for fault in [*((f.at_s, f.device, f.kind, f.params) for f in sim.faults), *faults]:
-            at_s, device, kind, params = fault
+        world = SimWorld.from_config(config.sim, clock)
+        for at_s, device, kind, params in faults:
             world.device(device)
             world.schedule(at_s, device, kind, **params)
     except KeyError as exc:
@@ -212,9 +208,9 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         from sim_hw.registry import install_world, uninstall_world
         from sim_hw.world import SimWorld
 
-        sim = config.sim
-        world = SimWorld(clock, body=sim.body, seed=sim.seed, site=sim.site, site_count=sim.site_count)
+        world = SimWorld.from_config(config.sim, clock)
         for at_s, device, kind, params in faults:
+            world.device(device)
             world.schedule(at_s, device, kind, **params)
         install_world(world)
         uninstall = uninstall_world

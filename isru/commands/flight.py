@@ -80,11 +80,7 @@ def _install_simulation(config: Any, clock: Any) -> str | None:
     from sim_hw.registry import install_world
     from sim_hw.world import SimWorld
 
-    sim = config.sim
-    world = SimWorld(clock, body=sim.body, seed=sim.seed, site=sim.site, site_count=sim.site_count, step_s=sim.step_s)
-    for fault in sim.faults:
-        world.schedule(fault.at_s, fault.device, fault.kind, **fault.params)
-    install_world(world)
+    install_world(SimWorld.from_config(config.sim, clock))
     return "default"
 
 

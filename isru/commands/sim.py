@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import signal
 import sys
 
@@ -48,21 +49,17 @@ def run(args: argparse.Namespace) -> int:
         print(f"isru sim: --warp must be > 0, got {warp}", file=sys.stderr)
         return 2
     devices = tuple(d.strip() for d in args.devices.split(",")) if args.devices else None
+    sim = dataclasses.replace(
+        sim,
+        body=args.body or sim.body,
+        seed=sim.seed if args.seed is None else args.seed,
+        site=sim.site if args.site is None else args.site,
+    )
     try:
-        world = SimWorld(
-            ScaledClock(warp),
-            body=args.body or sim.body,
-            seed=sim.seed if args.seed is None else args.seed,
-            site=sim.site if args.site is None else args.site,
-            site_count=sim.site_count,
-            step_s=sim.step_s,
-            devices=devices,
-        )
+        world = SimWorld.from_config(sim, ScaledClock(warp), devices=devices)
     except KeyError as exc:
         print(f"isru sim: {exc.args[0]}", file=sys.stderr)
         return 2
-    for fault in sim.faults:
-        world.schedule(fault.at_s, fault.device, fault.kind, **fault.params)
     server = PtyServer(world)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     signal.signal(signal.SIGINT, lambda *_: server.stop())

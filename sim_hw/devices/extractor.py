@@ -141,9 +141,9 @@ class ExtractorFirmware(Firmware):
             bits |= self.spec.fault_bit("heater_failure")
         if self._leak_rate_s > 0.0 and self.lid_position >= 1.0:
             bits |= self.spec.fault_bit("seal_leak")
-        if not self._plausible_temp(self._sensed("chamber_temp_K", self.chamber.temp_K)):
+        if not self._plausible_temp(self.sensed("chamber_temp_K", self.chamber.temp_K)):
             bits |= self.spec.fault_bit("temp_sensor")
-        if not self._plausible_pressure(self._sensed("pressure_Pa", self.chamber.pressure_Pa())):
+        if not self._plausible_pressure(self.sensed("pressure_Pa", self.chamber.pressure_Pa())):
             bits |= self.spec.fault_bit("pressure_sensor")
         return bits
 
@@ -234,7 +234,7 @@ class ExtractorFirmware(Firmware):
         if self._setpoint_K > 0.0:
             if self.faults & self.spec.fault_bit("temp_sensor"):
                 return 0.0  # no valid feedback: fail safe
-            error = self._setpoint_K - self._sensed("chamber_temp_K", self.chamber.temp_K)
+            error = self._setpoint_K - self.sensed("chamber_temp_K", self.chamber.temp_K)
             if not math.isfinite(error):
                 return 0.0
             candidate = self._integral_W + KI_W_K_S * error * dt
@@ -257,10 +257,10 @@ class ExtractorFirmware(Firmware):
         if self._leak_rate_s > 0.0 and self.lid_position >= 1.0:
             self.raise_fault("seal_leak", self._leak_rate_s)
         if self._sensor_faults:
-            sensed_t = self._sensed("chamber_temp_K", temp)
+            sensed_t = self.sensed("chamber_temp_K", temp)
             if not self._plausible_temp(sensed_t):
                 self.raise_fault("temp_sensor", sensed_t)
-            sensed_p = self._sensed("pressure_Pa", self.chamber.pressure_Pa())
+            sensed_p = self.sensed("pressure_Pa", self.chamber.pressure_Pa())
             if not self._plausible_pressure(sensed_p):
                 self.raise_fault("pressure_sensor", sensed_p)
 
@@ -271,19 +271,6 @@ class ExtractorFirmware(Firmware):
     @staticmethod
     def _plausible_pressure(value: float) -> bool:
         return math.isfinite(value) and 0.0 <= value <= PRESSURE_SENSOR_MAX_PA
-
-    def _sensed(self, field: str, value: float) -> float:
-        """What the firmware reads from a sensor whose true value is ``value`` (injected symptoms applied)."""
-        fault = self._sensor_faults.get(field)
-        if fault is None or self.world.t >= fault.until:
-            return value
-        if fault.kind == "dropout":
-            return 0.0
-        if fault.kind == "stuck":
-            return fault.value
-        if fault.kind == "nan":
-            return math.nan
-        return value + self.rng.gauss(0.0, fault.sigma)
 
     def _derived_mode(self) -> int:
         motion = self._motion

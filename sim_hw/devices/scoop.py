@@ -339,17 +339,7 @@ class ScoopFirmware(Firmware):
         return round(kg / LOAD_CELL_RESOLUTION_KG) * LOAD_CELL_RESOLUTION_KG
 
     def _sensed_load(self) -> float:
-        value = self.load_reading_kg()
-        fault = self._sensor_faults.get("bucket_load_kg")
-        if fault is None or self.world.t >= fault.until:
-            return value
-        if fault.kind == "dropout":
-            return 0.0
-        if fault.kind == "stuck":
-            return fault.value
-        if fault.kind == "nan":
-            return math.nan
-        return value + self.rng.gauss(0.0, fault.sigma)
+        return self.sensed("bucket_load_kg", self.load_reading_kg())
 
     @staticmethod
     def _plausible_load(value: float) -> bool:

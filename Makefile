@@ -14,13 +14,14 @@ venv: $(STAMP)
 $(STAMP): pyproject.toml
 	@./scripts/ensure-venv "$(PYTHON)" "$(VENV)"
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet -e '.[dev,ground]'
 	@touch $(STAMP)
 
 demo: $(STAMP)
 	$(VENV)/bin/isru demo
 
 test: $(STAMP)
+	@./scripts/ensure-chromium
 	$(PY) -m pytest -q
 
 bench: $(STAMP)

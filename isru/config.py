@@ -12,8 +12,10 @@ from pathlib import Path
 
 from flight.config import FlightConfig
 from flight.mission_config import MissionConfig
+from ground.config import GroundConfig
 from hal.config import DeviceConfig, TransportConfig
 from hal.config_loader import ConfigError, load_file, setting
+from isru.link.config import LinkConfig
 from sim_hw.config import SimConfig
 
 __all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "load_config"]
@@ -38,6 +40,8 @@ class IsruConfig:
     sim: SimConfig = field(default_factory=SimConfig)
     flight: FlightConfig = field(default_factory=FlightConfig)
     mission: MissionConfig = field(default_factory=MissionConfig)
+    link: LinkConfig = field(default_factory=LinkConfig)
+    ground: GroundConfig = field(default_factory=GroundConfig)
 
 
 def default_config_path() -> Path:

@@ -1,0 +1,514 @@
+"""The ground archive: every telemetry sample, event, command stage and link statistic received, in SQLite.
+
+Schema (WAL journal, ``synchronous=FULL`` so a committed packet survives a crash of the ground computer
+before flight is told it may drop it):
+
+* ``channels(id, name, type)`` — one row per channel name; ``type`` (float/int/bool/str) from the first value,
+  so booleans come back as booleans;
+* ``samples(channel_id, t, value, seq)`` indexed on ``(channel_id, t)`` — ``t`` is epoch seconds;
+* ``packets(seq, kind)`` — every packet seq held. A seq already held is ignored, which makes ingest
+  idempotent (exactly once) across link retransmissions and ground restarts;
+* ``events(seq, t, level, severity, source, name, message, data)``;
+* ``commands(id, name, source, t, stage, stage_t, reason, message)`` and ``command_stages(command_id, t, stage,
+  reason, message, progress)`` — every verification stage of every command;
+* ``link_stats(t, stats)`` — link status snapshots as JSON.
+
+Ingest is buffered in memory and written by :meth:`Archive.flush` in one transaction with ``executemany``
+(also when ``batch_rows`` samples are waiting). Every method is thread-safe: the link thread ingests while a
+console or CLI thread queries.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import logging
+import math
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from ground.dictionary import SEVERITIES
+from ground.errors import ArchiveError, UnknownChannel
+from ground.seqranges import SeqRanges
+
+_LOGGER = logging.getLogger(__name__)
+
+SECONDS_PER_DAY = 86_400.0
+_LEVELS = {name: level for level, name in enumerate(SEVERITIES)}
+_KIND_TELEMETRY = 0
+_KIND_EVENT = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS samples (channel_id INTEGER NOT NULL, t REAL NOT NULL, value, seq INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS samples_channel_t ON samples (channel_id, t);
+CREATE TABLE IF NOT EXISTS packets (seq INTEGER PRIMARY KEY, kind INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY, t REAL NOT NULL, level INTEGER NOT NULL, severity TEXT NOT NULL,
+    source TEXT NOT NULL, name TEXT NOT NULL, message TEXT NOT NULL, data TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS events_t ON events (t);
+CREATE TABLE IF NOT EXISTS commands (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, source TEXT NOT NULL, t REAL NOT NULL,
+    stage TEXT NOT NULL, stage_t REAL NOT NULL, reason TEXT NOT NULL, message TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS commands_t ON commands (t);
+CREATE TABLE IF NOT EXISTS command_stages (
+    command_id TEXT NOT NULL, t REAL NOT NULL, stage TEXT NOT NULL, reason TEXT NOT NULL,
+    message TEXT NOT NULL, progress REAL);
+CREATE INDEX IF NOT EXISTS command_stages_id ON command_stages (command_id);
+CREATE TABLE IF NOT EXISTS link_stats (t REAL NOT NULL, stats TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS link_stats_t ON link_stats (t);
+"""
+INSERT_SAMPLES = "INSERT INTO samples (channel_id, t, value, seq) VALUES (?, ?, ?, ?)"
+QUERY_SAMPLES = "SELECT t, value FROM samples WHERE channel_id = ? AND t >= ? AND t <= ? ORDER BY t"
+
+
+def open_database(path: str | Path) -> sqlite3.Connection:
+    """Open (creating if needed) an archive database with the archive's settings and schema.
+
+    Autocommit mode: transactions are explicit (``BEGIN``/``COMMIT``). Raises :class:`ArchiveError`.
+    """
+    try:
+        conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+        conn.executescript(SCHEMA)
+    except sqlite3.Error as exc:
+        raise ArchiveError(f"cannot open the archive {str(path)!r}: {exc}") from exc
+    return conn
+
+
+class Archive:
+    """The ground archive in one SQLite file (see the module docstring for the schema).
+
+    ``retention_days`` > 0 makes :meth:`apply_retention` drop rows older than that; ``batch_rows`` is how
+    many buffered samples trigger a flush on their own.
+    """
+
+    def __init__(self, path: str | Path, *, retention_days: float = 0.0, batch_rows: int = 5000) -> None:
+        if not (isinstance(retention_days, int | float) and retention_days >= 0 and math.isfinite(retention_days)):
+            raise ArchiveError(
+                f"retention_days: expected a finite number >= 0 (0 = keep all), found {retention_days!r}"
+            )
+        if not (isinstance(batch_rows, int) and batch_rows >= 1):
+            raise ArchiveError(f"batch_rows: expected an integer >= 1, found {batch_rows!r}")
+        self.path = Path(path)
+        self.retention_days = float(retention_days)
+        self.batch_rows = batch_rows
+        self._lock = threading.RLock()
+        self._conn = open_database(path)
+        self._closed = False
+        try:
+            self._channel_ids: dict[str, int] = {}
+            self._channel_types: dict[str, str] = {}
+            for cid, name, kind in self._conn.execute("SELECT id, name, type FROM channels"):
+                self._channel_ids[name] = cid
+                self._channel_types[name] = kind
+            self._next_channel_id = 1 + max(self._channel_ids.values(), default=0)
+            self._held = SeqRanges(
+                self._conn.execute(
+                    "SELECT MIN(seq), MAX(seq) FROM (SELECT seq, seq - ROW_NUMBER() OVER (ORDER BY seq) AS g "
+                    "FROM packets) GROUP BY g ORDER BY 1"
+                ).fetchall()
+            )
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise ArchiveError(f"cannot read the archive {str(path)!r}: {exc}") from exc
+        self._reset_buffers()
+        _LOGGER.info("archive %s: %d channels, %d packets held", self.path, len(self._channel_ids), len(self._held))
+
+    def _reset_buffers(self) -> None:
+        self._new_channels: list[tuple[int, str, str]] = []
+        self._samples: list[tuple[int, float, Any, int]] = []
+        self._packets: list[tuple[int, int]] = []
+        self._pending: set[int] = set()
+        self._events: list[tuple[Any, ...]] = []
+        self._statuses: list[dict[str, Any]] = []
+        self._link_stats: list[tuple[float, str]] = []
+
+    # ---------------------------------------------------------------------------------------- ingest
+    def _take_seq(self, seq: Any, what: str) -> bool:
+        """True if ``seq`` is new (and now pending); False if already held or pending."""
+        if type(seq) is not int or seq < 1:
+            raise ArchiveError(f"{what} packet seq: expected an integer >= 1, found {seq!r}")
+        if seq in self._pending or seq in self._held:
+            return False
+        self._pending.add(seq)
+        return True
+
+    def ingest_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> None:
+        """Buffer a telemetry packet ``seq`` of ``(channel, t epoch s, value)`` samples; a seq held is ignored."""
+        with self._lock:
+            self._check_open()
+            if seq in self._pending or seq in self._held:
+                return
+            ids = self._channel_ids
+            try:
+                rows = [(ids[c], t, v, seq) for c, t, v in samples]
+            except KeyError:
+                rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in self._checked(seq, samples)]
+            except (TypeError, ValueError):
+                rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in self._checked(seq, samples)]
+            if not self._take_seq(seq, "telemetry"):
+                return
+            self._samples.extend(rows)
+            self._packets.append((seq, _KIND_TELEMETRY))
+            if len(self._samples) >= self.batch_rows:
+                self.flush()
+
+    @staticmethod
+    def _checked(seq: Any, samples: Any) -> list[tuple[str, float, Any]]:
+        try:
+            items = list(samples)
+        except TypeError:
+            raise ArchiveError(f"telemetry packet {seq!r}: expected a list of samples, found {samples!r}") from None
+        for item in items:
+            if not (isinstance(item, tuple | list) and len(item) == 3 and isinstance(item[0], str)):
+                raise ArchiveError(f"telemetry packet {seq!r}: expected (channel, t, value) samples, found {item!r}")
+            if not isinstance(item[1], int | float) or isinstance(item[1], bool):
+                raise ArchiveError(
+                    f"telemetry packet {seq!r}: time of {item[0]!r}: expected epoch seconds, found {item[1]!r}"
+                )
+        return items
+
+    def _channel_id(self, name: str, value: Any) -> int:
+        cid = self._channel_ids.get(name)
+        if cid is None:
+            cid = self._next_channel_id
+            self._next_channel_id += 1
+            kind = _type_of(value)
+            self._channel_ids[name] = cid
+            self._channel_types[name] = kind
+            self._new_channels.append((cid, name, kind))
+        return cid
+
+    def ingest_event(self, seq: int, event: dict[str, Any]) -> None:
+        """Buffer event packet ``seq`` (``Event.as_dict()`` shape); a seq already held is ignored."""
+        with self._lock:
+            self._check_open()
+            if not isinstance(event, dict):
+                raise ArchiveError(f"event packet {seq!r}: expected an event dict, found {event!r}")
+            if not self._take_seq(seq, "event"):
+                return
+            severity = str(event.get("severity", "info"))
+            try:
+                data = json.dumps(event.get("data") or {}, default=str)
+                t = float(event.get("t", 0.0))
+            except (TypeError, ValueError) as exc:
+                self._pending.discard(seq)
+                raise ArchiveError(f"event packet {seq}: {exc}") from exc
+            row = (
+                seq, t, _LEVELS.get(severity, _LEVELS["info"]), severity, str(event.get("source", "")),
+                str(event.get("name", "")), str(event.get("message", "")), data,
+            )
+            self._events.append(row)
+            self._packets.append((seq, _KIND_EVENT))
+
+    def ingest_command_status(self, status: dict[str, Any]) -> None:
+        """Buffer one command verification report (``CommandStatus.as_dict()`` shape)."""
+        with self._lock:
+            self._check_open()
+            if not isinstance(status, dict) or not status.get("id"):
+                raise ArchiveError(f"command status: expected a dict with an id, found {status!r}")
+            self._statuses.append(status)
+
+    def ingest_link_stats(self, t: float, stats: dict[str, Any]) -> None:
+        """Buffer a link statistics snapshot taken at ``t`` (epoch s)."""
+        with self._lock:
+            self._check_open()
+            self._link_stats.append((float(t), json.dumps(stats, default=str)))
+
+    def flush(self) -> None:
+        """Commit everything buffered in one transaction (nothing to do if nothing is buffered)."""
+        with self._lock:
+            self._check_open()
+            if not (self._packets or self._statuses or self._link_stats or self._new_channels):
+                return
+            try:
+                self._write()
+            except (sqlite3.InterfaceError, sqlite3.ProgrammingError):
+                # A value SQLite cannot store (a list, a dict): store its text instead.
+                self._samples = [(c, t, _storable(v), s) for c, t, v, s in self._samples]
+                self._write()
+            self._held_add(self._pending)
+            self._reset_buffers()
+
+    def _write(self) -> None:
+        conn = self._conn
+        try:
+            conn.execute("BEGIN")
+            if self._new_channels:
+                conn.executemany("INSERT INTO channels (id, name, type) VALUES (?, ?, ?)", self._new_channels)
+            conn.executemany(INSERT_SAMPLES, self._samples)
+            conn.executemany("INSERT OR IGNORE INTO packets (seq, kind) VALUES (?, ?)", self._packets)
+            if self._events:
+                conn.executemany("INSERT OR IGNORE INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?)", self._events)
+            if self._statuses:
+                self._write_statuses(conn)
+            if self._link_stats:
+                conn.executemany("INSERT INTO link_stats (t, stats) VALUES (?, ?)", self._link_stats)
+            conn.execute("COMMIT")
+        except (sqlite3.InterfaceError, sqlite3.ProgrammingError):
+            conn.execute("ROLLBACK")
+            raise
+        except sqlite3.Error as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise ArchiveError(f"archive {str(self.path)!r}: cannot commit: {exc}") from exc
+
+    def _write_statuses(self, conn: sqlite3.Connection) -> None:
+        stages = []
+        commands = []
+        for s in self._statuses:
+            t = _float(s.get("t"))
+            progress = s.get("progress")
+            cid, stage = str(s["id"]), str(s.get("stage", ""))
+            reason, message = str(s.get("reason") or ""), str(s.get("message") or "")
+            stages.append((cid, t, stage, reason, message, progress if isinstance(progress, int | float) else None))
+            commands.append((cid, str(s.get("name", "")), str(s.get("source", "")), t, stage, t, reason, message))
+        conn.executemany(
+            "INSERT INTO commands VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET "
+            "stage = excluded.stage, stage_t = excluded.stage_t, reason = excluded.reason, message = excluded.message",
+            commands,
+        )
+        conn.executemany("INSERT INTO command_stages VALUES (?, ?, ?, ?, ?, ?)", stages)
+
+    def _held_add(self, seqs: Iterable[int]) -> None:
+        ordered = sorted(seqs)
+        if not ordered:
+            return
+        lo = prev = ordered[0]
+        for seq in ordered[1:]:
+            if seq != prev + 1:
+                self._held.add_range(lo, prev)
+                lo = seq
+            prev = seq
+        self._held.add_range(lo, prev)
+
+    # ------------------------------------------------------------------------------------------ seqs
+    def high_seq(self) -> int:
+        """Highest seq up to which every seq from the first held is held (0 = none): the resume point."""
+        with self._lock:
+            return self._held.first_run_end()
+
+    def gaps(self) -> list[tuple[int, int]]:
+        """Missing seq ranges (inclusive) between the first and the last seq held (committed)."""
+        with self._lock:
+            return self._held.holes()
+
+    def seq_count(self) -> int:
+        """Distinct packet seqs held (committed)."""
+        with self._lock:
+            return len(self._held)
+
+    def last_seq(self) -> int:
+        """The highest seq held (committed), 0 if none."""
+        with self._lock:
+            return self._held.highest()
+
+    # --------------------------------------------------------------------------------------- queries
+    def channels(self) -> list[str]:
+        """Every channel name that has ever had a sample, sorted."""
+        with self._lock:
+            return sorted(self._channel_ids)
+
+    def query(self, channel: str, t0: float, t1: float) -> list[tuple[float, Any]]:
+        """``(t, value)`` samples of ``channel`` with ``t0 <= t <= t1`` (epoch s), in time order; [] for a
+        channel never recorded."""
+        with self._lock:
+            self.flush()
+            cid = self._channel_ids.get(channel)
+            if cid is None:
+                return []
+            rows = self._read(QUERY_SAMPLES, (cid, float(t0), float(t1)))
+            if self._channel_types.get(channel) == "bool":
+                return [(t, bool(v)) for t, v in rows]
+            return rows
+
+    def events(
+        self,
+        *,
+        t0: float | None = None,
+        t1: float | None = None,
+        min_severity: str | None = None,
+        text: str | None = None,
+        limit: int = 1000,
+    ) -> list[dict[str, Any]]:
+        """The latest ``limit`` events matching every filter given, oldest first.
+
+        ``min_severity`` is a severity name (debug … critical); ``text`` matches source, name or message
+        (case-insensitive substring).
+        """
+        where, params = [], []
+        if t0 is not None:
+            where.append("t >= ?")
+            params.append(float(t0))
+        if t1 is not None:
+            where.append("t <= ?")
+            params.append(float(t1))
+        if min_severity is not None:
+            if min_severity not in _LEVELS:
+                raise ArchiveError(f"min_severity: expected one of {list(SEVERITIES)}, found {min_severity!r}")
+            where.append("level >= ?")
+            params.append(_LEVELS[min_severity])
+        if text:
+            pattern = "%" + str(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+            where.append("(source LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')")
+            params.extend([pattern] * 3)
+        clause = f"WHERE {' AND '.join(where)}" if where else ""
+        sql = f"SELECT seq, t, severity, source, name, message, data FROM events {clause} ORDER BY seq DESC LIMIT ?"
+        with self._lock:
+            self.flush()
+            rows = self._read(sql, (*params, max(0, int(limit))))
+        return [
+            {"seq": s, "t": t, "severity": sev, "source": src, "name": n, "message": m, "data": json.loads(d)}
+            for s, t, sev, src, n, m, d in reversed(rows)
+        ]
+
+    def command_history(self, limit: int = 1000) -> list[dict[str, Any]]:
+        """The latest ``limit`` commands, oldest first, each with every stage it reported (in order)."""
+        with self._lock:
+            self.flush()
+            commands = self._read(
+                "SELECT id, name, source, t, stage, stage_t, reason, message FROM commands "
+                "ORDER BY t DESC, rowid DESC LIMIT ?",
+                (max(0, int(limit)),),
+            )
+            ids = [row[0] for row in commands]
+            stages: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                for cid, t, stage, reason, message, progress in self._read(
+                    "SELECT command_id, t, stage, reason, message, progress FROM command_stages "
+                    f"WHERE command_id IN ({marks}) ORDER BY rowid",
+                    tuple(chunk),
+                ):
+                    stages[cid].append(
+                        {"t": t, "stage": stage, "reason": reason, "message": message, "progress": progress}
+                    )
+        return [
+            {"id": i, "name": n, "source": src, "t": t, "stage": st, "stage_t": st_t, "reason": r, "message": m,
+             "stages": stages[i]}
+            for i, n, src, t, st, st_t, r, m in reversed(commands)
+        ]
+
+    def link_stats(self, t0: float, t1: float) -> list[tuple[float, dict[str, Any]]]:
+        """Link statistics snapshots with ``t0 <= t <= t1`` (epoch s), in time order."""
+        with self._lock:
+            self.flush()
+            rows = self._read("SELECT t, stats FROM link_stats WHERE t >= ? AND t <= ? ORDER BY t", (t0, t1))
+        return [(t, json.loads(s)) for t, s in rows]
+
+    def export_csv(self, channels: list[str], t0: float, t1: float, path: str | Path) -> int:
+        """Write samples of ``channels`` with ``t0 <= t <= t1`` to ``path`` as CSV (``t,channel,value``, time
+        order); returns the data rows written. Raises :class:`UnknownChannel` for a channel never recorded."""
+        with self._lock:
+            self.flush()
+            if not channels:
+                raise ArchiveError("export: expected at least one channel, found none")
+            for name in channels:
+                if name not in self._channel_ids:
+                    where = f"the archive {str(self.path)!r} ({len(self._channel_ids)} channels recorded)"
+                    raise UnknownChannel(name, where)
+            ids = {self._channel_ids[name]: name for name in dict.fromkeys(channels)}
+            bools = {cid for cid, name in ids.items() if self._channel_types.get(name) == "bool"}
+            marks = ",".join("?" * len(ids))
+            sql = (
+                f"SELECT t, channel_id, value FROM samples WHERE channel_id IN ({marks}) AND t >= ? AND t <= ? "
+                "ORDER BY t, channel_id"
+            )
+            count = 0
+            try:
+                with open(path, "w", newline="", encoding="utf-8") as handle:
+                    writer = csv.writer(handle)
+                    writer.writerow(["t", "channel", "value"])
+                    for t, cid, value in self._conn.execute(sql, (*ids, float(t0), float(t1))):
+                        writer.writerow([repr(t), ids[cid], bool(value) if cid in bools else value])
+                        count += 1
+            except OSError as exc:
+                raise ArchiveError(f"cannot write CSV to {str(path)!r}: {exc}") from exc
+            except sqlite3.Error as exc:
+                raise ArchiveError(f"archive {str(self.path)!r}: export failed: {exc}") from exc
+        _LOGGER.info("exported %d rows of %s to %s", count, ", ".join(channels), path)
+        return count
+
+    def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise ArchiveError(f"archive {str(self.path)!r}: query failed: {exc}") from exc
+
+    # ------------------------------------------------------------------------------------- retention
+    def apply_retention(self, now: float) -> int:
+        """Drop samples, events, commands and link statistics older than ``retention_days`` before ``now``
+        (epoch s); returns the rows removed (0 when retention is off). Packet seqs are kept, so old packets
+        retransmitted later are still recognised as held."""
+        if self.retention_days <= 0:
+            return 0
+        cutoff = float(now) - self.retention_days * SECONDS_PER_DAY
+        with self._lock:
+            self.flush()
+            conn = self._conn
+            try:
+                conn.execute("BEGIN")
+                removed = conn.execute("DELETE FROM samples WHERE t < ?", (cutoff,)).rowcount
+                removed += conn.execute("DELETE FROM events WHERE t < ?", (cutoff,)).rowcount
+                old = "SELECT id FROM commands WHERE stage_t < ?"
+                removed += conn.execute(f"DELETE FROM command_stages WHERE command_id IN ({old})", (cutoff,)).rowcount
+                removed += conn.execute("DELETE FROM commands WHERE stage_t < ?", (cutoff,)).rowcount
+                removed += conn.execute("DELETE FROM link_stats WHERE t < ?", (cutoff,)).rowcount
+                conn.execute("COMMIT")
+            except sqlite3.Error as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise ArchiveError(f"archive {str(self.path)!r}: retention failed: {exc}") from exc
+        _LOGGER.info("retention: %d rows older than %.1f d removed", removed, self.retention_days)
+        return removed
+
+    # ------------------------------------------------------------------------------------------ life
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ArchiveError(f"archive {str(self.path)!r} is closed")
+
+    def close(self) -> None:
+        """Flush what is buffered and close the file (a second call does nothing)."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                self.flush()
+            finally:
+                self._closed = True
+                self._conn.close()
+
+    def __enter__(self) -> Archive:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+
+def _type_of(value: Any) -> str:
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    return "str"
+
+
+def _storable(value: Any) -> Any:
+    if value is None or isinstance(value, int | float | str | bytes):
+        return value
+    return json.dumps(value, default=str)
+
+
+def _float(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0

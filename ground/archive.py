@@ -138,12 +138,13 @@ class Archive:
         self._pending.add(seq)
         return True
 
-    def ingest_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> None:
-        """Buffer a telemetry packet ``seq`` of ``(channel, t epoch s, value)`` samples; a seq held is ignored."""
+    def ingest_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> bool:
+        """Buffer a telemetry packet ``seq`` of ``(channel, t epoch s, value)`` samples. A seq already held is
+        ignored: returns True if the packet was new."""
         with self._lock:
             self._check_open()
             if seq in self._pending or seq in self._held:
-                return
+                return False
             ids = self._channel_ids
             try:
                 rows = [(ids[c], t, v, seq) for c, t, v in samples]
@@ -152,11 +153,12 @@ class Archive:
             except (TypeError, ValueError):
                 rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in self._checked(seq, samples)]
             if not self._take_seq(seq, "telemetry"):
-                return
+                return False
             self._samples.extend(rows)
             self._packets.append((seq, _KIND_TELEMETRY))
             if len(self._samples) >= self.batch_rows:
                 self.flush()
+            return True
 
     @staticmethod
     def _checked(seq: Any, samples: Any) -> list[tuple[str, float, Any]]:
@@ -184,14 +186,15 @@ class Archive:
             self._new_channels.append((cid, name, kind))
         return cid
 
-    def ingest_event(self, seq: int, event: dict[str, Any]) -> None:
-        """Buffer event packet ``seq`` (``Event.as_dict()`` shape); a seq already held is ignored."""
+    def ingest_event(self, seq: int, event: dict[str, Any]) -> bool:
+        """Buffer event packet ``seq`` (``Event.as_dict()`` shape). A seq already held is ignored: returns
+        True if the packet was new."""
         with self._lock:
             self._check_open()
             if not isinstance(event, dict):
                 raise ArchiveError(f"event packet {seq!r}: expected an event dict, found {event!r}")
             if not self._take_seq(seq, "event"):
-                return
+                return False
             severity = str(event.get("severity", "info"))
             try:
                 data = json.dumps(event.get("data") or {}, default=str)
@@ -205,6 +208,7 @@ class Archive:
             )
             self._events.append(row)
             self._packets.append((seq, _KIND_EVENT))
+            return True
 
     def ingest_command_status(self, status: dict[str, Any]) -> None:
         """Buffer one command verification report (``CommandStatus.as_dict()`` shape)."""

@@ -1,0 +1,289 @@
+"""The ground core: what the console, the CLI and procedures stand on.
+
+It ties a link client to the archive, the latest value of every channel, recent events, the command
+history with every verification stage, the alarm board and the link status. Data flows in on the client's
+thread through the ``handle_*`` methods (registered as the client's callbacks; tests may call them
+directly); readers on other threads get copies taken under a lock.
+
+Every rule about commanding is enforced here before anything leaves (and again on flight): an observer may
+not command or act on alarms (:class:`~ground.errors.Forbidden`), arguments must match the dictionary
+(:class:`~ground.errors.ValidationError`), and a hazardous command needs ``confirmed=True``
+(:class:`~ground.errors.NeedsConfirmation`, carrying the hazard text). UIs only present these rules.
+
+Nothing is acknowledged to flight before the archive has committed it: the client's ack gate flushes the
+archive first.
+
+Subscriptions (:meth:`GroundCore.subscribe`), each called on the thread that delivered the data:
+
+============== =========================================================
+``telemetry``  ``cb(samples)`` — list of ``(channel, t epoch s, value)``
+``event``      ``cb(event)`` — ``Event.as_dict()`` shape
+``command``    ``cb(record)`` — the :class:`~ground.verifier.CommandRecord` that changed
+``alarm``      ``cb(alarm)`` — an :class:`~ground.alarms.Alarm` snapshot
+``link``       ``cb(status)`` — the client's ``LinkStatus``
+``dictionary`` ``cb(dictionary)`` — the new :class:`~ground.dictionary.GroundDictionary`
+============== =========================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from ground.alarms import AlarmBoard
+from ground.archive import Archive
+from ground.dictionary import GroundDictionary
+from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
+from ground.verifier import CommandHistory, CommandRecord
+from hal.clock import Clock
+from isru.link.errors import LinkError
+
+_LOGGER = logging.getLogger(__name__)
+
+KINDS = ("telemetry", "event", "command", "alarm", "link", "dictionary")
+#: Recent events kept in memory (the archive keeps all of them).
+KEEP_EVENTS = 1000
+OPERATOR = "operator"
+
+
+class GroundCore:
+    """Client → archive, latest values, events, commands, alarms and link status; commanding with its rules.
+
+    ``client`` is a :class:`ground.client.LinkClient` (None: an archive-only core that can read history but
+    never command).
+    """
+
+    def __init__(self, client: Any | None, archive: Archive, clock: Clock, *, keep_events: int = KEEP_EVENTS) -> None:
+        self.client = client
+        self.archive = archive
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._latest: dict[str, tuple[Any, float]] = {}
+        self._events: deque[dict[str, Any]] = deque(maxlen=keep_events)
+        self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in KINDS}
+        self._link: Any = getattr(client, "status", None)
+        self.dictionary: GroundDictionary | None = None
+        self.commands = CommandHistory(clock)
+        self.alarms = AlarmBoard(clock, guard=self._require_operator, who=lambda: self.identity)
+        self.alarms.subscribe(lambda alarm: self._emit("alarm", alarm))
+        if client is not None:
+            client.on_dictionary(self.handle_dictionary)
+            client.on_telemetry(self.handle_telemetry)
+            client.on_event(self.handle_event)
+            client.on_command_status(self.handle_command_status)
+            client.on_link(self.handle_link)
+            client.set_ack_gate(self.ack_gate)
+            if getattr(client, "dictionary", None):
+                self.handle_dictionary(client.dictionary)
+
+    # ------------------------------------------------------------------------------------- state
+    @property
+    def role(self) -> str:
+        """The link role: ``operator`` (may command) or ``observer`` (read-only; also an archive-only core)."""
+        if self.client is None:
+            return "observer"
+        return str(getattr(self._link, "role", "") or "observer")
+
+    @property
+    def identity(self) -> str:
+        """Who acts through this core (the client certificate's name; the role if the client has none)."""
+        return str(getattr(self.client, "identity", "") or self.role)
+
+    @property
+    def link(self) -> Any:
+        """The latest link status (the client's ``LinkStatus``; None for an archive-only core)."""
+        with self._lock:
+            return self._link
+
+    @property
+    def latest(self) -> dict[str, tuple[Any, float]]:
+        """A copy of channel → ``(value, t epoch s)`` for every channel received."""
+        with self._lock:
+            return dict(self._latest)
+
+    def value(self, channel: str, default: Any = None) -> Any:
+        """The latest value of ``channel`` (``default`` if none yet)."""
+        with self._lock:
+            item = self._latest.get(channel)
+        return default if item is None else item[0]
+
+    @property
+    def events(self) -> deque[dict[str, Any]]:
+        """A copy of the recent events, oldest first."""
+        with self._lock:
+            return deque(self._events, maxlen=self._events.maxlen)
+
+    def subscribe(self, kind: str, cb: Callable[..., None]) -> Callable[[], None]:
+        """Call ``cb`` on every ``kind`` of update (see the module docstring); returns an unsubscribe function."""
+        if kind not in self._listeners:
+            raise GroundError(f"cannot subscribe to {kind!r}; expected one of: {', '.join(KINDS)}")
+        with self._lock:
+            self._listeners[kind].append(cb)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if cb in self._listeners[kind]:
+                    self._listeners[kind].remove(cb)
+
+        return unsubscribe
+
+    def _emit(self, kind: str, *payload: Any) -> None:
+        with self._lock:
+            listeners = list(self._listeners[kind])
+        for listener in listeners:
+            try:
+                listener(*payload)
+            except Exception:
+                _LOGGER.exception("%s subscriber %r failed", kind, listener)
+
+    # ------------------------------------------------------------------------ ingest (link thread)
+    def handle_dictionary(self, raw: dict[str, Any]) -> None:
+        """Take the flight dictionary: validation, forms and alarm limits come from it."""
+        try:
+            dictionary = GroundDictionary(raw)
+        except GroundError as exc:
+            _LOGGER.error("flight dictionary refused: %s", exc)
+            return
+        self.dictionary = dictionary
+        limited = self.alarms.configure(dictionary.channels())
+        _LOGGER.info(
+            "dictionary: %d commands, %d channels (%d with limits), %d parameters",
+            len(dictionary.commands()), len(dictionary.channels()), limited, len(dictionary.parameters()),
+        )
+        self._emit("dictionary", dictionary)
+
+    def handle_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> None:
+        """Archive telemetry packet ``seq``, update latest values and alarms, tell subscribers."""
+        try:
+            if not self.archive.ingest_telemetry(seq, samples):
+                return  # already held: delivered before this ground restart
+        except ArchiveError as exc:
+            _LOGGER.error("telemetry packet %s not archived: %s", seq, exc)
+            return
+        with self._lock:
+            latest = self._latest
+            for channel, t, value in samples:
+                previous = latest.get(channel)
+                if previous is None or t >= previous[1]:
+                    latest[channel] = (value, t)
+        self.alarms.update(samples)
+        self._emit("telemetry", samples)
+
+    def handle_event(self, seq: int, event: dict[str, Any]) -> None:
+        """Archive event packet ``seq``, keep it among the recent events, raise an alarm if severe."""
+        try:
+            if not self.archive.ingest_event(seq, event):
+                return
+        except ArchiveError as exc:
+            _LOGGER.error("event packet %s not archived: %s", seq, exc)
+            return
+        with self._lock:
+            self._events.append(event)
+        self.alarms.event(event)
+        self._emit("event", event)
+
+    def handle_command_status(self, status: dict[str, Any]) -> None:
+        """Archive a command verification report and add it to the command's record."""
+        try:
+            self.archive.ingest_command_status(status)
+        except ArchiveError as exc:
+            _LOGGER.error("command status not archived: %s", exc)
+        record = self.commands.update(status)
+        if record is not None:
+            self._emit("command", record)
+
+    def handle_link(self, status: Any) -> None:
+        """Take a link status (on change and about once a second): archive it, commit what is buffered."""
+        with self._lock:
+            self._link = status
+        stats = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(vars(status))
+        try:
+            self.archive.ingest_link_stats(self.clock.now(), stats)
+            self.archive.flush()
+        except ArchiveError as exc:
+            _LOGGER.error("link statistics not archived: %s", exc)
+        self.alarms.expire_shelves()
+        self._emit("link", status)
+
+    def ack_gate(self, seq: int) -> None:
+        """Called by the client before it acknowledges packets up to ``seq``: commit the archive first.
+        Raises :class:`ArchiveError` (so nothing is acknowledged) if the commit fails."""
+        self.archive.flush()
+
+    def flush(self) -> None:
+        """Commit whatever the archive has buffered."""
+        self.archive.flush()
+
+    # --------------------------------------------------------------------------------- commanding
+    def _require_operator(self, action: str) -> None:
+        role = self.role
+        if role != OPERATOR:
+            why = "this ground core has no link" if self.client is None else f"this link's role is {role!r}"
+            raise Forbidden(f"{action}: refused, {why}; only an operator may command (observers are read-only)")
+
+    def _dictionary(self) -> GroundDictionary:
+        dictionary = self.dictionary
+        if dictionary is None:
+            raise NotConnected("no flight dictionary yet: the link has not been acquired")
+        return dictionary
+
+    def send(self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False) -> CommandRecord:
+        """Send command ``name`` with ``args`` and return its record (stages arrive later).
+
+        Raises, with nothing sent: :class:`~ground.errors.Forbidden` (observer, or no link),
+        :class:`~ground.errors.NotConnected` (no dictionary yet), :class:`~ground.errors.UnknownCommand`,
+        :class:`~ground.errors.ValidationError`, :class:`~ground.errors.NeedsConfirmation` (hazardous, not
+        confirmed) or :class:`~ground.errors.SendFailed` (the link would not take it).
+        """
+        self._require_operator(f"send {name}")
+        dictionary = self._dictionary()
+        values = dictionary.validate(name, args)
+        hazard = dictionary.hazard(name)
+        if hazard is not None and not confirmed:
+            raise NeedsConfirmation(name, hazard)
+        return self._send(name, values)
+
+    def estop(self) -> CommandRecord:
+        """Send the emergency stop (its name from the dictionary). Operators only; never needs confirmation."""
+        self._require_operator("emergency stop")
+        dictionary = self._dictionary()
+        name = dictionary.estop_command
+        return self._send(name, dictionary.validate(name, {}))
+
+    def _send(self, name: str, values: dict[str, Any]) -> CommandRecord:
+        assert self.client is not None  # _require_operator refuses a core without a link
+        command_id = f"{self.identity}-{uuid.uuid4().hex[:16]}"
+        # Recorded before it leaves, so a status arriving on the link thread always finds its record.
+        record = self.commands.expect(command_id, name, values, self.identity)
+        try:
+            self.client.send_command(name, values, command_id=command_id)
+        except (LinkError, zmq.ZMQError, OSError) as exc:
+            self.commands.forget(command_id)
+            raise SendFailed(name, exc) from exc
+        _LOGGER.info("sent %s %s as %s", name, values, command_id)
+        self._emit("command", record)
+        return record
+
+    # ------------------------------------------------------------------------------------ history
+    def history(self, channel: str, t0: float, t1: float) -> list[tuple[float, Any]]:
+        """``(t, value)`` samples of ``channel`` with ``t0 <= t <= t1`` (epoch s) from the archive."""
+        return self.archive.query(channel, t0, t1)
+
+    def export_csv(self, channels: list[str], t0: float, t1: float, path: str | Path) -> int:
+        """Write ``channels`` between ``t0`` and ``t1`` (epoch s) to a CSV file; returns the rows written."""
+        return self.archive.export_csv(channels, t0, t1, path)
+
+    def close(self) -> None:
+        """Commit what the archive has buffered (the caller closes the client and the archive it made)."""
+        try:
+            self.archive.flush()
+        except ArchiveError as exc:
+            _LOGGER.error("final archive flush failed: %s", exc)

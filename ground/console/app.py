@@ -1,0 +1,84 @@
+"""The console as a NiceGUI application: one page per view over one :class:`ConsoleContext`.
+
+:func:`register_pages` adds the pages (tests call it inside NiceGUI's test harness); :func:`serve` adds
+them and runs the web server until interrupted.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from nicegui import app, ui
+from starlette.requests import Request
+
+from ground.console import (
+    alarms,
+    archive,
+    command_history,
+    commands,
+    events,
+    overview,
+    plots,
+    sequences,
+    telemetry,
+)
+from ground.console.context import ConsoleContext
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def register_pages(ctx: ConsoleContext) -> None:
+    """Subscribe the console to its core and add every view as a page."""
+    ctx.attach()
+
+    @ui.page("/")
+    def overview_page() -> None:
+        overview.view(ctx)
+
+    @ui.page("/plots")
+    def plots_page(request: Request) -> None:
+        plots.view(ctx, plots.parse_request(request.query_params.getlist("c")))
+
+    @ui.page("/telemetry")
+    def telemetry_page() -> None:
+        telemetry.view(ctx)
+
+    @ui.page("/commands")
+    def commands_page(request: Request) -> None:
+        commands.view(ctx, request.query_params.get("name"))
+
+    @ui.page("/history")
+    def history_page() -> None:
+        command_history.view(ctx)
+
+    @ui.page("/events")
+    def events_page() -> None:
+        events.view(ctx)
+
+    @ui.page("/alarms")
+    def alarms_page() -> None:
+        alarms.view(ctx)
+
+    @ui.page("/sequences")
+    def sequences_page() -> None:
+        sequences.view(ctx)
+
+    @ui.page("/archive")
+    def archive_page() -> None:
+        archive.view(ctx)
+
+
+def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> None:
+    """Serve the console on ``host``:``port`` until the process is interrupted (blocks)."""
+    register_pages(ctx)
+    app.on_shutdown(ctx.detach)
+    _LOGGER.info("console on http://%s:%d", host, port)
+    ui.run(
+        host=host,
+        port=port,
+        title="isru console",
+        reload=False,
+        show=False,
+        show_welcome_message=False,
+        favicon="🛰",
+    )

@@ -1,0 +1,172 @@
+"""Command sender: a form per dictionary command, built from its arguments (type, unit, range, choices,
+default). The core validates and decides; a hazardous command comes back as ``NeedsConfirmation`` and opens
+a dialog that shows its hazard text; Cancel sends nothing, Confirm sends it confirmed."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nicegui import ui
+
+from ground.console.context import ConsoleContext
+from ground.console.layout import frame
+from ground.errors import GroundError, NeedsConfirmation, ValidationError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def arg_label(spec: dict[str, Any]) -> str:
+    """Label of an argument field: name, unit and range, e.g. ``rpm [rpm] 0..600``."""
+    text = spec["name"]
+    if spec.get("unit"):
+        text += f" [{spec['unit']}]"
+    lo, hi = spec.get("min"), spec.get("max")
+    if lo is not None or hi is not None:
+        text += f" {'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
+    return text
+
+
+def field_value(spec: dict[str, Any], raw: Any) -> Any:
+    """The value of a form field as the dictionary type wants it (None stays None: 'not given')."""
+    kind = spec.get("type", "float")
+    if raw is None or raw == "":
+        return None
+    if kind == "int" and isinstance(raw, float) and raw.is_integer():
+        return int(raw)
+    if kind == "float" and isinstance(raw, int) and not isinstance(raw, bool):
+        return float(raw)
+    return raw
+
+
+class CommandForm:
+    """The fields of one command and the send / confirm flow."""
+
+    def __init__(self, ctx: ConsoleContext, command: dict[str, Any], dialog: ConfirmDialog) -> None:
+        self.ctx = ctx
+        self.command = command
+        self.dialog = dialog
+        self.fields: dict[str, Any] = {}
+        with ui.card().classes("w-full"):
+            ui.label(command["name"]).classes("text-lg font-bold").mark("command-name")
+            if command.get("description"):
+                ui.label(command["description"]).classes("text-sm")
+            if command.get("hazardous"):
+                ui.label(f"hazardous: {command.get('hazard', '')}").classes("text-sm text-red-700")
+            for spec in command.get("args", []):
+                self.fields[spec["name"]] = _field(spec)
+            self.send_button = ui.button("Send", on_click=self.send).mark("command-send")
+            self.result = ui.label("").classes("text-sm font-mono").mark("command-result")
+
+    def args(self) -> dict[str, Any]:
+        """The arguments entered (fields left empty are not sent, so flight defaults apply)."""
+        out = {}
+        for spec in self.command.get("args", []):
+            value = field_value(spec, self.fields[spec["name"]].value)
+            if value is not None:
+                out[spec["name"]] = value
+        return out
+
+    def send(self, confirmed: bool = False) -> None:
+        """Send through the core; a hazardous command opens the confirmation dialog instead."""
+        for field in self.fields.values():
+            field.props(remove="error error-message")
+        args = self.args()
+        try:
+            record = self.ctx.core.send(self.command["name"], args, confirmed=confirmed)
+        except NeedsConfirmation as exc:
+            self.dialog.ask(self, exc.hazard)
+            return
+        except ValidationError as exc:
+            field = self.fields.get(exc.argument)
+            if field is not None:
+                field.props(f'error error-message="expected {exc.expected}, found {exc.found}"')
+            self._show(f"not sent: {exc}", "negative")
+            return
+        except GroundError as exc:
+            self._show(f"not sent: {exc}", "negative")
+            return
+        self._show(f"sent {record.name} id={record.id}", "positive")
+
+    def _show(self, text: str, kind: str) -> None:
+        self.result.set_text(text)
+        ui.notify(text, type=kind)
+
+
+class ConfirmDialog:
+    """One dialog per page: shows the hazard of the command waiting for confirmation."""
+
+    def __init__(self) -> None:
+        self.form: CommandForm | None = None
+        with ui.dialog().props("persistent") as self.dialog, ui.card().mark("confirm-dialog"):
+            ui.label("Hazardous command").classes("text-lg text-red-700 font-bold")
+            self.name = ui.label("").classes("font-mono").mark("confirm-command")
+            self.hazard = ui.label("").mark("confirm-hazard")
+            with ui.row():
+                ui.button("Cancel", on_click=self.cancel).props("flat").mark("confirm-cancel")
+                ui.button("Confirm", on_click=self.confirm).props("color=red").mark("confirm-send")
+
+    def ask(self, form: CommandForm, hazard: str) -> None:
+        """Open the dialog for ``form``'s command showing ``hazard``."""
+        self.form = form
+        self.name.set_text(f"{form.command['name']} {form.args()}")
+        self.hazard.set_text(hazard)
+        self.dialog.open()
+
+    def cancel(self) -> None:
+        """Close; nothing is sent."""
+        form, self.form = self.form, None
+        self.dialog.close()
+        if form is not None:
+            form._show(f"cancelled {form.command['name']}: nothing sent", "info")
+
+    def confirm(self) -> None:
+        """Close and send the command confirmed."""
+        form, self.form = self.form, None
+        self.dialog.close()
+        if form is not None:
+            form.send(confirmed=True)
+
+
+def _field(spec: dict[str, Any]) -> Any:
+    kind = spec.get("type", "float")
+    label = arg_label(spec)
+    default = spec.get("default")
+    if spec.get("choices"):
+        return ui.select(list(spec["choices"]), label=label, value=default).classes("w-64").mark(f"arg-{spec['name']}")
+    if kind in ("float", "int"):
+        field = ui.number(label, value=default, min=spec.get("min"), max=spec.get("max"))
+        if kind == "int":
+            field.props("step=1")
+        return field.classes("w-64").mark(f"arg-{spec['name']}")
+    if kind == "bool":
+        return ui.checkbox(label, value=bool(default)).mark(f"arg-{spec['name']}")
+    return ui.input(label, value=default or "").classes("w-64").mark(f"arg-{spec['name']}")
+
+
+def view(ctx: ConsoleContext, selected: str | None = None) -> None:
+    """Draw the command sender; ``selected`` opens that command's form."""
+    frame(ctx, "Commands")
+    dictionary = ctx.dictionary
+    if dictionary is None:
+        ui.label("waiting for the flight dictionary")
+        return
+    names = [c["name"] for c in dictionary.commands()]
+    dialog = ConfirmDialog()
+    if not ctx.can_command:
+        ui.label(f"role {ctx.core.role or 'none'}: commanding is disabled").classes("text-red-700").mark("read-only")
+    picker = ui.select(names, with_input=True, label="command", value=selected if selected in names else None)
+    picker.classes("w-96").mark("command-picker")
+    area = ui.column().classes("w-full")
+
+    def show() -> None:
+        area.clear()
+        if not picker.value:
+            return
+        with area:
+            form = CommandForm(ctx, dictionary.command(picker.value), dialog)
+            if not ctx.can_command:
+                form.send_button.disable()
+
+    picker.on_value_change(show)
+    show()

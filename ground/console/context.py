@@ -1,0 +1,90 @@
+"""What every page of one console shares: the ground core, the feed that carries its news to the pages,
+the clock, and the console's timing settings."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ground.console.feed import TelemetryFeed
+from hal.clock import Clock
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Kinds of core news that pages redraw on (each bumps a revision of the same name in the feed).
+REVISION_KINDS = ("event", "command", "alarm", "link", "dictionary")
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """Timing of the pages (wall seconds between refreshes; one timer per page)."""
+
+    plot_period_s: float = 0.1
+    refresh_period_s: float = 0.5
+    plot_window_s: float = 120.0
+    max_plot_points: int = 6000
+
+    def __post_init__(self) -> None:
+        for name in ("plot_period_s", "refresh_period_s", "plot_window_s"):
+            value = getattr(self, name)
+            if not value > 0:
+                raise ValueError(f"console setting {name} must be > 0 seconds, got {value!r}")
+        if self.max_plot_points < 10:
+            raise ValueError(f"console setting max_plot_points must be >= 10, got {self.max_plot_points!r}")
+
+
+@dataclass
+class ConsoleContext:
+    """One console over one ground core. :meth:`attach` subscribes the feed to the core."""
+
+    core: Any
+    clock: Clock
+    settings: ConsoleSettings = field(default_factory=ConsoleSettings)
+    feed: TelemetryFeed = field(default_factory=TelemetryFeed)
+    _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
+
+    def attach(self) -> None:
+        """Start recording the core's news into the feed (idempotent)."""
+        if self._unsubscribe:
+            return
+        self._unsubscribe.append(self.core.subscribe("telemetry", self._on_telemetry))
+        for kind in REVISION_KINDS:
+            self._unsubscribe.append(self.core.subscribe(kind, self._bumper(kind)))
+        latest = getattr(self.core, "latest", {}) or {}
+        self.feed.add((name, t, value) for name, (value, t) in list(latest.items()))
+
+    def detach(self) -> None:
+        """Stop recording."""
+        while self._unsubscribe:
+            self._unsubscribe.pop()()
+
+    # ------------------------------------------------------------------------------------- roles
+    @property
+    def dictionary(self) -> Any:
+        """The core's :class:`ground.dictionary.GroundDictionary`, None until flight has sent it."""
+        return self.core.dictionary
+
+    @property
+    def can_command(self) -> bool:
+        """True when the link role may send commands (operators); the core refuses the others anyway."""
+        return self.core.role == "operator"
+
+    # ----------------------------------------------------------------------------------- listeners
+    def _on_telemetry(self, *args: Any) -> None:
+        self.feed.add(_samples_of(args))
+
+    def _bumper(self, kind: str) -> Callable[..., None]:
+        def bump(*_args: Any) -> None:
+            self.feed.bump(kind)
+
+        return bump
+
+
+def _samples_of(args: tuple[Any, ...]) -> list[tuple[str, float, Any]]:
+    """The sample list of a telemetry notification, ``(samples)`` or ``(seq, samples)``."""
+    for arg in args:
+        if isinstance(arg, list):
+            return arg
+    return []

@@ -1,0 +1,87 @@
+"""The frame around every view: navigation, role, link status and the E-STOP button."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from nicegui import ui
+
+from ground.console.context import ConsoleContext
+from ground.errors import GroundError
+
+_LOGGER = logging.getLogger(__name__)
+
+#: The views, in menu order: (path, title).
+VIEWS = (
+    ("/", "Overview"),
+    ("/plots", "Plots"),
+    ("/telemetry", "Telemetry"),
+    ("/commands", "Commands"),
+    ("/history", "Command history"),
+    ("/events", "Events"),
+    ("/alarms", "Alarms"),
+    ("/sequences", "Sequences"),
+    ("/archive", "Archive"),
+)
+
+
+def link_text(link: Any) -> str:
+    """One-line link status: state, round-trip time (ms), spool depth at flight, sequence gaps."""
+    if link is None:
+        return "link: none (archive only)"
+    state = getattr(link, "state", "?")
+    rtt = getattr(link, "rtt_s", None)
+    rtt_text = "-" if rtt is None else f"{rtt * 1000.0:.0f} ms"
+    spool = getattr(link, "spool_depth", 0)
+    gaps = getattr(link, "gaps", 0)
+    gap_count = len(gaps) if isinstance(gaps, list | tuple) else gaps
+    return f"link {state} · RTT {rtt_text} · spool {spool} · gaps {gap_count}"
+
+
+def estop(ctx: ConsoleContext) -> None:
+    """Send the emergency stop through the core and tell the operator what happened."""
+    try:
+        record = ctx.core.estop()
+    except GroundError as exc:
+        ui.notify(f"E-STOP not sent: {exc}", type="negative")
+        return
+    ui.notify(f"E-STOP sent ({getattr(record, 'id', '')})", type="warning")
+
+
+def frame(ctx: ConsoleContext, title: str) -> None:
+    """Draw the header of a view titled ``title``: menu, role, link, alarm count and E-STOP."""
+    ui.page_title(f"isru · {title}")
+    with ui.header().classes("items-center gap-4 bg-slate-800 py-1"):
+        ui.label("isru").classes("text-lg font-bold")
+        with ui.row().classes("gap-1"):
+            for path, name in VIEWS:
+                link = ui.link(name, path).classes("text-white no-underline px-2 rounded")
+                if name == title:
+                    link.classes("bg-slate-600")
+        ui.space()
+        role = ui.badge("").classes("text-sm").mark("role")
+        link_label = ui.label("").classes("text-sm").mark("link")
+        alarm_badge = ui.badge("").props("color=red").mark("alarm-count")
+        stop = (
+            ui.button("E-STOP", on_click=lambda: estop(ctx))
+            .props("color=red push")
+            .classes("font-bold")
+            .mark("estop")
+        )
+
+    def refresh() -> None:
+        role.set_text(str(ctx.core.role or "no link"))
+        link_label.set_text(link_text(getattr(ctx.core, "link", None)))
+        count = _unacknowledged(ctx)
+        alarm_badge.set_text(f"{count} alarm{'s' if count != 1 else ''}")
+        alarm_badge.set_visibility(count > 0)
+        stop.set_enabled(ctx.can_command)
+
+    refresh()
+    ui.timer(ctx.settings.refresh_period_s, refresh)
+
+
+def _unacknowledged(ctx: ConsoleContext) -> int:
+    alarms = getattr(ctx.core, "alarms", None)
+    return 0 if alarms is None else len(alarms.unacknowledged())

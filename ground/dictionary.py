@@ -19,7 +19,13 @@ from ground.errors import UnknownChannel, UnknownCommand, ValidationError
 _LOGGER = logging.getLogger(__name__)
 
 #: Argument types the dictionary uses and the Python types that satisfy them.
-_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "int": int, "bool": bool, "str": str}
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "float": (int, float),
+    "int": int,
+    "bool": bool,
+    "str": str,
+    "scalar": (str, int, float, bool),  # flight converts it (e.g. a parameter value by the parameter's type)
+}
 _TRUE = frozenset({"true", "yes", "on", "1"})
 _FALSE = frozenset({"false", "no", "off", "0"})
 #: Severity names in increasing order (the flight event log's).
@@ -136,7 +142,7 @@ class GroundDictionary:
         """Parse ``key=value`` strings into typed arguments of command ``name`` and validate them.
 
         ``float`` takes any decimal or exponent form, ``int`` whole numbers (``0x`` hex too), ``bool`` one of
-        true/false, yes/no, on/off, 1/0, ``str`` the text as written.
+        true/false, yes/no, on/off, 1/0, ``str`` and ``scalar`` the text as written (flight converts a scalar).
         """
         entry = self.command(name)
         specs = {a["name"]: a for a in entry.get("args", [])}
@@ -182,8 +188,8 @@ def _check(command: str, spec: dict[str, Any], value: Any) -> Any:
     arg = spec["name"]
     expected = _TYPES.get(kind)
     if expected is None:
-        raise ValidationError(command, arg, "a type flight declares (float, int, bool, str)", f"type {kind!r}")
-    if (isinstance(value, bool) and kind != "bool") or not isinstance(value, expected):
+        raise ValidationError(command, arg, f"a type among {sorted(_TYPES)}", f"type {kind!r}")
+    if (isinstance(value, bool) and kind not in ("bool", "scalar")) or not isinstance(value, expected):
         raise ValidationError(command, arg, _describe(spec), f"{type(value).__name__} {_show(value)}")
     if kind == "float":
         value = float(value)

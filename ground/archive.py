@@ -97,8 +97,10 @@ class Archive:
         self.path = Path(path)
         self.retention_days = float(retention_days)
         self.batch_rows = batch_rows
-        self._lock = threading.RLock()
+        self._lock = threading.RLock()  # writes and the buffers
+        self._read_lock = threading.Lock()  # the reader connection: queries do not hold up ingest
         self._conn = open_database(path)
+        self._reader = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         self._closed = False
         try:
             self._channel_ids: dict[str, int] = {}
@@ -115,6 +117,7 @@ class Archive:
             )
         except sqlite3.Error as exc:
             self._conn.close()
+            self._reader.close()
             raise ArchiveError(f"cannot read the archive {str(path)!r}: {exc}") from exc
         self._reset_buffers()
         _LOGGER.info("archive %s: %d channels, %d packets held", self.path, len(self._channel_ids), len(self._held))
@@ -324,12 +327,13 @@ class Archive:
         with self._lock:
             self.flush()
             cid = self._channel_ids.get(channel)
-            if cid is None:
-                return []
-            rows = self._read(QUERY_SAMPLES, (cid, float(t0), float(t1)))
-            if self._channel_types.get(channel) == "bool":
-                return [(t, bool(v)) for t, v in rows]
-            return rows
+            kind = self._channel_types.get(channel)
+        if cid is None:
+            return []
+        rows = self._read(QUERY_SAMPLES, (cid, float(t0), float(t1)))
+        if kind == "bool":
+            return [(t, bool(v)) for t, v in rows]
+        return rows
 
     def events(
         self,
@@ -365,7 +369,7 @@ class Archive:
         sql = f"SELECT seq, t, severity, source, name, message, data FROM events {clause} ORDER BY seq DESC LIMIT ?"
         with self._lock:
             self.flush()
-            rows = self._read(sql, (*params, max(0, int(limit))))
+        rows = self._read(sql, (*params, max(0, int(limit))))
         return [
             {"seq": s, "t": t, "severity": sev, "source": src, "name": n, "message": m, "data": json.loads(d)}
             for s, t, sev, src, n, m, d in reversed(rows)
@@ -375,7 +379,8 @@ class Archive:
         """The latest ``limit`` commands, oldest first, each with every stage it reported (in order)."""
         with self._lock:
             self.flush()
-            commands = self._read(
+        with self._read_lock:
+            commands = self._read_unlocked(
                 "SELECT id, name, source, t, stage, stage_t, reason, message FROM commands "
                 "ORDER BY t DESC, rowid DESC LIMIT ?",
                 (max(0, int(limit)),),
@@ -385,7 +390,7 @@ class Archive:
             for start in range(0, len(ids), 500):
                 chunk = ids[start : start + 500]
                 marks = ",".join("?" * len(chunk))
-                for cid, t, stage, reason, message, progress in self._read(
+                for cid, t, stage, reason, message, progress in self._read_unlocked(
                     "SELECT command_id, t, stage, reason, message, progress FROM command_stages "
                     f"WHERE command_id IN ({marks}) ORDER BY rowid",
                     tuple(chunk),
@@ -403,7 +408,7 @@ class Archive:
         """Link statistics snapshots with ``t0 <= t <= t1`` (epoch s), in time order."""
         with self._lock:
             self.flush()
-            rows = self._read("SELECT t, stats FROM link_stats WHERE t >= ? AND t <= ? ORDER BY t", (t0, t1))
+        rows = self._read("SELECT t, stats FROM link_stats WHERE t >= ? AND t <= ? ORDER BY t", (t0, t1))
         return [(t, json.loads(s)) for t, s in rows]
 
     def export_csv(self, channels: list[str], t0: float, t1: float, path: str | Path) -> int:
@@ -424,12 +429,14 @@ class Archive:
                 f"SELECT t, channel_id, value FROM samples WHERE channel_id IN ({marks}) AND t >= ? AND t <= ? "
                 "ORDER BY t, channel_id"
             )
-            count = 0
+        count = 0
+        with self._read_lock:
+            self._check_open()
             try:
                 with open(path, "w", newline="", encoding="utf-8") as handle:
                     writer = csv.writer(handle)
                     writer.writerow(["t", "channel", "value"])
-                    for t, cid, value in self._conn.execute(sql, (*ids, float(t0), float(t1))):
+                    for t, cid, value in self._reader.execute(sql, (*ids, float(t0), float(t1))):
                         writer.writerow([repr(t), ids[cid], bool(value) if cid in bools else value])
                         count += 1
             except OSError as exc:
@@ -440,8 +447,13 @@ class Archive:
         return count
 
     def _read(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        with self._read_lock:
+            return self._read_unlocked(sql, params)
+
+    def _read_unlocked(self, sql: str, params: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+        self._check_open()
         try:
-            return self._conn.execute(sql, params).fetchall()
+            return self._reader.execute(sql, params).fetchall()
         except sqlite3.Error as exc:
             raise ArchiveError(f"archive {str(self.path)!r}: query failed: {exc}") from exc
 
@@ -487,6 +499,8 @@ class Archive:
             finally:
                 self._closed = True
                 self._conn.close()
+                with self._read_lock:
+                    self._reader.close()
 
     def __enter__(self) -> Archive:
         return self

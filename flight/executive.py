@@ -65,6 +65,12 @@ class Executive:
         self._t0 = clock.monotonic()
         self.cpu_pct = 0.0
         self._cpu_window: tuple[float, float] = (self._cpu0, self._t0)
+        self._waiter: Callable[[float], None] = clock.sleep_until
+
+    def set_waiter(self, waiter: Callable[[float], None] | None) -> None:
+        """Wait between groups with ``waiter(deadline)`` (clock monotonic s) instead of sleeping on the clock,
+        so a link can service its socket while the loop is idle; None restores plain sleeping."""
+        self._waiter = waiter or self.clock.sleep_until
 
     def group(self, name: str) -> RateGroup:
         """The rate group called ``name``."""
@@ -92,7 +98,7 @@ class Executive:
         if not self._started:
             self._start()
         due = min(g.next_due for g in self.groups)
-        self.clock.sleep_until(due)
+        self._waiter(due)
         for group in self.groups:
             if group.next_due <= due + 1e-9:
                 self._run_group(group)
@@ -107,7 +113,7 @@ class Executive:
             if until is not None and until():
                 return
             if min(g.next_due for g in self.groups) >= end - 1e-9:
-                self.clock.sleep_until(end)
+                self._waiter(end)
                 return
             self.run_once()
 

@@ -52,6 +52,8 @@ KINDS = ("telemetry", "event", "command", "alarm", "link", "dictionary")
 #: Recent events kept in memory (the archive keeps all of them).
 KEEP_EVENTS = 1000
 OPERATOR = "operator"
+#: How often retention runs while the link reports (clock seconds).
+RETENTION_PERIOD_S = 3600.0
 
 
 class GroundCore:
@@ -70,6 +72,7 @@ class GroundCore:
         self._events: deque[dict[str, Any]] = deque(maxlen=keep_events)
         self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in KINDS}
         self._link: Any = getattr(client, "status", None)
+        self._retention_due = clock.monotonic()
         self.dictionary: GroundDictionary | None = None
         self.commands = CommandHistory(clock)
         self.alarms = AlarmBoard(clock, guard=self._require_operator, who=lambda: self.identity)
@@ -83,6 +86,19 @@ class GroundCore:
             client.set_ack_gate(self.ack_gate)
             if getattr(client, "dictionary", None):
                 self.handle_dictionary(client.dictionary)
+
+    @classmethod
+    def connect(cls, endpoint: str, archive: Archive, clock: Clock, **client_options: Any) -> GroundCore:
+        """A core over a new :class:`ground.client.LinkClient` to ``endpoint`` that resumes after the last
+        seq the archive holds, so a restarted ground gets exactly the packets it is missing.
+
+        ``client_options`` go to the client (``keys_dir``, ``identity``, ``insecure``, ``light_time_s`` …);
+        the caller services the client (``run_in_thread()`` or ``poll()``) and closes it.
+        """
+        from ground.client import LinkClient  # the link is optional for archive-only use
+
+        client = LinkClient(endpoint, clock, resume_after=archive.high_seq(), **client_options)
+        return cls(client, archive, clock)
 
     # ------------------------------------------------------------------------------------- state
     @property
@@ -201,13 +217,17 @@ class GroundCore:
             self._emit("command", record)
 
     def handle_link(self, status: Any) -> None:
-        """Take a link status (on change and about once a second): archive it, commit what is buffered."""
+        """Take a link status (on change and about once a second): archive it, commit what is buffered,
+        apply the archive's retention once an hour."""
         with self._lock:
             self._link = status
         stats = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(vars(status))
         try:
             self.archive.ingest_link_stats(self.clock.now(), stats)
             self.archive.flush()
+            if self.archive.retention_days > 0 and self.clock.monotonic() >= self._retention_due:
+                self._retention_due = self.clock.monotonic() + RETENTION_PERIOD_S
+                self.archive.apply_retention(self.clock.now())
         except ArchiveError as exc:
             _LOGGER.error("link statistics not archived: %s", exc)
         self.alarms.expire_shelves()

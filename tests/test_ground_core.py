@@ -350,3 +350,17 @@ def test_nothing_is_sent_before_the_dictionary_arrives(ops: Station, tmp_path: P
         with pytest.raises(NotConnected, match="no flight dictionary yet"):
             core.estop()
         assert early.sent == []
+
+
+def test_link_reports_commit_the_archive_and_apply_retention(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    with Archive(tmp_path / "ret.db", retention_days=1.0) as archive:
+        core = GroundCore(None, archive, clock)
+        statuses: list[Any] = []
+        core.subscribe("link", statuses.append)
+        day = 86_400.0
+        core.handle_telemetry(1, [("x", clock.now() - 2 * day, 1.0), ("x", clock.now() - 60.0, 2.0)])
+        core.handle_link(DirectStatus(state="los"))
+        assert statuses[-1].state == "los" and core.link.state == "los"
+        assert archive.query("x", 0.0, clock.now()) == [(clock.now() - 60.0, 2.0)]
+        assert [s["state"] for _, s in archive.link_stats(0.0, clock.now())] == ["los"]

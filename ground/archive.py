@@ -146,6 +146,8 @@ class Archive:
         ignored: returns True if the packet was new."""
         with self._lock:
             self._check_open()
+            if type(seq) is not int or seq < 1:
+                raise ArchiveError(f"telemetry packet seq: expected an integer >= 1, found {seq!r}")
             if seq in self._pending or seq in self._held:
                 return False
             ids = self._channel_ids

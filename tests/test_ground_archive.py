@@ -135,12 +135,14 @@ def test_values_sqlite_cannot_store_are_kept_as_text(tmp_path: Path) -> None:
 )
 def test_bad_packets_are_refused_with_what_was_expected(tmp_path: Path, seq, samples, expected) -> None:
     with Archive(tmp_path / "bad.db") as archive:
+        archive.ingest_telemetry(5, [("b", T0, 1.0)])
+        archive.flush()
         with pytest.raises(ArchiveError) as info:
             archive.ingest_telemetry(seq, samples)
         assert expected in str(info.value)
         assert archive.ingest_telemetry(1, [("a", T0, 1.0)]) is True  # nothing half-taken
         archive.flush()
-        assert archive.seq_count() == 1
+        assert archive.seq_count() == 2
 
 
 def test_bad_settings_and_a_closed_archive_are_refused(tmp_path: Path) -> None:

@@ -23,8 +23,8 @@ class ConsoleSettings:
 
     plot_period_s: float = 0.1
     refresh_period_s: float = 0.5
-    plot_window_s: float = 120.0
-    max_plot_points: int = 6000
+    plot_window_s: float = 60.0
+    max_plot_points: int = 3000
 
     def __post_init__(self) -> None:
         for name in ("plot_period_s", "refresh_period_s", "plot_window_s"):

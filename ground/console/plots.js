@@ -1,35 +1,48 @@
-// Live plots of the isru console: the server sends only new samples, batched (about 10 per second);
-// this keeps each chart's recent window and redraws it. Latency of every drawn sample (draw time minus the
-// sample's flight time stamp, ms) is kept in `latencies` for the benchmark; `drawn` counts samples drawn.
+// Live plots of the isru console. The server sends only new samples, batched (about 10 batches per
+// second); this keeps each chart's recent window and redraws each chart at most once per animation frame,
+// however many batches arrived meanwhile, so a slow browser draws less often instead of falling behind.
+// For the benchmark, the latency of every sample drawn (the frame after its chart was redrawn, minus the
+// sample's time stamp, ms) is kept in `latencies`; `drawn` counts the samples drawn.
 window.isruPlots = window.isruPlots || {
   state: {},
+  dirty: new Set(),
+  pending: [],
+  scheduled: false,
   latencies: [],
-  maxLatencies: 50000,
+  maxLatencies: 100000,
   drawn: 0,
-  reset(id) {
-    delete this.state[id];
-  },
   append(batch) {
-    const stamps = [];
     for (const [id, plot] of Object.entries(batch)) {
       const state = (this.state[id] ||= { series: [], windowMs: plot.w, maxPoints: plot.n });
       for (const [index, points] of plot.s) {
         const data = (state.series[index] ||= []);
         for (const point of points) {
           data.push(point);
-          stamps.push(point[0]);
+          this.pending.push(point[0]);
         }
         const newest = data.length ? data[data.length - 1][0] : 0;
         let drop = 0;
         while (drop < data.length && (data[drop][0] < newest - state.windowMs || data.length - drop > state.maxPoints)) drop++;
         if (drop) data.splice(0, drop);
       }
+      this.dirty.add(id);
+    }
+    if (!this.scheduled) {
+      this.scheduled = true;
+      requestAnimationFrame(() => this.draw());
+    }
+  },
+  draw() {
+    this.scheduled = false;
+    for (const id of this.dirty) {
       const element = getElement(id);
       if (element && element.chart) {
-        element.chart.setOption({ series: state.series.map((data) => ({ data: data })) });
+        element.chart.setOption({ series: this.state[id].series.map((data) => ({ data: data })) });
       }
     }
-    if (!stamps.length) return;
+    this.dirty.clear();
+    const stamps = this.pending;
+    this.pending = [];
     requestAnimationFrame(() => {
       const now = Date.now();
       for (const t of stamps) this.latencies.push(now - t);

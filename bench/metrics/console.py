@@ -1,0 +1,176 @@
+"""Console metrics: how late a telemetry sample is drawn in the browser, and what serving it costs.
+
+One run feeds both keys: the console server (its own process, :mod:`bench.metrics._console_server`) gets
+50 packets/s of 8 channels through the ground core's telemetry path, three headless Chromium browsers
+(Debian's, driven by chromedriver, offline) each show all 8 channels in two live plots, and every sample
+drawn is timed in the browser: the animation frame after the chart was updated, minus the wall time the
+sample was published (same machine, same clock).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from bench.errors import MeasurementError
+from bench.registry import Result, RunOptions, metric
+from bench.stats import median, percentile
+
+_LOGGER = logging.getLogger(__name__)
+
+RATE_HZ = 50.0
+CHANNELS = 8
+BROWSERS = 3
+#: Wall seconds each browser runs before timing starts (page load, first batches).
+WARMUP_S = 3.0
+#: Wall seconds to wait for the server or a browser before giving up.
+START_TIMEOUT_S = 30.0
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+
+
+@dataclass(frozen=True)
+class ConsoleRun:
+    """What one run measured: latencies (ms) of every sample drawn, and the server's CPU."""
+
+    latencies_ms: list[float]
+    cpu_pct: float
+    measured_s: float
+    expected_samples: int
+
+
+_RUNS: dict[bool, ConsoleRun] = {}
+
+
+@metric("console_latency_p95_ms", unit="ms", target="<= 250")
+def console_latency_p95_ms(options: RunOptions) -> Result:
+    """95th percentile of sample publish -> drawn in the browser, 50 Hz x 8 channels, 3 browsers."""
+    run = _run(options)
+    return Result(
+        value=percentile(run.latencies_ms, 0.95),
+        extra={
+            "median_ms": round(median(run.latencies_ms), 1),
+            "p99_ms": round(percentile(run.latencies_ms, 0.99), 1),
+            "samples_drawn": len(run.latencies_ms),
+            "samples_published_x_browsers": run.expected_samples,
+            "measured_s": round(run.measured_s, 1),
+        },
+    )
+
+
+@metric("console_cpu_pct", unit="%")
+def console_cpu_pct(options: RunOptions) -> Result:
+    """CPU of the console server process (ground core, archive and web server) at that load, % of one core."""
+    run = _run(options)
+    return Result(value=run.cpu_pct, extra={"measured_s": round(run.measured_s, 1)})
+
+
+def _run(options: RunOptions) -> ConsoleRun:
+    if options.quick not in _RUNS:
+        _RUNS[options.quick] = measure(measure_s=options.pick(full=20, quick=6))
+    return _RUNS[options.quick]
+
+
+def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
+    """Run the server and ``browsers`` browsers; time ``measure_s`` wall seconds after the warm-up."""
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/plots?" + "&".join(
+        "c=" + ",".join(f"bench.ch{i}" for i in range(start, start + CHANNELS // 2))
+        for start in (0, CHANNELS // 2)
+    )
+    with _server(port) as server, contextlib.ExitStack() as stack:
+        drivers = [stack.enter_context(_browser()) for _ in range(browsers)]
+        for driver in drivers:
+            driver.get(url)
+        deadline = time.perf_counter() + START_TIMEOUT_S
+        for driver in drivers:
+            while not driver.execute_script("return window.isruPlots ? window.isruPlots.drawn : 0"):
+                if time.perf_counter() > deadline:
+                    raise MeasurementError("no browser drew a sample within the start timeout")
+                time.sleep(0.1)
+        time.sleep(WARMUP_S)
+        for driver in drivers:
+            driver.execute_script("return window.isruPlots.takeLatencies()")
+        cpu0, wall0 = _cpu_seconds(server.pid), time.perf_counter()
+        time.sleep(measure_s)
+        cpu1, wall1 = _cpu_seconds(server.pid), time.perf_counter()
+        latencies: list[float] = []
+        for driver in drivers:
+            latencies.extend(float(x) for x in driver.execute_script("return window.isruPlots.takeLatencies()"))
+    if not latencies:
+        raise MeasurementError("the browsers drew no samples while timing")
+    elapsed = wall1 - wall0
+    return ConsoleRun(
+        latencies_ms=latencies,
+        cpu_pct=100.0 * (cpu1 - cpu0) / elapsed,
+        measured_s=elapsed,
+        expected_samples=int(RATE_HZ * CHANNELS * browsers * elapsed),
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of process ``pid`` so far (from /proc)."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@contextlib.contextmanager
+def _server(port: int) -> Iterator[subprocess.Popen]:
+    command = [sys.executable, "-m", "bench.metrics._console_server", "--port", str(port),
+               "--rate-hz", str(RATE_HZ), "--channels", str(CHANNELS)]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        deadline = time.perf_counter() + START_TIMEOUT_S
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2.0) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                if process.poll() is not None or time.perf_counter() > deadline:
+                    raise MeasurementError(
+                        f"console server did not start on port {port} (exit code {process.poll()})"
+                    ) from None
+                time.sleep(0.2)
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+@contextlib.contextmanager
+def _browser() -> Iterator[object]:
+    os.environ.setdefault("SE_OFFLINE", "true")
+    os.environ.setdefault("SE_CHROMEDRIVER", CHROMEDRIVER)
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(START_TIMEOUT_S)
+    try:
+        yield driver
+    finally:
+        driver.quit()

@@ -1,0 +1,108 @@
+"""``isru console --config FILE [--host H --port P] [--keys DIR --identity NAME]``: connect a ground core
+to the flight link and serve the operator console in the browser.
+
+The link endpoint, light time and heartbeat come from ``[link]``; the archive and the console address from
+``[ground]`` (loopback, port 8080 by default). ``--identity`` names the client certificate in the key
+directory: ``operator`` may command, ``observer`` (a partner agency) sees everything and can send nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import tempfile
+from pathlib import Path
+
+from hal.config_loader import ConfigError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``console`` subcommand."""
+    parser = subparsers.add_parser("console", help="serve the operator console in the browser", description=__doc__)
+    parser.add_argument("--config", help="configuration file (default: the embedded configs/sim.toml)")
+    parser.add_argument("--host", help="address to serve on (default: [ground] console_host)")
+    parser.add_argument("--port", type=int, help="port to serve on (default: [ground] console_port)")
+    parser.add_argument("--keys", help="key directory from `isru keys init` (default: [link] keys)")
+    parser.add_argument("--identity", default="operator", help="client certificate to connect as (default: operator)")
+    parser.add_argument("--archive", help="archive file (default: [ground] archive, '' = a temporary file)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve until interrupted; returns the exit code."""
+    from ground.archive import Archive
+    from ground.console.app import serve
+    from ground.console.context import ConsoleContext
+    from ground.core import GroundCore
+    from ground.errors import GroundError
+    from hal.clock import RealClock
+    from isru.config import load_config
+    from isru.link.errors import LinkError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(f"isru console: {exc}", file=sys.stderr)
+        return 2
+    ground, link = config.ground, config.link
+    host = args.host or ground.console_host
+    port = ground.console_port if args.port is None else args.port
+    if not 1 <= port <= 65535:
+        print(f"isru console: --port: expected a port 1..65535, found {port}", file=sys.stderr)
+        return 2
+    keys = args.keys if args.keys is not None else link.keys
+    if not keys and not link.insecure:
+        print(
+            "isru console: no key directory: pass --keys DIR (from `isru keys init`) or set [link] keys; "
+            "[link] insecure = true runs without CURVE",
+            file=sys.stderr,
+        )
+        return 2
+    # The console runs on wall time whatever clock flight uses: it waits for people and for the network.
+    clock = RealClock()
+    scratch = None
+    archive_path = args.archive if args.archive is not None else ground.archive
+    if not archive_path:
+        scratch = tempfile.TemporaryDirectory(prefix="isru-console-")
+        archive_path = str(Path(scratch.name) / "archive.sqlite")
+    try:
+        archive = Archive(archive_path, retention_days=ground.retention_days)
+    except GroundError as exc:
+        print(f"isru console: {exc}", file=sys.stderr)
+        return 2
+    try:
+        core = GroundCore.connect(
+            link.endpoint,
+            archive,
+            clock,
+            keys_dir=keys or None,
+            identity=args.identity,
+            insecure=link.insecure,
+            light_time_s=link.light_time_s,
+            heartbeat_s=link.heartbeat_s,
+            los_missed=link.los_missed,
+        )
+    except (LinkError, GroundError, OSError) as exc:
+        print(f"isru console: cannot set up the link as {args.identity!r}: {exc}", file=sys.stderr)
+        archive.close()
+        return 2
+    client = core.client
+    ctx = ConsoleContext(core, clock)
+    client.run_in_thread()
+    print(f"isru console: http://{host}:{port} as {args.identity} over {link.endpoint}", flush=True)
+    try:
+        serve(ctx, host, port)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        ctx.detach()
+        client.stop()
+        client.close()
+        core.close()
+        archive.close()
+        if scratch is not None:
+            scratch.cleanup()
+    return 0

@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "isru.commands.flight",
     "isru.commands.sim",
     "isru.commands.serial_monitor",
+    "isru.commands.console",
 )
 
 

@@ -6,19 +6,22 @@ where the embedded default lives.
 
 from __future__ import annotations
 
+import json
+import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from flight.config import FlightConfig
 from flight.mission_config import MissionConfig
 from ground.config import GroundConfig
 from hal.config import DeviceConfig, TransportConfig
-from hal.config_loader import ConfigError, load_file, setting
+from hal.config_loader import ConfigError, load_file, load_text, setting
 from isru.link.config import LinkConfig
 from sim_hw.config import SimConfig
 
-__all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "load_config"]
+__all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "derived_config_text", "load_config"]
 
 
 @dataclass(frozen=True)
@@ -62,3 +65,54 @@ def _check_devices(config: IsruConfig, source: str) -> None:
     for name in config.devices:
         if name not in DEVICES:
             raise ConfigError(source, f"devices.{name}", f"a device name among {sorted(DEVICES)}", repr(name))
+
+
+def derived_config_text(overrides: dict[str, Any], base: str | Path | None = None) -> str:
+    """TOML text of configuration ``base`` (the embedded default when None) with ``overrides`` merged in.
+
+    ``overrides`` is nested like the file (``{"clock": {"mode": "scaled", "warp": 20.0}}``). Tools that start
+    a flight process with a variant of a configuration (the demo, the test stack) write this to a file; the
+    result is validated as a whole, so a bad override fails with the usual :class:`ConfigError`.
+    """
+    source = Path(base) if base else default_config_path()
+    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    _merge(data, overrides)
+    text = _dump_table(data, ())
+    load_text(text, IsruConfig, source=f"{source} + overrides")
+    return text
+
+
+def _merge(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            _merge(data[key], value)
+        else:
+            data[key] = value
+
+
+def _dump_table(table: dict[str, Any], path: tuple[str, ...]) -> str:
+    scalars = [f"{_key(k)} = {_value(v)}" for k, v in table.items() if not isinstance(v, dict)]
+    parts = []
+    if scalars:
+        header = f"[{'.'.join(_key(p) for p in path)}]\n" if path else ""
+        parts.append(header + "\n".join(scalars) + "\n")
+    for key, value in table.items():
+        if isinstance(value, dict):
+            parts.append(_dump_table(value, (*path, key)))
+    return "\n".join(parts)
+
+
+def _key(key: str) -> str:
+    return key if key.replace("_", "").replace("-", "").isalnum() else json.dumps(key)
+
+
+def _value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_value(v) for v in value) + "]"
+    raise TypeError(f"cannot write {type(value).__name__} {value!r} as a TOML value")

@@ -156,3 +156,21 @@ def test_a_missing_file_is_named(tmp_path: Path) -> None:
 def test_load_text_names_its_source() -> None:
     with pytest.raises(ConfigError, match=re.escape("<inline>: transport.baud: expected a value in 300..4000000 baud")):
         load_text("[transport]\nbaud = 1\n", IsruConfig, source="<inline>")
+
+
+def test_derived_config_round_trips_the_default_with_overrides(tmp_path):
+    from isru.config import derived_config_text, load_config
+
+    text = derived_config_text({"clock": {"mode": "scaled", "warp": 20.0}, "link": {"insecure": True}})
+    path = tmp_path / "derived.toml"
+    path.write_text(text)
+    derived, default = load_config(path), load_config()
+    assert derived.clock.mode == "scaled" and derived.clock.warp == 20.0 and derived.link.insecure
+    assert derived.devices == default.devices and derived.sim == default.sim and derived.mission == default.mission
+
+
+def test_derived_config_refuses_a_bad_override_naming_the_key():
+    from isru.config import ConfigError, derived_config_text
+
+    with pytest.raises(ConfigError, match=r"clock\.warp"):
+        derived_config_text({"clock": {"warp": -1.0}})

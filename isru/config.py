@@ -76,16 +76,17 @@ def derived_config_text(overrides: dict[str, Any], base: str | Path | None = Non
     """
     source = Path(base) if base else default_config_path()
     data = tomllib.loads(source.read_text(encoding="utf-8"))
-    _merge(data, overrides)
+    merge_overrides(data, overrides)
     text = _dump_table(data, ())
     load_text(text, IsruConfig, source=f"{source} + overrides")
     return text
 
 
-def _merge(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+def merge_overrides(data: dict[str, Any], overrides: dict[str, Any]) -> None:
+    """Merge ``overrides`` into ``data`` in place, table by table."""
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
-            _merge(data[key], value)
+            merge_overrides(data[key], value)
         else:
             data[key] = value
 

@@ -1,0 +1,69 @@
+"""pytest plugin (entry point ``isru``): a whole simulated stack for your own mission tests.
+
+Installing isru registers it; a test asks for the ``isru_stack`` fixture and gets a started
+:class:`isru.stack.SimStack` — flight with simulated devices in its own process, ground core and archive
+in the test process, over the CURVE-secured link on 127.0.0.1 — and ``isru`` is its procedures API::
+
+    def test_anchoring(isru):
+        isru.send("mission.start", cycles=1).wait_completed(timeout_s=30)
+        isru.await_telemetry("mission.state", lambda s: s.startswith("anchor"), timeout_s=120)
+
+Configure with the ``isru_stack`` marker: ``@pytest.mark.isru_stack(warp=50.0, light_time_s=1.3,
+overrides={"sim": {"seed": 3}})``, or for every test with ``--isru-warp``. Flight's log is attached to
+the report of a failing test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--isru-warp``: simulated seconds per wall second of the stack's flight clock."""
+    group = parser.getgroup("isru", "isru simulated stack")
+    group.addoption(
+        "--isru-warp", type=float, default=20.0, help="flight clock warp of the isru_stack fixture (default 20)"
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Declare the ``isru_stack`` marker."""
+    config.addinivalue_line(
+        "markers", "isru_stack(warp=None, light_time_s=0.0, overrides=None): configure the isru_stack fixture"
+    )
+
+
+@pytest.fixture
+def isru_stack(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A started simulated stack (flight process, ground core, archive); stopped after the test."""
+    from isru.stack import SimStack
+
+    marker = request.node.get_closest_marker("isru_stack")
+    options: dict[str, Any] = dict(marker.kwargs) if marker else {}
+    options.setdefault("warp", request.config.getoption("--isru-warp"))
+    stack = SimStack(tmp_path_factory.mktemp("isru-stack"), **options)
+    stack.start()
+    try:
+        yield stack
+    finally:
+        stack.stop()
+        report = getattr(request.node, "rep_call", None)
+        if report is not None and report.failed:
+            request.node.add_report_section("teardown", "isru flight log", stack.flight_log()[-20_000:])
+
+
+@pytest.fixture
+def isru(isru_stack: Any) -> Any:
+    """The procedures API (:class:`ground.procedures.Procedures`) of the ``isru_stack`` fixture."""
+    return isru_stack.procedures
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> Any:
+    """Keep each phase's report on the item so the fixture can attach flight's log to failures."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

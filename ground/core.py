@@ -103,10 +103,11 @@ class GroundCore:
     # ------------------------------------------------------------------------------------- state
     @property
     def role(self) -> str:
-        """The link role: ``operator`` (may command) or ``observer`` (read-only; also an archive-only core)."""
+        """The link role: ``operator`` (may command) or ``observer`` (read-only; also an archive-only core);
+        '' until flight has welcomed the client."""
         if self.client is None:
             return "observer"
-        return str(getattr(self._link, "role", "") or "observer")
+        return str(getattr(self._link, "role", "") or "")
 
     @property
     def identity(self) -> str:
@@ -245,6 +246,8 @@ class GroundCore:
     # --------------------------------------------------------------------------------- commanding
     def _require_operator(self, action: str) -> None:
         role = self.role
+        if not role:
+            raise NotConnected(f"{action}: the link has not been acquired yet, so this client's role is unknown")
         if role != OPERATOR:
             why = "this ground core has no link" if self.client is None else f"this link's role is {role!r}"
             raise Forbidden(f"{action}: refused, {why}; only an operator may command (observers are read-only)")

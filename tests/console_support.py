@@ -95,3 +95,47 @@ class HandlerFeed:
 def archive_only_core(folder: Path, clock: Clock) -> GroundCore:
     """A ground core with a real archive in ``folder`` and no link (role ``observer``)."""
     return GroundCore(None, Archive(folder / "archive.sqlite"), clock)
+
+
+class FlightThread:
+    """Runs a flight segment's executive in a background thread (for a clock that is not virtual).
+
+    :meth:`call` runs a function on that thread between two control ticks and returns its result, so a
+    test touches flight and the simulated world only where flight itself does.
+    """
+
+    def __init__(self, app: FlightApp) -> None:
+        import queue
+        import threading
+
+        self.app = app
+        self._calls: queue.Queue = queue.Queue()
+        app.executive.add_task("control", "test-calls", self._drain)
+        self._thread = threading.Thread(target=app.executive.run, name="flight", daemon=True)
+
+    def start(self) -> FlightThread:
+        """Start the executive."""
+        self._thread.start()
+        return self
+
+    def _drain(self, _now: float) -> None:
+        while not self._calls.empty():
+            function, done = self._calls.get_nowait()
+            try:
+                done.set_result(function())
+            except Exception as exc:  # handed to the caller of call()
+                done.set_exception(exc)
+
+    def call(self, function: Any, timeout_s: float = 10.0) -> Any:
+        """``function()`` run on the flight thread; its result (or its exception, raised here)."""
+        from concurrent.futures import Future
+
+        done: Future = Future()
+        self._calls.put((function, done))
+        return done.result(timeout=timeout_s)
+
+    def stop(self) -> None:
+        """Stop the executive and wait for the thread."""
+        self.app.executive.stop()
+        self._thread.join(timeout=10.0)
+        assert not self._thread.is_alive(), "flight thread did not stop"

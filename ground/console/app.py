@@ -64,8 +64,8 @@ def register_pages(ctx: ConsoleContext) -> None:
         sequences.view(ctx)
 
     @ui.page("/archive")
-    def archive_page() -> None:
-        archive.view(ctx)
+    def archive_page(request: Request) -> None:
+        archive.view(ctx, [name for value in request.query_params.getlist("c") for name in value.split(",")])
 
 
 def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -56,14 +56,15 @@ def history_options(series: dict[str, list[tuple[float, Any]]]) -> dict[str, Any
     }
 
 
-def view(ctx: ConsoleContext) -> None:
-    """Draw the archive page."""
+def view(ctx: ConsoleContext, channels: list[str] | None = None) -> None:
+    """Draw the archive page with ``channels`` picked (those the dictionary has)."""
     frame(ctx, "Archive")
     dictionary = ctx.dictionary
     names = [c["name"] for c in dictionary.channels() if c.get("type", "float") in NUMERIC_TYPES] if dictionary else []
     now = ctx.clock.now()
     with ui.row().classes("items-center"):
-        picker = ui.select(names, multiple=True, with_input=True, label="channels").classes("w-96")
+        chosen = [name for name in channels or [] if name in names]
+        picker = ui.select(names, multiple=True, with_input=True, label="channels", value=chosen).classes("w-96")
         picker.props("use-chips").mark("archive-channels")
         start = ui.input("from (UTC)", value=format_time(now - DEFAULT_SPAN_S)).mark("archive-from")
         end = ui.input("to (UTC)", value=format_time(now + 60.0)).mark("archive-to")

@@ -175,6 +175,7 @@ class GroundCore:
             "dictionary: %d commands, %d channels (%d with limits), %d parameters",
             len(dictionary.commands()), len(dictionary.channels()), limited, len(dictionary.parameters()),
         )
+        self.commands.wake()
         self._emit("dictionary", dictionary)
 
     def handle_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> None:
@@ -232,7 +233,14 @@ class GroundCore:
         except ArchiveError as exc:
             _LOGGER.error("link statistics not archived: %s", exc)
         self.alarms.expire_shelves()
+        self.commands.wake()
         self._emit("link", status)
+
+    def wait(self, found: Callable[[], Any], timeout_s: float, what: str) -> Any:
+        """Wait until ``found()`` returns something other than None (re-checked on every command status,
+        dictionary and link report, and at least every 50 ms); returns it. The deadline is ``timeout_s``
+        clock seconds; raises :class:`~ground.errors.WaitTimeout` naming ``what``."""
+        return self.commands.wait(found, timeout_s, what)
 
     def ack_gate(self, seq: int) -> None:
         """Called by the client before it acknowledges packets up to ``seq``: commit the archive first.

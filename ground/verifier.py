@@ -226,6 +226,11 @@ class CommandHistory:
         with self.cond:
             return len(self._records)
 
+    def wake(self) -> None:
+        """Make waiters re-check their condition now (something other than a command changed)."""
+        with self.cond:
+            self.cond.notify_all()
+
     def wait(self, found: Callable[[], Any], timeout_s: float, what: str) -> Any:
         """Wait until ``found()`` (called under the lock) returns something other than None; returns it.
 

@@ -350,6 +350,12 @@ def test_nothing_is_sent_before_the_dictionary_arrives(ops: Station, tmp_path: P
         with pytest.raises(NotConnected, match="no flight dictionary yet"):
             core.estop()
         assert early.sent == []
+        got: list[Any] = []
+        waiter = threading.Thread(target=lambda: got.append(core.wait(lambda: core.dictionary, 30.0, "dictionary")))
+        waiter.start()
+        early.acquire()
+        waiter.join(timeout=5.0)
+        assert got and got[0] is core.dictionary and core.dictionary.estop_command == "estop"
 
 
 def test_link_reports_commit_the_archive_and_apply_retention(tmp_path: Path) -> None:

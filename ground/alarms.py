@@ -152,6 +152,8 @@ class AlarmBoard:
     def update(self, samples: Iterable[tuple[str, float, Any]]) -> None:
         """Check ``(channel, t, value)`` samples against their limits."""
         limits = self._limits
+        if not limits:
+            return
         changed = []
         with self._lock:
             for channel, t, value in samples:

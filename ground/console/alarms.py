@@ -11,7 +11,7 @@ from nicegui import ui
 
 from ground.console.command_history import clock_text
 from ground.console.context import ConsoleContext
-from ground.console.layout import frame
+from ground.console.layout import RoleGate, frame
 from ground.console.overview import format_value
 from ground.errors import GroundError
 
@@ -65,7 +65,7 @@ class AckDialog:
 
 def view(ctx: ConsoleContext) -> None:
     """Draw the alarms page."""
-    frame(ctx, "Alarms")
+    gate = frame(ctx, "Alarms")
     board = ctx.core.alarms
     limited = ui.label("").classes("text-sm text-gray-600")
 
@@ -77,7 +77,7 @@ def view(ctx: ConsoleContext) -> None:
             ui.label("no alarms").mark("no-alarms")
             return
         for alarm in alarms:
-            _alarm_row(ctx, alarm, dialog, board_view.refresh)
+            _alarm_row(ctx, alarm, dialog, gate, board_view.refresh)
 
     dialog = AckDialog(ctx, lambda: board_view.refresh())
     board_view()
@@ -92,17 +92,16 @@ def view(ctx: ConsoleContext) -> None:
     ui.timer(ctx.settings.refresh_period_s, refresh)
 
 
-def _alarm_row(ctx: ConsoleContext, alarm: Any, dialog: AckDialog, redraw: Any) -> None:
+def _alarm_row(ctx: ConsoleContext, alarm: Any, dialog: AckDialog, gate: RoleGate, redraw: Any) -> None:
     with ui.card().classes("w-full").mark(f"alarm-{alarm.name}"):
         with ui.row().classes("items-center w-full gap-3"):
             ui.label(alarm.latched.upper()).classes(f"px-2 rounded font-bold {_LEVEL_CLASSES[alarm.latched]}")
             ui.label(alarm.name).classes("font-mono font-bold")
             ui.label(state_text(alarm)).classes("text-sm").mark("alarm-state")
             ui.space()
-            ack = ui.button("Acknowledge", on_click=lambda name=alarm.name: dialog.ask(name)).mark("alarm-ack")
-            ack.set_enabled(ctx.can_command and not alarm.acked)
-            shelve = ui.select(list(SHELVE_CHOICES), label="shelve for").classes("w-32").mark("alarm-shelve")
-            shelve.set_enabled(ctx.can_command)
+            if not alarm.acked:
+                gate.add(ui.button("Acknowledge", on_click=lambda name=alarm.name: dialog.ask(name)).mark("alarm-ack"))
+            shelve = gate.add(ui.select(list(SHELVE_CHOICES), label="shelve for").classes("w-32").mark("alarm-shelve"))
             shelve.on_value_change(lambda e, name=alarm.name: _shelve(ctx, name, e.value, redraw))
         with ui.row().classes("gap-6 text-sm"):
             ui.label(f"violated: {alarm.limit or '-'}").mark("alarm-limit")

@@ -10,7 +10,7 @@ from typing import Any
 from nicegui import ui
 
 from ground.console.context import ConsoleContext
-from ground.console.layout import frame
+from ground.console.layout import RoleGate, frame
 from ground.errors import GroundError, NeedsConfirmation, ValidationError
 
 _LOGGER = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def field_value(spec: dict[str, Any], raw: Any) -> Any:
 class CommandForm:
     """The fields of one command and the send / confirm flow."""
 
-    def __init__(self, ctx: ConsoleContext, command: dict[str, Any], dialog: ConfirmDialog) -> None:
+    def __init__(self, ctx: ConsoleContext, command: dict[str, Any], dialog: ConfirmDialog, gate: RoleGate) -> None:
         self.ctx = ctx
         self.command = command
         self.dialog = dialog
@@ -55,7 +55,7 @@ class CommandForm:
                 ui.label(f"hazardous: {command.get('hazard', '')}").classes("text-sm text-red-700")
             for spec in command.get("args", []):
                 self.fields[spec["name"]] = _field(spec)
-            self.send_button = ui.button("Send", on_click=self.send).mark("command-send")
+            self.send_button = gate.add(ui.button("Send", on_click=self.send).mark("command-send"))
             self.result = ui.label("").classes("text-sm font-mono").mark("command-result")
 
     def args(self) -> dict[str, Any]:
@@ -146,15 +146,20 @@ def _field(spec: dict[str, Any]) -> Any:
 
 def view(ctx: ConsoleContext, selected: str | None = None) -> None:
     """Draw the command sender; ``selected`` opens that command's form."""
-    frame(ctx, "Commands")
+    gate = frame(ctx, "Commands")
     dictionary = ctx.dictionary
     if dictionary is None:
         ui.label("waiting for the flight dictionary")
         return
     names = [c["name"] for c in dictionary.commands()]
     dialog = ConfirmDialog()
-    if not ctx.can_command:
-        ui.label(f"role {ctx.core.role or 'none'}: commanding is disabled").classes("text-red-700").mark("read-only")
+    notice = ui.label("").classes("text-red-700").mark("read-only")
+
+    def show_role() -> None:
+        notice.set_text("" if ctx.can_command else f"role {ctx.core.role or 'not yet known'}: commanding is disabled")
+
+    show_role()
+    ui.timer(ctx.settings.refresh_period_s, show_role)
     picker = ui.select(names, with_input=True, label="command", value=selected if selected in names else None)
     picker.classes("w-96").mark("command-picker")
     area = ui.column().classes("w-full")
@@ -164,9 +169,7 @@ def view(ctx: ConsoleContext, selected: str | None = None) -> None:
         if not picker.value:
             return
         with area:
-            form = CommandForm(ctx, dictionary.command(picker.value), dialog)
-            if not ctx.can_command:
-                form.send_button.disable()
+            CommandForm(ctx, dictionary.command(picker.value), dialog, gate)
 
     picker.on_value_change(show)
     show()

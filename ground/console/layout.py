@@ -49,8 +49,33 @@ def estop(ctx: ConsoleContext) -> None:
     ui.notify(f"E-STOP sent ({getattr(record, 'id', '')})", type="warning")
 
 
-def frame(ctx: ConsoleContext, title: str) -> None:
-    """Draw the header of a view titled ``title``: menu, role, link, alarm count and E-STOP."""
+class RoleGate:
+    """Controls that only an operator may use: enabled while the link role allows commanding (the role is
+    unknown until flight welcomes the client, and the core refuses whatever the page shows)."""
+
+    def __init__(self, ctx: ConsoleContext) -> None:
+        self.ctx = ctx
+        self.elements: list[Any] = []
+
+    def add(self, element: Any) -> Any:
+        """Gate ``element`` (returned, for chaining)."""
+        element.set_enabled(self.ctx.can_command)
+        self.elements.append(element)
+        return element
+
+    def refresh(self) -> None:
+        """Enable or disable every gated control for the current role."""
+        allowed = self.ctx.can_command
+        self.elements = [e for e in self.elements if not e.is_deleted]
+        for element in self.elements:
+            if element.enabled != allowed:
+                element.set_enabled(allowed)
+
+
+def frame(ctx: ConsoleContext, title: str) -> RoleGate:
+    """Draw the header of a view titled ``title``: menu, role, link, alarm count and E-STOP. Returns the
+    page's :class:`RoleGate` (the E-STOP button is in it)."""
+    gate = RoleGate(ctx)
     ui.page_title(f"isru · {title}")
     with ui.header().classes("items-center gap-4 bg-slate-800 py-1"):
         ui.label("isru").classes("text-lg font-bold")
@@ -63,7 +88,7 @@ def frame(ctx: ConsoleContext, title: str) -> None:
         role = ui.badge("").classes("text-sm").mark("role")
         link_label = ui.label("").classes("text-sm").mark("link")
         alarm_badge = ui.badge("").props("color=red").mark("alarm-count")
-        stop = (
+        gate.add(
             ui.button("E-STOP", on_click=lambda: estop(ctx))
             .props("color=red push")
             .classes("font-bold")
@@ -76,10 +101,11 @@ def frame(ctx: ConsoleContext, title: str) -> None:
         count = _unacknowledged(ctx)
         alarm_badge.set_text(f"{count} alarm{'s' if count != 1 else ''}")
         alarm_badge.set_visibility(count > 0)
-        stop.set_enabled(ctx.can_command)
+        gate.refresh()
 
     refresh()
     ui.timer(ctx.settings.refresh_period_s, refresh)
+    return gate
 
 
 def _unacknowledged(ctx: ConsoleContext) -> int:

@@ -23,7 +23,7 @@ PROGRESS_CHANNEL = "seq.progress"
 
 def view(ctx: ConsoleContext) -> None:
     """Draw the sequences page."""
-    frame(ctx, "Sequences")
+    gate = frame(ctx, "Sequences")
     dictionary = ctx.dictionary
     if dictionary is None:
         ui.label("waiting for the flight dictionary")
@@ -42,9 +42,7 @@ def view(ctx: ConsoleContext) -> None:
                     labels[spec["name"]] = ui.label("").classes("font-mono").mark(f"tile-{spec['name']}")
         with ui.column().classes("w-2/3"):
             for command in commands:
-                form = CommandForm(ctx, command, dialog)
-                if not ctx.can_command:
-                    form.send_button.disable()
+                CommandForm(ctx, command, dialog, gate)
 
     def refresh() -> None:
         latest = ctx.core.latest

@@ -2,8 +2,10 @@
 // second); this keeps each chart's recent window and redraws each chart at most once per animation frame,
 // however many batches arrived meanwhile, so a slow browser draws less often instead of falling behind.
 // For the benchmark, the latency of every sample drawn (the frame after its chart was redrawn, minus the
-// sample's time stamp, ms) is kept in `latencies`; `drawn` counts the samples drawn.
+// sample's time stamp, ms) is kept in `latencies`; `drawn` counts the samples drawn. Samples published
+// before this page was loaded are history, drawn but not timed.
 window.isruPlots = window.isruPlots || {
+  loaded: Date.now(),
   state: {},
   dirty: new Set(),
   pending: [],
@@ -18,7 +20,7 @@ window.isruPlots = window.isruPlots || {
         const data = (state.series[index] ||= []);
         for (const point of points) {
           data.push(point);
-          this.pending.push(point[0]);
+          if (point[0] >= this.loaded) this.pending.push(point[0]);
         }
         const newest = data.length ? data[data.length - 1][0] : 0;
         let drop = 0;

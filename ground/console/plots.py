@@ -44,12 +44,15 @@ def chart_options(channels: list[str], units: dict[str, str]) -> dict[str, Any]:
         "grid": {"left": 60, "right": 20, "top": 30, "bottom": 60},
         "xAxis": {"type": "time"},
         "yAxis": {"type": "value", "scale": True},
-        "dataZoom": [{"type": "inside"}, {"type": "slider", "height": 20, "bottom": 5}],
+        # The slider's data shadow would draw every series a second time on each update.
+        "dataZoom": [{"type": "inside"}, {"type": "slider", "height": 20, "bottom": 5, "showDataShadow": False}],
         "series": [
             {
                 "name": f"{name} [{units[name]}]" if units.get(name) else name,
                 "type": "line",
                 "showSymbol": False,
+                # Draw at most about one point per pixel column; every sample is kept for zooming.
+                "sampling": "lttb",
                 "data": [],
             }
             for name in channels

@@ -13,7 +13,7 @@ from isru.link import wire
 from isru.link.errors import EncodeError, MalformedMessage
 
 EXAMPLES = [
-    wire.Hello(wire.PROTOCOL_VERSION, 10, 3, 500, True),
+    wire.Hello(wire.PROTOCOL_VERSION, 10, 3, 500, True, False),
     wire.Welcome(1, "operator", "operator", 7, "rover-1", "abc123", 1.3, 1.0, 1, 99),
     wire.DictionaryMessage({"commands": [{"name": "x", "args": []}], "telemetry": [], "diagram": "stateDiagram-v2"}),
     wire.TelemetryPacket(5, 12.5, [("drill.rpm", 12.0, 120.0), ("mission.state", 12.0, "idle"), ("a.b", 12, True)]),

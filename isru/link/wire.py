@@ -74,20 +74,23 @@ class Kind(enum.IntEnum):
 class Hello:
     """Ground → flight: open (or re-open) a session. ``resume_after``: the last packet seq ground holds
     (flight sends from the next one); ``status_after``: the same for the command-status stream;
-    ``window``: how many packets + statuses flight may have unacknowledged; ``want_dictionary``."""
+    ``window``: how many packets + statuses flight may have unacknowledged; ``want_dictionary``;
+    ``archive``: this client archives what it acknowledges, so its acks may prune flight's spool."""
 
     version: int
     resume_after: int
     status_after: int
     window: int
     want_dictionary: bool
+    archive: bool
 
 
 @dataclass(frozen=True, slots=True)
 class Welcome:
     """Flight → ground, answer to a hello: the client's name and role, the last command counter accepted
-    from it, flight's name and boot id, flight's one-way light time and heartbeat period (s), and the
-    first and next packet seq of the spool."""
+    from it, flight's name and boot id, flight's one-way light time and heartbeat period (s), and where
+    flight resumes each stream: the next packet sent is ``resume_seq + 1``, the next status
+    ``resume_sseq + 1`` (above what the hello asked for when older ones were already acknowledged and pruned)."""
 
     version: int
     client: str
@@ -97,8 +100,8 @@ class Welcome:
     boot_id: str
     light_time_s: float
     heartbeat_s: float
-    first_seq: int
-    next_seq: int
+    resume_seq: int
+    resume_sseq: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -351,6 +354,7 @@ def _hello(body: list[Any]) -> Hello:
         _int(body[3], "hello.status_after"),
         _int(body[4], "hello.window", lo=1),
         _bool(body[5], "hello.want_dictionary"),
+        _bool(body[6], "hello.archive"),
     )
 
 
@@ -364,8 +368,8 @@ def _welcome(body: list[Any]) -> Welcome:
         _str(body[6], "welcome.boot_id"),
         _float(body[7], "welcome.light_time_s"),
         _float(body[8], "welcome.heartbeat_s"),
-        _int(body[9], "welcome.first_seq"),
-        _int(body[10], "welcome.next_seq"),
+        _int(body[9], "welcome.resume_seq"),
+        _int(body[10], "welcome.resume_sseq"),
     )
 
 
@@ -473,7 +477,7 @@ def _reject(body: list[Any]) -> Reject:
 
 
 _DECODERS = {
-    Kind.HELLO: (_hello, 5),
+    Kind.HELLO: (_hello, 6),
     Kind.WELCOME: (_welcome, 10),
     Kind.DICTIONARY: (_dictionary, 1),
     Kind.TELEMETRY: (_telemetry, 5),

@@ -1,0 +1,225 @@
+"""The flight spool: every telemetry/event packet and command status waits on disk until ground has it.
+
+One SQLite file in WAL mode:
+
+* ``packets(seq, frame)`` — telemetry and event packets, ``seq`` shared by both and never reused;
+* ``statuses(sseq, frame)`` — command verification reports, their own sequence ``sseq``;
+* ``meta`` — the next ``seq``/``sseq`` and how far ground has acknowledged (cumulative);
+* ``counters`` — the last command counter accepted from each client (used when flight runs without a
+  :class:`~flight.store.FlightStore`).
+
+A frame is stored exactly as it goes on the wire (its seq inside), so sending replays bytes. Appends are
+batched: the link server commits one transaction per telemetry tick (and one per command), and sends a
+packet only after its transaction committed — so after ``kill -9`` the next seq continues where the
+committed ones stopped and nothing ground saw is renumbered. ``synchronous=NORMAL`` (the default) is
+durable across a process crash; ``durable=True`` (``synchronous=FULL``) also across a power cut at the
+cost of one fsync per transaction. Acknowledged rows are deleted. SQLite/OS errors raise
+:class:`~isru.link.errors.SpoolError` naming the file.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections import deque
+from collections.abc import Iterable
+from pathlib import Path
+
+from isru.link.errors import SpoolError
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["Spool"]
+
+#: Most recent frames kept in memory per stream, so live sending does not read back from the file.
+CACHE_FRAMES = 50_000
+
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS packets (seq INTEGER PRIMARY KEY, frame BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS statuses (sseq INTEGER PRIMARY KEY, frame BLOB NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
+    "CREATE TABLE IF NOT EXISTS counters (client TEXT PRIMARY KEY, counter INTEGER NOT NULL)",
+)
+
+
+class _Stream:
+    """One sequence (packets or statuses): next number, acknowledged point, recent frames in memory."""
+
+    def __init__(self, table: str, key: str, next_n: int, acked: int) -> None:
+        self.table = table
+        self.key = key
+        self.next = next_n
+        self.acked = acked
+        self.cache: deque[tuple[int, bytes]] = deque(maxlen=CACHE_FRAMES)
+
+    @property
+    def depth(self) -> int:
+        return self.next - 1 - self.acked
+
+
+class Spool:
+    """Packets and statuses on disk until acknowledged. Not thread-safe: the link server's thread owns it."""
+
+    def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            # the tables are the truth after a crash; meta only remembers what pruning deleted
+            top = self._db.execute("SELECT max(seq) FROM packets").fetchone()[0] or 0
+            stop = self._db.execute("SELECT max(sseq) FROM statuses").fetchone()[0] or 0
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot open the spool: {exc}") from exc
+        self.packets = _Stream("packets", "seq", max(meta.get("next_seq", 1), top + 1), meta.get("acked_seq", 0))
+        self.statuses = _Stream("statuses", "sseq", max(meta.get("next_sseq", 1), stop + 1), meta.get("acked_sseq", 0))
+        _LOGGER.info(
+            "spool %s: next seq %d (%d unacknowledged), next sseq %d (%d unacknowledged)",
+            self.path,
+            self.packets.next,
+            self.packets.depth,
+            self.statuses.next,
+            self.statuses.depth,
+        )
+
+    # --------------------------------------------------------------------------------------- state
+    @property
+    def next_seq(self) -> int:
+        """The seq the next packet gets."""
+        return self.packets.next
+
+    @property
+    def next_sseq(self) -> int:
+        """The sseq the next status gets."""
+        return self.statuses.next
+
+    @property
+    def first_seq(self) -> int:
+        """The oldest packet seq still spooled (== next_seq when none is)."""
+        return self.packets.acked + 1
+
+    @property
+    def depth(self) -> int:
+        """Unacknowledged packets + statuses."""
+        return self.packets.depth + self.statuses.depth
+
+    # -------------------------------------------------------------------------------------- append
+    def append(self, packets: Iterable[tuple[int, bytes]] = (), statuses: Iterable[tuple[int, bytes]] = ()) -> None:
+        """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, in one transaction."""
+        packets = list(packets)
+        statuses = list(statuses)
+        if not packets and not statuses:
+            return
+        for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
+            expected = stream.next
+            for n, _frame in rows:
+                if n != expected:
+                    raise SpoolError(f"{self.path}: {stream.key} {n} appended; expected {expected} (in order, no gaps)")
+                expected += 1
+        try:
+            db = self._db
+            db.execute("BEGIN")
+            if packets:
+                db.executemany("INSERT INTO packets (seq, frame) VALUES (?, ?)", packets)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('next_seq', ?)", (packets[-1][0] + 1,))
+            if statuses:
+                db.executemany("INSERT INTO statuses (sseq, frame) VALUES (?, ?)", statuses)
+                db.execute("INSERT OR REPLACE INTO meta VALUES ('next_sseq', ?)", (statuses[-1][0] + 1,))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise SpoolError(f"{self.path}: cannot append to the spool: {exc}") from exc
+        for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
+            if rows:
+                stream.next = rows[-1][0] + 1
+                stream.cache.extend(rows)
+
+    def _rollback(self) -> None:
+        try:
+            self._db.execute("ROLLBACK")
+        except sqlite3.Error:
+            _LOGGER.debug("spool rollback: no transaction open")
+
+    # ---------------------------------------------------------------------------------------- read
+    def read_packets(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` spooled packets with seq > ``after``, in order."""
+        return self._read(self.packets, after, limit)
+
+    def read_statuses(self, after: int, limit: int) -> list[tuple[int, bytes]]:
+        """Up to ``limit`` spooled statuses with sseq > ``after``, in order."""
+        return self._read(self.statuses, after, limit)
+
+    def _read(self, stream: _Stream, after: int, limit: int) -> list[tuple[int, bytes]]:
+        after = max(after, stream.acked)
+        if limit <= 0 or after >= stream.next - 1:
+            return []
+        cache = stream.cache
+        if cache and cache[0][0] <= after + 1:
+            start = after + 1 - cache[0][0]
+            return [cache[i] for i in range(start, min(len(cache), start + limit))]
+        try:
+            rows = self._db.execute(
+                f"SELECT {stream.key}, frame FROM {stream.table} WHERE {stream.key} > ? ORDER BY {stream.key} LIMIT ?",
+                (after, limit),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot read the spool: {exc}") from exc
+        return [(int(n), bytes(frame)) for n, frame in rows]
+
+    # ----------------------------------------------------------------------------------------- ack
+    def acknowledge(self, seq: int, sseq: int) -> None:
+        """Ground holds every packet up to ``seq`` and every status up to ``sseq``: delete them."""
+        seq = min(seq, self.packets.next - 1)
+        sseq = min(sseq, self.statuses.next - 1)
+        if seq <= self.packets.acked and sseq <= self.statuses.acked:
+            return
+        seq = max(seq, self.packets.acked)
+        sseq = max(sseq, self.statuses.acked)
+        try:
+            db = self._db
+            db.execute("BEGIN")
+            db.execute("DELETE FROM packets WHERE seq <= ?", (seq,))
+            db.execute("DELETE FROM statuses WHERE sseq <= ?", (sseq,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('acked_seq', ?)", (seq,))
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('acked_sseq', ?)", (sseq,))
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            self._rollback()
+            raise SpoolError(f"{self.path}: cannot prune the spool: {exc}") from exc
+        self.packets.acked = seq
+        self.statuses.acked = sseq
+        for stream in (self.packets, self.statuses):
+            cache = stream.cache
+            while cache and cache[0][0] <= stream.acked:
+                cache.popleft()
+
+    # ------------------------------------------------------------------------------------ counters
+    def last_counter(self, client: str) -> int:
+        """The last command counter accepted from ``client`` (0 if none)."""
+        try:
+            row = self._db.execute("SELECT counter FROM counters WHERE client = ?", (client,)).fetchone()
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot read a command counter: {exc}") from exc
+        return int(row[0]) if row else 0
+
+    def set_counter(self, client: str, n: int) -> None:
+        """Record ``n`` as the last counter accepted from ``client`` (committed when this returns)."""
+        try:
+            self._db.execute(
+                "INSERT INTO counters (client, counter) VALUES (?, ?) "
+                "ON CONFLICT (client) DO UPDATE SET counter = excluded.counter",
+                (client, n),
+            )
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot record a command counter: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        try:
+            self._db.close()
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot close the spool: {exc}") from exc

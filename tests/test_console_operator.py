@@ -164,3 +164,23 @@ async def test_estop_button_stops_the_rover(user: User, operator: Operator) -> N
     stop = (await until(lambda: operator.records("estop"), "the e-stop record"))[-1]
     assert await until(lambda: stop.terminal, "the e-stop to end") == "completed"
     await until(lambda: not operator.flight.call(lambda: operator.world.device("drive").is_actuating()), "stopped")
+
+
+async def test_sequence_load_run_and_progress(user: User, operator: Operator) -> None:
+    await user.open("/sequences")
+    for name in ("seq.run", "seq.pause", "seq.resume", "seq.abort", "seq.reload"):
+        user.find(marker=f"form-{name}")
+    with user.scope(marker="form-seq.reload"):
+        user.find(marker="command-send").click()
+    reload = (await until(lambda: operator.records("seq.reload"), "seq.reload sent"))[-1]
+    assert await until(lambda: reload.terminal, "seq.reload to end") == "completed"
+    with user.scope(marker="form-seq.run"):
+        user.find(marker="arg-name").type("drill_safe")
+        user.find(marker="command-send").click()
+    run = (await until(lambda: operator.records("seq.run"), "seq.run sent"))[-1]
+    assert run.args == {"name": "drill_safe"}
+    assert await until(lambda: run.terminal, "seq.run to end") == "completed", run.statuses()
+    await until(lambda: operator.core.value("seq.state") == "completed", "the sequence to complete", 20.0)
+    progress = element(user, "seq-progress")
+    await until(lambda: progress.value == 1.0, "the progress bar full")
+    await user.should_see("drill_safe")

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import logging
-import tempfile
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from nicegui import ui
@@ -108,8 +106,7 @@ def view(ctx: ConsoleContext, channels: list[str] | None = None) -> None:
         if chosen is None:
             return
         channels, t0, t1 = chosen
-        folder = Path(tempfile.mkdtemp(prefix="isru-export-"))
-        path = folder / f"isru_{int(t0)}_{int(t1)}.csv"
+        path = ctx.export_dir() / f"isru_{int(t0)}_{int(t1)}.csv"
         try:
             count = ctx.core.export_csv(channels, t0, t1, path)
         except GroundError as exc:

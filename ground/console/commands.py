@@ -47,7 +47,7 @@ class CommandForm:
         self.command = command
         self.dialog = dialog
         self.fields: dict[str, Any] = {}
-        with ui.card().classes("w-full"):
+        with ui.card().classes("w-full").mark(f"form-{command['name']}"):
             ui.label(command["name"]).classes("text-lg font-bold").mark("command-name")
             if command.get("description"):
                 ui.label(command["description"]).classes("text-sm")

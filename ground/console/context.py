@@ -4,8 +4,10 @@ the clock, and the console's timing settings."""
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from ground.console.feed import TelemetryFeed
@@ -44,6 +46,7 @@ class ConsoleContext:
     settings: ConsoleSettings = field(default_factory=ConsoleSettings)
     feed: TelemetryFeed = field(default_factory=TelemetryFeed)
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
+    _exports: tempfile.TemporaryDirectory | None = None
 
     def attach(self) -> None:
         """Start recording the core's news into the feed (idempotent)."""
@@ -56,9 +59,18 @@ class ConsoleContext:
         self.feed.add((name, t, value) for name, (value, t) in list(latest.items()))
 
     def detach(self) -> None:
-        """Stop recording."""
+        """Stop recording and remove the CSV exports made for downloads."""
         while self._unsubscribe:
             self._unsubscribe.pop()()
+        if self._exports is not None:
+            self._exports.cleanup()
+            self._exports = None
+
+    def export_dir(self) -> Path:
+        """A private folder for CSV exports waiting to be downloaded (removed by :meth:`detach`)."""
+        if self._exports is None:
+            self._exports = tempfile.TemporaryDirectory(prefix="isru-console-exports-")
+        return Path(self._exports.name)
 
     # ------------------------------------------------------------------------------------- roles
     @property

@@ -1,7 +1,8 @@
 """``isru flight --config FILE``: run the flight segment (the Raspberry Pi service's command).
 
 On start the hardware is made safe first (every actuator stopped, heater off), persisted state is picked
-up (hold or resume per ``mission.restart_policy``), and systemd is told READY. The watchdog is fed from
+up (hold or resume per ``mission.restart_policy``), the ground link is opened (CURVE with the key
+directory's allowed clients; plaintext only with ``--insecure``), and systemd is told READY. The watchdog is fed from
 the control rate group, so a stalled loop gets the service restarted. SIGTERM stops the loop, makes the
 hardware safe and exits 0.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import argparse
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from hal.config_loader import ConfigError
@@ -23,24 +25,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--duration", type=float, help="stop after this many clock seconds (default: run until stopped)"
     )
+    parser.add_argument("--endpoint", help="ZeroMQ endpoint of the ground link (default: [link] endpoint)")
+    parser.add_argument(
+        "--keys", metavar="DIR", help="key directory from `isru keys init` (default: [link] keys, else $ISRU_HOME/keys)"
+    )
+    parser.add_argument(
+        "--insecure", action="store_true", help="plaintext ground link, no CURVE (logs a warning; tests only)"
+    )
+    parser.add_argument(
+        "--light-time", type=float, metavar="S", help="one-way light time added each way, seconds ([link] light_time_s)"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     from flight.app import FlightApp
+    from flight.link_server import LinkServer
     from flight.sdnotify import Notifier, watchdog_period_s
     from hal.clock import make_clock
     from isru.config import load_config
+    from isru.link.errors import LinkError
 
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
+    try:
+        link = _link_config(config.link, args)
+    except (ValueError, LinkError) as exc:
+        print(f"isru flight: {exc}", file=sys.stderr)
+        return 2
     clock = make_clock(config.clock.mode, config.clock.warp)
     world_name = _install_simulation(config, clock)
     app = FlightApp(config, clock)
+    try:
+        server = LinkServer.attach(app, link, keys_dir=link.keys or None)
+    except LinkError as exc:
+        print(f"isru flight: ground link: {exc}", file=sys.stderr)
+        app.close()
+        return 2
     notifier = Notifier()
     signal.signal(signal.SIGTERM, lambda *_: app.executive.stop())
     failed = app.start()
@@ -54,7 +79,10 @@ def run(args: argparse.Namespace) -> int:
                 last[0] = now
 
         app.executive.add_task("control", "watchdog", feed_watchdog)
-    status = f"{len(app.rig.devices) - len(failed)} of {len(app.rig.devices)} devices up; mission {app.mission.state}"
+    status = (
+        f"{len(app.rig.devices) - len(failed)} of {len(app.rig.devices)} devices up; mission {app.mission.state}; "
+        f"ground link on {server.endpoint}{' (INSECURE)' if link.insecure else ''}"
+    )
     notifier.ready(status)
     print(f"isru flight: {status}", flush=True)
     try:
@@ -64,12 +92,35 @@ def run(args: argparse.Namespace) -> int:
     finally:
         notifier.send(STOPPING=1)
         app.make_safe("flight segment stopping")
+        server.close()
         app.close()
         if world_name:
             from sim_hw.registry import uninstall_world
 
             uninstall_world(world_name)
     return 0
+
+
+def _link_config(link: Any, args: argparse.Namespace) -> Any:
+    """``[link]`` with the command line's overrides; the key directory resolved and checked (unless insecure)."""
+    import dataclasses
+
+    from isru.link.config import resolve_keys_dir
+    from isru.link.errors import KeyFileError
+
+    if args.light_time is not None and not 0.0 <= args.light_time <= 3600.0:
+        raise ValueError(f"--light-time: expected 0 to 3600 s, found {args.light_time}")
+    insecure = bool(args.insecure or link.insecure)
+    keys = "" if insecure else str(resolve_keys_dir(args.keys or link.keys))
+    if keys and not (Path(keys) / "server.key_secret").is_file():
+        raise KeyFileError(f"{keys}: no server.key_secret; expected a key directory (run `isru keys init {keys}`)")
+    return dataclasses.replace(
+        link,
+        endpoint=args.endpoint or link.endpoint,
+        keys=keys,
+        insecure=insecure,
+        light_time_s=link.light_time_s if args.light_time is None else args.light_time,
+    )
 
 
 def _install_simulation(config: Any, clock: Any) -> str | None:

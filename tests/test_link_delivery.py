@@ -231,3 +231,36 @@ def test_light_time_delays_each_direction(keys: Path, tmp_path: Path) -> None:
         client.close()
     finally:
         flight.close()
+
+
+def test_pub_sub_high_water_marks_drop_silently() -> None:
+    """Why must-deliver data does not ride PUB/SUB: at HWM 100 a fast publisher loses most of 100k messages
+    and neither side is told."""
+    import zmq
+
+    ctx = zmq.Context()
+    pub, sub = ctx.socket(zmq.PUB), ctx.socket(zmq.SUB)
+    try:
+        for s in (pub, sub):
+            s.linger = 0
+        pub.sndhwm = sub.rcvhwm = 100
+        port = pub.bind_to_random_port("tcp://127.0.0.1")
+        sub.setsockopt(zmq.SUBSCRIBE, b"")
+        sub.connect(f"tcp://127.0.0.1:{port}")
+        while not sub.poll(10):  # wait for the subscription to reach the publisher
+            pub.send(b"warmup")
+        while sub.poll(50):
+            sub.recv()
+        total = 100_000
+        for i in range(total):
+            pub.send(i.to_bytes(4, "little"))  # never blocks, never fails: drops at the HWM
+        received = 0
+        while sub.poll(200):
+            sub.recv()
+            received += 1
+        lost = 1 - received / total
+        assert lost > 0.5, f"lost {lost:.0%}"
+    finally:
+        pub.close(0)
+        sub.close(0)
+        ctx.term()

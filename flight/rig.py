@@ -18,11 +18,12 @@ from hal.clock import Clock
 from hal.device import Device, DeviceEvent, telemetry_field_names
 from hal.devices import open_device
 from hal.errors import HalError
-from hal.icd import DEVICES
+from hal.icd import DEVICES, DeviceState
 from hal.icd import Severity as DeviceSeverity
 
 _LOGGER = logging.getLogger(__name__)
 
+_STATE_NAMES = {state: state.name.lower() for state in DeviceState}
 _SEVERITY = {
     DeviceSeverity.INFO: Severity.INFO,
     DeviceSeverity.WARNING: Severity.WARNING,
@@ -43,6 +44,9 @@ class Rig:
         for name, device in self.devices.items():
             device.on_event(lambda event, name=name: self._on_device_event(name, event))
             table.define_many(_channel_specs(name))
+        #: Per device: name, driver, its link channel and its telemetry channels (built at the first snapshot).
+        self._polled = [(name, device, f"{name}.link_up") for name, device in self.devices.items()]
+        self._channel_maps: dict[tuple[str, type], _ChannelMap] = {}
 
     @classmethod
     def from_config(cls, config: Any, clock: Clock, events: EventLog, table: TelemetryTable) -> Rig:
@@ -89,31 +93,51 @@ class Rig:
     def poll(self, _now: float = 0.0) -> None:
         """Poll every device and publish new telemetry (the executive calls this each control tick)."""
         t = self.clock.now()
-        for name, device in self.devices.items():
+        seen = self._seen
+        table = self.table
+        for name, device, link_channel in self._polled:
             device.poll()
-            snapshot = device.telemetry
             count = device.telemetry_count
-            if snapshot is not None and self._seen.get(name) != count:
-                self._seen[name] = count
-                self.table.update(_channels(name, device, snapshot), t)
+            if seen.get(name) != count:
+                snapshot = device.telemetry
+                if snapshot is not None:
+                    seen[name] = count
+                    table.update(self._channels(name, snapshot), t)
             link_up = device.link_up
-            if self.table.get(f"{name}.link_up") != link_up:
-                self.table.update({f"{name}.link_up": link_up}, t)
+            if table.get(link_channel) != link_up:
+                table.update({link_channel: link_up}, t)
+
+    def _channels(self, name: str, snapshot: Any) -> dict[str, Any]:
+        key = (name, type(snapshot))
+        channel_map = self._channel_maps.get(key)
+        if channel_map is None:
+            channel_map = self._channel_maps[key] = _ChannelMap(name, type(snapshot))
+        return channel_map.values(snapshot)
 
     def _on_device_event(self, name: str, event: DeviceEvent) -> None:
         severity = _SEVERITY.get(event.severity, Severity.INFO)
         self.events.emit(severity, name, event.name.lower(), event.text, code=event.code, value=event.value)
 
 
-def _channels(name: str, device: Device, snapshot: Any) -> dict[str, Any]:
-    values: dict[str, Any] = {
-        f"{name}.state": snapshot.state.name.lower(),
-        f"{name}.mode": snapshot.mode,
-        f"{name}.faults": ",".join(snapshot.faults),
-    }
-    for field in telemetry_field_names(type(snapshot)):
-        values[f"{name}.{field}"] = getattr(snapshot, field)
-    return values
+class _ChannelMap:
+    """How one driver's telemetry snapshot becomes ``<device>.<field>`` channel values."""
+
+    def __init__(self, name: str, snapshot_class: type) -> None:
+        self.state = f"{name}.state"
+        self.mode = f"{name}.mode"
+        self.faults = f"{name}.faults"
+        self.fields = tuple((f"{name}.{field}", field) for field in telemetry_field_names(snapshot_class))
+
+    def values(self, snapshot: Any) -> dict[str, Any]:
+        """The channel values of ``snapshot``."""
+        values: dict[str, Any] = {
+            self.state: _STATE_NAMES[snapshot.state],
+            self.mode: snapshot.mode,
+            self.faults: ",".join(snapshot.faults),
+        }
+        for channel, field in self.fields:
+            values[channel] = getattr(snapshot, field)
+        return values
 
 
 def _channel_specs(name: str) -> list[ChannelSpec]:

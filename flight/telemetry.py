@@ -33,7 +33,7 @@ class ChannelSpec:
         return {k: v for k, v in self.__dict__.items() if v is not None}
 
 
-@dataclass
+@dataclass(slots=True)
 class Sample:
     """A channel's latest value and the clock time (epoch seconds) it was taken."""
 
@@ -69,17 +69,29 @@ class TelemetryTable:
         """Record ``values`` (channel → value) taken at ``t``."""
         samples = self.samples
         listeners = self._listeners
+        if not listeners:
+            for name, value in values.items():
+                sample = samples.get(name)
+                if sample is None:
+                    self._add(name, value, t)
+                else:
+                    sample.value = value
+                    sample.t = t
+            return
         for name, value in values.items():
             sample = samples.get(name)
             if sample is None:
-                samples[name] = Sample(value, t)
-                if name not in self.specs:
-                    self.specs[name] = ChannelSpec(name, type=_type_of(value))
+                self._add(name, value, t)
             else:
                 sample.value = value
                 sample.t = t
             for listener in listeners:
                 listener(name, value, t)
+
+    def _add(self, name: str, value: Any, t: float) -> None:
+        self.samples[name] = Sample(value, t)
+        if name not in self.specs:
+            self.specs[name] = ChannelSpec(name, type=_type_of(value))
 
     def get(self, name: str, default: Any = None) -> Any:
         """The latest value of ``name`` (``default`` if never seen)."""

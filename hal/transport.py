@@ -102,6 +102,8 @@ class Transport:
         self.last_error = ""
         self.last_rx = float("-inf")
         self._port: serial.SerialBase | None = None
+        #: The port's own cheap "nothing to read now" test, if it has one (``sim://`` does); see :meth:`idle`.
+        self._port_idle: Callable[[], bool] | None = None
         self._decoder = FrameDecoder()
         self._seq = 0
         self._awaiting: int | None = None
@@ -124,14 +126,15 @@ class Transport:
         with self._lock:
             self._closed = False
             if self._port is None:
-                self._port = self._open_port()
+                self._set_port(self._open_port())
                 self._decoder.reset()
 
     def close(self) -> None:
         """Close the port and stop reconnecting."""
         with self._lock:
             self._closed = True
-            port, self._port = self._port, None
+            port = self._port
+            self._set_port(None)
             if port is not None:
                 _close_quietly(port)
 
@@ -141,6 +144,11 @@ class Transport:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def _set_port(self, port: serial.SerialBase | None) -> None:
+        self._port = port
+        idle = getattr(port, "idle", None) if port is not None else None
+        self._port_idle = idle if callable(idle) else None
 
     def _open_port(self) -> serial.SerialBase:
         kwargs = {"baudrate": self.baud, "timeout": READ_SLICE_S, "write_timeout": 1.0}
@@ -161,11 +169,20 @@ class Transport:
         self._link_handlers.append(handler)
 
     # ---------------------------------------------------------------------------------------- I/O
+    def idle(self) -> bool:
+        """True when the port can tell cheaply that a :meth:`poll` now would read nothing and change nothing
+        (``sim://`` ports can; a real tty cannot, so this is False there and :meth:`poll` asks the OS)."""
+        idle = self._port_idle
+        return idle is not None and idle()
+
     def poll(self) -> int:
         """Read and dispatch whatever has arrived, without waiting; retry a reconnect when due.
 
         Returns the number of frames decoded. Never raises for link problems: they mark the link down.
         """
+        idle = self._port_idle
+        if idle is not None and idle():
+            return 0
         with self._lock:
             if self._port is None:
                 self._maybe_reconnect()
@@ -288,7 +305,8 @@ class Transport:
 
     # ---------------------------------------------------------------------------------- reconnect
     def _link_down(self, reason: str) -> None:
-        port, self._port = self._port, None
+        port = self._port
+        self._set_port(None)
         if port is None:
             return
         _close_quietly(port)
@@ -303,7 +321,7 @@ class Transport:
         if self._closed or self.clock.monotonic() < self._next_attempt:
             return
         try:
-            self._port = self._open_port()
+            self._set_port(self._open_port())
         except LinkError as exc:
             self.last_error = str(exc)
             self._backoff_s = min(self._backoff_s * 2, self.reconnect_max_s)

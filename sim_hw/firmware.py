@@ -261,6 +261,7 @@ class Firmware:
             period_ms = MIN_TELEMETRY_PERIOD_MS
         self.telemetry_period_ms = period_ms
         self._next_telemetry = self.world.t + period_ms / 1000 if period_ms else math.inf
+        self.world.wakeups_changed()
 
     def cmd_set_deadman(self, timeout_ms: int) -> None:
         """Set the dead-man timeout, milliseconds."""

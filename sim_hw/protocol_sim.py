@@ -76,12 +76,14 @@ class Serial(SerialBase):
     def _pump(self) -> None:
         world = self._world
         world.sync()
-        data = self._firmware.read_output()
-        if data:
+        firmware = self._firmware
+        if firmware.output_pending:
             faults = self._line_faults
-            self._rx.push(world.t + faults.latency_s, faults.apply(data))
+            self._rx.push(world.t + faults.latency_s, faults.apply(firmware.read_output()))
         # The world lags the clock by less than a physics step; delayed bytes fall due on the clock.
-        self._rx.release(max(world.t, world.clock.monotonic()))
+        rx = self._rx
+        if rx.next_due() < math.inf:
+            rx.release(max(world.t, world.clock.monotonic()))
 
     @property
     def in_waiting(self) -> int:
@@ -91,6 +93,23 @@ class Serial(SerialBase):
         self._check()
         self._pump()
         return self._rx.available()
+
+    def idle(self) -> bool:
+        """True if reading now would find no byte and have no effect: the port is open and plugged in,
+        nothing is readable or in flight, the device has written nothing, and the world has no physics
+        step due (a step may make the device write). A cheap test for the host's polling loop; when it
+        is False, ``in_waiting`` tells how much there is."""
+        world = self._world
+        rx = self._rx
+        now = world.clock.monotonic()
+        return (
+            now < world.next_stop
+            and self.is_open
+            and not self._firmware.output_pending
+            and not rx.available()
+            and rx.next_due() > now
+            and not self._line_faults.unplugged
+        )
 
     def read(self, size: int = 1) -> bytes:
         """Read up to ``size`` bytes, waiting up to ``timeout`` seconds of the world's clock."""

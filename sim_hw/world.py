@@ -89,6 +89,9 @@ class SimWorld:
         self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
         self._stepping = tuple(self.devices.values())
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
+        #: Clock time (s) of the world's next step: until the clock reaches it, :meth:`sync` has nothing to
+        #: do. ``-inf`` when unknown (after anything that may move a device's next output earlier).
+        self.next_stop = -math.inf
 
     @classmethod
     def from_config(cls, sim: SimConfig, clock: Clock, *, devices: tuple[str, ...] | None = None) -> SimWorld:
@@ -112,6 +115,7 @@ class SimWorld:
         self.devices[name] = firmware
         self.port_faults.setdefault(name, PortFaults())
         self._stepping = tuple(self.devices.values())
+        self.wakeups_changed()
 
     # ------------------------------------------------------------------------------------- lookup
     def device(self, name: str) -> Firmware:
@@ -133,8 +137,16 @@ class SimWorld:
 
     # --------------------------------------------------------------------------------------- time
     def sync(self) -> None:
-        """Bring the world up to the clock's present."""
-        self.advance_to(self.clock.monotonic())
+        """Bring the world up to the clock's present (at the cost of one comparison while no step is due:
+        every port calls this whenever it is polled)."""
+        t = self.clock.monotonic()
+        if t >= self.next_stop:
+            self.advance_to(t)
+
+    def wakeups_changed(self) -> None:
+        """Say that a device's next output time (:meth:`Firmware.next_wakeup`) or the fault schedule changed
+        outside a step, so that the next :meth:`sync` looks again instead of trusting :attr:`next_stop`."""
+        self.next_stop = -math.inf
 
     def advance_to(self, t: float) -> None:
         """Step every device towards world time ``t`` seconds.
@@ -145,17 +157,15 @@ class SimWorld:
         nothing.
         """
         if t <= self.t:
+            if self.next_stop == -math.inf:
+                target = self._next_target()
+                self.next_stop = target - 1e-12 if target > self.t else self.t
             return
         devices = self._stepping
-        step_s = self.step_s
         while True:
-            target = self.t + step_s
-            wake = min(d.next_wakeup() for d in devices) if devices else math.inf
-            if self._scheduled:
-                wake = min(wake, self._scheduled[0][0])
-            if wake < target:
-                target = max(wake, self.t)
+            target = self._next_target()
             if target > t + 1e-12:
+                self.next_stop = target - 1e-12
                 return
             dt = target - self.t
             self.t = target
@@ -163,6 +173,17 @@ class SimWorld:
                 device.tick(dt)
             if self._scheduled:
                 self._run_scheduled()
+
+    def _next_target(self) -> float:
+        """World time (s) of the next step: one step on, or earlier when output or a fault falls due."""
+        target = self.t + self.step_s
+        devices = self._stepping
+        wake = min([d.next_wakeup() for d in devices]) if devices else math.inf
+        if self._scheduled:
+            wake = min(wake, self._scheduled[0][0])
+        if wake < target:
+            target = max(wake, self.t)
+        return target
 
     def next_event_time(self) -> float:
         """The earliest time any device will produce output on its own (telemetry), or ``inf``."""
@@ -202,12 +223,14 @@ class SimWorld:
                 hooks = sorted(n[7:] for n in dir(firmware) if n.startswith("inject_"))
                 raise KeyError(f"{device} has no fault {kind!r}; expected one of {hooks} or a line/sensor fault")
             hook(**params)
+        self.wakeups_changed()
         _LOGGER.info("t=%.3f injected %s.%s %s", self.t, device, kind, params)
 
     def schedule(self, at_s: float, device: str, kind: str, **params: Any) -> None:
         """Inject a fault when world time reaches ``at_s`` seconds."""
         self._scheduled.append((at_s, device, kind, params))
         self._scheduled.sort(key=lambda item: item[0])
+        self.wakeups_changed()
 
     def _run_scheduled(self) -> None:
         while self._scheduled and self._scheduled[0][0] <= self.t:

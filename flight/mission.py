@@ -514,6 +514,7 @@ class Mission:
             return "verified", f"anchored: tilt {tilt:.1f} deg, rate {rate:.4f} rad/s"
         self.progress.anchor_attempts += 1
         yield from self._anchor_out()
+        self._recover("anchor")  # a slip fault latched by this attempt must not fail the next one
         if self.progress.anchor_attempts < self.config.anchor_attempts:
             return "retry", f"anchoring attempt {self.progress.anchor_attempts} failed: {', '.join(problems)}"
         self.progress.anchor_attempts = 0

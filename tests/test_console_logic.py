@@ -124,3 +124,16 @@ def test_plot_request_and_settings() -> None:
     assert parse_request(["a, b", "", "c"]) == [["a", "b"], ["c"]]
     with pytest.raises(ValueError, match="plot_period_s"):
         ConsoleSettings(plot_period_s=0)
+
+
+def test_console_command_refuses_bad_settings_with_a_clear_message(tmp_path, capsys) -> None:
+    from isru.cli import main
+
+    config = tmp_path / "c.toml"
+    config.write_text('[link]\nendpoint = "tcp://127.0.0.1:1"\n')
+    assert main(["console", "--config", str(config), "--port", "70000", "--keys", str(tmp_path)]) == 2
+    assert "--port: expected a port 1..65535, found 70000" in capsys.readouterr().err
+    assert main(["console", "--config", str(config)]) == 2
+    assert "no key directory" in capsys.readouterr().err
+    assert main(["console", "--config", str(tmp_path / "missing.toml")]) == 2
+    assert "missing.toml" in capsys.readouterr().err

@@ -4,17 +4,23 @@ Every actuation — from the mission machine, a stored sequence or an operator �
 :meth:`Interlocks.command`, which refuses it with :class:`~flight.errors.InterlockViolation`
 (``interlock:<name>``) when a rule forbids it. Rules are also *enforced* every control tick
 (:meth:`Interlocks.enforce`): a condition that arises while an actuator runs stops that actuator, whoever
-started it. The emergency stop does not go through the mission machine at all: :meth:`Interlocks.estop`
-stops every device and switches the actuator buses off at once, and latches until reset.
+started it; if the device ignores the stop (a heater switch failed closed, a motor that keeps running),
+its power bus is switched off once the stop has had :data:`ESCALATE_S` to take effect. The emergency stop
+does not go through the mission machine at all: :meth:`Interlocks.estop` switches the actuator buses off
+and stops every device at once, and latches until reset.
 
 Rules (names as they appear in failure reasons):
 
 * ``estop`` — nothing moves or heats while the emergency stop is latched;
 * ``drill_unanchored`` — drill rotation or feed only when every anchor is deployed, preloaded and not slipping;
 * ``drill_stalled`` — no rotation or feed while the drill reports a stall;
-* ``heater_lid_open`` — heater on only with the lid sealed;
-* ``heater_overtemp`` — heater on only below its maximum temperature (margin included);
-* ``scoop_drill_deployed`` — no scoop motion while the drill is below the surface;
+* ``heater_lid_open`` — heater on only with the lid sealed, and the lid opened only with the heater off;
+* ``heater_overtemp`` — heater on only below its maximum temperature (margin included) and only while
+  the chamber temperature is known (a non-finite reading counts as too hot);
+* ``heater_uncommanded`` — a heater that still draws power after it was switched off (a switch failed
+  closed) has its bus switched off;
+* ``scoop_drill_deployed`` — no scoop motion while the drill is below the surface, and no drill feed
+  while the scoop moves;
 * ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery;
 * ``drive_anchored`` — no driving with anchors in the ground.
 """
@@ -22,6 +28,7 @@ Rules (names as they appear in failure reasons):
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +48,15 @@ ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
 #: Buses shed on a low battery.
 SHED_BUSES = ("drill", "extractor", "drive")
+#: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
+#: periods for a heater or a motor, longer for the auger, which coasts down for about two seconds.
+ESCALATE_S = {
+    "drill_unanchored": 3.0,
+    "heater_lid_open": 0.3,
+    "heater_overtemp": 0.3,
+    "heater_uncommanded": 0.3,
+    "scoop_drill_deployed": 0.3,
+}
 
 
 @dataclass
@@ -68,6 +84,11 @@ class Interlocks:
         self.trips: dict[str, int] = {}
         self._acting: set[str] = set()
         self._now_acting: set[str] = set()
+        self._acted_at: dict[str, float] = {}
+        self._escalated: set[str] = set()
+        self._shed: set[str] = set()
+        #: Clock time (s) the heater was last switched off through here; None while it is demanded on.
+        self._heater_off_at: float | None = None
 
     # -------------------------------------------------------------------------------- facts
     def _get(self, channel: str, default: Any = None) -> Any:
@@ -89,6 +110,25 @@ class Interlocks:
     def drill_deployed(self) -> bool:
         """The drill is below the surface."""
         return self._get("drill.depth_m", 0.0) > self.settings.drill_deployed_depth_m
+
+    def _faults(self, device: str) -> str:
+        """``device``'s active faults, comma-separated: from the driver's latest snapshot (which a
+        ``clear_fault`` refreshes at once), else from the telemetry table."""
+        if device in self.rig:
+            snapshot = self.rig.device(device).telemetry
+            if snapshot is not None:
+                return ",".join(snapshot.faults)
+        return str(self._get(f"{device}.faults", "") or "")
+
+    @property
+    def heater_on(self) -> bool:
+        """The heater draws power (from the latest extractor telemetry)."""
+        return float(self._get("extractor.heater_power_W", 0.0) or 0.0) > 0.0
+
+    def _chamber_below(self, kelvin: float) -> bool:
+        """The chamber temperature is known and below ``kelvin`` (K); a missing reading counts as cold."""
+        temp = self._get("extractor.chamber_temp_K", 0.0)
+        return temp is None or (math.isfinite(temp) and temp < kelvin)
 
     @property
     def low_battery(self) -> bool:
@@ -112,7 +152,7 @@ class Interlocks:
         if device == "drill" and name == "retract":
             return  # withdrawing the drill is the safe direction
         if device == "drill" and (name == "feed" or (name == "spin" and args.get("rpm", 0) > 0)):
-            if "stall" in str(self._get("drill.faults", "")):
+            if "stall" in self._faults("drill"):
                 self._refuse("drill_stalled", f"drill.{name} refused: the drill reports a stall")
             if not self.anchored:
                 self._refuse("drill_unanchored", f"drill.{name} refused: the rover is not anchored")
@@ -121,13 +161,20 @@ class Interlocks:
             if self._get("extractor.lid") != 1:
                 self._refuse("heater_lid_open", f"extractor.{name} refused: the lid is not sealed")
             limit = self.settings.max_chamber_temp_K - self.settings.heater_margin_K
-            if self._get("extractor.chamber_temp_K", 0.0) >= limit:
-                self._refuse("heater_overtemp", f"extractor.{name} refused: chamber at or above {limit:g} K")
+            if not self._chamber_below(limit):
+                self._refuse(
+                    "heater_overtemp",
+                    f"extractor.{name} refused: chamber at or above {limit:g} K or its temperature unknown",
+                )
             if name == "heater_setpoint" and args["kelvin"] > limit:
                 self._refuse("heater_overtemp", f"extractor setpoint {args['kelvin']:g} K is above {limit:g} K")
             self._refuse_heavy(device, name)
+        if device == "extractor" and name == "lid" and args.get("sealed") == 0 and self.heater_on:
+            self._refuse("heater_lid_open", "extractor.lid refused: the heater is on (switch it off first)")
         if device == "scoop" and name in ("move", "dig", "lift", "dump") and self.drill_deployed:
             self._refuse("scoop_drill_deployed", f"scoop.{name} refused: the drill is deployed")
+        if device == "drill" and name == "feed" and self._get("scoop.state") == "active":
+            self._refuse("scoop_drill_deployed", "drill.feed refused: the scoop is moving")
         if device == "drive" and _drive_moves(name, args):
             if self._get("anchor.deployed_mask", 0):
                 self._refuse("drive_anchored", f"drive.{name} refused: anchors are in the ground")
@@ -147,7 +194,16 @@ class Interlocks:
     def command(self, device: str, name: str, **args: Any) -> AckResult | Motion:
         """Issue a device command if every interlock allows it (the only path to the actuators)."""
         self.check(device, name, args)
-        return self.rig.device(device).command(name, **args)
+        result = self.rig.device(device).command(name, **args)
+        if device == "extractor" and name in ("heater_power", "heater_setpoint", "stop"):
+            self._note_heater(not _heater_on(name, args))
+        return result
+
+    def _note_heater(self, off: bool) -> None:
+        if not off:
+            self._heater_off_at = None
+        elif self._heater_off_at is None:
+            self._heater_off_at = self.rig.clock.monotonic()
 
     # ------------------------------------------------------------------------------ enforce
     def enforce(self, _now: float = 0.0) -> None:
@@ -160,36 +216,65 @@ class Interlocks:
         turning = self._get("drill.rpm", 0.0) > self.settings.drill_turning_rpm
         if "drill" in self.rig and turning and not self.anchored:
             self._act("drill_unanchored", "drill", "stop", "drill turning while not anchored: stopped")
-        if "extractor" in self.rig and self._get("extractor.heater_power_W", 0.0) > 0.0:
+        if "extractor" in self.rig and self.heater_on:
             if self._get("extractor.lid") != 1:
                 self._act("heater_lid_open", "extractor", "heater_power", "heater on with the lid open: off", watts=0.0)
-            elif self._get("extractor.chamber_temp_K", 0.0) >= self.settings.max_chamber_temp_K - 0.5 * (
-                self.settings.heater_margin_K
-            ):
+            elif not self._chamber_below(self.settings.max_chamber_temp_K - 0.5 * self.settings.heater_margin_K):
                 self._act(
-                    "heater_overtemp", "extractor", "heater_power", "chamber near its maximum: heater off", watts=0.0
+                    "heater_overtemp",
+                    "extractor",
+                    "heater_power",
+                    "chamber near its maximum or its temperature unknown: heater off",
+                    watts=0.0,
                 )
-                if self._get("extractor.chamber_temp_K", 0.0) >= self.settings.max_chamber_temp_K:
+                if not self._chamber_below(self.settings.max_chamber_temp_K):
                     self._cut_bus("extractor", "chamber at its maximum with the heater still on")
+            off_at = self._heater_off_at
+            if off_at is not None and self.rig.clock.monotonic() - off_at >= ESCALATE_S["heater_uncommanded"]:
+                self._now_acting.add("heater_uncommanded")
+                if "heater_uncommanded" not in self._acting:
+                    self.trips["heater_uncommanded"] = self.trips.get("heater_uncommanded", 0) + 1
+                    self.events.error("interlocks", "heater_uncommanded", "heater draws power although switched off")
+                    self._cut_bus("extractor", "heater_uncommanded: the heater did not switch off")
         if "scoop" in self.rig and self._get("scoop.state") == "active" and self.drill_deployed:
             self._act("scoop_drill_deployed", "scoop", "stop", "scoop moving with the drill deployed: stopped")
         if self.low_battery:
             for bus in SHED_BUSES:
-                if self.bus_on(bus) and self._load(bus) > 1.0:
+                # once per episode: the bus telemetry shows the cut only at the next power sample
+                if bus not in self._shed and self.bus_on(bus) and self._load(bus) > 1.0:
+                    self._shed.add(bus)
                     self._cut_bus(bus, "low battery: load shed")
+        else:
+            self._shed.clear()
+        for rule in self._acting - self._now_acting:
+            self._acted_at.pop(rule, None)
+            self._escalated.discard(rule)
         self._acting = self._now_acting
 
     def _act(self, rule: str, device: str, name: str, message: str, **args: Any) -> None:
         self._now_acting.add(rule)
         if rule in self._acting:
+            self._escalate(rule, device)
             return
         self.trips[rule] = self.trips.get(rule, 0) + 1
+        self._acted_at[rule] = self.rig.clock.monotonic()
+        if device == "extractor":
+            self._note_heater(True)
         self.events.warning("interlocks", rule, message)
         try:
             self.rig.device(device).command(name, **args)
         except HalError as exc:
             self.events.error("interlocks", f"{rule}_failed", f"{device}.{name}: {exc}")
             self._cut_bus(device, f"{rule}: command failed")
+
+    def _escalate(self, rule: str, device: str) -> None:
+        """The condition outlived the stop by :data:`ESCALATE_S`: the device ignores it; cut its power."""
+        if rule in self._escalated:
+            return
+        if self.rig.clock.monotonic() - self._acted_at.get(rule, math.inf) < ESCALATE_S.get(rule, 0.3):
+            return
+        self._escalated.add(rule)
+        self._cut_bus(device, f"{rule}: the device did not stop")
 
     def bus_on(self, bus: str) -> bool:
         """True if power telemetry shows bus ``bus`` switched on (or there is no power telemetry)."""
@@ -212,22 +297,31 @@ class Interlocks:
 
     # -------------------------------------------------------------------------------- e-stop
     def estop(self, reason: str) -> list[str]:
-        """Stop every actuator now and switch the actuator buses off; latches until :meth:`reset_estop`.
+        """Switch the actuator buses off and stop every actuator now; latches until :meth:`reset_estop`.
 
-        Does not depend on the mission machine. Returns the devices that could not be stopped.
+        Does not depend on the mission machine. The buses go first (one reachable device stops every
+        actuator), then each device is told to stop, those with a working link first, so a device that does
+        not answer delays no other. If the power unit does not answer, the devices are stopped first and the
+        buses tried again afterwards. Returns what could not be stopped (``<device>`` or ``bus:<name>``).
         """
         self.estopped = True
         self.estop_reason = reason
-        failed = []
-        for name, device in self.rig.devices.items():
+        self._note_heater(True)
+        failed: list[str] = []
+        pending = list(ESTOP_BUSES) if "power" in self.rig else []
+        if pending and self._cut_bus(pending[0], "emergency stop"):
+            for bus in pending[1:]:
+                if not self._cut_bus(bus, "emergency stop"):
+                    failed.append(f"bus:{bus}")
+            pending = []
+        devices = sorted(self.rig.devices.items(), key=lambda item: not item[1].link_up)
+        for name, device in devices:
             try:
                 device.stop()
             except HalError as exc:
                 failed.append(name)
                 self.events.critical("estop", "stop_failed", f"{name}: {exc}")
-        for bus in ESTOP_BUSES:
-            if not self._cut_bus(bus, "emergency stop") and "power" in self.rig:
-                failed.append(f"bus:{bus}")
+        failed += [f"bus:{bus}" for bus in pending if not self._cut_bus(bus, "emergency stop")]
         self.events.critical("estop", "estop", f"EMERGENCY STOP: {reason}", failed=failed)
         return failed
 

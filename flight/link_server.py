@@ -2,7 +2,9 @@
 
 Per telemetry tick the samples published since the previous tick become one telemetry packet; every
 event becomes an event packet; both share one sequence, are committed to the :class:`~flight.spool.Spool`
-first and sent after. Command verification reports go the same way in their own sequence. Each client
+first and sent after. Command verification reports go the same way in their own sequence. What one
+service pass sends to a client leaves as one multipart ZeroMQ message, one link message per frame (one
+wake-up of the I/O thread instead of one per message). Each client
 session holds a cursor per stream and a *window* (credit) granted by the client: flight never has more
 than ``window`` packets + statuses unacknowledged by a client, so no high-water mark ever drops
 must-deliver data (the socket's HWM is far above any window, and sends use ``ROUTER_MANDATORY`` and
@@ -49,6 +51,8 @@ SOURCE = "link"
 MAX_PACKET_SAMPLES = 20_000
 #: Messages handled per service call at most, so a flood cannot starve the control loop.
 MAX_MESSAGES_PER_SERVICE = 2_000
+#: Link messages per ZeroMQ message at most (frames of one multipart message to one client).
+MAX_BATCH_FRAMES = 256
 #: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
 SOCKET_HWM = 1_000_000
 #: Largest window a client may ask for (packets + statuses outstanding).
@@ -173,6 +177,8 @@ class LinkServer:
         self._collector = _Collector()
         self._pending_events: list[dict[str, Any]] = []
         self._pending_statuses: list[dict[str, Any]] = []
+        self._batches: dict[bytes, list[bytes]] = {}
+        self._counter_cache: dict[str, int] = {}
         self.state = "waiting"  # waiting (no ground yet) | up | los
         self.stats = {
             "messages_in": 0,
@@ -263,7 +269,7 @@ class LinkServer:
             pending, self._pending_statuses = self._pending_statuses, []
             sseq = spool.next_sseq
             for status in pending:
-                statuses.append((sseq, self._encode(wire.StatusPacket(sseq, status))))
+                statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
                 sseq += 1
         spool.append(packets, statuses)
 
@@ -325,7 +331,8 @@ class LinkServer:
             self._commit(with_telemetry=False)
         self._pump(now)
         for routing_id, frame in self._outbound.due(now):
-            self._send_now(routing_id, frame)
+            self._queue(routing_id, frame)
+        self._flush()
         self._watch(now)
         return handled
 
@@ -403,7 +410,7 @@ class LinkServer:
                 role=identity.role,
             )
         self._link_heard()
-        last_counter = self.counters.last_counter(identity.name)
+        last_counter = self._last_counter(identity.name)
         welcome = wire.Welcome(
             wire.PROTOCOL_VERSION,
             identity.name,
@@ -445,14 +452,15 @@ class LinkServer:
             self.stats["forbidden"] += 1
             self._refuse(session, command, "forbidden", f"{identity.name} is an {identity.role}: may not command")
             return
-        last = self.counters.last_counter(identity.name)
+        last = self._last_counter(identity.name)
         if command.counter <= last:
             self.stats["replays"] += 1
             self._refuse(
                 session, command, "replay", f"counter {command.counter} is not above {last}, the last one accepted"
             )
             return
-        self.counters.set_counter(identity.name, command.counter)
+        self.counters.set_counter(identity.name, command.counter)  # durable before the command runs
+        self._counter_cache[identity.name] = command.counter
         self.stats["commands"] += 1
         try:
             self.dispatcher.submit(command.name, command.args, command_id=command.id, source=identity.name)
@@ -461,6 +469,13 @@ class LinkServer:
             self.events.error(SOURCE, "command_error", f"{command.name} ({command.id}) raised {exc!r}")
         self._commit(with_telemetry=False)
         self._pump(self.clock.monotonic())
+
+    def _last_counter(self, client: str) -> int:
+        """The last counter accepted from ``client``: read from the store once, then kept (only we write it)."""
+        last = self._counter_cache.get(client)
+        if last is None:
+            last = self._counter_cache[client] = self.counters.last_counter(client)
+        return last
 
     def _refuse(self, session: _Session, command: wire.Command, reason: str, message: str) -> None:
         self._send(session.routing_id, wire.Reject(reason, message, command.id, command.counter))
@@ -492,40 +507,52 @@ class LinkServer:
                 continue
             if session.sent_sseq < spool.next_sseq - 1:
                 for sseq, frame in spool.read_statuses(session.sent_sseq, room):
-                    if not self._send_frame(session.routing_id, frame):
-                        break
+                    self._send_frame(session.routing_id, frame)
                     session.sent_sseq = sseq
                     room -= 1
             if room > 0 and session.sent_seq < spool.next_seq - 1:
                 for seq, frame in spool.read_packets(session.sent_seq, room):
-                    if not self._send_frame(session.routing_id, frame):
-                        break
+                    self._send_frame(session.routing_id, frame)
                     session.sent_seq = seq
 
     def _send(self, routing_id: bytes, message: wire.Message) -> None:
         self._send_frame(routing_id, self._encode(message))
 
     def _send_frame(self, routing_id: bytes, frame: bytes) -> bool:
+        """Queue ``frame`` for ``routing_id``: through the light-time delay line, else into this pass's batch."""
         if self.light_time_s > 0:
             self._outbound.push((routing_id, frame), self.clock.monotonic())
             return True
-        return self._send_now(routing_id, frame)
+        self._queue(routing_id, frame)
+        return True
 
-    def _send_now(self, routing_id: bytes, frame: bytes) -> bool:
+    def _queue(self, routing_id: bytes, frame: bytes) -> None:
+        batch = self._batches.get(routing_id)
+        if batch is None:
+            batch = self._batches[routing_id] = [routing_id]
+        batch.append(frame)
+        if len(batch) > MAX_BATCH_FRAMES:
+            self._flush_batch(routing_id)
+
+    def _flush(self) -> None:
+        """Send every queued batch: one ZeroMQ message per client per pass, one link message per frame."""
+        for routing_id in list(self._batches):
+            self._flush_batch(routing_id)
+
+    def _flush_batch(self, routing_id: bytes) -> None:
+        batch = self._batches.pop(routing_id)
         try:
-            self.socket.send_multipart((routing_id, frame), zmq.NOBLOCK, copy=len(frame) < 65536)
-        except zmq.Again:
-            return False
-        except zmq.ZMQError as exc:  # EHOSTUNREACH: the peer is gone (ROUTER_MANDATORY)
+            self.socket.send_multipart(batch, zmq.NOBLOCK)
+        except zmq.ZMQError as exc:  # EHOSTUNREACH (ROUTER_MANDATORY): the peer is gone; EAGAIN: full
             session = self.sessions.get(routing_id)
             if session is not None and session.reachable:
-                # kept until its silence times out: loss of signal is timed by heartbeats, not by TCP
+                # kept until its silence times out: loss of signal is timed by heartbeats, not by TCP;
+                # a client that comes back says hello from what it holds, so nothing is skipped
                 session.reachable = False
-                _LOGGER.info("link: %s disconnected (%s)", session.identity.name, exc)
+                _LOGGER.info("link: %s unreachable (%s)", session.identity.name, exc)
                 self._prune()
-            return False
-        self.stats["messages_out"] += 1
-        return True
+            return
+        self.stats["messages_out"] += len(batch) - 1
 
     # ------------------------------------------------------------------------------- link state
     def _link_heard(self) -> None:

@@ -4,7 +4,8 @@ One SQLite file in WAL mode:
 
 * ``packets(seq, frame)`` — telemetry and event packets, ``seq`` shared by both and never reused;
 * ``statuses(sseq, frame)`` — command verification reports, their own sequence ``sseq``;
-* ``meta`` — the next ``seq``/``sseq`` and how far ground has acknowledged (cumulative);
+* ``meta`` — how far ground has acknowledged (cumulative); the next ``seq``/``sseq`` follows the highest
+  number held or acknowledged, so numbers are never reused;
 * ``counters`` — the last command counter accepted from each client (used when flight runs without a
   :class:`~flight.store.FlightStore`).
 
@@ -75,8 +76,10 @@ class Spool:
             stop = self._db.execute("SELECT max(sseq) FROM statuses").fetchone()[0] or 0
         except sqlite3.Error as exc:
             raise SpoolError(f"{self.path}: cannot open the spool: {exc}") from exc
-        self.packets = _Stream("packets", "seq", max(meta.get("next_seq", 1), top + 1), meta.get("acked_seq", 0))
-        self.statuses = _Stream("statuses", "sseq", max(meta.get("next_sseq", 1), stop + 1), meta.get("acked_sseq", 0))
+        acked, sacked = meta.get("acked_seq", 0), meta.get("acked_sseq", 0)
+        # the next number is above every row still held and every row ever acknowledged (pruned)
+        self.packets = _Stream("packets", "seq", max(acked, top) + 1, acked)
+        self.statuses = _Stream("statuses", "sseq", max(sacked, stop) + 1, sacked)
         _LOGGER.info(
             "spool %s: next seq %d (%d unacknowledged), next sseq %d (%d unacknowledged)",
             self.path,
@@ -125,10 +128,8 @@ class Spool:
             db.execute("BEGIN")
             if packets:
                 db.executemany("INSERT INTO packets (seq, frame) VALUES (?, ?)", packets)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('next_seq', ?)", (packets[-1][0] + 1,))
             if statuses:
                 db.executemany("INSERT INTO statuses (sseq, frame) VALUES (?, ?)", statuses)
-                db.execute("INSERT OR REPLACE INTO meta VALUES ('next_sseq', ?)", (statuses[-1][0] + 1,))
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()

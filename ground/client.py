@@ -22,7 +22,7 @@ import os
 import threading
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -122,7 +122,21 @@ class LinkClient:
         self._poller.register(self._wake_r, zmq.POLLIN)
         self._inbound: DelayLine[bytes] = DelayLine(light_time_s)
         self._outbound: DelayLine[bytes] = DelayLine(light_time_s)
-        self.status = LinkStatus(light_time_s=light_time_s, last_seq=resume_after)
+        self._s: dict[str, Any] = {
+            "state": "connecting",
+            "rtt_s": None,
+            "gaps": 0,
+            "lost": 0,
+            "spool_depth": 0,
+            "role": "",
+            "client": "",
+            "flight": "",
+            "boot_id": "",
+            "light_time_s": light_time_s,
+            "messages_in": 0,
+            "malformed": 0,
+            "duplicates": 0,
+        }
         self.dictionary: dict[str, Any] | None = None
         self._last_seq = resume_after
         self._last_sseq = 0
@@ -148,6 +162,11 @@ class LinkClient:
         self._thread: threading.Thread | None = None
         self._stopping = threading.Event()
         self._closed = False
+
+    @property
+    def status(self) -> LinkStatus:
+        """The link as of now (a snapshot; ``last_seq``/``last_sseq`` are the last delivered)."""
+        return LinkStatus(last_seq=self._last_seq, last_sseq=self._last_sseq, **self._s)
 
     # ----------------------------------------------------------------------------------- callbacks
     def on_dictionary(self, cb: Callable[[dict], None]) -> None:
@@ -228,13 +247,11 @@ class LinkClient:
             except zmq.Again:
                 break
             count += 1
-            if delay:
-                if len(frames) == 1:
-                    self._inbound.push(frames[0], now)
+            for frame in frames:  # flight batches: one link message per frame
+                if delay:
+                    self._inbound.push(frame, now)
                 else:
-                    self._malformed(f"expected 1 frame, got {len(frames)}")
-            else:
-                self._receive(frames, now)
+                    self._receive([frame], now)
         for payload in self._inbound.due(now):
             self._receive([payload], now)
         if self._welcomed and self._commands:
@@ -244,13 +261,13 @@ class LinkClient:
         return count
 
     def _receive(self, frames: list[bytes], now: float) -> None:
-        status = self.status
         try:
             message = wire.decode(frames)
         except MalformedMessage as exc:
             self._malformed(str(exc))
             return
-        self.status = replace(status, messages_in=status.messages_in + 1)
+        fields = self._s
+        fields["messages_in"] += 1
         self._last_heard = now
         kind = type(message)
         if kind is wire.TelemetryPacket or kind is wire.EventPacket:
@@ -258,9 +275,10 @@ class LinkClient:
         elif kind is wire.StatusPacket:
             self._status_packet(message)
         elif kind is wire.Heartbeat:
-            rtt = now - message.echo if message.echo > 0 else self.status.rtt_s
+            if message.echo > 0:
+                fields["rtt_s"] = now - message.echo
             self._flight_hb_t = message.t
-            self.status = replace(self.status, rtt_s=rtt, spool_depth=message.spool_depth)
+            fields["spool_depth"] = message.spool_depth
         elif kind is wire.Welcome:
             self._welcome(message, now)
         elif kind is wire.DictionaryMessage:
@@ -272,14 +290,14 @@ class LinkClient:
         else:
             self._malformed(f"{kind.__name__} is not a message flight sends")
             return
-        if self._welcomed and self.status.state != "acquired":
+        if self._welcomed and fields["state"] != "acquired":
             self._set_state("acquired")
 
     def _packet(self, message: wire.TelemetryPacket | wire.EventPacket) -> None:
         seq = message.seq
         last = self._last_seq
         if seq <= last:
-            self.status = replace(self.status, duplicates=self.status.duplicates + 1)
+            self._s["duplicates"] += 1
             return
         if seq > last + 1:
             self._gap("packet", last, seq)
@@ -296,7 +314,7 @@ class LinkClient:
     def _status_packet(self, message: wire.StatusPacket) -> None:
         last = self._last_sseq
         if message.sseq <= last:
-            self.status = replace(self.status, duplicates=self.status.duplicates + 1)
+            self._s["duplicates"] += 1
             return
         if message.sseq > last + 1:
             self._gap("status", last, message.sseq)
@@ -309,7 +327,7 @@ class LinkClient:
         if self._backfilling:
             return
         _LOGGER.info("link: %s gap after %d (got %d): asking flight to resend", stream, last, got)
-        self.status = replace(self.status, gaps=self.status.gaps + 1)
+        self._s["gaps"] += 1
         self._hello(self.clock.monotonic(), want_dictionary=False)
 
     def _welcome(self, message: wire.Welcome, now: float) -> None:
@@ -325,14 +343,13 @@ class LinkClient:
         self._flight_light_s = message.light_time_s
         self._welcomed = True
         self._backfilling = False
-        self.status = replace(
-            self.status,
+        self._s.update(
             role=message.role,
             client=message.client,
             flight=message.flight,
             boot_id=message.boot_id,
             light_time_s=self.light_time_s + message.light_time_s,
-            lost=self.status.lost + lost,
+            lost=self._s["lost"] + lost,
         )
         if self._commands:
             self._flush_commands(now)
@@ -361,7 +378,7 @@ class LinkClient:
 
     def _malformed(self, detail: str) -> None:
         _LOGGER.warning("link: malformed message from flight dropped: %s", detail)
-        self.status = replace(self.status, malformed=self.status.malformed + 1)
+        self._s["malformed"] += 1
 
     def _call(self, cb: Callable[..., None], *args: Any) -> None:
         try:
@@ -403,7 +420,6 @@ class LinkClient:
             self._ack_gate(seq)
         self._acked = (seq, sseq)
         self._last_ack_t = now
-        self.status = replace(self.status, last_seq=seq, last_sseq=sseq)
         self._send(wire.Ack(seq, sseq, self.window), now)
 
     def _housekeeping(self, now: float) -> None:
@@ -411,7 +427,7 @@ class LinkClient:
             self._last_hb_t = now
             self._send(wire.Heartbeat(now, self._flight_hb_t, 0), now)
         timeout = los_timeout_s(self.heartbeat_s, self.los_missed, self.light_time_s + self._flight_light_s)
-        state = self.status.state
+        state = self._s["state"]
         if state == "acquired" and now - self._last_heard > timeout:
             _LOGGER.warning("link: loss of signal (nothing from flight for %.1f s)", timeout)
             self._welcomed = False
@@ -422,12 +438,11 @@ class LinkClient:
             self._report_link(now)
 
     def _set_state(self, state: str) -> None:
-        self.status = replace(self.status, state=state)
+        self._s["state"] = state
         self._report_link(self.clock.monotonic())
 
     def _report_link(self, now: float) -> None:
         self._last_report_t = now
-        self.status = replace(self.status, last_seq=self._last_seq, last_sseq=self._last_sseq)
         for cb in self._cb_link:
             self._call(cb, self.status)
 

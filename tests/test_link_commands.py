@@ -73,7 +73,7 @@ class RawOperator:
     def service(self, flight: MiniFlight) -> None:
         flight.server.wait_until(flight.clock.monotonic() + 0.005)
         while self.socket.poll(0):
-            self.received.append(wire.decode(self.socket.recv_multipart()))
+            self.received.extend(wire.decode([frame]) for frame in self.socket.recv_multipart())
 
     def close(self) -> None:
         self.socket.close(0)

@@ -136,7 +136,11 @@ class MissionProgress:
     site: int = -1
     probe_index: int = 0
     scores: dict[int, float] = field(default_factory=dict)
+    probes: dict[int, dict[str, float]] = field(default_factory=dict)
     tried_sites: list[int] = field(default_factory=list)
+    pose: list[float] = field(default_factory=list)
+    hole_site: int = -1
+    hole_m: float = 0.0
     anchor_attempts: int = 0
     water_kg: float = 0.0
     regolith_kg: float = 0.0
@@ -170,6 +174,7 @@ class Mission:
         self._ledger = ledger
         self._on_change = on_change
         self._activity: Activity | None = None
+        self._last_odometry: tuple[float, float] | None = None
         self._reason = "start-up"
         self.state = "idle"
         self.machine = HierarchicalMachine(
@@ -332,8 +337,11 @@ class Mission:
     def _now(self) -> float:
         return self.clock.monotonic()
 
-    def _motion(self, device: str, name: str, **args: Any) -> Generator[None, None, Completion]:
-        """Issue a command through the interlocks and wait (yielding) until its motion ends."""
+    def _motion(
+        self, device: str, name: str, *, on_tick: Callable[[], None] | None = None, **args: Any
+    ) -> Generator[None, None, Completion]:
+        """Issue a command through the interlocks and wait (yielding) until its motion ends; ``on_tick`` runs
+        on every tick while it does."""
         result = self.io.command(device, name, **args)
         if not isinstance(result, Motion):
             return Completion.OK
@@ -345,6 +353,8 @@ class Mission:
                 self.io.command(device, "stop")
                 raise MissionFailure(f"{device}.{name} did not finish within {self.config.motion_timeout_s:g} s")
             yield
+            if on_tick is not None:
+                on_tick()
         assert result.completion is not None
         return result.completion
 
@@ -358,29 +368,102 @@ class Mission:
         while self._now() < end:
             yield
 
-    def _drive_to(self, x: float, y: float) -> Generator[None, None, None]:
-        dx, dy = x - self._get("drive.x_m"), y - self._get("drive.y_m")
-        distance = math.hypot(dx, dy)
-        if distance < 0.05:
+    def _odometry(self) -> tuple[float, float]:
+        return self._get("drive.x_m"), self._get("drive.y_m")
+
+    def _pose(self) -> list[float]:
+        """The rover's estimated pose [x m, y m, heading rad] in the odometry frame; it starts from odometry
+        (exact at boot)."""
+        pose = self.progress.pose
+        if len(pose) != 3:
+            pose[:] = [*self._odometry(), self._get("drive.heading_rad")]
+        return pose
+
+    def _track_pose(self) -> None:
+        """Advance the pose estimate by one tick: heading by the IMU's yaw rate (the gyro sees the turn the
+        wheels mis-measure on slopes and soft soil), position by the odometry step times (1 - measured
+        slip) along that heading (wheel odometry counts the rims' travel; the slip estimate, visual odometry
+        on a real rover, says how much of it the body made good)."""
+        pose = self._pose()
+        now_t = self._now()
+        odo = self._odometry()
+        last_t, last = self._last_odometry if self._last_odometry is not None else (now_t, odo)
+        self._last_odometry = (now_t, odo)
+        dt = max(0.0, now_t - last_t)
+        pose[2] = math.remainder(pose[2] + float(self._get("imu.gz")) * dt, math.tau)
+        step = math.hypot(odo[0] - last[0], odo[1] - last[1])
+        if step <= 0.0:
             return
-        bearing = math.atan2(dy, dx)
-        turn = math.remainder(bearing - self._get("drive.heading_rad"), math.tau)
-        if abs(turn) > 0.02:
-            yield from self._require("drive", "turn", angle_rad=turn, rate_rad_s=0.2)
-        yield from self._require(
-            "drive", "move", distance_m=min(distance, 100.0), speed_m_s=self.config.drive_speed_m_s
-        )
+        slip = min(max(float(self._get("drive.slip")), 0.0), 1.0)
+        forward = 1.0 if float(self._get("drive.v_m_s")) >= 0.0 else -1.0
+        pose[0] += forward * step * (1.0 - slip) * math.cos(pose[2])
+        pose[1] += forward * step * (1.0 - slip) * math.sin(pose[2])
+
+    def _drive_to(self, x: float, y: float) -> Generator[None, None, None]:
+        """Drive to (``x``, ``y``) in legs, each aimed from the pose estimate (:meth:`_track_pose`), until
+        within ``arrive_tolerance_m``."""
+        cfg = self.config
+        self._pose()
+        pose = self._pose()
+        if math.hypot(x - pose[0], y - pose[1]) < cfg.arrive_tolerance_m:
+            return
+        if "imu" in self.io.rig:  # at rest: measure the gyro's bias, which dead reckoning integrates
+            yield from self._motion("imu", "calibrate", duration_s=cfg.gyro_calibration_s)
+        for _ in range(cfg.approach_legs):
+            pose = self._pose()
+            dx, dy = x - pose[0], y - pose[1]
+            distance = math.hypot(dx, dy)
+            if distance < cfg.arrive_tolerance_m:
+                return
+            turn = math.remainder(math.atan2(dy, dx) - pose[2], math.tau)
+            if abs(turn) > 0.02:
+                yield from self._tracked("turn", angle_rad=turn, rate_rad_s=0.2)
+                pose = self._pose()
+                dx, dy = x - pose[0], y - pose[1]
+                distance = math.hypot(dx, dy)
+            yield from self._tracked("move", distance_m=min(distance, 100.0), speed_m_s=cfg.drive_speed_m_s)
+        pose = self._pose()
+        miss = math.hypot(x - pose[0], y - pose[1])
+        if miss >= cfg.arrive_tolerance_m:
+            self.events.warning("mission", "approach", f"{miss:.2f} m short of ({x:.1f}, {y:.1f}) m after the legs")
+
+    def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
+        """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
+        self._last_odometry = None
+        self._track_pose()
+        completion = yield from self._motion("drive", name, on_tick=self._track_pose, **args)
+        settle = self._now() + 0.5
+        while self._now() < settle:  # the last odometry, slip and gyro samples of the motion
+            yield
+            self._track_pose()
+        if completion != Completion.OK:
+            raise MissionFailure(f"drive.{name} ended {completion.name}")
+
+    def _preload_N(self) -> float:
+        """Preload per anchor: a share of the holding capacity the anchors report after deployment (their
+        installation torque measures the ground's strength), at least what the drill interlock counts as
+        anchored, never above 90 % of the capacity nor ``anchor_preload_N``."""
+        cfg = self.config
+        per_anchor = self._get("anchor.holding_N") / 4.0
+        floor = 1.05 * self.io.settings.min_preload_N  # what the drill interlock counts as anchored
+        want = max(floor, cfg.anchor_preload_share * per_anchor)
+        return max(1.0, min(want, 0.9 * per_anchor, cfg.anchor_preload_N))
+
+    def _deployed_all(self) -> bool:
+        return int(self._get("anchor.deployed_mask", 0)) & ALL_ANCHORS == ALL_ANCHORS
 
     def _try_anchor(self) -> Generator[None, None, bool]:
         """Deploy and preload every anchor; True if the rover is anchored afterwards.
 
         A deploy that ends BLOCKED in strong ground may still hold (anchors seated at refusal), so the
-        preload decides; a slip or failed preload leaves the rover unanchored (faults cleared).
+        preload decides; it is chosen from the capacity the anchors report. A slip or failed preload leaves
+        the rover unanchored (faults cleared).
         """
         cfg = self.config
         deployed = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=cfg.anchor_depth_m)
-        if deployed in (Completion.OK, Completion.BLOCKED):
-            yield from self._motion("anchor", "preload", mask=ALL_ANCHORS, force_N=cfg.anchor_preload_N)
+        yield from self._wait(0.5)
+        if deployed in (Completion.OK, Completion.BLOCKED) and self._deployed_all():
+            yield from self._motion("anchor", "preload", mask=ALL_ANCHORS, force_N=self._preload_N())
         yield from self._wait(0.5)
         if self.io.anchored:
             return True
@@ -427,6 +510,7 @@ class Mission:
         return "reached", f"at candidate site {self.progress.probe_index}"
 
     def _do_prospect_probe(self) -> Activity:
+        cfg = self.config
         index = self.progress.probe_index
         self.progress.probe_index += 1
         anchored = yield from self._try_anchor()
@@ -436,34 +520,67 @@ class Mission:
             self.progress.scores[index] = -math.inf
             self.events.warning("mission", "probe", f"site {index}: cannot anchor; not workable")
             return "probed", f"site {index} not workable"
-        self.io.command("drill", "spin", rpm=self.config.drill_rpm)
-        feed = self.io.command("drill", "feed", depth_m=self.config.probe_depth_m, rate_m_s=self.config.feed_rate_m_s)
-        ice, torque = [], []
+        if self._get("extractor.lid", 0) != 1:
+            # probe cuttings are not a batch: with the lid shut they fall beside the collar
+            yield from self._require("extractor", "lid", sealed=1)
+        self.io.command("drill", "spin", rpm=cfg.drill_rpm)
+        yield from self._wait(2.0)
+        idle_torque = self._get("drill.torque_Nm")
+        feed = self.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
+        samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction)
+        energy_J = torque_max = 0.0
+        last = self._now()
         while isinstance(feed, Motion) and not feed.done:
-            ice.append(self._get("drill.volatiles_ice_fraction"))
-            torque.append(self._get("drill.torque_Nm"))
             yield
+            now = self._now()
+            torque = self._get("drill.torque_Nm")
+            omega = self._get("drill.rpm") * math.tau / 60.0
+            energy_J += max(0.0, torque - idle_torque) * omega * (now - last)  # cutting work at the bit
+            last = now
+            torque_max = max(torque_max, torque)
+            samples.append((self._get("drill.depth_m"), self._get("drill.volatiles_ice_fraction")))
         stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
+        mass_kg = self._get("drill.cuttings_kg")
         yield from self._drill_out()
         if stalled:
             self.io.rig.device("drill").clear_fault()
         yield from self._anchor_out()
-        # The volatiles sensor averages over the cuttings it has seen: its peak says the richest layer reached.
-        ice_mean = max(ice) if ice else 0.0
-        torque_max = max(torque) if torque else 0.0
-        # Ice pays; hard ground costs drilling energy and stall risk; a stall at probe depth rules it out.
-        score = -math.inf if stalled else ice_mean - 0.0002 * torque_max
-        self.progress.scores[index] = score
+        self.progress.probes[index] = probe = self._assess(samples, energy_J, mass_kg, torque_max)
+        score = self.progress.scores[index] = probe["kg_per_kWh"]
         self.events.info(
             "mission",
             "probe",
-            f"site {index}: ice {ice_mean:.4f}, peak torque {torque_max:.1f} N*m, "
-            f"{'stalled, ' if stalled else ''}score {score:.4f}",
+            f"site {index}: water {probe['ice']:.4f} (surface {probe['ice_top']:.4f}), "
+            f"drilling {probe['drill_J_kg']:.0f} J/kg ({'cemented' if probe['cemented'] else 'loose'}), "
+            f"peak torque {torque_max:.1f} N*m, {'stalled, ' if stalled else ''}"
+            f"expected {score:.4f} kg water per kWh",
             site=index,
-            ice=ice_mean,
+            ice=probe["ice"],
             torque=torque_max,
         )
         return "probed", f"site {index} probed"
+
+    def _assess(
+        self, samples: list[tuple[float, float]], energy_J: float, mass_kg: float, torque_max: float
+    ) -> dict[str, float]:
+        """What a probe says about a site: water fraction of the deeper half and of the top (the volatiles
+        sensor's median, robust to its noise), drilling energy per kg, whether the ground is cemented, and
+        the expected water per energy of mining it (kg per kWh: water over drilling plus heating energy)."""
+        cfg = self.config
+        deep = [ice for depth, ice in samples if depth >= 0.5 * cfg.probe_depth_m]
+        top = [ice for depth, ice in samples if 0.0 < depth <= 2.0 * cfg.scoop_depth_m]
+        ice = _median(deep)
+        drill_J_kg = energy_J / mass_kg if mass_kg > 1e-6 else math.inf
+        cemented = drill_J_kg > cfg.cemented_J_kg
+        per_kg_J = (drill_J_kg if math.isfinite(drill_J_kg) else 1.0e9) + cfg.process_J_kg
+        return {
+            "ice": ice,
+            "ice_top": _median(top),
+            "drill_J_kg": drill_J_kg if math.isfinite(drill_J_kg) else -1.0,
+            "cemented": 1.0 if cemented else 0.0,
+            "torque_max": torque_max,
+            "kg_per_kWh": ice / per_kg_J * 3.6e6,
+        }
 
     def _do_prospect_rank(self) -> Activity:
         ranked = sorted(self.progress.scores, key=lambda i: self.progress.scores[i], reverse=True)
@@ -488,13 +605,15 @@ class Mission:
         completion = yield from self._motion("anchor", "deploy", mask=ALL_ANCHORS, depth_m=self.config.anchor_depth_m)
         if completion not in (Completion.OK, Completion.BLOCKED):
             raise MissionFailure(f"anchor.deploy ended {completion.name}")
-        return "deployed", f"anchors in ({completion.name.lower()})"
+        yield from self._wait(0.5)
+        return "deployed", f"anchors in ({completion.name.lower()}), holding {self._get('anchor.holding_N'):.0f} N"
 
     def _do_anchor_preload(self) -> Activity:
-        completion = yield from self._motion(
-            "anchor", "preload", mask=ALL_ANCHORS, force_N=self.config.anchor_preload_N
-        )
-        return "preloaded", f"preload to {self.config.anchor_preload_N:g} N ended {completion.name.lower()}"
+        if not self._deployed_all():
+            return "preloaded", "preload skipped: not every anchor is seated"
+        force = self._preload_N()
+        completion = yield from self._motion("anchor", "preload", mask=ALL_ANCHORS, force_N=force)
+        return "preloaded", f"preload to {force:.0f} N per anchor ended {completion.name.lower()}"
 
     def _do_anchor_verify(self) -> Activity:
         yield from self._wait(2.0)
@@ -529,42 +648,98 @@ class Mission:
         self.progress.site = remaining[0]
         return "relocate", f"cannot anchor ({', '.join(problems)}); relocating to site {remaining[0]}"
 
+    def _site_probe(self) -> dict[str, float]:
+        return self.progress.probes.get(self.progress.site, {})
+
     def _do_extract_drill(self) -> Activity:
+        """Drill in bites, each retract carrying its cuttings up the auger into the hopper, until the hopper
+        holds ``hopper_target_kg`` or the hole is as deep as the drill reaches. Feed is torque-limited
+        (halved above ``torque_limit_Nm``); a stall retracts, clears and retries at half the rate, and after
+        ``stall_retries`` retries drilling is given up and reported."""
         cfg = self.config
-        stalls = 0
-        rate = cfg.feed_rate_m_s
-        # Each cycle deepens the same hole by drill_depth_m (fresh cuttings come only from new depth).
-        deepest = self.io.rig.device("drill").limits.get("max_depth_m", 3.0)
-        target = min(cfg.drill_depth_m * (self.progress.cycle + 1), deepest)
+        progress = self.progress
+        deepest = float(self.io.rig.device("drill").limits.get("max_depth_m", 3.0))
+        if progress.hole_site != progress.site:
+            progress.hole_site, progress.hole_m = progress.site, 0.0
         if self._get("extractor.lid", 0) != 0:
             yield from self._require("extractor", "lid", sealed=0)
-        while True:
+        hammer = bool(self._site_probe().get("cemented", 0.0))
+        rate = cfg.feed_rate_m_s
+        stalls = bites = 0
+        outcome = ""
+        while self._get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
+            if progress.hole_m >= deepest - 0.01:
+                outcome = f"hole at its deepest ({progress.hole_m:.2f} m)"
+                break
+            goal = min(progress.hole_m + cfg.bite_m, deepest)
             self.io.command("drill", "spin", rpm=cfg.drill_rpm)
-            feed = self.io.command("drill", "feed", depth_m=target, rate_m_s=rate)
-            while isinstance(feed, Motion) and not feed.done:
-                if self._get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * 0.0001:
-                    rate = max(rate / 2, 0.0001)
-                    self.events.info(
-                        "mission", "feed_slowed", f"torque above {cfg.torque_limit_Nm:g} N*m: feed {rate:g} m/s"
-                    )
-                    feed = self.io.command("drill", "feed", depth_m=target, rate_m_s=rate)
-                yield
-            if not isinstance(feed, Motion) or feed.completion == Completion.OK:
+            if hammer:
+                self.io.command("drill", "percussion", on=1)
+            completion, rate = yield from self._feed(goal, rate)
+            progress.hole_m = max(progress.hole_m, self._get("drill.depth_m"))
+            yield from self._drill_out()  # the retract delivers the bite's cuttings to the hopper
+            yield from self._wait(1.0)
+            if completion == Completion.OK:
+                bites += 1
+                continue
+            if completion == Completion.BLOCKED and not self._get("drill.faults", 0):
+                outcome = f"refusal at {progress.hole_m:.2f} m"  # the bit cannot advance: the hole ends here
+                progress.hole_m = deepest
                 break
             stalls += 1
-            self.events.warning("mission", "drill_stall", f"drill stopped ({feed.completion.name}), stall {stalls}")
-            yield from self._drill_out()
+            self.events.warning("mission", "drill_stall", f"drill stopped ({completion.name}), stall {stalls}")
             self.io.rig.device("drill").clear_fault()
             if stalls > cfg.stall_retries:
                 self.events.error("mission", "drilling_abandoned", f"gave up drilling after {stalls} stalls")
-                return "drilled", f"drilling abandoned after {stalls} stalls; extracting by scoop"
+                outcome = f"abandoned after {stalls} stalls"
+                break
             rate = max(rate / 2, 0.0001)
-        depth = self._get("drill.depth_m")
-        yield from self._drill_out()
-        return "drilled", f"drilled to {depth:.2f} m"
+        if hammer:
+            self.io.command("drill", "percussion", on=0)
+        loaded = self._get("extractor.loaded_mass_kg")
+        summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
+        return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _feed(self, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:
+        """Feed the turning drill to ``goal_m``, halving the rate while the torque is above the limit;
+        returns how the feed ended and the rate it ended at."""
+        cfg = self.config
+        feed = self.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
+        deadline = self._now() + cfg.motion_timeout_s
+        while isinstance(feed, Motion) and not feed.done:
+            if feed.lost_reason is not None:
+                raise MissionFailure(f"drill.feed: link lost during the motion ({feed.lost_reason})")
+            if self._now() > deadline:
+                self.io.command("drill", "stop")
+                raise MissionFailure(f"drill.feed did not finish within {cfg.motion_timeout_s:g} s")
+            if self._get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * 0.0001:
+                rate = max(rate / 2, 0.0001)
+                self.events.info(
+                    "mission", "feed_slowed", f"torque above {cfg.torque_limit_Nm:g} N*m: feed {rate:g} m/s"
+                )
+                feed = self.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
+            yield
+        if not isinstance(feed, Motion):
+            return Completion.OK, rate
+        assert feed.completion is not None
+        return feed.completion, rate
 
     def _do_extract_scoop(self) -> Activity:
+        """Top the hopper up with the scoop where the ground is loose and icy near the surface (dry or
+        ice-cemented ground is not scooped: dry fill only costs heater energy, cemented ground overloads
+        the scoop)."""
         cfg = self.config
+        probe = self._site_probe()
+        loaded = self._get("extractor.loaded_mass_kg")
+        if loaded >= cfg.hopper_target_kg:
+            return "hopper_full", f"{loaded:.2f} kg loaded by the drill"
+        loose = not probe.get("cemented", 0.0)
+        icy_top = probe.get("ice_top", 0.0) >= cfg.scoop_min_ice_fraction
+        if probe and not (loose and icy_top):
+            if loaded <= 0.0:
+                raise MissionFailure(f"nothing excavated at site {self.progress.site} (drill gave nothing)")
+            why = "cemented" if not loose else "dry near the surface"
+            return "hopper_full", f"{loaded:.2f} kg loaded by the drill; not scooping ({why} ground)"
         if self._get("extractor.lid", 0) != 0:
             yield from self._require("extractor", "lid", sealed=0)
         passes = 0
@@ -579,7 +754,7 @@ class Mission:
             yield from self._require("scoop", "dump")
             yield from self._wait(1.0)
         loaded = self._get("extractor.loaded_mass_kg")
-        return "hopper_full", f"{loaded:.2f} kg loaded in {passes} scoop passes"
+        return "hopper_full", f"{loaded:.2f} kg loaded ({passes} scoop passes)"
 
     def _do_process_seal(self) -> Activity:
         yield from self._require("extractor", "lid", sealed=1)
@@ -689,6 +864,7 @@ class Mission:
         """Everything needed to pick the mission up after a restart (JSON-serialisable)."""
         progress = dataclasses.asdict(self.progress)
         progress["scores"] = {str(k): v for k, v in self.progress.scores.items()}
+        progress["probes"] = {str(k): v for k, v in self.progress.probes.items()}
         return {"state": self.state, "progress": progress}
 
     def restore(self, snapshot: dict[str, Any], policy: str) -> None:
@@ -696,6 +872,7 @@ class Mission:
         mission holds in the leaf it was in (``policy`` ``hold``) or resumes it (``resume``)."""
         progress = dict(snapshot.get("progress", {}))
         progress["scores"] = {int(k): v for k, v in progress.get("scores", {}).items()}
+        progress["probes"] = {int(k): v for k, v in progress.get("probes", {}).items()}
         known = {f.name for f in dataclasses.fields(MissionProgress)}
         self.progress = MissionProgress(**{k: v for k, v in progress.items() if k in known})
         state = snapshot.get("state", "idle")
@@ -735,6 +912,15 @@ class Mission:
             "mission.energy_Wh": p.energy_Wh,
             "mission.held": p.held,
         }
+
+
+def _median(values: list[float]) -> float:
+    """Median of ``values`` (0 for none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])
 
 
 def export_diagram(title: str = "isru mission") -> str:

@@ -23,20 +23,36 @@ class MissionConfig:
     sites: list[SiteConfig] = field(default_factory=list)
     prospect: bool = setting(True, doc="probe the candidate sites before choosing one")
     drive_speed_m_s: float = setting(0.1, lo=0.01, hi=0.3, unit="m/s")
+    arrive_tolerance_m: float = setting(0.3, lo=0.05, hi=2.0, unit="m", doc="close enough to a site's position")
+    approach_legs: int = setting(4, lo=1, hi=10, doc="drive legs (slip-corrected) to reach a site")
+    gyro_calibration_s: float = setting(5.0, lo=0.5, hi=30.0, unit="s", doc="gyro bias averaging before a drive")
     probe_depth_m: float = setting(0.3, lo=0.05, hi=1.0, unit="m", doc="shallow probe depth")
     anchor_depth_m: float = setting(0.3, lo=0.01, hi=0.5, unit="m")
-    anchor_preload_N: float = setting(250.0, lo=0.0, hi=2000.0, unit="N")
+    anchor_preload_N: float = setting(250.0, lo=0.0, hi=2000.0, unit="N", doc="largest preload per anchor")
+    anchor_preload_share: float = setting(
+        0.5, lo=0.05, hi=0.9, doc="preload per anchor as a share of its measured holding capacity"
+    )
     anchor_attempts: int = setting(2, lo=1, hi=10, doc="anchoring attempts before relocating")
     max_tilt_deg: float = setting(15.0, lo=0.0, hi=45.0, unit="deg", doc="largest tilt accepted when anchored")
     max_rate_rad_s: float = setting(0.02, lo=0.0, hi=1.0, unit="rad/s", doc="largest body rate when anchored")
     drill_rpm: float = setting(120.0, lo=1.0, hi=600.0, unit="rpm")
     drill_depth_m: float = setting(0.6, lo=0.05, hi=3.0, unit="m", doc="extraction drilling depth")
     feed_rate_m_s: float = setting(0.002, lo=0.0001, hi=0.01, unit="m/s")
+    bite_m: float = setting(0.25, lo=0.02, hi=1.0, unit="m", doc="drilled per bite; each retract fills the hopper")
+    cemented_J_kg: float = setting(
+        2000.0, lo=1.0, hi=1.0e6, unit="J/kg", doc="probe drilling energy above which the ground is cemented"
+    )
+    process_J_kg: float = setting(
+        8.0e5, lo=1.0e4, hi=1.0e7, unit="J/kg", doc="heater energy per kg of regolith, for ranking sites"
+    )
+    scoop_min_ice_fraction: float = setting(
+        0.005, lo=0.0, hi=1.0, doc="scoop only where the probe saw at least this water fraction near the surface"
+    )
     torque_limit_Nm: float = setting(30.0, lo=1.0, hi=500.0, unit="N*m", doc="feed is slowed above this")
     stall_retries: int = setting(2, lo=0, hi=10, doc="retries after a drill stall before giving up")
     scoop_depth_m: float = setting(0.05, lo=0.005, hi=0.1, unit="m")
     scoop_passes_max: int = setting(60, lo=1, hi=1000, doc="scoop passes before giving up on the hopper target")
-    hopper_target_kg: float = setting(8.0, lo=0.1, hi=100.0, unit="kg")
+    hopper_target_kg: float = setting(3.0, lo=0.1, hi=100.0, unit="kg")
     heater_setpoint_K: float = setting(600.0, lo=250.0, hi=900.0, unit="K")
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
     heat_min_s: float = setting(1800.0, lo=0.0, hi=86_400.0, unit="s")

@@ -23,9 +23,9 @@ def build(seed: int = 7) -> tuple[FlightApp, SimWorld, VirtualClock]:
         config.mission,
         prospect=False,
         cycles=1,
-        heat_min_s=600.0,
-        heat_max_s=1200.0,
-        hopper_target_kg=3.0,
+        heat_min_s=300.0,
+        heat_max_s=900.0,
+        hopper_target_kg=1.0,  # one drill bite: the cycle stays short in wall time
         vent_s=10.0,
     )
     config = dataclasses.replace(config, mission=mission, sim=dataclasses.replace(config.sim, seed=seed))
@@ -73,7 +73,7 @@ def test_a_full_cycle_on_virtual_time_is_deterministic() -> None:
     first = summaries[0]
     assert first["state"] == "idle" and first["cycles"] == 1
     assert first["visited"] == ["idle", "anchor", "extract", "process", "stow", "idle"]
-    assert first["regolith_kg"] > 1.0 and first["energy_Wh"] > 0.0
+    assert first["regolith_kg"] > 0.9 and first["energy_Wh"] > 0.0
     assert summaries[0] == summaries[1]
 
 

@@ -16,6 +16,7 @@ from hal.clock import VirtualClock
 from hal.icd import DRILL, Completion, EventId
 from hal.protocol import AckResult, MsgType, NackCode
 from sim_hw.devices.drill import MODE_FEEDING, MODE_IDLE, MODE_SPINNING, MODE_STALLED, DrillFirmware
+from sim_hw.physics.drilling import DEFAULT_DESIGN
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
@@ -135,7 +136,7 @@ def test_feed_reaches_its_depth_then_retract_returns_and_drops_the_cuttings(link
     snap = link.snapshot()
     assert snap["depth_m"] == pytest.approx(0.2, abs=0.002)
     assert snap["mode"] == MODE_SPINNING
-    expected_kg = DRY[0].bulk_density_kg_m3 * math.pi * 0.015**2 * 0.2
+    expected_kg = DRY[0].bulk_density_kg_m3 * DEFAULT_DESIGN.face_area_m2 * 0.2
     assert snap["cuttings_kg"] == pytest.approx(expected_kg, rel=0.05)
     feeding = [t for t in link.telemetry() if t["mode"] == MODE_FEEDING and t["depth_m"] > 0.05]
     assert mean(t["feed_rate_m_s"] for t in feeding) == pytest.approx(0.005, rel=0.05)

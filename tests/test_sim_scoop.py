@@ -33,10 +33,10 @@ from sim_hw.physics.excavation import (
     Blade,
     CutResistance,
     CutSoil,
-    cohesion_from_ucs_Pa,
     friction_angle_rad,
     soil_between,
 )
+from sim_hw.physics.icy_ground import cohesion_from_ucs
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
@@ -510,7 +510,7 @@ def test_friction_angle_follows_the_lunar_sourcebook_values() -> None:
 def test_cohesion_inverts_the_mohr_coulomb_strength() -> None:
     c, phi = 520.0, math.radians(42.0)
     ucs = 2.0 * c * math.tan(math.pi / 4 + phi / 2)  # unconfined compressive strength
-    assert cohesion_from_ucs_Pa(ucs, phi) == pytest.approx(c)
+    assert cohesion_from_ucs(ucs, phi) == pytest.approx(c)
 
 
 def test_soil_between_weighs_layers_and_water_forms() -> None:

@@ -2,7 +2,8 @@
 
 Commands: ``deploy`` screws the selected anchors in at a speed set by the installation torque (which the
 ground's strength sets); an anchor that reaches the drive's torque limit is seated at refusal (accepted
-if at least 5 cm or 30 % of the commanded depth in, as helical-pile practice accepts a torque criterion).
+if at least 5 cm and 30 % of the commanded depth in, as helical-pile practice accepts a torque criterion);
+short of that, in ice-cemented ground, its rotary-percussive pilot tip hammers on until it is.
 ``retract`` unscrews them; ``preload`` tensions deployed anchors, and an anchor asked for more than its
 pull-out capacity slips. Physics: :mod:`sim_hw.physics.anchoring`.
 
@@ -30,6 +31,7 @@ from sim_hw.physics.anchoring import (
     anchor_drive_power_W,
     body_step,
     installation_torque_Nm,
+    pilot_speed_m_s,
 )
 from sim_hw.physics.icy_ground import default_layer
 from sim_hw.terrain import Layer, Site
@@ -61,7 +63,9 @@ class AnchorFirmware(Firmware):
         super().__init__(world, serial_number=serial_number, seed=seed)
         spread_rng = random.Random(seed * 104729 + 0x5A)
         spread = tuple(1.0 + ANCHOR_SPREAD * (2.0 * spread_rng.random() - 1.0) for _ in range(ANCHOR_COUNT))
-        self.anchors = AnchorSet(ANCHOR_COUNT, ambient_pressure_Pa=world.body.ambient_pressure_Pa, spread=spread)
+        self.anchors = AnchorSet(
+            ANCHOR_COUNT, ambient_pressure_Pa=world.body.ambient_pressure_Pa, spread=spread, body=world.body.name
+        )
         self._fallback: tuple[Layer, ...] = (default_layer(world.body.surface_temp_K),)
         self._site_key: tuple[float, float] | None = None
         self._layers = self._fallback
@@ -106,7 +110,7 @@ class AnchorFirmware(Firmware):
         for i in self._selected(mask):
             a.target_m[i] = depth_m
             a.seated[i] = abs(a.extension_m[i] - depth_m) <= 1e-4
-            a.refused[i] = False
+            a.refused[i] = a.piloting[i] = False
         self._start("deploy", mask)
         return self.begin_motion("deploy", MODE_DEPLOYING)
 
@@ -117,7 +121,7 @@ class AnchorFirmware(Firmware):
         for i in self._selected(mask):
             a.preload_N[i] = a.preload_cmd_N[i] = 0.0
             a.seated[i] = False
-            a.refused[i] = False
+            a.refused[i] = a.piloting[i] = False
             a.target_m[i] = 0.0
         self._preload_slip &= ~mask
         self._start("retract", mask)
@@ -203,15 +207,21 @@ class AnchorFirmware(Firmware):
                     a.seated[i] = a.extension_m[i] <= a.target_m[i]
                     continue
                 torque = installation_torque_Nm(a.capacity_N[i], d)
-                a.torque_Nm[i] = torque
                 speed = advance_speed_m_s(torque, d)
+                hammer_W = 0.0
                 if speed < d.refusal_speed_share * d.full_speed_m_s:
-                    embed = a.embedment(i)
-                    if embed >= max(d.min_seated_m, SEATED_SHARE * a.target_m[i]):
+                    if a.embedment(i) >= max(d.min_seated_m, SEATED_SHARE * a.target_m[i]):
                         a.seated[i] = True
-                    else:
+                        continue
+                    # short of seating: the percussive pilot hammers on through the cemented ground
+                    speed = pilot_speed_m_s(a.tip_ucs_Pa(i), d)
+                    if speed < d.pilot_min_speed_m_s:
                         a.refused[i] = True
-                    continue
+                        continue
+                    a.piloting[i] = True
+                    torque = d.pilot_torque_Nm
+                    hammer_W = d.pilot_electrical_W
+                a.torque_Nm[i] = torque
                 done = False
                 a.extension_m[i] = min(a.target_m[i], a.extension_m[i] + speed * dt)
                 if a.extension_m[i] >= a.target_m[i] - 1e-6:
@@ -219,7 +229,7 @@ class AnchorFirmware(Firmware):
                 self._speed[i] = speed
                 i_a, p_w = anchor_drive_power_W(torque, speed, d)
                 current += i_a
-                power += p_w
+                power += p_w + hammer_W
             if done:
                 ok = all(a.seated[i] for i in selected)
                 self._finish(Completion.OK if ok else Completion.BLOCKED)
@@ -228,7 +238,7 @@ class AnchorFirmware(Firmware):
                 if a.extension_m[i] > 0.0:
                     done = False
                     a.extension_m[i] = max(0.0, a.extension_m[i] - d.retract_speed_m_s * dt)
-                    torque = 0.3 * installation_torque_Nm(a.capacity_N[i], d)
+                    torque = 0.3 * min(installation_torque_Nm(a.capacity_N[i], d), d.torque_limit_Nm)
                     a.torque_Nm[i] = torque
                     i_a, p_w = anchor_drive_power_W(torque, d.retract_speed_m_s, d)
                     current += i_a

@@ -60,7 +60,9 @@ class DrillFirmware(Firmware):
         self._site: Site | None = None
         self._site_key: tuple[float, float] | None = None
         self.mechanics = DrillMechanics(
-            ambient_K=self._ambient_for(world.site, body.surface_temp_K), ambient_pressure_Pa=body.ambient_pressure_Pa
+            ambient_K=self._ambient_for(world.site, body.surface_temp_K),
+            ambient_pressure_Pa=body.ambient_pressure_Pa,
+            body=body.name,
         )
         self.env = DrillEnvironment(layer_at=self._layer_at, gravity_m_s2=body.gravity_m_s2)
         self._blocking_bits = 0

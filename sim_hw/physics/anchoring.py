@@ -11,6 +11,10 @@ microgravity, where only cohesion holds). Cohesion, friction angle and unit weig
 column above the helix. The installation torque follows the capacity-to-torque correlation of Hoyt &
 Clemence (1989), ``Q = K_t T``: an anchor that reaches the motor's torque limit is seated at refusal.
 
+Where the helix refuses on ice-cemented ground before it is seated, the anchor's rotary-percussive pilot
+tip hammers its way on: it advances at the rate its hammer's useful power breaks the ground at the
+drilling specific energy (the same model as the drill's, :func:`sim_hw.physics.drilling.specific_energy_Pa`).
+
 The body moves when the drill's thrust exceeds the rover's weight plus the anchors' capacity; the anchors
 then come out of the ground with it. Equations, parameters and sources: ``docs/sim/mechanics.md``.
 SI units throughout.
@@ -23,6 +27,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.physics.drilling import specific_energy_Pa
 from sim_hw.physics.icy_ground import GroundCache
 from sim_hw.terrain import Layer, Site
 
@@ -61,8 +66,9 @@ def breakout_factors(friction_rad: float) -> tuple[float, float]:
     return h0 + f * (h1 - h0), m0 + f * (m1 - m0)
 
 
-def uplift_capacity_N(depth_m: float, diameter_m: float, cohesion_Pa: float, unit_weight_N_m3: float,
-                      friction_rad: float) -> float:
+def uplift_capacity_N(
+    depth_m: float, diameter_m: float, cohesion_Pa: float, unit_weight_N_m3: float, friction_rad: float
+) -> float:
     """Meyerhof-Adams pull-out capacity (N) of a circular helix of ``diameter_m`` at ``depth_m`` in a soil of
     this cohesion (Pa), unit weight (N/m^3) and friction angle (rad)."""
     if depth_m <= 0.0:
@@ -93,18 +99,30 @@ class AnchorDesign:
     retract_speed_m_s: float = 0.02
     structural_limit_N: float = 3000.0
     preload_rate_N_s: float = 200.0
-    torque_constant_Nm_A: float = 2.0
+    torque_constant_Nm_A: float = 5.0  # referred to the output shaft, after the gearbox
     no_load_current_A: float = 0.3
     winding_resistance_ohm: float = 0.5
     motor_efficiency: float = 0.6
     idle_W: float = 1.0
     refusal_speed_share: float = 0.02
     min_seated_m: float = 0.05
+    pilot_diameter_m: float = 0.03  # percussive pilot tip, the shaft's diameter
+    pilot_blow_J: float = 2.0  # pilot hammer: blow energy, rate and share reaching the ground (as the drill's)
+    pilot_rate_Hz: float = 30.0
+    pilot_transfer: float = 0.3
+    pilot_electrical_W: float = 80.0
+    pilot_min_speed_m_s: float = 1.0e-5  # slower than this (3.6 cm/h) the pilot has refused too
+    pilot_torque_Nm: float = 10.0  # turning the pilot bit and the helix through the broken ground
 
     @property
     def full_speed_m_s(self) -> float:
         """Advance speed with no load, m/s: pitch x no-load revolutions per second."""
         return self.helix_pitch_m * self.no_load_rpm / 60.0
+
+    @property
+    def pilot_power_W(self) -> float:
+        """Hammer power that reaches the ground at the pilot tip, W."""
+        return self.pilot_transfer * self.pilot_blow_J * self.pilot_rate_Hz
 
 
 DEFAULT_ANCHOR = AnchorDesign()
@@ -120,9 +138,11 @@ class ColumnProfile:
         self.bottoms: list[float] = []
         self.sums: list[tuple[float, float, float]] = []
         self.props: list[tuple[float, float, float]] = []
+        self.ucs: list[float] = []
         coh = rho = phi = 0.0
         for layer in layers:
             p = ground.props(layer)
+            self.ucs.append(p.ucs_Pa)
             h = layer.bottom_m - layer.top_m
             self.props.append((p.cohesion_Pa, layer.bulk_density_kg_m3, p.friction_rad))
             self.bottoms.append(layer.bottom_m)
@@ -130,6 +150,11 @@ class ColumnProfile:
             coh += p.cohesion_Pa * h
             rho += layer.bulk_density_kg_m3 * h
             phi += p.friction_rad * h
+
+    def ucs_at(self, depth_m: float) -> float:
+        """UCS (Pa) of the layer at ``depth_m`` (the deepest layer continues below the column)."""
+        i = bisect.bisect_right(self.bottoms, depth_m)
+        return self.ucs[min(i, len(self.ucs) - 1)]
 
     def averages(self, depth_m: float) -> tuple[float, float, float]:
         """Mean cohesion (Pa), bulk density (kg/m^3) and friction angle (rad) from the surface to
@@ -155,6 +180,16 @@ def column_capacity_N(profile: ColumnProfile, depth_m: float, gravity_m_s2: floa
     return q if q < design.structural_limit_N else design.structural_limit_N
 
 
+def pilot_speed_m_s(ucs_Pa: float, design: AnchorDesign = DEFAULT_ANCHOR) -> float:
+    """Advance speed (m/s) of the percussive pilot tip in ground of this UCS: useful hammer power over the
+    drilling specific energy times the tip area, at most the screw's no-load speed."""
+    area = math.pi * design.pilot_diameter_m**2 / 4.0
+    need = specific_energy_Pa(ucs_Pa) * area
+    if need <= 0.0:
+        return design.full_speed_m_s
+    return min(design.full_speed_m_s, design.pilot_power_W / need)
+
+
 def installation_torque_Nm(capacity_N: float, design: AnchorDesign = DEFAULT_ANCHOR) -> float:
     """Torque needed to keep screwing in an anchor whose capacity is ``capacity_N``: Q / K_t."""
     return capacity_N / design.torque_factor_per_m
@@ -166,8 +201,9 @@ def advance_speed_m_s(torque_Nm: float, design: AnchorDesign = DEFAULT_ANCHOR) -
     return design.full_speed_m_s * share if share > 0.0 else 0.0
 
 
-def anchor_drive_power_W(torque_Nm: float, speed_m_s: float,
-                         design: AnchorDesign = DEFAULT_ANCHOR) -> tuple[float, float]:
+def anchor_drive_power_W(
+    torque_Nm: float, speed_m_s: float, design: AnchorDesign = DEFAULT_ANCHOR
+) -> tuple[float, float]:
     """(motor current in A, electrical power in W) of one anchor drive turning at ``speed_m_s`` against
     ``torque_Nm``."""
     omega = 2.0 * math.pi * speed_m_s / design.helix_pitch_m
@@ -218,11 +254,18 @@ class AnchorSet:
     ``embedment(i)`` is how deep its helix is in the ground once the body's lift is taken off.
     """
 
-    def __init__(self, count: int = 4, design: AnchorDesign = DEFAULT_ANCHOR, *, ambient_pressure_Pa: float = 0.0,
-                 spread: tuple[float, ...] = ()) -> None:
+    def __init__(
+        self,
+        count: int = 4,
+        design: AnchorDesign = DEFAULT_ANCHOR,
+        *,
+        ambient_pressure_Pa: float = 0.0,
+        spread: tuple[float, ...] = (),
+        body: str = "moon",
+    ) -> None:
         self.design = design
         self.count = count
-        self.ground = GroundCache(ambient_pressure_Pa)
+        self.ground = GroundCache(ambient_pressure_Pa, body)
         self.spread = spread or (1.0,) * count  # per-anchor variability of the local ground strength
         self.extension_m = [0.0] * count
         self.target_m = [0.0] * count
@@ -230,6 +273,7 @@ class AnchorSet:
         self.preload_cmd_N = [0.0] * count
         self.seated = [False] * count  # reached the target depth or seated at refusal
         self.refused = [False] * count
+        self.piloting = [False] * count  # the helix refused short of seating; the percussive pilot advances
         self.capacity_N = [0.0] * count
         self.torque_Nm = [0.0] * count
         self.body = BodyState()
@@ -258,6 +302,11 @@ class AnchorSet:
                 self.capacity_N[i] = column_capacity_N(profile, e, gravity_m_s2, self.design) * self.spread[i]
             total += self.capacity_N[i]
         return total
+
+    def tip_ucs_Pa(self, i: int) -> float:
+        """UCS (Pa) of the ground at anchor ``i``'s tip (0 before a column is known)."""
+        profile = self._profile
+        return profile.ucs_at(self.embedment(i)) if profile is not None else 0.0
 
     def deployed(self, i: int) -> bool:
         """True when anchor ``i`` is screwed in to its commanded depth or seated at refusal."""

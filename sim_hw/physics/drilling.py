@@ -20,7 +20,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sim_hw.physics.icy_ground import GroundCache, latent_heat_sublimation_J_kg, sublimation_flux_kg_m2_s
+from sim_hw.physics.icy_ground import GroundCache, sublimation_flux_kg_m2_s
+from sim_hw.physics.thermal import latent_sublimation
 from sim_hw.terrain import Layer
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ RETRACT_BLOCKED = 0x40
 class DrillDesign:
     """Design parameters of the drill (SI). Values and sources: ``docs/sim/mechanics.md``, "Drill"."""
 
-    bit_radius_m: float = 0.015
+    bit_radius_m: float = 0.025
     drilling_efficiency: float = 0.25  # eps = UCS / efficiency (Teale 1965: practical SE several x UCS)
     thrust_ratio: float = 0.6  # zeta, Detournay & Defourny 1992 (0.5..0.9 for drag bits)
     wear_flat_area_m2: float = 6.0e-6
@@ -216,10 +217,16 @@ class DrillMechanics:
     of the hole the bit has cut, ``depth_m`` the bit's depth below the surface (stroke less body lift).
     """
 
-    def __init__(self, design: DrillDesign = DEFAULT_DESIGN, *, ambient_K: float = 250.0,
-                 ambient_pressure_Pa: float = 0.0) -> None:
+    def __init__(
+        self,
+        design: DrillDesign = DEFAULT_DESIGN,
+        *,
+        ambient_K: float = 250.0,
+        ambient_pressure_Pa: float = 0.0,
+        body: str = "moon",
+    ) -> None:
         self.design = design
-        self.ground = GroundCache(ambient_pressure_Pa)
+        self.ground = GroundCache(ambient_pressure_Pa, body)
         self.ambient_pressure_Pa = ambient_pressure_Pa
         self.rpm_cmd = 0.0
         self.percussion = False
@@ -397,11 +404,19 @@ class DrillMechanics:
         # --- torque, stall, motor
         torque = 0.0
         if rpm > 0.0 or (self.rpm_cmd > 0.0 and not self.stalled):
-            torque = (spindle_torque_Nm(max(rpm, 1.0), d) + face_t + contact_t + choke_t
-                      + auger_torque_Nm(depth, layer.bulk_density_kg_m3, env.gravity_m_s2, d)
-                      + self.forced_torque_Nm)
-            if (self.rpm_cmd > 0.0 and not self.stalled
-                    and (self.jammed or torque > available_torque_Nm(self.rpm_cmd, d))):
+            torque = (
+                spindle_torque_Nm(max(rpm, 1.0), d)
+                + face_t
+                + contact_t
+                + choke_t
+                + auger_torque_Nm(depth, layer.bulk_density_kg_m3, env.gravity_m_s2, d)
+                + self.forced_torque_Nm
+            )
+            if (
+                self.rpm_cmd > 0.0
+                and not self.stalled
+                and (self.jammed or torque > available_torque_Nm(self.rpm_cmd, d))
+            ):
                 self.stalled = True
                 outcome |= STALL
                 if self.jammed:
@@ -468,10 +483,11 @@ class DrillMechanics:
             conductance = props.thermal_inertia * contact_area / math.sqrt(math.pi * d.contact_time_s)
         conductance += mass_rate * props.cp_J_kgK * d.cuttings_heat_share
         sink = d.sink_conductance_W_K
-        cooling = (loss + face_loss) * latent_heat_sublimation_J_kg(bit_T) if (loss + face_loss) > 0.0 else 0.0
+        cooling = (loss + face_loss) * latent_sublimation(bit_T) if (loss + face_loss) > 0.0 else 0.0
         k = dt / d.bit_heat_capacity_J_K
         bit_T = (bit_T + k * (heat_in - cooling + conductance * layer_T + sink * env.ambient_K)) / (
-            1.0 + k * (conductance + sink))
+            1.0 + k * (conductance + sink)
+        )
         self.bit_temp_K = bit_T
         hot = bit_T > d.overtemp_K
         if hot and not self._overtemp:

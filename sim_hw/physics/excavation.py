@@ -7,47 +7,27 @@ regolith by Wilkinson & DeGennaro 2007):
 
 with the N factors functions of the rake angle, the soil friction angle, the soil-tool friction angle and
 the failure-plane angle, which is chosen to minimise F (the soil fails along the weakest plane). Soil
-properties come from the site's layers; the friction angle follows the bulk density through the Lunar
+properties come from the site's layers; the friction angle follows the dry density through the Lunar
 Sourcebook's recommended values, and the cohesion follows from the layer's unconfined compressive strength
-through Mohr-Coulomb. Sources and assumptions are listed in ``docs/sim/extraction.md``.
+through Mohr-Coulomb — both from :mod:`sim_hw.physics.icy_ground`, the model the drill and anchors use.
+Sources and assumptions are listed in ``docs/sim/extraction.md``.
 
 SI units: metres, kilograms, newtons, pascals, radians, kelvin.
 """
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.physics.icy_ground import cohesion_from_ucs, default_layer, friction_angle_rad
 from sim_hw.terrain import Layer, Site
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Bulk density (kg/m^3) -> friction angle (deg): Lunar Sourcebook recommended typical values for the
-#: 0-15 cm, 0-30 cm and 30-60 cm intervals (Carrier, Olhoeft & Mendell 1991). Clamped outside the range.
-_FRICTION_TABLE = ((1500.0, 42.0), (1580.0, 46.0), (1740.0, 54.0))
-#: Friction angle of asteroid regolith, deg (assumption shared with the terrain model's asteroid strength).
-ASTEROID_FRICTION_DEG = 35.0
-#: Surface regolith where no site data exists (Lunar Sourcebook typical 0-15 cm: 1.50 g/cm^3, 0.52 kPa).
-NOMINAL_DENSITY_KG_M3 = 1500.0
-NOMINAL_COHESION_PA = 520.0
-
-
-def friction_angle_rad(dry_density_kg_m3: float, body: str = "moon") -> float:
-    """Internal friction angle of dry regolith at this dry bulk density on ``body``, radians (piecewise
-    linear in the Lunar Sourcebook values; a constant on an asteroid)."""
-    if body == "asteroid":
-        return math.radians(ASTEROID_FRICTION_DEG)
-    bulk_density_kg_m3 = dry_density_kg_m3
-    table = _FRICTION_TABLE
-    if bulk_density_kg_m3 <= table[0][0]:
-        return math.radians(table[0][1])
-    for (r0, p0), (r1, p1) in itertools.pairwise(table):
-        if bulk_density_kg_m3 <= r1:
-            return math.radians(p0 + (p1 - p0) * (bulk_density_kg_m3 - r0) / (r1 - r0))
-    return math.radians(table[-1][1])
+#: Dry surface regolith where no site data exists: the ground between sites (``default_layer``).
+NOMINAL_DENSITY_KG_M3 = default_layer(250.0).bulk_density_kg_m3
 
 
 @dataclass(frozen=True)
@@ -64,16 +44,13 @@ class CutSoil:
     hydrated_fraction: float = 0.0
 
 
-def cohesion_from_ucs_Pa(ucs_Pa: float, friction_rad: float) -> float:
-    """Mohr-Coulomb cohesion of a material with unconfined compressive strength ``ucs_Pa`` and friction
-    angle ``friction_rad``: c = UCS / (2 tan(45 deg + phi/2)), Pa."""
-    return ucs_Pa / (2.0 * math.tan(math.pi / 4.0 + friction_rad / 2.0))
-
-
 def nominal_soil(temperature_K: float) -> CutSoil:
-    """Dry surface regolith with the Lunar Sourcebook's typical 0-15 cm values, at ``temperature_K``."""
-    return CutSoil(NOMINAL_DENSITY_KG_M3, NOMINAL_COHESION_PA, friction_angle_rad(NOMINAL_DENSITY_KG_M3), 0.0,
-                   temperature_K)
+    """The ground between sites (:func:`~sim_hw.physics.icy_ground.default_layer`) at ``temperature_K``."""
+    layer = default_layer(temperature_K)
+    phi = friction_angle_rad(layer.bulk_density_kg_m3)
+    return CutSoil(
+        layer.bulk_density_kg_m3, cohesion_from_ucs(layer.strength_kPa * 1000.0, phi), phi, 0.0, temperature_K
+    )
 
 
 def soil_between(site: Site, top_m: float, bottom_m: float, body: str = "moon") -> CutSoil:
@@ -95,7 +72,7 @@ def soil_between(site: Site, top_m: float, bottom_m: float, body: str = "moon") 
     density = mass / thick
     water = (ice + bound) / mass
     phi = friction_angle_rad(density * (1.0 - water), body)
-    return CutSoil(density, cohesion_from_ucs_Pa(ucs / thick, phi), phi, ice / mass, heat / mass, bound / mass)
+    return CutSoil(density, cohesion_from_ucs(ucs / thick, phi), phi, ice / mass, heat / mass, bound / mass)
 
 
 def _accumulate(layer: Layer, overlap: float, thick: float, mass: float, ucs: float, ice: float, bound: float,

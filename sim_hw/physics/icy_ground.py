@@ -6,6 +6,10 @@ the Mohr-Coulomb friction angle and cohesion (for anchor pull-out), the thermal 
 and thermal inertia (for bit heating), and the vapour pressure and free-sublimation flux of ice (for the
 water a hot bit drives off the cuttings). Equations and sources are in ``docs/sim/mechanics.md``.
 
+One model per quantity: the properties of water and of the regolith's heat capacity come from
+:mod:`sim_hw.physics.thermal` (the extractor's model), and the friction angle and the UCS-to-cohesion
+conversion defined here are the ones the scoop (:mod:`sim_hw.physics.excavation`) uses too.
+
 SI units throughout: metres, kilograms, pascals, kelvin, watts, seconds; angles in radians.
 """
 
@@ -16,13 +20,15 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.physics.thermal import (
+        cp_regolith,
+    hertz_knudsen_factor,
+    p_sat_ice,
+)
 from sim_hw.terrain import Layer
 
 _LOGGER = logging.getLogger(__name__)
 
-#: Molar gas constant, J/(mol K) (CODATA 2018), and the molar mass of water, kg/mol.
-R_GAS = 8.314462618
-M_WATER = 0.018015268
 #: Density of ice Ih, kg/m^3.
 ICE_DENSITY_KG_M3 = 917.0
 #: Grain (solid) density of lunar soil, kg/m^3: specific gravity ~3.1 (Carrier et al. 1991, Lunar Sourcebook 9.1.3).
@@ -41,35 +47,36 @@ DIFFUSION_LIMIT_FACTOR = 1.0e3
 #: Melting point of ice, K.
 T_MELT_K = 273.15
 
-#: Bulk density (kg/m^3) -> friction angle (deg): the Lunar Sourcebook's recommended typical values for the
-#: 0-15, 0-30 and 30-60 cm intervals (Carrier, Olhoeft & Mendell 1991, table 9.12), clamped outside.
+#: Dry bulk density (kg/m^3) -> friction angle (deg): the Lunar Sourcebook's recommended typical values for
+#: the 0-15, 0-30 and 30-60 cm intervals (Carrier, Olhoeft & Mendell 1991, table 9.12), clamped outside.
 _FRICTION_KNOTS = ((1500.0, 42.0), (1580.0, 46.0), (1740.0, 54.0))
-#: Hayne et al. (2017) eq. A6 coefficients of the regolith specific heat polynomial, J/(kg K).
-_HAYNE_CP = (-3.6125, 2.7431, 2.3616e-3, -1.2340e-5, 8.9093e-9)
-_HK = M_WATER / (2.0 * math.pi * R_GAS)
+#: Friction angle of asteroid regolith, deg (assumption shared with the terrain model's asteroid strength).
+ASTEROID_FRICTION_DEG = 35.0
 
 
-def friction_angle_rad(bulk_density_kg_m3: float) -> float:
-    """Internal friction angle (rad) at this bulk density: piecewise linear in :data:`_FRICTION_KNOTS`."""
+def friction_angle_rad(dry_density_kg_m3: float, body: str = "moon") -> float:
+    """Internal friction angle (rad) of the grain skeleton at this dry bulk density on ``body``: piecewise
+    linear in :data:`_FRICTION_KNOTS` (a constant on an asteroid). Pore ice adds cohesion, not friction,
+    so icy layers use the density of their dry skeleton."""
+    if body == "asteroid":
+        return math.radians(ASTEROID_FRICTION_DEG)
     knots = _FRICTION_KNOTS
-    if bulk_density_kg_m3 <= knots[0][0]:
+    if dry_density_kg_m3 <= knots[0][0]:
         return math.radians(knots[0][1])
     for (r0, p0), (r1, p1) in itertools.pairwise(knots):
-        if bulk_density_kg_m3 <= r1:
-            return math.radians(p0 + (p1 - p0) * (bulk_density_kg_m3 - r0) / (r1 - r0))
+        if dry_density_kg_m3 <= r1:
+            return math.radians(p0 + (p1 - p0) * (dry_density_kg_m3 - r0) / (r1 - r0))
     return math.radians(knots[-1][1])
+
+
+def dry_density_kg_m3(layer: Layer) -> float:
+    """Density of a layer's dry skeleton, kg/m^3 (the bulk density holds the pore water's mass too)."""
+    return layer.bulk_density_kg_m3 * (1.0 - layer.ice_fraction)
 
 
 def cohesion_from_ucs(ucs_Pa: float, friction_rad: float) -> float:
     """Mohr-Coulomb cohesion (Pa) of a material with this UCS: c = UCS / (2 tan(45 deg + phi/2))."""
     return ucs_Pa / (2.0 * math.tan(math.pi / 4.0 + friction_rad / 2.0))
-
-
-def cp_regolith(T: float) -> float:
-    """Specific heat of regolith, J/(kg K): Hayne et al. (2017) eq. A6 polynomial, T clamped to 10..1000 K."""
-    T = 10.0 if T < 10.0 else (1000.0 if T > 1000.0 else T)
-    c0, c1, c2, c3, c4 = _HAYNE_CP
-    return c0 + T * (c1 + T * (c2 + T * (c3 + T * c4)))
 
 
 def k_ice(T: float) -> float:
@@ -90,17 +97,9 @@ def pore_ice_saturation(ice_fraction: float, bulk_density_kg_m3: float) -> float
 
 
 def ice_vapour_pressure_Pa(T: float) -> float:
-    """Saturation vapour pressure over ice, Pa (Murphy & Koop 2005, QJRMS 131, eq. 7); 0 below 20 K."""
-    if T < 20.0:
-        return 0.0
-    T = T_MELT_K if T > T_MELT_K else T
-    return math.exp(9.550426 - 5723.265 / T + 3.53068 * math.log(T) - 0.00728332 * T)
-
-
-def latent_heat_sublimation_J_kg(T: float) -> float:
-    """Latent heat of sublimation of ice, J/kg (Murphy & Koop 2005 eq. 5), T clamped to 30..273.16 K."""
-    T = 30.0 if T < 30.0 else (273.16 if T > 273.16 else T)
-    return (46782.5 + 35.8925 * T - 0.07414 * T * T + 541.5 * math.exp(-((T / 123.75) ** 2))) / M_WATER
+    """Saturation vapour pressure over pore ice, Pa: :func:`sim_hw.physics.thermal.p_sat_ice` (Murphy & Koop
+    2005), held at its melting-point value above it (ice at a hot bit does not outlast melting)."""
+    return p_sat_ice(T_MELT_K if T > T_MELT_K else T)
 
 
 def sublimation_flux_kg_m2_s(T: float, ambient_pressure_Pa: float = 0.0) -> float:
@@ -108,7 +107,7 @@ def sublimation_flux_kg_m2_s(T: float, ambient_pressure_Pa: float = 0.0) -> floa
     coefficient, p_sat(T) sqrt(M / (2 pi R T)). Divided by :data:`DIFFUSION_LIMIT_FACTOR` in gas."""
     if T < 20.0:
         return 0.0
-    flux = ice_vapour_pressure_Pa(T) * math.sqrt(_HK / T)
+    flux = ice_vapour_pressure_Pa(T) * hertz_knudsen_factor(T)
     return flux / DIFFUSION_LIMIT_FACTOR if ambient_pressure_Pa > GAS_FILLED_PRESSURE_PA else flux
 
 
@@ -127,14 +126,14 @@ class GroundProps:
     thermal_inertia: float
 
 
-def ground_props(layer: Layer, ambient_pressure_Pa: float = 0.0) -> GroundProps:
-    """Everything the mechanical models need to know about ``layer`` (see :class:`GroundProps`).
+def ground_props(layer: Layer, ambient_pressure_Pa: float = 0.0, body: str = "moon") -> GroundProps:
+    """Everything the mechanical models need to know about ``layer`` on ``body`` (see :class:`GroundProps`).
 
     Frozen water bridges the grains and raises the conductivity: k = k_dry + porosity-share S k_ice F
     (S: pore-ice saturation, F: :data:`ICE_BRIDGE_FACTOR`). Above the melting point the water is not ice.
     """
     ucs = max(0.0, layer.strength_kPa) * 1000.0
-    phi = friction_angle_rad(layer.bulk_density_kg_m3)
+    phi = friction_angle_rad(dry_density_kg_m3(layer), body)
     frozen = layer.water_form == "ice" and layer.temperature_K < T_MELT_K
     saturation = pore_ice_saturation(layer.ice_fraction, layer.bulk_density_kg_m3) if frozen else 0.0
     k_dry = K_DRY_GAS_W_MK if ambient_pressure_Pa > GAS_FILLED_PRESSURE_PA else K_DRY_VACUUM_W_MK
@@ -155,8 +154,9 @@ class GroundCache:
     """Memoises :func:`ground_props` per layer object (layers are immutable), so a device step that asks
     for the same layer again costs a dictionary lookup."""
 
-    def __init__(self, ambient_pressure_Pa: float = 0.0) -> None:
+    def __init__(self, ambient_pressure_Pa: float = 0.0, body: str = "moon") -> None:
         self.ambient_pressure_Pa = ambient_pressure_Pa
+        self.body = body
         self._props: dict[int, tuple[Layer, GroundProps]] = {}
 
     def props(self, layer: Layer) -> GroundProps:
@@ -164,7 +164,7 @@ class GroundCache:
         hit = self._props.get(id(layer))
         if hit is not None and hit[0] is layer:
             return hit[1]
-        props = ground_props(layer, self.ambient_pressure_Pa)
+        props = ground_props(layer, self.ambient_pressure_Pa, self.body)
         if len(self._props) > 4096:  # a long run over many generated columns: start afresh
             self._props.clear()
         self._props[id(layer)] = (layer, props)

@@ -47,25 +47,40 @@ def cobs_decode(encoded: bytes) -> bytes:
     zero = encoded.find(0)
     if zero >= 0:
         raise CobsError(_zero_message(encoded, zero))
-    pieces: list[bytes] = []
-    append = pieces.append
-    pending = b""
+    if not encoded:
+        return b""
+    # The decoded data is the encoded data with every code byte turned into the 0x00 it stands for, minus
+    # the first code byte; only the code byte after a full (0xFF) block stands for nothing and goes. One
+    # cheap step per block; telemetry full of 0.0 floats has dozens of blocks per frame.
+    out = bytearray(encoded)
+    end = len(out)
+    i = 0
+    full: list[int] = []
+    while i < end:
+        code = out[i]
+        out[i] = 0
+        if code == 0xFF:
+            full.append(i + code)
+        i += code
+    if i != end:
+        _raise_overrun(encoded)
+    for position in reversed(full):
+        if position < end:
+            del out[position]
+    del out[0]
+    return bytes(out)
+
+
+def _raise_overrun(encoded: bytes) -> None:
+    """Raise the :class:`CobsError` naming the block that runs past the end of ``encoded``."""
     end = len(encoded)
     i = 0
     while i < end:
         code = encoded[i]
-        j = i + code
-        if j > end:
+        if i + code > end:
             raise CobsError(f"COBS block at offset {i} claims {code - 1} bytes but only {end - i - 1} remain")
-        if code == 0xFF:
-            pending += encoded[i + 1 : j]  # a full block: no zero follows it
-        else:
-            append(pending + encoded[i + 1 : j] if pending else encoded[i + 1 : j])
-            pending = b""
-        i = j
-    if pending:  # the data ended with a full 254-byte block
-        append(pending)
-    return b"\x00".join(pieces)
+        i += code
+    raise CobsError(f"COBS blocks of {end} bytes do not end at the end")
 
 
 def _zero_message(encoded: bytes, zero: int) -> str:

@@ -45,6 +45,9 @@ BROADCAST_ADDRESS = 0xFF
 READ_SLICE_S = 0.01
 _MAX_READ = 4096
 
+#: ``Flags.RESPONSE`` as a plain int (``int & IntFlag`` runs the enum's Python-level operator).
+_RESPONSE = int(Flags.RESPONSE)
+
 FrameHandler = Callable[[Frame], None]
 LinkHandler = Callable[[bool, str], None]
 
@@ -248,11 +251,16 @@ class Transport:
             if port is None:
                 raise LinkError(f"{self.name}: link went down while waiting for a response: {self.last_error}")
             try:
-                data = port.read(1)
-                if data:
-                    waiting = port.in_waiting
-                    if waiting:
-                        data += port.read(min(waiting, _MAX_READ))
+                # What has arrived already, in one read; else wait (one read slice) for the first byte.
+                waiting = port.in_waiting
+                if waiting:
+                    data = port.read(min(waiting, _MAX_READ))
+                else:
+                    data = port.read(1)
+                    if data:
+                        waiting = port.in_waiting
+                        if waiting:
+                            data += port.read(min(waiting, _MAX_READ))
             except (serial.SerialException, OSError) as exc:
                 self._link_down(f"read failed: {exc}")
                 continue
@@ -285,7 +293,7 @@ class Transport:
         self.stats.framing_errors += _other_errors(dstats) - other_before
         self.stats.frames_ok += len(frames)
         for frame in frames:
-            if frame.flags & Flags.RESPONSE:
+            if frame.flags & _RESPONSE:
                 if frame.seq == self._awaiting and self._response is None:
                     self._response = frame
                 else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import random
+import struct
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,9 @@ _LOGGER = logging.getLogger(__name__)
 
 BROADCAST_ADDRESS = 0xFF
 FIRMWARE_VERSION = (1, 0, 0)
+# Plain ints: ``int & IntFlag`` runs the enum's Python-level operator on every frame.
+_RETRY = int(Flags.RETRY)
+_RESPONSE = int(Flags.RESPONSE)
 
 
 class Nack(Exception):
@@ -86,6 +90,8 @@ class SensorFault:
 
 
 SENSOR_FAULT_KINDS = ("dropout", "stuck", "nan", "noise")
+#: Telemetry field names of each device type, in ICD order (built at the first frame).
+_TELEMETRY_NAMES: dict[str, tuple[str, ...]] = {}
 
 
 class Firmware:
@@ -169,7 +175,7 @@ class Firmware:
         return wire
 
     def _respond(self, request: Frame, msg_type: int, payload: bytes) -> None:
-        wire = self._send(msg_type, payload, seq=request.seq, flags=Flags.RESPONSE)
+        wire = self._send(msg_type, payload, seq=request.seq, flags=_RESPONSE)
         self._last_request = (request.seq, request.msg_type, wire)
 
     # ------------------------------------------------------------------------------------ handling
@@ -178,7 +184,7 @@ class Firmware:
             return  # not for us (multi-drop bus)
         self._last_host_rx = self.world.t
         self._deadman_tripped = False
-        if frame.flags & Flags.RETRY and self._last_request is not None:
+        if frame.flags & _RETRY and self._last_request is not None:
             seq, msg_type, wire = self._last_request
             if seq == frame.seq and msg_type == frame.msg_type:
                 self._tx += wire  # replay: never act twice on one request
@@ -369,9 +375,15 @@ class Firmware:
         if self._sensor_faults:
             values = self._apply_sensor_faults(values)
         uptime_ms = int((self.world.t - self._boot_t) * 1000) & 0xFFFFFFFF
-        return self.spec.telemetry_layout.pack(
-            self.state, self.mode, self.all_faults, uptime_ms, *(values[f.name] for f in self.spec.telemetry)
-        )
+        layout = self.spec.telemetry_layout
+        names = _TELEMETRY_NAMES.get(self.spec.name)
+        if names is None:
+            names = _TELEMETRY_NAMES[self.spec.name] = tuple(f.name for f in self.spec.telemetry)
+        header = (self.state, self.mode, self.all_faults, uptime_ms)
+        try:
+            return layout.struct.pack(*header, *map(values.__getitem__, names))
+        except struct.error:  # let the layout name the fields in its error
+            return layout.pack(*header, *(values[name] for name in names))
 
     # -------------------------------------------------------------------------------- subclass API
     def step(self, dt: float) -> None:

@@ -44,6 +44,8 @@ DEFAULT_WINDOW = 4_000
 ACK_INTERVAL_S = 0.05
 #: Messages received per poll at most (callbacks included), so a UI thread gets a turn.
 MAX_MESSAGES_PER_POLL = 5_000
+#: Clock seconds of receiving per poll at most (then heartbeats and acks get their turn).
+POLL_BUDGET_S = 0.1
 #: Socket high-water marks (messages): above any window, so flow control bounds the queues.
 SOCKET_HWM = 1_000_000
 #: Seconds between link-status callbacks while nothing changes.
@@ -241,7 +243,10 @@ class LinkClient:
         socket = self.socket
         count = 0
         delay = self.light_time_s > 0
+        budget_end = now + POLL_BUDGET_S
         while count < MAX_MESSAGES_PER_POLL:
+            if count % 16 == 15 and self.clock.monotonic() > budget_end:
+                break  # heartbeats and acks get their turn even under a flood of large packets
             try:
                 frames = socket.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:

@@ -23,6 +23,7 @@ import json
 import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,7 @@ def producer(keys: str, channels: int, hz: float, seconds: float) -> None:
             "samples": ticks * (channels + link_samples),
             "last_seq": server.spool.next_seq - 1,
             "late_s": max(0.0, clock.monotonic() - (start + ticks * period)),
+            "end_perf": time.perf_counter(),  # CLOCK_MONOTONIC: comparable with the parent's perf_counter
         }
         print(json.dumps(summary), flush=True)
         while not closed.is_set():

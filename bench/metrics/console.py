@@ -1,10 +1,11 @@
 """Console metrics: how late a telemetry sample is drawn in the browser, and what serving it costs.
 
-One run feeds both keys: the console server (its own process, :mod:`bench.metrics._console_server`) gets
-50 packets/s of 8 channels through the ground core's telemetry path, three headless Chromium browsers
-(Debian's, driven by chromedriver, offline) each show all 8 channels in two live plots, and every sample
-drawn is timed in the browser: the animation frame after the chart was updated, minus the wall time the
-sample was published (same machine, same clock).
+One run feeds both keys. A flight process (:mod:`bench.metrics._console_flight`: flight's telemetry table
+and link server, CURVE, spool on disk) publishes 50 packets/s of 8 channels; ``isru console`` (the real
+command, its own process) receives them over the link into its ground core and archive and serves the
+console; three headless Chromium browsers (Debian's, driven by chromedriver, offline) each show all 8
+channels in two live plots. Every sample drawn is timed in the browser: the animation frame after its
+chart was redrawn, minus the wall time flight stamped on the sample (same machine, same clock).
 """
 
 from __future__ import annotations
@@ -15,14 +16,17 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
+from isru.link.keys import init_keys
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,7 +72,8 @@ def console_latency_p95_ms(options: RunOptions) -> Result:
 
 @metric("console_cpu_pct", unit="%")
 def console_cpu_pct(options: RunOptions) -> Result:
-    """CPU of the console server process (ground core, archive and web server) at that load, % of one core."""
+    """CPU of the ``isru console`` process (link client, ground core, archive, web server) at that load, % of
+    one core."""
     run = _run(options)
     return Result(value=run.cpu_pct, extra={"measured_s": round(run.measured_s, 1)})
 
@@ -86,7 +91,10 @@ def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
         "c=" + ",".join(f"bench.ch{i}" for i in range(start, start + CHANNELS // 2))
         for start in (0, CHANNELS // 2)
     )
-    with _server(port) as server, contextlib.ExitStack() as stack:
+    with tempfile.TemporaryDirectory(prefix="isru-bench-console-") as folder, contextlib.ExitStack() as stack:
+        keys = init_keys(Path(folder) / "keys")
+        endpoint = stack.enter_context(_flight(keys))
+        server = stack.enter_context(_console(Path(folder), keys, endpoint, port))
         drivers = [stack.enter_context(_browser()) for _ in range(browsers)]
         for driver in drivers:
             driver.get(url)
@@ -129,11 +137,44 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _environment() -> dict[str, str]:
+    """This environment without test-runner variables (NiceGUI takes those for its own test server)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)
+
+
 @contextlib.contextmanager
-def _server(port: int) -> Iterator[subprocess.Popen]:
-    command = [sys.executable, "-m", "bench.metrics._console_server", "--port", str(port),
+def _flight(keys: Path) -> Iterator[str]:
+    """The publishing flight process; yields its link endpoint."""
+    command = [sys.executable, "-m", "bench.metrics._console_flight", "--keys", str(keys),
                "--rate-hz", str(RATE_HZ), "--channels", str(CHANNELS)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                               env=_environment())
+    try:
+        line = process.stdout.readline() if process.stdout else ""
+        if not line.startswith("endpoint "):
+            raise MeasurementError(f"flight publisher did not start (said {line!r}, exit code {process.poll()})")
+        yield line.split()[1]
+    finally:
+        _stop(process)
+
+
+@contextlib.contextmanager
+def _console(folder: Path, keys: Path, endpoint: str, port: int) -> Iterator[subprocess.Popen]:
+    """``isru console`` on ``port`` over the link to ``endpoint``; yields the process once it serves."""
+    config = folder / "console.toml"
+    config.write_text(f'[link]\nendpoint = "{endpoint}"\n[ground]\nconsole_port = {port}\n', encoding="utf-8")
+    command = [sys.executable, "-m", "isru.cli", "console", "--config", str(config), "--keys", str(keys),
+               "--identity", "operator", "--archive", str(folder / "archive.sqlite")]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_environment())
     try:
         deadline = time.perf_counter() + START_TIMEOUT_S
         while True:
@@ -144,17 +185,12 @@ def _server(port: int) -> Iterator[subprocess.Popen]:
             except OSError:
                 if process.poll() is not None or time.perf_counter() > deadline:
                     raise MeasurementError(
-                        f"console server did not start on port {port} (exit code {process.poll()})"
+                        f"isru console did not start on port {port} (exit code {process.poll()})"
                     ) from None
                 time.sleep(0.2)
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
+        _stop(process)
 
 
 @contextlib.contextmanager

@@ -19,6 +19,8 @@ window.isruPlots = window.isruPlots || {
       for (const [index, points] of plot.s) {
         const data = (state.series[index] ||= []);
         for (const point of points) {
+          // Samples of a channel come in time order; anything not newer is a repeat (a resent message).
+          if (data.length && point[0] <= data[data.length - 1][0]) continue;
           data.push(point);
           if (point[0] >= this.loaded) this.pending.push(point[0]);
         }

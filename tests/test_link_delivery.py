@@ -108,7 +108,7 @@ def test_outage_then_resume_holds_every_packet_exactly_once(keys: Path, tmp_path
         last = flight.flight.server.spool.next_seq - 1
         pump(client, lambda: archive.high >= last and flight.flight.server.spool.depth == 0)
         archive.check_exactly_once(archive.high)  # late event packets (link state) may follow ``last``
-        assert last >= 30 + outage_s / flight.period_s * 0.8  # the outage's packets were produced and delivered
+        assert last >= 30 + outage_s / flight.period_s * 0.5  # the outage's packets were produced and delivered
         assert client.status.gaps == 0 and client.status.lost == 0
         client.close()
     finally:

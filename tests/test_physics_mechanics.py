@@ -295,3 +295,26 @@ def test_an_unanchored_rover_lifts_off_icy_ground_on_the_moon() -> None:
         anchor.close()
     finally:
         uninstall_world()
+
+
+def test_one_friction_angle_and_cohesion_per_layer_whichever_tool_works_it() -> None:
+    from sim_hw.physics.excavation import nominal_soil, soil_between
+    from sim_hw.physics.icy_ground import default_layer, friction_angle_rad
+
+    icy = Layer(0.0, 3.0, 1600.0 / (1.0 - 0.05), 9000.0, 0.05, 60.0)
+    props = ground_props(icy)
+    # pore ice adds cohesion (through the UCS), not friction: the dry skeleton's density sets phi
+    assert props.friction_rad == pytest.approx(friction_angle_rad(1600.0))
+    scooped = soil_between(Site(0, 0.0, 0.0, 0.0, 0.0, (icy,)), 0.0, 0.1)
+    assert scooped.friction_rad == pytest.approx(props.friction_rad)
+    assert scooped.cohesion_Pa == pytest.approx(props.cohesion_Pa)
+    # an asteroid's regolith keeps its own friction angle for the anchors as for the scoop
+    loose = Layer(0.0, 3.0, 900.0, 0.01, 0.0, 260.0)
+    assert math.degrees(ground_props(loose, body="asteroid").friction_rad) == pytest.approx(35.0)
+    assert soil_between(Site(0, 0.0, 0.0, 0.0, 0.0, (loose,)), 0.0, 0.1, "asteroid").friction_rad == pytest.approx(
+        ground_props(loose, body="asteroid").friction_rad
+    )
+    # the ground between sites is one layer for every tool: 0.52 kPa cohesion at 42 degrees
+    between = ground_props(default_layer(250.0))
+    assert nominal_soil(250.0).cohesion_Pa == pytest.approx(between.cohesion_Pa) == pytest.approx(520.0)
+    assert math.degrees(between.friction_rad) == pytest.approx(42.0)

@@ -267,3 +267,28 @@ def test_garbage_never_crashes_the_anchors(make_world: Callable[..., SimWorld]) 
 
     check()
     port.close()
+
+
+def test_a_percussive_pilot_seats_the_anchors_where_ice_cements_the_ground_near_the_surface(
+    make_world: Callable[..., SimWorld],
+) -> None:
+    times = {}
+    for ucs_kPa in (10_000.0, 40_000.0):
+        shallow_ice = (Layer(0.0, 0.02, 1500.0, 2.5, 0.0, 60.0), Layer(0.02, 3.0, 1900.0, ucs_kPa, 0.06, 60.0))
+        link = SimLink(make_world(shallow_ice, devices=("anchor", "power")), "anchor")
+        link.ack("set_telemetry_period", period_ms=500)
+        assert link.ack("deploy", mask=ALL, depth_m=0.3) == AckResult.STARTED
+        t0 = link.world.t
+        while not link.completions("deploy") and link.world.t - t0 < 1800.0:
+            run([link], 5.0)
+        times[ucs_kPa] = link.world.t - t0
+        assert link.completions("deploy") == [Completion.OK]
+        snap = link.snapshot()
+        # seated on the torque criterion once 30 % of the commanded depth is in (the helix alone refused at 2 cm)
+        assert all(0.085 < snap[f"depth{i}_m"] < 0.1 for i in range(4))
+        assert snap["holding_N"] > 4000.0
+        assert link.world.rover.bus_on.get("anchor", True)  # four pilots hammering stay within the bus fuse
+        link.close()
+        uninstall_world()
+    # the pilot advances at the rate its hammer breaks the ground: stronger ground, slower
+    assert times[40_000.0] > 2.5 * times[10_000.0]

@@ -107,6 +107,7 @@ class Transport:
         self._port: serial.SerialBase | None = None
         #: The port's own cheap "nothing to read now" test, if it has one (``sim://`` does); see :meth:`idle`.
         self._port_idle: Callable[[], bool] | None = None
+        self.idle = _never_idle  # type: ignore[method-assign]
         self._decoder = FrameDecoder()
         self._seq = 0
         self._awaiting: int | None = None
@@ -152,6 +153,8 @@ class Transport:
         self._port = port
         idle = getattr(port, "idle", None) if port is not None else None
         self._port_idle = idle if callable(idle) else None
+        # idle() is the port's own test where it has one: no extra Python frame on the polling path.
+        self.idle = self._port_idle or _never_idle  # type: ignore[method-assign]
 
     def _open_port(self) -> serial.SerialBase:
         kwargs = {"baudrate": self.baud, "timeout": READ_SLICE_S, "write_timeout": 1.0}
@@ -287,10 +290,13 @@ class Transport:
         self.stats.bytes_in += len(data)
         self.last_rx = self.clock.monotonic()
         dstats = self._decoder.stats
-        crc_before, other_before = dstats.crc_errors, _other_errors(dstats)
+        crc_before = dstats.crc_errors
+        errors_before = crc_before + dstats.framing_errors + dstats.cobs_errors + dstats.version_errors
         frames = self._decoder.feed(data)
-        self.stats.crc_errors += dstats.crc_errors - crc_before
-        self.stats.framing_errors += _other_errors(dstats) - other_before
+        errors = dstats.crc_errors + dstats.framing_errors + dstats.cobs_errors + dstats.version_errors
+        if errors != errors_before:
+            self.stats.crc_errors += dstats.crc_errors - crc_before
+            self.stats.framing_errors += (errors - dstats.crc_errors) - (errors_before - crc_before)
         self.stats.frames_ok += len(frames)
         for frame in frames:
             if frame.flags & _RESPONSE:
@@ -351,6 +357,11 @@ class Transport:
         """Declare the link down from outside (e.g. a device that stopped answering heartbeats)."""
         with self._lock:
             self._link_down(reason)
+
+
+def _never_idle() -> bool:
+    """:meth:`Transport.idle` of a port that cannot tell: always ask the port itself."""
+    return False
 
 
 def _hung_up(port: serial.SerialBase) -> bool:

@@ -172,6 +172,7 @@ class Firmware:
             seq = self._seq
         wire = encode_frame(Frame(self.address, msg_type, seq, payload, flags))
         self._tx += wire
+        self.world.version += 1
         return wire
 
     def _respond(self, request: Frame, msg_type: int, payload: bytes) -> None:
@@ -188,6 +189,7 @@ class Firmware:
             seq, msg_type, wire = self._last_request
             if seq == frame.seq and msg_type == frame.msg_type:
                 self._tx += wire  # replay: never act twice on one request
+                self.world.version += 1
                 return
         if frame.address == BROADCAST_ADDRESS and frame.msg_type not in (MsgType.IDENTIFY, MsgType.HEARTBEAT):
             return

@@ -40,6 +40,8 @@ class Serial(SerialBase):
         if self._line_faults.unplugged:
             raise SerialException(f"could not open port {self._port}: device unplugged")
         self._rx = DelayLine()
+        self._quiet_version = -1  # world version and clock time up to which idle() is known True
+        self._quiet_until = -math.inf
         self._world.sync()
         self._firmware.read_output()  # bytes sent while nothing was attached are lost, as on a real line
         self.is_open = True
@@ -100,9 +102,11 @@ class Serial(SerialBase):
         step due (a step may make the device write). A cheap test for the host's polling loop; when it
         is False, ``in_waiting`` tells how much there is."""
         world = self._world
-        rx = self._rx
         now = world.clock.monotonic()
-        return (
+        if self._quiet_version == world.version and now < self._quiet_until:
+            return self.is_open and not self._line_faults.unplugged
+        rx = self._rx
+        quiet = (
             now < world.next_stop
             and self.is_open
             and not self._firmware.output_pending
@@ -110,6 +114,12 @@ class Serial(SerialBase):
             and rx.next_due() > now
             and not self._line_faults.unplugged
         )
+        if quiet:
+            # Until the world changes (a step, a byte written, a new wake-up) or the clock reaches its next
+            # step or delayed byte, the answer stays the same.
+            self._quiet_version = world.version
+            self._quiet_until = min(world.next_stop, rx.next_due())
+        return quiet
 
     def read(self, size: int = 1) -> bytes:
         """Read up to ``size`` bytes, waiting up to ``timeout`` seconds of the world's clock."""

@@ -78,6 +78,12 @@ class SimWorld:
         self.step_s = step_s
         self.t = clock.monotonic()
         self.rover = RoverState()
+        #: Clock time (s) of the world's next step: until the clock reaches it, :meth:`sync` has nothing to
+        #: do. ``-inf`` when unknown (after anything that may move a device's next output earlier).
+        self.next_stop = -math.inf
+        #: Bumped by every step, every byte a device writes and every change of :attr:`next_stop`'s inputs:
+        #: a port that found nothing to read at version V knows nothing changed while it stays V.
+        self.version = 0
         start = self.sites[min(max(site, 0), len(self.sites) - 1)]
         self.rover.x_m, self.rover.y_m = start.x_m, start.y_m
         names = devices if devices is not None else DEVICE_NAMES
@@ -89,9 +95,6 @@ class SimWorld:
         self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
         self._stepping = tuple(self.devices.values())
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
-        #: Clock time (s) of the world's next step: until the clock reaches it, :meth:`sync` has nothing to
-        #: do. ``-inf`` when unknown (after anything that may move a device's next output earlier).
-        self.next_stop = -math.inf
 
     @classmethod
     def from_config(cls, sim: SimConfig, clock: Clock, *, devices: tuple[str, ...] | None = None) -> SimWorld:
@@ -147,6 +150,7 @@ class SimWorld:
         """Say that a device's next output time (:meth:`Firmware.next_wakeup`) or the fault schedule changed
         outside a step, so that the next :meth:`sync` looks again instead of trusting :attr:`next_stop`."""
         self.next_stop = -math.inf
+        self.version += 1
 
     def advance_to(self, t: float) -> None:
         """Step every device towards world time ``t`` seconds.
@@ -169,6 +173,7 @@ class SimWorld:
                 return
             dt = target - self.t
             self.t = target
+            self.version += 1
             for device in devices:
                 device.tick(dt)
             if self._scheduled:

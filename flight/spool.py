@@ -32,8 +32,10 @@ _LOGGER = logging.getLogger(__name__)
 
 __all__ = ["Spool"]
 
-#: Most recent frames kept in memory per stream, so live sending does not read back from the file.
+#: Most recent frames kept in memory per stream (count and bytes), so live sending does not read back
+#: from the file.
 CACHE_FRAMES = 50_000
+CACHE_BYTES = 64 * 1024 * 1024
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS packets (seq INTEGER PRIMARY KEY, frame BLOB NOT NULL)",
@@ -51,7 +53,22 @@ class _Stream:
         self.key = key
         self.next = next_n
         self.acked = acked
-        self.cache: deque[tuple[int, bytes]] = deque(maxlen=CACHE_FRAMES)
+        self.cache: deque[tuple[int, bytes]] = deque()
+        self.cache_bytes = 0
+
+    def remember(self, rows: list[tuple[int, bytes]]) -> None:
+        """Keep ``rows`` in memory, dropping the oldest beyond the count and byte budgets."""
+        cache = self.cache
+        cache.extend(rows)
+        self.cache_bytes += sum(len(frame) for _, frame in rows)
+        while cache and (len(cache) > CACHE_FRAMES or self.cache_bytes > CACHE_BYTES):
+            self.cache_bytes -= len(cache.popleft()[1])
+
+    def forget_through(self, n: int) -> None:
+        """Drop cached rows numbered up to ``n`` (acknowledged)."""
+        cache = self.cache
+        while cache and cache[0][0] <= n:
+            self.cache_bytes -= len(cache.popleft()[1])
 
     @property
     def depth(self) -> int:
@@ -137,7 +154,7 @@ class Spool:
         for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
             if rows:
                 stream.next = rows[-1][0] + 1
-                stream.cache.extend(rows)
+                stream.remember(rows)
 
     def _rollback(self) -> None:
         try:
@@ -194,9 +211,7 @@ class Spool:
         self.packets.acked = seq
         self.statuses.acked = sseq
         for stream in (self.packets, self.statuses):
-            cache = stream.cache
-            while cache and cache[0][0] <= stream.acked:
-                cache.popleft()
+            stream.forget_through(stream.acked)
 
     # ------------------------------------------------------------------------------------ counters
     def last_counter(self, client: str) -> int:

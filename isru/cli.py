@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "isru.commands.sim",
     "isru.commands.serial_monitor",
     "isru.commands.console",
+    "isru.commands.ground",
     "isru.commands.keys",
 )
 

@@ -8,7 +8,7 @@ in the test process, over the CURVE-secured link on 127.0.0.1 — and ``isru`` i
         isru.send("mission.start", cycles=1).wait_completed(timeout_s=30)
         isru.await_telemetry("mission.state", lambda s: s.startswith("anchor"), timeout_s=120)
 
-Configure with the ``isru_stack`` marker: ``@pytest.mark.isru_stack(warp=50.0, light_time_s=1.3,
+Configure with the ``isru_stack`` marker: ``@pytest.mark.isru_stack(warp=5.0, light_time_s=1.3,
 overrides={"sim": {"seed": 3}})``, or for every test with ``--isru-warp``. Flight's log is attached to
 the report of a failing test.
 """
@@ -25,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     """``--isru-warp``: simulated seconds per wall second of the stack's flight clock."""
     group = parser.getgroup("isru", "isru simulated stack")
     group.addoption(
-        "--isru-warp", type=float, default=20.0, help="flight clock warp of the isru_stack fixture (default 20)"
+        "--isru-warp", type=float, default=2.0, help="flight clock warp of the isru_stack fixture (default 2)"
     )
 
 

@@ -1,0 +1,351 @@
+"""``isru ground``: the ground station from a terminal.
+
+* ``isru ground send COMMAND key=value ...`` — send a command, print its verification stages as they
+  arrive; exit 0 when it completes, 1 with flight's reason when it fails (3 when ground refuses it first:
+  unknown command, invalid argument, observer key, or a hazardous command without ``--yes``).
+* ``isru ground watch CHANNEL ...`` — print live values of channels.
+* ``isru ground events`` — print events as they arrive (``--severity`` at least; ``--grep`` text).
+* ``isru ground archive`` — the archiving station: receive everything into the archive until stopped.
+* ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
+
+Every live subcommand connects over the secured link with a client certificate from the key directory
+(``--keys``, default from ``[link] keys``; ``--identity`` names the certificate, ``operator`` by default).
+Only ``archive`` stores data and acknowledges it to flight (one archiving station per flight spool);
+the others are live views.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from hal.config_loader import ConfigError
+
+#: Exit codes of ``send``.
+EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
+SEVERITIES = ("debug", "info", "warning", "error", "critical")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the ``ground`` subcommand and its own subcommands."""
+    parser = subparsers.add_parser(
+        "ground",
+        help="the ground station: send commands, watch telemetry and events, archive, export",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="ground_command", metavar="SUBCOMMAND")
+
+    send = sub.add_parser("send", help="send a command and print its verification stages")
+    _link_options(send)
+    send.add_argument("name", metavar="COMMAND", help="command name from the flight dictionary")
+    send.add_argument("args", nargs="*", metavar="key=value", help="arguments (types from the dictionary)")
+    send.add_argument("--yes", action="store_true", help="confirm a hazardous command")
+    send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the end (default 60)")
+    send.set_defaults(func=_send)
+
+    watch = sub.add_parser("watch", help="print live values of channels")
+    _link_options(watch)
+    watch.add_argument("channels", nargs="+", metavar="CHANNEL")
+    watch.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    watch.set_defaults(func=_watch)
+
+    events = sub.add_parser("events", help="print events as they arrive")
+    _link_options(events)
+    events.add_argument("--severity", choices=SEVERITIES, default="debug", help="lowest severity shown")
+    events.add_argument("--grep", default="", help="only events whose text contains this")
+    events.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    events.set_defaults(func=_events)
+
+    archive = sub.add_parser("archive", help="receive everything into the archive until stopped")
+    _link_options(archive)
+    archive.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    archive.set_defaults(func=_archive)
+
+    export = sub.add_parser("export", help="export channels from the archive to CSV")
+    export.add_argument("--config", help="configuration file (default: the embedded configs/sim.toml)")
+    export.add_argument("--archive", help="archive file (default: [ground] archive)")
+    export.add_argument("--channel", action="append", required=True, help="channel to export (repeatable)")
+    export.add_argument("--from", dest="t0", required=True, help="start: ISO time or epoch seconds")
+    export.add_argument("--to", dest="t1", required=True, help="end: ISO time or epoch seconds")
+    export.add_argument("--csv", required=True, help="CSV file to write")
+    export.set_defaults(func=_export)
+    parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+
+
+def _link_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", help="configuration file (default: the embedded configs/sim.toml)")
+    parser.add_argument("--endpoint", help="flight's link endpoint (default: [link] endpoint)")
+    parser.add_argument("--keys", help="key directory (default: [link] keys)")
+    parser.add_argument("--identity", default="operator", help="client certificate name (default operator)")
+    parser.add_argument("--insecure", action="store_true", help="plaintext link (flight must be insecure too)")
+    parser.add_argument("--archive", help="archive file (default: [ground] archive; live views use a temporary one)")
+    parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for flight (default 10)")
+
+
+# ------------------------------------------------------------------------------------ connecting
+@contextmanager
+def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
+    """A ground core on a live link (client serviced in a thread); raises SystemExit with a message."""
+    import tempfile
+
+    from ground.archive import Archive
+    from ground.client import LinkClient
+    from ground.core import GroundCore
+    from ground.errors import GroundError
+    from hal.clock import RealClock
+    from isru.config import load_config
+    from isru.link.config import resolve_keys_dir
+    from isru.link.errors import LinkError
+
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        raise SystemExit(f"isru ground: {exc}") from None
+    link = config.link
+    insecure = args.insecure or link.insecure
+    keys = None if insecure else resolve_keys_dir(args.keys or link.keys)
+    tmp = None
+    archive_path = args.archive or (config.ground.archive if archiving else "")
+    if not archive_path:
+        tmp = tempfile.TemporaryDirectory(prefix="isru-ground-")
+        archive_path = str(Path(tmp.name) / "archive.sqlite")
+    clock = RealClock()
+    archive = Archive(archive_path, retention_days=config.ground.retention_days)
+    try:
+        client = LinkClient(
+            args.endpoint or link.endpoint,
+            clock,
+            resume_after=archive.high_seq() if archiving else 0,
+            keys_dir=keys,
+            identity=args.identity,
+            insecure=insecure,
+            light_time_s=link.light_time_s,
+            heartbeat_s=link.heartbeat_s,
+            los_missed=link.los_missed,
+            archive=archiving,
+        )
+        core = GroundCore(client, archive, clock)
+    except (LinkError, GroundError, OSError) as exc:
+        archive.close()
+        raise SystemExit(f"isru ground: cannot open the link: {exc}") from None
+    core.client.run_in_thread()
+    try:
+        _await_dictionary(core, clock, args.connect_timeout)
+        yield core
+    finally:
+        core.client.stop()
+        core.close()
+        core.client.close()
+        archive.close()
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def _await_dictionary(core: Any, clock: Any, timeout_s: float) -> None:
+    from ground.errors import WaitTimeout
+
+    try:
+        core.commands.wait(lambda: core.dictionary, timeout_s, "the flight dictionary")
+    except WaitTimeout:
+        state = getattr(core.link, "state", "connecting")
+        raise SystemExit(
+            f"isru ground: no answer from flight at {core.client.endpoint} within {timeout_s} s (link {state}); "
+            "is `isru flight` running, and do the keys match?"
+        ) from None
+
+
+def _announce(core: Any, args: argparse.Namespace) -> None:
+    """Say on stderr that the link is up (after the subcommand has subscribed to what it shows)."""
+    flight = core.dictionary.flight.get("name", "flight")
+    print(f"isru ground: connected to {flight} as {args.identity} ({core.role})", file=sys.stderr, flush=True)
+
+
+def _run_for(core: Any, duration_s: float | None) -> None:
+    """Block until ``duration_s`` clock seconds pass (forever when None) or Ctrl-C."""
+    import threading
+
+    done = threading.Event()
+    with suppress(KeyboardInterrupt):
+        done.wait(core.clock.wall_timeout(duration_s) if duration_s is not None else None)
+
+
+# ------------------------------------------------------------------------------------ subcommands
+def _send(args: argparse.Namespace) -> int:
+    from ground.errors import GroundError, NeedsConfirmation, WaitTimeout
+
+    try:
+        with _connected(args, archiving=False) as core:
+            _announce(core, args)
+            try:
+                values = core.dictionary.parse_args(args.name, args.args)
+                record = core.send(args.name, values, confirmed=args.yes)
+            except NeedsConfirmation as exc:
+                print(f"isru ground: {exc}\nrerun with --yes to confirm", file=sys.stderr)
+                return EXIT_REFUSED
+            except GroundError as exc:
+                print(f"isru ground: {exc}", file=sys.stderr)
+                return EXIT_REFUSED
+            printed = 0
+
+            def progress() -> str | None:
+                nonlocal printed
+                statuses = record.statuses()
+                for status in statuses[printed:]:
+                    print(_format_stage(status), flush=True)
+                printed = len(statuses)
+                return record.terminal
+
+            try:
+                end = core.commands.wait(progress, args.timeout, f"{args.name} to complete")
+            except WaitTimeout as exc:
+                print(f"isru ground: {exc}", file=sys.stderr)
+                return EXIT_LINK
+            if end == "completed":
+                return EXIT_COMPLETED
+            print(f"isru ground: {args.name} failed: {record.reason}: {record.message}", file=sys.stderr)
+            return EXIT_FAILED
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LINK
+
+
+def _format_stage(status: dict[str, Any]) -> str:
+    text = f"{_iso(status.get('t'))} {status['stage']:<9} {status.get('name', '')} ({status.get('id', '')})"
+    if status.get("progress") is not None:
+        text += f" {100 * float(status['progress']):.0f}%"
+    if status.get("reason"):
+        text += f" reason={status['reason']}"
+    if status.get("message"):
+        text += f" {status['message']}"
+    return text
+
+
+def _watch(args: argparse.Namespace) -> int:
+    try:
+        with _connected(args, archiving=False) as core:
+            known = {c["name"] for c in core.dictionary.channels()}
+            unknown = [c for c in args.channels if c not in known]
+            if unknown:
+                print(f"isru ground: no channel {unknown[0]!r} in the flight dictionary", file=sys.stderr)
+                return EXIT_REFUSED
+            wanted = set(args.channels)
+            units = {c["name"]: c.get("unit", "") for c in core.dictionary.channels()}
+
+            def show(samples: list[tuple[str, float, Any]]) -> None:
+                for channel, t, value in samples:
+                    if channel in wanted:
+                        print(f"{_iso(t)} {channel} = {value} {units.get(channel, '')}".rstrip(), flush=True)
+
+            unsubscribe = core.subscribe("telemetry", show)
+            _announce(core, args)
+            try:
+                _run_for(core, args.duration)
+            finally:
+                unsubscribe()
+            return 0
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LINK
+
+
+def _events(args: argparse.Namespace) -> int:
+    floor = SEVERITIES.index(args.severity)
+    needle = args.grep.lower()
+
+    def show(event: dict[str, Any]) -> None:
+        severity = str(event.get("severity", "info"))
+        level = SEVERITIES.index(severity) if severity in SEVERITIES else 1
+        if level < floor:
+            return
+        text = f"{event.get('source', '')}.{event.get('name', '')}: {event.get('message', '')}"
+        if needle and needle not in text.lower():
+            return
+        print(f"{_iso(event.get('t'))} {severity.upper():<8} {text}", flush=True)
+
+    try:
+        with _connected(args, archiving=False) as core:
+            unsubscribe = core.subscribe("event", show)
+            _announce(core, args)
+            try:
+                _run_for(core, args.duration)
+            finally:
+                unsubscribe()
+            return 0
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LINK
+
+
+def _archive(args: argparse.Namespace) -> int:
+    try:
+        with _connected(args, archiving=True) as core:
+            _announce(core, args)
+            print(f"isru ground: archiving to {core.archive.path}", flush=True)
+            _run_for(core, args.duration)
+            status = core.link
+            print(json.dumps({"last_seq": getattr(status, "last_seq", 0), "held": core.archive.seq_count()}))
+            return 0
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LINK
+
+
+def _export(args: argparse.Namespace) -> int:
+    from ground.archive import Archive
+    from ground.errors import GroundError
+    from isru.config import load_config
+
+    try:
+        config = load_config(args.config)
+        t0, t1 = _parse_time(args.t0, "--from"), _parse_time(args.t1, "--to")
+    except (ConfigError, ValueError) as exc:
+        print(f"isru ground: {exc}", file=sys.stderr)
+        return 2
+    path = args.archive or config.ground.archive
+    if not path or not Path(path).exists():
+        print(f"isru ground: no archive file {path!r}; expected the file `isru ground archive` writes", file=sys.stderr)
+        return 2
+    try:
+        archive = Archive(path)
+        try:
+            rows = archive.export_csv(args.channel, t0, t1, args.csv)
+        finally:
+            archive.close()
+    except GroundError as exc:
+        print(f"isru ground: {exc}", file=sys.stderr)
+        return 2
+    print(f"isru ground: {rows} rows written to {args.csv}")
+    return 0
+
+
+# ------------------------------------------------------------------------------------------ time
+def _parse_time(text: str, option: str) -> float:
+    """Epoch seconds from ``text``: a number, or an ISO 8601 time (UTC unless it says otherwise)."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{option} {text!r}: expected epoch seconds or an ISO time like 2026-11-21T10:00:00") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _iso(t: Any) -> str:
+    try:
+        return datetime.fromtimestamp(float(t), UTC).strftime("%H:%M:%S.%f")[:-3]
+    except (TypeError, ValueError, OverflowError, OSError):
+        return "--:--:--.---"
+
+
+__all__ = ["register"]

@@ -1,0 +1,226 @@
+"""A whole simulated stack on this machine: flight (simulated devices in-process) as its own process,
+and a ground core with its archive here, over the secured link on 127.0.0.1.
+
+It is what ``isru demo`` runs and what the pytest plugin's ``isru_stack`` fixture hands to a test::
+
+    with SimStack(tmp_path, warp=5.0) as stack:
+        stack.procedures.send("mission.start", cycles=1).wait_completed()
+
+Keys are made with ``isru keys init`` in ``workdir/keys``; flight runs ``isru flight --config
+workdir/flight.toml`` (the embedded default plus this stack's overrides: a scaled clock, the link
+endpoint, keys, spool and store in ``workdir``) and logs to ``workdir/flight.log``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from ground.archive import Archive
+from ground.client import LinkClient
+from ground.core import GroundCore
+from ground.errors import GroundError, WaitTimeout
+from ground.procedures import Procedures
+from hal.clock import RealClock
+from isru.config import merge_overrides
+
+_LOGGER = logging.getLogger(__name__)
+
+#: Seconds (wall) to wait for a started flight process to send its dictionary.
+START_TIMEOUT_S = 30.0
+#: Seconds (wall) to wait for flight to stop after SIGTERM before it is killed.
+STOP_TIMEOUT_S = 10.0
+
+
+class StackError(GroundError):
+    """The simulated stack could not be started or stopped."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class SimStack:
+    """Flight process + ground core over the real link; see the module docstring.
+
+    ``warp`` is flight's simulated seconds per wall second; ``overrides`` are merged into the flight
+    configuration (nested like the TOML file); ``insecure`` runs the link in plaintext (tests of that only).
+    """
+
+    def __init__(
+        self,
+        workdir: str | Path,
+        *,
+        warp: float = 2.0,
+        overrides: dict[str, Any] | None = None,
+        light_time_s: float = 0.0,
+        insecure: bool = False,
+        config: str | Path | None = None,
+    ) -> None:
+        self.workdir = Path(workdir)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        self.warp = warp
+        self.light_time_s = light_time_s
+        self.insecure = insecure
+        self.base_config = config
+        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        self.keys_dir = self.workdir / "keys"
+        self.config_path = self.workdir / "flight.toml"
+        self.log_path = self.workdir / "flight.log"
+        self.archive_path = self.workdir / "archive.sqlite"
+        self.clock = RealClock()
+        self._overrides = overrides or {}
+        self.flight: subprocess.Popen[bytes] | None = None
+        self.archive: Archive | None = None
+        self.core: GroundCore | None = None
+        self.procedures: Procedures | None = None
+        self._extra_cores: list[GroundCore] = []
+
+    # ----------------------------------------------------------------------------------- config
+    def flight_overrides(self) -> dict[str, Any]:
+        """What this stack changes in flight's configuration."""
+        base: dict[str, Any] = {
+            "clock": {"mode": "scaled", "warp": self.warp},
+            "link": {
+                "endpoint": self.endpoint,
+                "keys": str(self.keys_dir),
+                "insecure": self.insecure,
+                "light_time_s": self.light_time_s,
+                "spool": str(self.workdir / "spool.sqlite"),
+            },
+            "flight": {"store": str(self.workdir / "store.sqlite"), "params": str(self.workdir / "params.json")},
+        }
+        merge_overrides(base, self._overrides)
+        return base
+
+    def _write_config(self) -> None:
+        from isru.config import derived_config_text
+
+        self.config_path.write_text(derived_config_text(self.flight_overrides(), self.base_config))
+
+    # -------------------------------------------------------------------------------------- life
+    def start(self) -> SimStack:
+        """Make keys, start flight, connect ground, wait for the dictionary; returns self."""
+        from isru.link.keys import init_keys
+
+        if not self.insecure and not (self.keys_dir / "server.key").exists():
+            init_keys(self.keys_dir)
+        self._write_config()
+        self.start_flight()
+        self.archive = Archive(self.archive_path)
+        self.core = self.connect("operator", archive=True)
+        self.procedures = Procedures(self.core, self.clock)
+        return self
+
+    def start_flight(self) -> None:
+        """Start the flight process (again, after :meth:`kill_flight` or :meth:`stop_flight`)."""
+        if self.flight is not None and self.flight.poll() is None:
+            raise StackError(f"flight is already running (pid {self.flight.pid})")
+        log = self.log_path.open("ab")
+        try:
+            self.flight = subprocess.Popen(
+                [sys.executable, "-m", "isru.cli", "flight", "--config", str(self.config_path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+        finally:
+            log.close()
+
+    def connect(self, identity: str = "operator", *, archive: bool = False) -> GroundCore:
+        """A ground core on this stack's link with client certificate ``identity``, serviced in a thread.
+
+        The first (``archive=True``) one is the archiving station; others are live views with their own
+        temporary archive. Waits for the flight dictionary.
+        """
+        if archive:
+            assert self.archive is not None
+            store = self.archive
+        else:
+            store = Archive(self.workdir / f"view-{identity}-{len(self._extra_cores)}.sqlite")
+        client = LinkClient(
+            self.endpoint,
+            self.clock,
+            resume_after=store.high_seq(),
+            keys_dir=None if self.insecure else self.keys_dir,
+            identity=identity,
+            insecure=self.insecure,
+            light_time_s=self.light_time_s,
+            archive=archive,
+        )
+        core = GroundCore(client, store, self.clock)
+        client.run_in_thread()
+        if not archive:
+            self._extra_cores.append(core)
+        self.await_dictionary(core)
+        return core
+
+    def await_dictionary(self, core: GroundCore, timeout_s: float = START_TIMEOUT_S) -> None:
+        """Wait until ``core`` holds the flight dictionary (raises :class:`StackError` with flight's log)."""
+        try:
+            core.commands.wait(lambda: core.dictionary, timeout_s, "the flight dictionary")
+        except WaitTimeout:
+            raise StackError(
+                f"flight did not answer on {self.endpoint} within {timeout_s} s; its log:\n{self.flight_log()[-3000:]}"
+            ) from None
+
+    def flight_log(self) -> str:
+        """What the flight process wrote so far."""
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def kill_flight(self) -> None:
+        """SIGKILL the flight process (a crash: nothing is cleaned up) and reap it."""
+        if self.flight is not None and self.flight.poll() is None:
+            self.flight.send_signal(signal.SIGKILL)
+            self.flight.wait(timeout=STOP_TIMEOUT_S)
+
+    def stop_flight(self) -> int | None:
+        """SIGTERM the flight process (it makes the hardware safe and exits); returns its exit code."""
+        if self.flight is None:
+            return None
+        if self.flight.poll() is None:
+            self.flight.send_signal(signal.SIGTERM)
+            try:
+                self.flight.wait(timeout=STOP_TIMEOUT_S)
+            except subprocess.TimeoutExpired:
+                _LOGGER.error("flight did not stop within %s s of SIGTERM; killing it", STOP_TIMEOUT_S)
+                self.flight.kill()
+                self.flight.wait(timeout=STOP_TIMEOUT_S)
+        return self.flight.returncode
+
+    def stop(self) -> None:
+        """Stop flight and close every ground core and archive."""
+        if self.procedures is not None:
+            self.procedures.close()
+        for core in [*self._extra_cores, self.core]:
+            if core is None:
+                continue
+            core.client.stop()
+            core.close()
+            core.client.close()
+            if core.archive is not self.archive:
+                core.archive.close()
+        self._extra_cores.clear()
+        self.stop_flight()
+        if self.archive is not None:
+            self.archive.close()
+            self.archive = None
+
+    def __enter__(self) -> SimStack:
+        return self.start()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.stop()
+

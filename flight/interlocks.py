@@ -39,7 +39,7 @@ from flight.telemetry import TelemetryTable
 from hal.device import Motion
 from hal.errors import HalError
 from hal.icd import ANCHOR_COUNT, POWER_BUSES
-from hal.protocol import AckResult
+from hal.protocol import AckResult, MsgType
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -299,14 +299,17 @@ class Interlocks:
     def estop(self, reason: str) -> list[str]:
         """Switch the actuator buses off and stop every actuator now; latches until :meth:`reset_estop`.
 
-        Does not depend on the mission machine. The buses go first (one reachable device stops every
-        actuator), then each device is told to stop, those with a working link first, so a device that does
-        not answer delays no other. If the power unit does not answer, the devices are stopped first and the
-        buses tried again afterwards. Returns what could not be stopped (``<device>`` or ``bus:<name>``).
+        Does not depend on the mission machine. First every bus-off and stop frame goes out on its wire
+        without waiting for any reply, so a device or a power unit that does not answer delays no other
+        (a confirmed exchange with a silent line costs its timeout and retries). Then each is confirmed:
+        the buses (one reachable power unit stops every actuator), then each device, those with a working
+        link first; if the power unit does not answer, its buses are tried again after the devices.
+        Returns what could not be confirmed stopped (``<device>`` or ``bus:<name>``).
         """
         self.estopped = True
         self.estop_reason = reason
         self._note_heater(True)
+        self._send_stops_now()
         failed: list[str] = []
         pending = list(ESTOP_BUSES) if "power" in self.rig else []
         if pending and self._cut_bus(pending[0], "emergency stop"):
@@ -324,6 +327,19 @@ class Interlocks:
         failed += [f"bus:{bus}" for bus in pending if not self._cut_bus(bus, "emergency stop")]
         self.events.critical("estop", "estop", f"EMERGENCY STOP: {reason}", failed=failed)
         return failed
+
+    def _send_stops_now(self) -> None:
+        """Write the actuator buses' off frames and every device's stop frame, awaiting no reply."""
+        frames: list[tuple[str, bytes]] = []
+        if "power" in self.rig:
+            bus = self.rig.device("power").spec.command("bus")
+            frames += [("power", bus.pack({"index": POWER_BUSES.index(b), "on": 0})) for b in ESTOP_BUSES]
+        frames += [(name, device.spec.command("stop").pack({})) for name, device in self.rig.devices.items()]
+        for name, payload in frames:
+            try:
+                self.rig.device(name).transport.send(MsgType.COMMAND, payload)
+            except HalError as exc:  # the confirmed stop that follows reports it
+                _LOGGER.info("e-stop: %s: immediate stop frame not sent: %s", name, exc)
 
     def reset_estop(self) -> None:
         """Release the emergency stop latch and switch the actuator buses back on."""

@@ -6,7 +6,7 @@ dispatcher (device commands with in-range and out-of-range arguments, mission st
 recover, e-stop and its reset, parameters), faults injected now or scheduled, and simulated time passing.
 
 The invariants are checked on the *emulators' physical state* (what the hardware does), not on what
-flight believes, by a monitor that samples the world every control tick and after every rule:
+flight believes, by a monitor the world runs after every physics step:
 
 * the drill never turns while the rover is not anchored;
 * the chamber never exceeds the heater's maximum temperature, and the heater is off while the lid is open;
@@ -76,6 +76,10 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("drill", "drop", {"rate": 0.2}),
     ("anchor", "corrupt", {"rate": 0.2}),
     ("extractor", "latency", {"seconds": 0.03}),
+    ("power", "drop", {"rate": 1.0}),
+    ("drive", "drop", {"rate": 1.0}),
+    ("power", "clear_line", {}),
+    ("drive", "clear_line", {}),
     ("scoop", "disconnect", {}),
     ("scoop", "reconnect", {}),
     ("drill", "clear_line", {}),
@@ -126,6 +130,21 @@ def build_app(seed: int) -> tuple[FlightApp, SimWorld, VirtualClock]:
     return app, world, clock
 
 
+class StepProbe:
+    """A purpose-built member of the world, stepped after every device: after each physics step it has the
+    monitor check the hardware, so nothing between two control ticks (or inside a blocking e-stop) is
+    missed."""
+
+    def __init__(self, monitor: HardwareMonitor) -> None:
+        self.monitor = monitor
+
+    def tick(self, _dt: float) -> None:
+        self.monitor.sample()
+
+    def next_wakeup(self) -> float:
+        return math.inf
+
+
 class HardwareMonitor:
     """Samples the emulators' physical state and records every broken invariant (with world time, s)."""
 
@@ -155,10 +174,9 @@ class HardwareMonitor:
         if len(self.violations) < 20:
             self.violations.append(f"t={t:.3f} s: {text}")
 
-    def sample(self, _now: float = 0.0) -> None:
-        """Check every invariant on the world's present state."""
+    def sample(self) -> None:
+        """Check every invariant on the world's present state (after each physics step)."""
         world = self.world
-        world.sync()
         t = world.t
         self.samples += 1
         rover = world.rover
@@ -199,7 +217,13 @@ class HardwareMonitor:
             self._fail(t, f"scoop moving with the drill deployed for > {REACTION_S} s")
 
         if self.app.interlocks.estopped and self.estop_at is not None and t >= self.estop_at + ESTOP_S:
-            moving = [name for name in ACTUATORS if driven_now(world, name)]
+            # A device whose own line and the power unit's are both dead is reachable by no path: its
+            # dead-man timer stops it (a double failure no software can beat).
+            allowed = {
+                name: world.device(name).deadman_ms / 1000 + ESTOP_S if _unreachable(world, name) else ESTOP_S
+                for name in ACTUATORS
+            }
+            moving = [name for name in ACTUATORS if driven_now(world, name) and t >= self.estop_at + allowed[name]]
             if moving:
                 self._fail(t, f"{moving} still actuating {t - self.estop_at:.3f} s after the e-stop")
 
@@ -213,6 +237,15 @@ def driven_now(world: SimWorld, name: str) -> bool:
     if name == "extractor":
         return firmware.is_actuating() or firmware.heater_W > 0.0
     return firmware.is_actuating()
+
+
+def _line_dead(world: SimWorld, name: str) -> bool:
+    faults = world.port_faults[name]
+    return faults.unplugged or faults.drop_rate >= 1.0
+
+
+def _unreachable(world: SimWorld, name: str) -> bool:
+    return _line_dead(world, name) and _line_dead(world, "power")
 
 
 def _out_of_range(arg: ArgSpec, data: st.DataObject) -> Any:
@@ -253,7 +286,7 @@ class FlightSafety(RuleBasedStateMachine):
         self.app, self.world, self.clock = build_app(seed)
         self.world.device("extractor").chamber.temp_K = chamber_K
         self.monitor = HardwareMonitor(self.world, self.app)
-        self.app.executive.add_task("control", "hardware_monitor", self.monitor.sample)
+        self.world.add_device("invariant_probe", StepProbe(self.monitor))
         self.device_commands = sorted(
             name for name in self.app.registry.names() if name.split(".", 1)[0] in self.app.rig.devices
         )
@@ -295,11 +328,10 @@ class FlightSafety(RuleBasedStateMachine):
     @rule(name=st.sampled_from(OPERATOR_COMMANDS))
     def operator_command(self, name: str) -> None:
         if name == "estop":
-            t0 = self.clock.monotonic()
+            if self.monitor.estop_at is None:
+                self.monitor.estop_at = self.clock.monotonic()
             status = self._submit("estop", {})
             assert status.stage == Stage.COMPLETED, status
-            if self.monitor.estop_at is None:
-                self.monitor.estop_at = t0
         elif name == "estop.reset":
             if self._submit("estop.reset", {}).stage == Stage.COMPLETED:
                 self.monitor.estop_at = None
@@ -338,7 +370,7 @@ class FlightSafety(RuleBasedStateMachine):
     def hardware_is_safe(self) -> None:
         if self.app is None:
             return
-        self.monitor.sample()
+        self.world.sync()
         assert not self.monitor.violations, self.monitor.violations
 
 

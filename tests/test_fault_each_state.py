@@ -2,7 +2,7 @@
 
 For each state the mission is driven there on a virtual clock (the real flight segment over emulators
 behind ``sim://``), a representative fault is injected into the simulated hardware, and the run goes on
-until the mission settles. The outcome must be the one ``docs/operations.md`` (section "A fault in each
+until the mission settles. The outcome must be the one ``docs/operations.md`` (section 7, "A fault in each
 mission state") gives for that state and fault: SAFE with every actuator stopped, or the recovery
 named there (anchoring retried, drilling given up for the scoop), proven by its events.
 """

@@ -1,10 +1,16 @@
 """``isru demo``: the main job on the embedded default — simulated hardware and flight on this machine.
 
-``isru demo --headless --cycles N --json`` runs N mining cycles on a virtual clock (as fast as the machine
-allows, the same way for the same seed) and prints one JSON summary. Without ``--headless`` it runs
-cycles continuously on a scaled clock, printing mission events, until interrupted; with ``--pty`` the
-simulated devices run in a separate ``isru sim --pty`` process and flight talks to them over
+Without ``--headless`` (what ``make demo`` runs) the whole station runs as separate processes: flight
+(``isru flight``, the simulated devices inside it) on a clock ``--warp`` times real time, this process as the
+archiving ground station over the CURVE-secured ZeroMQ link on 127.0.0.1 (keys made once in
+``.isru/keys``, data in ``.isru/demo``), and the browser console (``isru console``, http://127.0.0.1:8080).
+It starts a mining cycle whenever the mission is idle and prints mission events until interrupted. With
+``--pty`` the simulated devices run in their own ``isru sim --pty`` process and flight talks to them over
 pseudo-terminals, exactly as it would over USB serial.
+
+``isru demo --headless --cycles N --json`` runs N mining cycles in this one process on a virtual clock (as
+fast as the machine allows, the same way for the same seed: no wall-clock link in the loop) and prints one
+JSON summary.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--inject", action="append", default=[], metavar="FAULT", help=FAULT_HELP)
     parser.add_argument("--pty", action="store_true", help="run the simulated devices in a separate process")
+    parser.add_argument("--no-console", action="store_true", help="do not start the browser console (live demo)")
+    parser.add_argument("--port", type=int, help="console port (default: [ground] console_port)")
     parser.add_argument(
         "--max-sim-hours", type=float, default=48.0, help="give up after this much simulated time (headless)"
     )
@@ -135,16 +143,14 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
 def _sim_ports(config: Any, world: Any) -> Any:
     """The configuration with every device on a ``sim://`` port and, unless the configuration lists
     candidate sites, the simulated terrain's sites as candidates."""
-    from flight.mission_config import SiteConfig
+
+    from isru.simulation import with_terrain_sites
 
     devices = {
         name: dev if dev.port.startswith("sim://") else dataclasses.replace(dev, port=f"sim://{name}")
         for name, dev in config.devices.items()
     }
-    mission = config.mission
-    if not mission.sites:
-        mission = dataclasses.replace(mission, sites=[SiteConfig(site.x_m, site.y_m) for site in world.sites])
-    return dataclasses.replace(config, devices=devices, mission=mission)
+    return with_terrain_sites(dataclasses.replace(config, devices=devices), world)
 
 
 def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.Namespace) -> dict[str, Any]:
@@ -188,70 +194,121 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
 
 # -------------------------------------------------------------------------------------------- live
 def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, str, dict[str, Any]]]) -> int:
-    from flight.app import FlightApp
-    from hal.clock import ScaledClock
+    """Flight (simulated devices in-process, or in ``isru sim --pty``) and the console as their own
+    processes, and this process as the archiving ground station, over the CURVE-secured link."""
+    from ground.errors import GroundError
+    from isru.link.config import resolve_keys_dir
+    from isru.stack import SimStack, StackError
 
     warp = args.warp if args.warp is not None else config.sim.warp
     if not warp > 0:
         print("isru demo: --warp must be > 0", file=sys.stderr)
         return 2
+    workdir = resolve_keys_dir("").parent / "demo"
+    for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "params.json"):
+        for path in workdir.glob(stale + "*"):
+            path.unlink()
+    overrides: dict[str, Any] = {"sim": {"seed": config.sim.seed}}
+    if faults:
+        overrides["sim"]["faults"] = [
+            {"at_s": at_s, "device": device, "kind": kind, "params": params} for at_s, device, kind, params in faults
+        ]
     sim_process = None
-    uninstall = None
-    clock = ScaledClock(warp)
     if args.pty:
         sim_process, ports = _start_pty_sim(args, warp)
-        devices = {name: dataclasses.replace(dev, port=ports[name]) for name, dev in config.devices.items()}
-        config = dataclasses.replace(config, devices=devices)
-        what = f"simulated devices in a separate process (pid {sim_process.pid}) on ptys"
+        overrides["devices"] = {name: {"port": path} for name, path in ports.items()}
+        where = f"simulated devices in their own process (pid {sim_process.pid}) on ptys"
     else:
-        import sim_hw  # noqa: F401  (registers sim://)
-        from sim_hw.registry import install_world, uninstall_world
-        from sim_hw.world import SimWorld
-
-        world = SimWorld.from_config(config.sim, clock)
-        for at_s, device, kind, params in faults:
-            world.device(device)
-            world.schedule(at_s, device, kind, **params)
-        install_world(world)
-        uninstall = uninstall_world
-        config = _sim_ports(config, world)
-        what = "simulated devices in this process (sim:// ports)"
-    print(f"isru demo: {what}; flight segment on a clock {warp:g}x real time; Ctrl-C to stop", flush=True)
-    app = FlightApp(config, clock)
-    app.events.subscribe(_print_event)
-    stopping = []
-    signal.signal(signal.SIGTERM, lambda *_: (stopping.append(1), app.executive.stop()))
+        where = "simulated devices inside the flight process (sim:// ports)"
+    stack = SimStack(workdir, warp=warp, overrides=overrides, config=args.config)
+    stack.keys_dir = resolve_keys_dir("")
+    console = None
+    stopping: list[int] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
-        app.start()
-        while not stopping:
-            if app.mission.state == "idle":
-                app.dispatcher.submit("mission.start", {"cycles": 1}, source="demo")
-            if app.mission.state == "safe":
-                print("isru demo: the mission is in SAFE; stopping", flush=True)
-                break
-            app.executive.run(duration_s=60.0)
+        stack.start()
+        print(
+            f"isru demo: flight (pid {stack.flight.pid}, {where}) on a clock {warp:g}x real time, "
+            f"link {stack.endpoint} (CURVE, keys in {stack.keys_dir}); ground archive {stack.archive_path}",
+            flush=True,
+        )
+        stack.core.subscribe("event", _print_event)
+        if not args.no_console:
+            console = _start_console(stack, config, args)
+        _run_cycles(stack, stopping)
+    except (StackError, GroundError) as exc:
+        print(f"isru demo: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         pass
     finally:
-        progress = app.mission.progress
-        print(
-            f"isru demo: {progress.cycle} cycle(s), {progress.water_kg:.3f} kg water, "
-            f"{progress.regolith_kg:.2f} kg regolith, {progress.energy_Wh:.0f} Wh",
-            flush=True,
-        )
-        app.close()
-        if uninstall is not None:
-            uninstall()
+        core = stack.core
+        if core is not None:
+            print(
+                f"isru demo: {core.value('mission.cycle', 0)} cycle(s), {core.value('mission.water_kg', 0.0):.3f} kg "
+                f"water, {core.value('mission.regolith_kg', 0.0):.2f} kg regolith archived in {stack.archive_path}",
+                flush=True,
+            )
+        if console is not None:
+            console.terminate()
+            console.wait(timeout=10)
+        stack.stop()
         if sim_process is not None:
             sim_process.terminate()
             sim_process.wait(timeout=10)
     return 0
 
 
-def _print_event(event: Any) -> None:
-    if event.source in ("mission", "interlocks", "estop", "dispatcher") or event.severity >= 3:
-        stamp = datetime.fromtimestamp(event.t, UTC).strftime("%H:%M:%S")
-        print(f"{stamp} {event.severity.name:<8} {event.source}: {event.message}", flush=True)
+def _run_cycles(stack: Any, stopping: list[int]) -> None:
+    """Start a cycle whenever the mission is idle, until SIGTERM/Ctrl-C or SAFE."""
+    import threading
+
+    core = stack.core
+    tick = threading.Event()
+    while not stopping:
+        state = core.value("mission.state", "")
+        if state == "idle":
+            record = core.send("mission.start", {"cycles": 1}, confirmed=True)
+            end = record.wait_terminal(30.0)
+            if end == "failed":
+                print(f"isru demo: mission.start failed: {record.reason} {record.message}", flush=True)
+        elif state == "safe":
+            print("isru demo: the mission is in SAFE (see the events); stopping", flush=True)
+            return
+        if stack.flight.poll() is not None:
+            print(f"isru demo: flight exited ({stack.flight.returncode}); see {stack.log_path}", flush=True)
+            return
+        tick.wait(1.0)
+
+
+def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
+    """``isru console`` on this stack's link, as its own process (None when the ground extra is missing)."""
+    import importlib.util
+
+    if importlib.util.find_spec("nicegui") is None:
+        print("isru demo: no console (pip install 'isru[ground]' for the browser console)", flush=True)
+        return None
+    port = args.port if args.port is not None else config.ground.console_port
+    command = [
+        sys.executable, "-m", "isru.cli", "console", "--config", str(stack.config_path), "--keys", str(stack.keys_dir),
+        "--archive", str(stack.workdir / "console.sqlite"), "--port", str(port),
+    ]
+    log = (stack.workdir / "console.log").open("ab")
+    try:
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+    finally:
+        log.close()
+    print(f"isru demo: console at http://{config.ground.console_host}:{port} (log {stack.workdir / 'console.log'})",
+          flush=True)
+    return process
+
+
+def _print_event(event: dict[str, Any]) -> None:
+    source, severity = event.get("source", ""), str(event.get("severity", "info"))
+    shown = source in ("mission", "interlocks", "estop", "dispatcher", "link", "failsafe")
+    if shown or severity in ("error", "critical"):
+        stamp = datetime.fromtimestamp(float(event.get("t", 0.0)), UTC).strftime("%H:%M:%S")
+        print(f"{stamp} {severity.upper():<8} {source}: {event.get('message', '')}", flush=True)
 
 
 def _start_pty_sim(args: argparse.Namespace, warp: float) -> tuple[subprocess.Popen[str], dict[str, str]]:

@@ -46,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
     from hal.clock import make_clock
     from isru.config import load_config
     from isru.link.errors import LinkError
+    from isru.simulation import install_simulation
 
     try:
         config = load_config(args.config)
@@ -58,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
     clock = make_clock(config.clock.mode, config.clock.warp)
-    world_name = _install_simulation(config, clock)
+    config, world_name = install_simulation(config, clock)
     app = FlightApp(config, clock)
     try:
         server = LinkServer.attach(app, link, keys_dir=link.keys or None)
@@ -121,18 +122,6 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
         insecure=insecure,
         light_time_s=link.light_time_s if args.light_time is None else args.light_time,
     )
-
-
-def _install_simulation(config: Any, clock: Any) -> str | None:
-    """If any device is on a ``sim://`` port, run the simulated world in this process on the flight clock."""
-    if not any(dev.port.startswith("sim://") for dev in config.devices.values()):
-        return None
-    import sim_hw  # noqa: F401  (registers sim://)
-    from sim_hw.registry import install_world
-    from sim_hw.world import SimWorld
-
-    install_world(SimWorld.from_config(config.sim, clock))
-    return "default"
 
 
 __all__ = ["register", "run"]

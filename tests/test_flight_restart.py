@@ -142,7 +142,7 @@ def test_kill_9_mid_extraction_then_restart_is_safe_first_holds_and_keeps_the_le
     killed_in = state["state"]
     saved_state, saved_ledger = read_store(store_path)
     assert saved_ledger[: len(ledger)] == ledger  # what was seen before the kill is on disk
-    assert saved_state["state"] == killed_in or saved_state["state"].startswith("extract")
+    assert saved_state["state"] == killed_in and killed_in.startswith("extract"), (killed_in, saved_state)
 
     # Restart: 5 s of clock time, then an orderly stop.
     second = start_flight(config, keys, tmp_path / "second.log", "--duration", "5")
@@ -165,6 +165,8 @@ def test_kill_9_mid_extraction_then_restart_is_safe_first_holds_and_keeps_the_le
     connected = [i for i, e in enumerate(events) if e.startswith("[rig] connected:")]
     assert len(connected) == len(DEVICES) and max(connected) < restored
     assert not [e for e in events[:restored] if e.startswith("[mission] transition")]
+    moving = tuple(f"[{device}] mode_change" for device in ("drill", "scoop", "extractor", "anchor", "drive"))
+    assert not [e for e in events[:restored] if e.startswith(moving)]
     assert not [e for e in events if "stop_failed" in e or "heater_off_failed" in e]
 
     after_state, after_ledger = read_store(store_path)

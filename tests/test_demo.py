@@ -1,0 +1,92 @@
+"""``isru demo``: the command a newcomer runs first.
+
+Live: flight, the archiving ground station and (here without it) the console as separate processes over
+the CURVE-secured link. Headless: N cycles on a virtual clock, one JSON summary, the same for the same seed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+ISRU = [sys.executable, "-m", "isru.cli"]
+
+
+def test_help_documents_the_options() -> None:
+    result = subprocess.run([*ISRU, "demo", "--help"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0
+    for option in ("--headless", "--cycles", "--json", "--seed", "--warp", "--inject", "--no-console"):
+        assert option in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--inject", "drill"], "DEVICE.KIND"),
+        (["--inject", "drill.stall@soon"], "not a number"),
+        (["--inject", "nodevice.stall", "--headless"], "nodevice"),
+        (["--headless", "--cycles", "0"], "--cycles"),
+    ],
+)
+def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: str) -> None:
+    result = subprocess.run([*ISRU, "demo", *args], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert expected in result.stderr
+
+
+def test_live_demo_runs_flight_and_ground_over_the_secured_link(tmp_path: Path) -> None:
+    env = {**os.environ, "ISRU_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+    demo = subprocess.Popen(
+        [*ISRU, "demo", "--no-console", "--warp", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read() -> None:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            lines.append(line)
+            if "mission: idle →" in line:
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert started.wait(90), "".join(lines)
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=60)
+        reader.join(timeout=10)
+    text = "".join(lines)
+    assert demo.returncode == 0, text
+    assert "(CURVE, keys in" in text and "link acquired" in text
+    keys = tmp_path / "home" / "keys"
+    assert (keys / "server.key_secret").stat().st_mode & 0o077 == 0
+    assert (tmp_path / "home" / "demo" / "archive.sqlite").stat().st_size > 0
+    assert "cycle(s)" in text.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_headless_summary_is_the_same_for_the_same_seed() -> None:
+    command = [*ISRU, "demo", "--headless", "--cycles", "1", "--json", "--seed", "7"]
+    runs = [subprocess.run(command, capture_output=True, text=True, timeout=400) for _ in range(2)]
+    for run in runs:
+        assert run.returncode == 0, run.stderr[-3000:]
+    first, second = (json.loads(run.stdout) for run in runs)
+    for key in ("cycles_completed", "water_kg", "regolith_kg", "energy_Wh", "states", "events", "faults", "sim_seconds"):
+        assert key in first
+    assert first["cycles_completed"] == 1
+    assert {"anchor", "extract", "process"} <= set(first["states"])
+    first.pop("wall_seconds"), second.pop("wall_seconds")
+    assert first == second

@@ -91,6 +91,7 @@ def transition_table(held_is: Callable[[str], bool] | None = None) -> list[dict[
         {"trigger": "retry", "source": "anchor_verify", "dest": "anchor_deploy"},
         {"trigger": "relocate", "source": "anchor_verify", "dest": "prospect_travel"},
         {"trigger": "drilled", "source": "extract_drill", "dest": "extract_scoop"},
+        {"trigger": "exhausted", "source": "extract_drill", "dest": "prospect_travel"},
         {"trigger": "hopper_full", "source": "extract_scoop", "dest": "process_seal"},
         {"trigger": "sealed", "source": "process_seal", "dest": "process_heat"},
         {"trigger": "heated", "source": "process_heat", "dest": "process_vent"},
@@ -140,6 +141,7 @@ class MissionProgress:
     tried_sites: list[int] = field(default_factory=list)
     pose: list[float] = field(default_factory=list)
     hole_site: int = -1
+    hole_offset: int = 0
     hole_m: float = 0.0
     anchor_attempts: int = 0
     water_kg: float = 0.0
@@ -594,10 +596,14 @@ class Mission:
     def _do_prospect_travel(self) -> Activity:
         if self.progress.site < 0:
             self.progress.site = 0
+        progress = self.progress
         if self.config.sites:
-            site = self.config.sites[self.progress.site]
-            yield from self._drive_to(site.x_m, site.y_m)
-        return "arrived", f"at site {self.progress.site}"
+            site = self.config.sites[progress.site]
+            # a fresh hole beside the worked-out ones: alternate sides, hole_spacing_m apart, across the site
+            offset = progress.hole_offset if progress.hole_site == progress.site else 0
+            side = (offset + 1) // 2 * self.config.hole_spacing_m * (1.0 if offset % 2 else -1.0)
+            yield from self._drive_to(site.x_m, site.y_m + side)
+        return "arrived", f"at site {progress.site}"
 
     def _do_anchor_deploy(self) -> Activity:
         if self.progress.site < 0:
@@ -660,7 +666,9 @@ class Mission:
         progress = self.progress
         deepest = float(self.io.rig.device("drill").limits.get("max_depth_m", 3.0))
         if progress.hole_site != progress.site:
-            progress.hole_site, progress.hole_m = progress.site, 0.0
+            progress.hole_site, progress.hole_m, progress.hole_offset = progress.site, 0.0, 0
+        if progress.hole_m >= deepest - 0.01:
+            return (yield from self._next_hole(deepest))
         if self._get("extractor.lid", 0) != 0:
             yield from self._require("extractor", "lid", sealed=0)
         hammer = bool(self._site_probe().get("cemented", 0.0))
@@ -699,6 +707,23 @@ class Mission:
         loaded = self._get("extractor.loaded_mass_kg")
         summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
         return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _next_hole(self, deepest: float) -> Generator[None, None, tuple[str, str]]:
+        """The hole is as deep as the drill reaches: withdraw, and move to a fresh hole at this site, or to
+        the next best site once ``holes_per_site`` holes are worked out."""
+        progress = self.progress
+        yield from self._drill_out()
+        yield from self._anchor_out()
+        progress.hole_offset += 1
+        progress.hole_m = 0.0
+        if progress.hole_offset < self.config.holes_per_site:
+            return "exhausted", f"hole worked out at {deepest:.2f} m; moving to hole {progress.hole_offset + 1}"
+        ranked = [i for i in sorted(progress.scores, key=lambda i: -progress.scores[i]) if progress.scores[i] > 0]
+        later = ranked[ranked.index(progress.site) + 1 :] if progress.site in ranked else []
+        if not later:
+            raise MissionFailure(f"site {progress.site} is worked out and no other site holds water")
+        progress.site, progress.hole_offset, progress.hole_site = later[0], 0, later[0]
+        return "exhausted", f"site worked out ({self.config.holes_per_site} holes); moving to site {later[0]}"
 
     def _feed(self, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:
         """Feed the turning drill to ``goal_m``, halving the rate while the torque is above the limit;

@@ -39,6 +39,8 @@ class MissionConfig:
     drill_depth_m: float = setting(0.6, lo=0.05, hi=3.0, unit="m", doc="extraction drilling depth")
     feed_rate_m_s: float = setting(0.002, lo=0.0001, hi=0.01, unit="m/s")
     bite_m: float = setting(0.25, lo=0.02, hi=1.0, unit="m", doc="drilled per bite; each retract fills the hopper")
+    hole_spacing_m: float = setting(1.2, lo=0.2, hi=3.0, unit="m", doc="between holes drilled at one site")
+    holes_per_site: int = setting(5, lo=1, hi=20, doc="holes drilled at a site before moving to the next")
     cemented_J_kg: float = setting(
         2000.0, lo=1.0, hi=1.0e6, unit="J/kg", doc="probe drilling energy above which the ground is cemented"
     )
@@ -55,7 +57,7 @@ class MissionConfig:
     hopper_target_kg: float = setting(3.0, lo=0.1, hi=100.0, unit="kg")
     heater_setpoint_K: float = setting(600.0, lo=250.0, hi=900.0, unit="K")
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
-    heat_min_s: float = setting(1800.0, lo=0.0, hi=86_400.0, unit="s")
+    heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s")
     heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s")
     vent_s: float = setting(60.0, lo=0.0, hi=3600.0, unit="s")
     motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")

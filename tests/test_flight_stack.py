@@ -61,6 +61,7 @@ def run_cycle(app: FlightApp, clock: VirtualClock) -> dict:
     }
 
 
+@pytest.mark.timeout(300)  # two cycles through the whole stack: slow when the machine is shared
 def test_a_full_cycle_on_virtual_time_is_deterministic() -> None:
     summaries = []
     for _ in range(2):

@@ -46,6 +46,7 @@ class ConsoleRun:
     """What one run measured: latencies (ms) of every sample drawn, and the server's CPU."""
 
     latencies_ms: list[float]
+    received_ms: list[float]
     cpu_pct: float
     measured_s: float
     expected_samples: int
@@ -63,6 +64,10 @@ def console_latency_p95_ms(options: RunOptions) -> Result:
         extra={
             "median_ms": round(median(run.latencies_ms), 1),
             "p99_ms": round(percentile(run.latencies_ms, 0.99), 1),
+            # Up to the page, before drawing: link, ground core, console batching and websocket.
+            "received_p95_ms": round(percentile(run.received_ms, 0.95), 1),
+            "received_median_ms": round(median(run.received_ms), 1),
+            "load_avg_1min": round(os.getloadavg()[0], 1),
             "samples_drawn": len(run.latencies_ms),
             "samples_published_x_browsers": run.expected_samples,
             "measured_s": round(run.measured_s, 1),
@@ -106,18 +111,21 @@ def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
                 time.sleep(0.1)
         time.sleep(WARMUP_S)
         for driver in drivers:
-            driver.execute_script("return window.isruPlots.takeLatencies()")
+            driver.execute_script("window.isruPlots.takeLatencies(); window.isruPlots.takeReceived()")
         cpu0, wall0 = _cpu_seconds(server.pid), time.perf_counter()
         time.sleep(measure_s)
         cpu1, wall1 = _cpu_seconds(server.pid), time.perf_counter()
         latencies: list[float] = []
+        received: list[float] = []
         for driver in drivers:
             latencies.extend(float(x) for x in driver.execute_script("return window.isruPlots.takeLatencies()"))
-    if not latencies:
+            received.extend(float(x) for x in driver.execute_script("return window.isruPlots.takeReceived()"))
+    if not latencies or not received:
         raise MeasurementError("the browsers drew no samples while timing")
     elapsed = wall1 - wall0
     return ConsoleRun(
         latencies_ms=latencies,
+        received_ms=received,
         cpu_pct=100.0 * (cpu1 - cpu0) / elapsed,
         measured_s=elapsed,
         expected_samples=int(RATE_HZ * CHANNELS * browsers * elapsed),

@@ -2,7 +2,8 @@
 // second); this keeps each chart's recent window and redraws each chart at most once per animation frame,
 // however many batches arrived meanwhile, so a slow browser draws less often instead of falling behind.
 // For the benchmark, the latency of every sample drawn (the frame after its chart was redrawn, minus the
-// sample's time stamp, ms) is kept in `latencies`; `drawn` counts the samples drawn. Samples published
+// sample's time stamp, ms) is kept in `latencies`, the time it reached the page in `received`; `drawn`
+// counts the samples drawn. Samples published
 // before this page was loaded are history, drawn but not timed.
 window.isruPlots = window.isruPlots || {
   loaded: Date.now(),
@@ -11,9 +12,11 @@ window.isruPlots = window.isruPlots || {
   pending: [],
   scheduled: false,
   latencies: [],
+  received: [],
   maxLatencies: 100000,
   drawn: 0,
   append(batch) {
+    const arrived = Date.now();
     for (const [id, plot] of Object.entries(batch)) {
       const state = (this.state[id] ||= { series: [], windowMs: plot.w, maxPoints: plot.n });
       for (const [index, points] of plot.s) {
@@ -22,7 +25,10 @@ window.isruPlots = window.isruPlots || {
           // Samples of a channel come in time order; anything not newer is a repeat (a resent message).
           if (data.length && point[0] <= data[data.length - 1][0]) continue;
           data.push(point);
-          if (point[0] >= this.loaded) this.pending.push(point[0]);
+          if (point[0] >= this.loaded) {
+            this.pending.push(point[0]);
+            if (this.received.length < this.maxLatencies) this.received.push(arrived - point[0]);
+          }
         }
         const newest = data.length ? data[data.length - 1][0] : 0;
         let drop = 0;
@@ -57,6 +63,11 @@ window.isruPlots = window.isruPlots || {
   takeLatencies() {
     const out = this.latencies;
     this.latencies = [];
+    return out;
+  },
+  takeReceived() {
+    const out = this.received;
+    this.received = [];
     return out;
   },
 };

@@ -727,16 +727,21 @@ class Mission:
 
     def _feed(self, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:
         """Feed the turning drill to ``goal_m``, halving the rate while the torque is above the limit;
-        returns how the feed ended and the rate it ended at."""
+        returns how the feed ended and the rate it ended at. In very strong ground a bite takes long: the
+        watchdog is on progress (``motion_timeout_s`` without 5 mm of advance), not on the whole feed."""
         cfg = self.config
         feed = self.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
         deadline = self._now() + cfg.motion_timeout_s
+        mark = self._get("drill.depth_m")
         while isinstance(feed, Motion) and not feed.done:
             if feed.lost_reason is not None:
                 raise MissionFailure(f"drill.feed: link lost during the motion ({feed.lost_reason})")
+            depth = self._get("drill.depth_m")
+            if depth >= mark + 0.005:
+                mark, deadline = depth, self._now() + cfg.motion_timeout_s
             if self._now() > deadline:
                 self.io.command("drill", "stop")
-                raise MissionFailure(f"drill.feed did not finish within {cfg.motion_timeout_s:g} s")
+                raise MissionFailure(f"drill.feed made no progress for {cfg.motion_timeout_s:g} s")
             if self._get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * 0.0001:
                 rate = max(rate / 2, 0.0001)
                 self.events.info(
@@ -786,11 +791,15 @@ class Mission:
         return "sealed", "lid sealed"
 
     def _do_process_heat(self) -> Activity:
+        """Heat under temperature control until the water yield rate (over 5-minute windows) has fallen
+        below ``yield_stop_kg_h`` — once the yield has risen above it or the chamber has reached its set
+        point, so a cold batch still warming up toward sublimation is not stopped before it yields."""
         cfg = self.config
         self.io.command("extractor", "heater_setpoint", kelvin=cfg.heater_setpoint_K)
         start = self._now()
         window_t, window_w = start, self._get("extractor.water_kg")
         rate_kg_h = math.inf
+        yielding = False
         while True:
             yield
             now = self._now()
@@ -798,7 +807,9 @@ class Mission:
                 water = self._get("extractor.water_kg")
                 rate_kg_h = (water - window_w) / (now - window_t) * 3600.0
                 window_t, window_w = now, water
-            if now - start >= cfg.heat_min_s and rate_kg_h < cfg.yield_stop_kg_h:
+                hot = self._get("extractor.chamber_temp_K") >= cfg.heater_setpoint_K - 10.0
+                yielding = yielding or rate_kg_h >= cfg.yield_stop_kg_h or hot
+            if now - start >= cfg.heat_min_s and yielding and rate_kg_h < cfg.yield_stop_kg_h:
                 reason = f"yield rate {rate_kg_h:.4f} kg/h below {cfg.yield_stop_kg_h:g} kg/h"
                 break
             if now - start >= cfg.heat_max_s:

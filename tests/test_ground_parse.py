@@ -3,6 +3,7 @@ arguments flight would accept or raises ValidationError naming what was wrong, a
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -41,6 +42,7 @@ def _case(data: bytes) -> tuple[str, list[str]]:
 
 
 # The whole case is one bytes draw (cheap to generate), mapped onto meaningful pieces.
+@pytest.mark.timeout(300)  # 20,000 cases: about 15 s alone, several times that when the machine is shared
 @settings(max_examples=20000, deadline=None)
 @given(st.binary(max_size=40))
 def test_parse_args_gives_valid_arguments_or_a_validation_error(data: bytes) -> None:

@@ -11,7 +11,9 @@ before flight is told it may drop it):
 * ``events(seq, t, level, severity, source, name, message, data)``;
 * ``commands(id, name, source, t, stage, stage_t, reason, message)`` and ``command_stages(command_id, t, stage,
   reason, message, progress)`` — every verification stage of every command;
-* ``link_stats(t, stats)`` — link status snapshots as JSON.
+* ``link_stats(t, stats)`` — link status snapshots as JSON;
+* ``alarm_journal(t, name, state)`` — every change of every ground alarm (raised, acknowledged with who and
+  the comment, shelved, cleared) as JSON, for review after the fact.
 
 Ingest is buffered in memory and written by :meth:`Archive.flush` in one transaction with ``executemany``
 (also when ``batch_rows`` samples are waiting). Every method is thread-safe: the link thread ingests while a
@@ -60,6 +62,8 @@ CREATE TABLE IF NOT EXISTS command_stages (
 CREATE INDEX IF NOT EXISTS command_stages_id ON command_stages (command_id);
 CREATE TABLE IF NOT EXISTS link_stats (t REAL NOT NULL, stats TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS link_stats_t ON link_stats (t);
+CREATE TABLE IF NOT EXISTS alarm_journal (t REAL NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS alarm_journal_t ON alarm_journal (t);
 """
 INSERT_SAMPLES = "INSERT INTO samples (channel_id, t, value, seq) VALUES (?, ?, ?, ?)"
 QUERY_SAMPLES = "SELECT t, value FROM samples WHERE channel_id = ? AND t >= ? AND t <= ? ORDER BY t"
@@ -130,6 +134,7 @@ class Archive:
         self._events: list[tuple[Any, ...]] = []
         self._statuses: list[dict[str, Any]] = []
         self._link_stats: list[tuple[float, str]] = []
+        self._alarms: list[tuple[float, str, str]] = []
 
     # ---------------------------------------------------------------------------------------- ingest
     def _take_seq(self, seq: Any, what: str) -> bool:
@@ -229,11 +234,17 @@ class Archive:
             self._check_open()
             self._link_stats.append((float(t), json.dumps(stats, default=str)))
 
+    def ingest_alarm(self, t: float, name: str, state: dict[str, Any]) -> None:
+        """Buffer one change of alarm ``name`` at ``t`` (epoch s); ``state`` is ``Alarm.as_dict()``."""
+        with self._lock:
+            self._check_open()
+            self._alarms.append((float(t), str(name), json.dumps(state, default=str)))
+
     def flush(self) -> None:
         """Commit everything buffered in one transaction (nothing to do if nothing is buffered)."""
         with self._lock:
             self._check_open()
-            if not (self._packets or self._statuses or self._link_stats or self._new_channels):
+            if not (self._packets or self._statuses or self._link_stats or self._new_channels or self._alarms):
                 return
             try:
                 self._write()
@@ -258,6 +269,8 @@ class Archive:
                 self._write_statuses(conn)
             if self._link_stats:
                 conn.executemany("INSERT INTO link_stats (t, stats) VALUES (?, ?)", self._link_stats)
+            if self._alarms:
+                conn.executemany("INSERT INTO alarm_journal (t, name, state) VALUES (?, ?, ?)", self._alarms)
             conn.execute("COMMIT")
         except (sqlite3.InterfaceError, sqlite3.ProgrammingError):
             conn.execute("ROLLBACK")
@@ -413,6 +426,17 @@ class Archive:
         rows = self._read("SELECT t, stats FROM link_stats WHERE t >= ? AND t <= ? ORDER BY t", (t0, t1))
         return [(t, json.loads(s)) for t, s in rows]
 
+    def alarm_journal(self, *, name: str | None = None, limit: int = 1000) -> list[tuple[float, str, dict[str, Any]]]:
+        """The latest ``limit`` alarm changes (of alarm ``name`` if given), oldest first: ``(t, name, state)``."""
+        with self._lock:
+            self.flush()
+        where, params = ("WHERE name = ?", (str(name),)) if name is not None else ("", ())
+        rows = self._read(
+            f"SELECT t, name, state FROM alarm_journal {where} ORDER BY rowid DESC LIMIT ?",
+            (*params, max(0, int(limit))),
+        )
+        return [(t, n, json.loads(state)) for t, n, state in reversed(rows)]
+
     def export_csv(self, channels: list[str], t0: float, t1: float, path: str | Path) -> int:
         """Write samples of ``channels`` with ``t0 <= t <= t1`` to ``path`` as CSV (``t,channel,value``, time
         order); returns the data rows written. Raises :class:`UnknownChannel` for a channel never recorded."""
@@ -461,9 +485,9 @@ class Archive:
 
     # ------------------------------------------------------------------------------------- retention
     def apply_retention(self, now: float) -> int:
-        """Drop samples, events, commands and link statistics older than ``retention_days`` before ``now``
-        (epoch s); returns the rows removed (0 when retention is off). Packet seqs are kept, so old packets
-        retransmitted later are still recognised as held."""
+        """Drop samples, events, commands, link statistics and alarm changes older than ``retention_days``
+        before ``now`` (epoch s); returns the rows removed (0 when retention is off). Packet seqs are kept, so
+        old packets retransmitted later are still recognised as held."""
         if self.retention_days <= 0:
             return 0
         cutoff = float(now) - self.retention_days * SECONDS_PER_DAY
@@ -478,6 +502,7 @@ class Archive:
                 removed += conn.execute(f"DELETE FROM command_stages WHERE command_id IN ({old})", (cutoff,)).rowcount
                 removed += conn.execute("DELETE FROM commands WHERE stage_t < ?", (cutoff,)).rowcount
                 removed += conn.execute("DELETE FROM link_stats WHERE t < ?", (cutoff,)).rowcount
+                removed += conn.execute("DELETE FROM alarm_journal WHERE t < ?", (cutoff,)).rowcount
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:

@@ -76,7 +76,7 @@ class GroundCore:
         self.dictionary: GroundDictionary | None = None
         self.commands = CommandHistory(clock)
         self.alarms = AlarmBoard(clock, guard=self._require_operator, who=lambda: self.identity)
-        self.alarms.subscribe(lambda alarm: self._emit("alarm", alarm))
+        self.alarms.subscribe(self._on_alarm)
         if client is not None:
             client.on_dictionary(self.handle_dictionary)
             client.on_telemetry(self.handle_telemetry)
@@ -160,6 +160,13 @@ class GroundCore:
                 listener(*payload)
             except Exception:
                 _LOGGER.exception("%s subscriber %r failed", kind, listener)
+
+    def _on_alarm(self, alarm: Any) -> None:
+        try:
+            self.archive.ingest_alarm(self.clock.now(), alarm.name, alarm.as_dict())
+        except ArchiveError as exc:
+            _LOGGER.error("alarm change of %s not archived: %s", alarm.name, exc)
+        self._emit("alarm", alarm)
 
     # ------------------------------------------------------------------------ ingest (link thread)
     def handle_dictionary(self, raw: dict[str, Any]) -> None:

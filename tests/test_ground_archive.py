@@ -246,8 +246,11 @@ def test_retention_drops_old_rows_but_remembers_their_seqs(tmp_path: Path) -> No
         archive.ingest_command_status({"id": "x", "name": "estop", "stage": "completed", "source": "o",
                                        "t": now - 4 * SECONDS_PER_DAY})
         archive.ingest_link_stats(now - 3 * SECONDS_PER_DAY, {"state": "los"})
+        archive.ingest_alarm(now - 3 * SECONDS_PER_DAY, "a", {"level": "alarm"})
+        archive.ingest_alarm(now, "a", {"level": "ok"})
         removed = archive.apply_retention(now)
-        assert removed == 5  # one sample, one event, one command, its stage, one link snapshot
+        assert removed == 6  # one sample, one event, one command, its stage, one link snapshot, one alarm change
+        assert archive.alarm_journal() == [(now, "a", {"level": "ok"})]
         assert archive.query("a", 0.0, now) == [(now - SECONDS_PER_DAY, 2.0)]
         assert [e["name"] for e in archive.events()] == ["new"]
         assert archive.command_history() == []

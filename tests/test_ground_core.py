@@ -277,6 +277,10 @@ def test_a_value_in_its_red_band_raises_an_alarm_until_acknowledged(ops: Station
     after = ops.core.alarms.ack(HOT.name, "heater cut")
     assert after.ack_by == "operator" and ops.core.alarms.get(HOT.name) is None
     assert [a.latched for a in alarms] == ["alarm", "alarm", "ok"]
+    journal = ops.archive.alarm_journal(name=HOT.name)
+    assert [(s["level"], s["latched"], s["acked"]) for _, _, s in journal] == [
+        ("alarm", "alarm", False), ("ok", "alarm", False), ("ok", "ok", True)]
+    assert journal[-1][2]["ack_comment"] == "heater cut" and journal[-1][2]["ack_by"] == "operator"
 
 
 def test_waiting_on_a_command_from_another_thread_follows_the_clock(ops: Station) -> None:

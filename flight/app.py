@@ -147,6 +147,8 @@ class FlightApp:
         if saved:
             self.ledger = [e.as_dict() for e in self.store.ledger()] if self.store is not None else []
             self.mission.restore(saved, self.params.get("mission.restart_policy"))
+        # Every channel exists (with its entry in the dictionary) before a ground client can ask for it.
+        self._publish(self.clock.monotonic())
         return failed
 
     def make_safe(self, reason: str) -> None:

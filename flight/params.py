@@ -161,6 +161,10 @@ class ScalarArg(ArgSpec):
             f"{self.name}: expected a string, number or boolean, found {type(value).__name__} {value!r}",
         )
 
+    def as_dict(self) -> dict[str, Any]:
+        """The dictionary entry: type ``scalar`` (string, number or boolean), so ground checks the same."""
+        return {**super().as_dict(), "type": "scalar"}
+
 
 class ParameterStore:
     """Current parameter values, their saved copy on disk, and who to tell when one changes."""

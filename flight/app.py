@@ -26,6 +26,7 @@ from flight.failsafe import LinkFailsafe
 from flight.fdir import FaultProtection
 from flight.health import HealthMonitor, progress_ping
 from flight.interlocks import Interlocks, InterlockSettings
+from flight.limits import apply_limits, derived_limits
 from flight.mission import Mission, export_diagram
 from flight.mission_params import LiveMissionConfig, mission_param_specs
 from flight.params import ParameterStore
@@ -149,6 +150,7 @@ class FlightApp:
             self.mission.restore(saved, self.params.get("mission.restart_policy"))
         # Every channel exists (with its entry in the dictionary) before a ground client can ask for it.
         self._publish(self.clock.monotonic())
+        apply_limits(self.table, {**derived_limits(self.config), **self.config.flight.limits})
         return failed
 
     def make_safe(self, reason: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from flight.limits import LimitBand
 from hal.config_loader import setting
 
 
@@ -38,3 +39,6 @@ class FlightConfig:
     params: str = setting("", doc="JSON file of saved parameter values ('' = a temporary file)")
     fdir: str = setting("", doc="fault protection table ('' = the embedded configs/fdir.toml)")
     sequences: str = setting("", doc="folder of stored sequences ('' = the embedded configs/sequences)")
+    limits: dict[str, LimitBand] = setting(
+        default_factory=dict, doc="limit bands by channel name (added to, and overriding, the derived ones)"
+    )

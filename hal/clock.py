@@ -124,6 +124,7 @@ class VirtualClock(Clock):
         self._cond = threading.Condition()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
         self._order = itertools.count()
+        self._sleepers = 0  # threads blocked in sleep() (auto_advance=False), to be woken by advance
         if type(self).monotonic is VirtualClock.monotonic:
             # Read ``_t`` without a Python frame per reading (thousands per simulated second).
             self.monotonic = functools.partial(_READ_T, self)  # type: ignore[method-assign]
@@ -142,6 +143,11 @@ class VirtualClock(Clock):
 
     def advance_to(self, deadline: float) -> None:
         """Move time forward to ``deadline`` seconds (no-op if already past)."""
+        if not self._timers and not self._sleepers:
+            # Nothing to run and nobody to wake: the executive's every step on virtual time comes here.
+            if deadline > self._t:
+                self._t = deadline
+            return
         while True:
             with self._cond:
                 if self._timers and self._timers[0][0] <= deadline:
@@ -168,7 +174,19 @@ class VirtualClock(Clock):
             return
         deadline = self._t + seconds
         with self._cond:
-            self._cond.wait_for(lambda: self._t >= deadline)
+            self._sleepers += 1
+            try:
+                self._cond.wait_for(lambda: self._t >= deadline)
+            finally:
+                self._sleepers -= 1
+
+    def sleep_until(self, deadline: float) -> None:
+        """Wait until ``monotonic()`` reaches ``deadline`` (seconds); with ``auto_advance``, move there."""
+        seconds = deadline - self._t
+        if seconds > 0 and self.auto_advance:
+            self.advance_to(self._t + seconds)  # the same arithmetic as sleep(), to the last bit
+        else:
+            self.sleep(seconds)
 
 
 _READ_T = operator.attrgetter("_t")

@@ -885,8 +885,7 @@ class Device(Generic[TT]):
         reply = HEARTBEAT_REPLY_LAYOUT.unpack(response.payload)
         if reply["host_ms"] != host_ms:
             raise PayloadError(f"{self.name}: heartbeat echoed {reply['host_ms']}, sent {host_ms}")
-        state = reply["state"]
-        self._remote_state = DeviceState(state) if state in DeviceState._value2member_map_ else DeviceState.FAULT
+        self._remote_state = _STATES.get(reply["state"], DeviceState.FAULT)
         self._remote_mode, self._fault_bits = reply["mode"], reply["faults"]
         self._heartbeat_misses = 0
         return self.clock.monotonic() - t0

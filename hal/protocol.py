@@ -95,9 +95,10 @@ def pack_frame(frame: Frame) -> bytes:
     payload = frame.payload
     if len(payload) > MAX_PAYLOAD:
         raise FramingError(f"payload of {len(payload)} bytes exceeds the maximum of {MAX_PAYLOAD}")
-    body = HEADER.pack(
-        frame.version, frame.address, frame.msg_type, frame.flags, frame.seq % SEQ_MODULO, len(payload)
-    ) + payload
+    body = (
+        HEADER.pack(frame.version, frame.address, frame.msg_type, frame.flags, frame.seq % SEQ_MODULO, len(payload))
+        + payload
+    )
     return body + CRC.pack(zlib.crc32(body))
 
 
@@ -121,7 +122,12 @@ def unpack_frame(raw: bytes) -> Frame:
         error = VersionError(f"protocol version {version}; this host speaks {PROTOCOL_VERSION}")
         error.frame = Frame(address, msg_type, seq, raw[HEADER.size : size - 4], flags, version)
         raise error
-    return Frame(address, msg_type, seq, raw[HEADER.size : size - 4], flags, version)
+    return _new_frame(Frame, (address, msg_type, seq, raw[_HEADER_SIZE : size - 4], flags, version))
+
+
+#: Builds a :class:`Frame` from a complete tuple without the NamedTuple's Python-level ``__new__``.
+_new_frame = tuple.__new__
+_HEADER_SIZE = HEADER.size
 
 
 def decode_frame(encoded: bytes) -> Frame:

@@ -113,6 +113,7 @@ class Transport:
         self._awaiting: int | None = None
         self._response: Frame | None = None
         self._subscribers: list[tuple[frozenset[int] | None, FrameHandler]] = []
+        self._handlers: dict[int, list[FrameHandler]] = {}  # by message type, built from _subscribers
         self._link_handlers: list[LinkHandler] = []
         self._lock = threading.RLock()
         self._backoff_s = reconnect_min_s
@@ -169,6 +170,7 @@ class Transport:
     def subscribe(self, handler: FrameHandler, msg_types: set[int] | None = None) -> None:
         """Call ``handler(frame)`` for every unsolicited frame (of ``msg_types`` if given)."""
         self._subscribers.append((frozenset(msg_types) if msg_types is not None else None, handler))
+        self._handlers.clear()
 
     def on_link_change(self, handler: LinkHandler) -> None:
         """Call ``handler(connected, reason)`` when the link goes down or comes back."""
@@ -305,12 +307,16 @@ class Transport:
                 else:
                     self.stats.stale_responses += 1
                 continue
-            for wanted, handler in self._subscribers:
-                if wanted is None or frame.msg_type in wanted:
-                    try:
-                        handler(frame)
-                    except Exception:  # a subscriber's bug must not stop the byte stream
-                        _LOGGER.exception("%s: subscriber %r failed on %r", self.name, handler, frame)
+            handlers = self._handlers.get(frame.msg_type)
+            if handlers is None:
+                handlers = self._handlers[frame.msg_type] = [
+                    handler for wanted, handler in self._subscribers if wanted is None or frame.msg_type in wanted
+                ]
+            for handler in handlers:
+                try:
+                    handler(frame)
+                except Exception:  # a subscriber's bug must not stop the byte stream
+                    _LOGGER.exception("%s: subscriber %r failed on %r", self.name, handler, frame)
         return len(frames)
 
     def _next_seq(self) -> int:

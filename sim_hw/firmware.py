@@ -119,6 +119,8 @@ class Firmware:
         self.frames_rejected = 0
         self._decoder = FrameDecoder(on_error=self._on_frame_error)
         self._tx = bytearray()
+        #: Frames written so far (a port that saw no output at serial N knows there is none while it stays N).
+        self.output_serial = 0
         self._seq = 0
         self._last_request: tuple[int, int, bytes] | None = None  # (seq, msg_type, response wire bytes)
         self._last_host_rx = world.t
@@ -172,7 +174,7 @@ class Firmware:
             seq = self._seq
         wire = encode_frame(Frame(self.address, msg_type, seq, payload, flags))
         self._tx += wire
-        self.world.version += 1
+        self.output_serial += 1
         return wire
 
     def _respond(self, request: Frame, msg_type: int, payload: bytes) -> None:
@@ -189,7 +191,7 @@ class Firmware:
             seq, msg_type, wire = self._last_request
             if seq == frame.seq and msg_type == frame.msg_type:
                 self._tx += wire  # replay: never act twice on one request
-                self.world.version += 1
+                self.output_serial += 1
                 return
         if frame.address == BROADCAST_ADDRESS and frame.msg_type not in (MsgType.IDENTIFY, MsgType.HEARTBEAT):
             return

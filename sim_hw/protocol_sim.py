@@ -40,7 +40,8 @@ class Serial(SerialBase):
         if self._line_faults.unplugged:
             raise SerialException(f"could not open port {self._port}: device unplugged")
         self._rx = DelayLine()
-        self._quiet_version = -1  # world version and clock time up to which idle() is known True
+        # World version, device output serial and clock time up to which idle() is known to be True.
+        self._quiet_version = self._quiet_output = -1
         self._quiet_until = -math.inf
         self._world.sync()
         self._firmware.read_output()  # bytes sent while nothing was attached are lost, as on a real line
@@ -103,7 +104,11 @@ class Serial(SerialBase):
         is False, ``in_waiting`` tells how much there is."""
         world = self._world
         now = world.clock.monotonic()
-        if self._quiet_version == world.version and now < self._quiet_until:
+        if (
+            now < self._quiet_until
+            and self._quiet_version == world.version
+            and self._quiet_output == self._firmware.output_serial
+        ):
             return self.is_open and not self._line_faults.unplugged
         rx = self._rx
         quiet = (
@@ -118,6 +123,7 @@ class Serial(SerialBase):
             # Until the world changes (a step, a byte written, a new wake-up) or the clock reaches its next
             # step or delayed byte, the answer stays the same.
             self._quiet_version = world.version
+            self._quiet_output = self._firmware.output_serial
             self._quiet_until = min(world.next_stop, rx.next_due())
         return quiet
 

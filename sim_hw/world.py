@@ -81,8 +81,8 @@ class SimWorld:
         #: Clock time (s) of the world's next step: until the clock reaches it, :meth:`sync` has nothing to
         #: do. ``-inf`` when unknown (after anything that may move a device's next output earlier).
         self.next_stop = -math.inf
-        #: Bumped by every step, every byte a device writes and every change of :attr:`next_stop`'s inputs:
-        #: a port that found nothing to read at version V knows nothing changed while it stays V.
+        #: Bumped by every step and every change of :attr:`next_stop`'s inputs (each device counts its own
+        #: output in ``Firmware.output_serial``).
         self.version = 0
         start = self.sites[min(max(site, 0), len(self.sites) - 1)]
         self.rover.x_m, self.rover.y_m = start.x_m, start.y_m

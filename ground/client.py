@@ -337,13 +337,25 @@ class LinkClient:
 
     def _welcome(self, message: wire.Welcome, now: float) -> None:
         lost = 0
+        if message.resume_seq < self._last_seq:
+            # flight's spool numbers below what ground holds: its spool was replaced; follow flight
+            _LOGGER.error(
+                "link: flight %s resumes after packet %d but ground holds up to %d: flight's spool was replaced; "
+                "packets numbered again from %d",
+                message.flight,
+                message.resume_seq,
+                self._last_seq,
+                message.resume_seq + 1,
+            )
+            self._last_seq = message.resume_seq
+            self._acked = (message.resume_seq, self._acked[1])
         if message.resume_seq > self._last_seq:
             if self._last_seq > 0:
                 lost = message.resume_seq - self._last_seq
                 _LOGGER.warning("link: flight no longer holds packets %d..%d", self._last_seq + 1, message.resume_seq)
             self._last_seq = message.resume_seq
-        self._last_sseq = max(self._last_sseq, message.resume_sseq)
-        self._acked = (max(self._acked[0], self._last_seq), max(self._acked[1], self._last_sseq))
+        self._last_sseq = message.resume_sseq  # flight resumes statuses here (above an old spool's if replaced)
+        self._acked = (max(self._acked[0], self._last_seq), self._last_sseq)
         self._counter = max(self._counter, message.last_counter)
         self._flight_light_s = message.light_time_s
         self._welcomed = True

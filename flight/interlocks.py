@@ -49,13 +49,14 @@ ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
 #: Buses shed on a low battery.
 SHED_BUSES = ("drill", "extractor", "drive")
 #: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
-#: periods for a heater or a motor, longer for the auger, which coasts down for about two seconds.
+#: periods (0.1 s each) for a heater or a motor, longer for the auger, which coasts down for about two
+#: seconds.
 ESCALATE_S = {
     "drill_unanchored": 3.0,
-    "heater_lid_open": 0.3,
-    "heater_overtemp": 0.3,
-    "heater_uncommanded": 0.3,
-    "scoop_drill_deployed": 0.3,
+    "heater_lid_open": 0.2,
+    "heater_overtemp": 0.2,
+    "heater_uncommanded": 0.2,
+    "scoop_drill_deployed": 0.2,
 }
 
 
@@ -271,7 +272,7 @@ class Interlocks:
         """The condition outlived the stop by :data:`ESCALATE_S`: the device ignores it; cut its power."""
         if rule in self._escalated:
             return
-        if self.rig.clock.monotonic() - self._acted_at.get(rule, math.inf) < ESCALATE_S.get(rule, 0.3):
+        if self.rig.clock.monotonic() - self._acted_at.get(rule, math.inf) < ESCALATE_S.get(rule, 0.2):
             return
         self._escalated.add(rule)
         self._cut_bus(device, f"{rule}: the device did not stop")

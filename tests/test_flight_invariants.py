@@ -40,9 +40,11 @@ from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
 
-#: Longest a forbidden condition that arose on the hardware's side may last, simulated seconds
-#: (telemetry period 0.1 s + control period 0.02 s + a retried command + the auger spinning down).
-REACTION_S = 0.6
+#: Longest a forbidden condition that arose on the hardware's side may last, simulated seconds: the
+#: telemetry that shows it (0.1 s) + a control tick (0.02 s) + the stop and, if the device ignores it,
+#: the bus cut 0.2 s later + one control tick held up by a device exchange on a corrupted line (0.1 s
+#: timeout, three attempts: 0.3 s) + a physics step (0.05 s).
+REACTION_S = 0.8
 #: How long a condition must have been visible in telemetry before starting an actuator into it counts.
 NOTICE_S = 0.3
 #: E-stop: every actuator stopped within this long, simulated seconds.

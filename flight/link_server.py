@@ -3,8 +3,8 @@
 Per telemetry tick the samples published since the previous tick become one telemetry packet; every
 event becomes an event packet; both share one sequence, are committed to the :class:`~flight.spool.Spool`
 first and sent after. Command verification reports go the same way in their own sequence. What one
-service pass sends to a client leaves as one multipart ZeroMQ message, one link message per frame (one
-wake-up of the I/O thread instead of one per message). Each client
+service pass sends to a client leaves as one *batch* frame, the messages back to back (one ZeroMQ send and
+one wake-up of the I/O thread instead of one per message). Each client
 session holds a cursor per stream and a *window* (credit) granted by the client: flight never has more
 than ``window`` packets + statuses unacknowledged by a client, so no high-water mark ever drops
 must-deliver data (the socket's HWM is far above any window, and sends use ``ROUTER_MANDATORY`` and
@@ -51,8 +51,9 @@ SOURCE = "link"
 MAX_PACKET_SAMPLES = 20_000
 #: Messages handled per service call at most, so a flood cannot starve the control loop.
 MAX_MESSAGES_PER_SERVICE = 2_000
-#: Link messages per ZeroMQ message at most (frames of one multipart message to one client).
-MAX_BATCH_FRAMES = 256
+#: Link messages per batch frame at most, and the batch's size in bytes (a larger message goes alone).
+MAX_BATCH_MESSAGES = 256
+BATCH_BYTES = 1024 * 1024
 #: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
 SOCKET_HWM = 1_000_000
 #: Largest window a client may ask for (packets + statuses outstanding).
@@ -178,6 +179,7 @@ class LinkServer:
         self._pending_events: list[dict[str, Any]] = []
         self._pending_statuses: list[dict[str, Any]] = []
         self._batches: dict[bytes, list[bytes]] = {}
+        self._batch_bytes: dict[bytes, int] = {}
         self._counter_cache: dict[str, int] = {}
         self.state = "waiting"  # waiting (no ground yet) | up | los
         self.stats = {
@@ -529,20 +531,25 @@ class LinkServer:
     def _queue(self, routing_id: bytes, frame: bytes) -> None:
         batch = self._batches.get(routing_id)
         if batch is None:
-            batch = self._batches[routing_id] = [routing_id]
-        batch.append(frame)
-        if len(batch) > MAX_BATCH_FRAMES:
+            batch = self._batches[routing_id] = []
+            self._batch_bytes[routing_id] = 0
+        elif self._batch_bytes[routing_id] + len(frame) > BATCH_BYTES or len(batch) >= MAX_BATCH_MESSAGES:
             self._flush_batch(routing_id)
+            self._queue(routing_id, frame)
+            return
+        batch.append(frame)
+        self._batch_bytes[routing_id] += len(frame)
 
     def _flush(self) -> None:
-        """Send every queued batch: one ZeroMQ message per client per pass, one link message per frame."""
+        """Send every queued batch: per client, its messages of this pass back to back in one frame."""
         for routing_id in list(self._batches):
             self._flush_batch(routing_id)
 
     def _flush_batch(self, routing_id: bytes) -> None:
         batch = self._batches.pop(routing_id)
+        del self._batch_bytes[routing_id]
         try:
-            self.socket.send_multipart(batch, zmq.NOBLOCK)
+            self.socket.send_multipart((routing_id, b"".join(batch)), zmq.NOBLOCK)
         except zmq.ZMQError as exc:  # EHOSTUNREACH (ROUTER_MANDATORY): the peer is gone; EAGAIN: full
             session = self.sessions.get(routing_id)
             if session is not None and session.reachable:
@@ -552,7 +559,7 @@ class LinkServer:
                 _LOGGER.info("link: %s unreachable (%s)", session.identity.name, exc)
                 self._prune()
             return
-        self.stats["messages_out"] += len(batch) - 1
+        self.stats["messages_out"] += len(batch)
 
     # ------------------------------------------------------------------------------- link state
     def _link_heard(self) -> None:

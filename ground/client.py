@@ -252,25 +252,30 @@ class LinkClient:
             except zmq.Again:
                 break
             count += 1
-            for frame in frames:  # flight batches: one link message per frame
+            for frame in frames:
                 if delay:
                     self._inbound.push(frame, now)
                 else:
-                    self._receive([frame], now)
+                    self._receive_batch(frame, now)
         for payload in self._inbound.due(now):
-            self._receive([payload], now)
+            self._receive_batch(payload, now)
         if self._welcomed and self._commands:
             self._flush_commands(now)
         for payload in self._outbound.due(now):
             self._send_now(payload)
         return count
 
-    def _receive(self, frames: list[bytes], now: float) -> None:
+    def _receive_batch(self, frame: bytes, now: float) -> None:
+        """Handle a frame from flight: one or more messages back to back (flight batches each pass)."""
         try:
-            message = wire.decode(frames)
+            messages = wire.decode_batch(frame)
         except MalformedMessage as exc:
             self._malformed(str(exc))
             return
+        for message in messages:
+            self._receive(message, now)
+
+    def _receive(self, message: wire.Message, now: float) -> None:
         fields = self._s
         fields["messages_in"] += 1
         self._last_heard = now

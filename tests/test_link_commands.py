@@ -73,7 +73,8 @@ class RawOperator:
     def service(self, flight: MiniFlight) -> None:
         flight.server.wait_until(flight.clock.monotonic() + 0.005)
         while self.socket.poll(0):
-            self.received.extend(wire.decode([frame]) for frame in self.socket.recv_multipart())
+            for frame in self.socket.recv_multipart():
+                self.received.extend(wire.decode_batch(frame))
 
     def close(self) -> None:
         self.socket.close(0)

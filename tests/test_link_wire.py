@@ -101,6 +101,17 @@ def test_deep_nesting_is_malformed() -> None:
         wire.decode([msgpack.packb([3, {"x": value}])])
 
 
+def test_a_batch_is_messages_back_to_back_and_a_bad_part_spoils_it() -> None:
+    frame = b"".join(wire.encode(m)[0] for m in EXAMPLES)
+    assert wire.decode_batch(frame) == EXAMPLES
+    with pytest.raises(MalformedMessage, match="truncated"):
+        wire.decode_batch(frame[:-1])
+    with pytest.raises(MalformedMessage, match="message kind"):
+        wire.decode_batch(frame + msgpack.packb([99]))
+    with pytest.raises(MalformedMessage, match="non-empty"):
+        wire.decode_batch(b"")
+
+
 def test_non_messages_cannot_be_encoded() -> None:
     with pytest.raises(EncodeError, match="expected a link message"):
         wire.encode("hello")  # type: ignore[arg-type]
@@ -153,6 +164,11 @@ def hostile_frames(data: bytes) -> list[bytes]:
 @given(st.binary(min_size=2, max_size=64))
 def test_decoder_raises_only_its_declared_error(data: bytes) -> None:
     frames = hostile_frames(data)
+    try:
+        batch = wire.decode_batch(b"".join(frames))
+        assert all(type(m) in wire._KIND_OF for m in batch)
+    except MalformedMessage as exc:
+        assert str(exc)
     try:
         message = wire.decode(frames)
     except MalformedMessage as exc:

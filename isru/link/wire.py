@@ -1,6 +1,7 @@
 """The link's wire format: every message flight and ground exchange, and its msgpack codec.
 
-A message travels as ONE ZeroMQ frame (the ROUTER adds the peer's routing id in front on flight's side).
+A message travels as ONE ZeroMQ frame (the ROUTER adds the peer's routing id in front on flight's side);
+flight may put several messages back to back in one frame (a *batch*, :func:`decode_batch`).
 The frame is a msgpack array ``[kind, field, field, ...]``: ``kind`` is a :class:`Kind` code and the
 fields follow in the order of the message's dataclass fields. :func:`encode` turns a message into its
 frames, :func:`decode` turns frames back into a typed message and raises :class:`MalformedMessage` —
@@ -39,6 +40,7 @@ __all__ = [
     "TelemetryPacket",
     "Welcome",
     "decode",
+    "decode_batch",
     "encode",
 ]
 
@@ -46,6 +48,8 @@ __all__ = [
 PROTOCOL_VERSION = 1
 #: Largest frame accepted or produced, bytes. Bigger messages are malformed (flight splits telemetry).
 MAX_MESSAGE_BYTES = 4 * 1024 * 1024
+#: Largest batch frame (several messages back to back, flight → ground), bytes.
+MAX_BATCH_BYTES = 2 * MAX_MESSAGE_BYTES
 #: Deepest nesting of maps and arrays accepted inside a free-form value (event data, the dictionary).
 MAX_DEPTH = 32
 #: Longest string field (names, ids, reasons), characters.
@@ -278,6 +282,39 @@ def _decode(frames: Sequence[Any]) -> Message:
         body = msgpack.unpackb(frame, raw=False, strict_map_key=True, use_list=True)
     except Exception as exc:
         raise MalformedMessage(f"expected msgpack data: {type(exc).__name__}: {exc}") from exc
+    return _message(body)
+
+
+def decode_batch(frame: bytes | memoryview | Any) -> list[Message]:
+    """The messages of one batch frame (flight → ground: several messages back to back in one frame).
+
+    Raises :class:`MalformedMessage` — and nothing else — if the frame is over :data:`MAX_BATCH_BYTES` or any
+    part of it is not a message of this schema (the whole frame is then dropped).
+    """
+    try:
+        if not isinstance(frame, (bytes, bytearray, memoryview)):
+            frame = getattr(frame, "bytes", frame)
+        if not isinstance(frame, (bytes, bytearray, memoryview)) or not len(frame):
+            raise MalformedMessage(f"expected a non-empty bytes frame, got {_describe(frame)}")
+        if len(frame) > MAX_BATCH_BYTES:
+            raise MalformedMessage(f"batch of {len(frame)} bytes is over the {MAX_BATCH_BYTES}-byte limit")
+        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True, use_list=True, max_buffer_size=MAX_BATCH_BYTES)
+        unpacker.feed(frame)
+        messages = []
+        end = 0
+        for body in unpacker:
+            messages.append(_message(body))
+            end = unpacker.tell()  # after a whole message (tell() also counts a truncated tail)
+        if end != len(frame):
+            raise MalformedMessage(f"batch truncated: {len(frame) - end} bytes after the last whole message")
+        return messages
+    except MalformedMessage:
+        raise
+    except Exception as exc:  # the declared error only, whatever the bytes were
+        raise MalformedMessage(f"undecodable batch: {type(exc).__name__}: {exc}") from exc
+
+
+def _message(body: Any) -> Message:
     if type(body) is not list or not body:
         raise MalformedMessage(f"expected a non-empty msgpack array [kind, ...], got {_describe(body)}")
     code = body[0]

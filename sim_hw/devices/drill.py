@@ -197,8 +197,10 @@ class DrillFirmware(Firmware):
             return
         extractor = self.world.devices.get("extractor")
         accept = getattr(extractor, "accept_regolith", None)
-        if accept is None:
+        if accept is None or getattr(extractor, "lid_position", 0.0) > 0.0:
+            # no hopper, or its lid is shut (a probe hole's cuttings are not meant for it): beside the collar
             self.spilled_kg += mass_kg
+            _LOGGER.debug("drill: %.3f kg of cuttings left beside the collar", mass_kg)
             return
         site = self._current_site()
         temperature = site.layers[-1].temperature_K if site is not None else self.world.body.surface_temp_K

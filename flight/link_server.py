@@ -457,8 +457,14 @@ class LinkServer:
         last = self._last_counter(identity.name)
         if command.counter <= last:
             self.stats["replays"] += 1
+            # The reject carries the last accepted counter, so a legitimate client sharing this key with another
+            # process can re-send its (never executed) command above it; the command id still runs only once.
             self._refuse(
-                session, command, "replay", f"counter {command.counter} is not above {last}, the last one accepted"
+                session,
+                command,
+                "replay",
+                f"counter {command.counter} is not above {last}, the last one accepted",
+                counter=last,
             )
             return
         self.counters.set_counter(identity.name, command.counter)  # durable before the command runs
@@ -479,8 +485,12 @@ class LinkServer:
             last = self._counter_cache[client] = self.counters.last_counter(client)
         return last
 
-    def _refuse(self, session: _Session, command: wire.Command, reason: str, message: str) -> None:
-        self._send(session.routing_id, wire.Reject(reason, message, command.id, command.counter))
+    def _refuse(
+        self, session: _Session, command: wire.Command, reason: str, message: str, *, counter: int | None = None
+    ) -> None:
+        """Refuse ``command``; the reject names it and ``counter`` (default: the command's own)."""
+        reject_counter = command.counter if counter is None else counter
+        self._send(session.routing_id, wire.Reject(reason, message, command.id, reject_counter))
         self._report(reason, f"command {command.name} ({command.id}) from {session.identity.name} refused: {message}")
 
     def _malformed(self, routing_id: bytes, detail: str) -> None:

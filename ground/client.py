@@ -48,6 +48,10 @@ MAX_MESSAGES_PER_POLL = 5_000
 POLL_BUDGET_S = 0.1
 #: Socket high-water marks (messages): above any window, so flow control bounds the queues.
 SOCKET_HWM = 1_000_000
+#: Re-sends of a command refused for a stale counter (another process using the same client key).
+MAX_RESENDS = 3
+#: Unanswered commands remembered for re-sending.
+MAX_PENDING = 10_000
 #: Seconds between link-status callbacks while nothing changes.
 LINK_REPORT_S = 1.0
 
@@ -155,6 +159,8 @@ class LinkClient:
         self._counter = 0
         self._commands: collections.deque[tuple[str, str, dict[str, Any]]] = collections.deque()
         self._sent_ids: dict[str, str] = {}
+        # Commands sent and not yet answered by a status: (name, args, re-sends so far), by id.
+        self._pending: dict[str, tuple[str, dict[str, Any], int]] = {}
         self._cb_dictionary: list[Callable[[dict], None]] = []
         self._cb_telemetry: list[Callable[[int, list[tuple[str, float, Any]]], None]] = []
         self._cb_event: list[Callable[[int, dict], None]] = []
@@ -209,11 +215,17 @@ class LinkClient:
     def _flush_commands(self, now: float) -> None:
         while self._commands:
             command_id, name, args = self._commands.popleft()
-            self._counter += 1
             self._sent_ids[command_id] = name
             if len(self._sent_ids) > 10_000:
                 self._sent_ids.pop(next(iter(self._sent_ids)))
-            self._send(wire.Command(command_id, self._counter, name, args), now)
+            self._pending[command_id] = (name, args, 0)
+            if len(self._pending) > MAX_PENDING:
+                self._pending.pop(next(iter(self._pending)))
+            self._send_command(command_id, name, args, now)
+
+    def _send_command(self, command_id: str, name: str, args: dict[str, Any], now: float) -> None:
+        self._counter += 1
+        self._send(wire.Command(command_id, self._counter, name, args), now)
 
     # ---------------------------------------------------------------------------------------- poll
     def poll(self, timeout_s: float = 0.0) -> int:
@@ -330,6 +342,7 @@ class LinkClient:
             self._gap("status", last, message.sseq)
             return
         self._last_sseq = message.sseq
+        self._pending.pop(message.status.get("id", ""), None)
         for cb in self._cb_status:
             self._call(cb, message.status)
 
@@ -381,6 +394,8 @@ class LinkClient:
             if not self._backfilling:
                 self._hello(now, want_dictionary=self.dictionary is None)
             return
+        if message.reason == "replay" and self._resend_above(message, now):
+            return
         _LOGGER.warning(
             "link: flight refused %s: %s (%s)", message.command_id or "a message", message.reason, message.message
         )
@@ -397,6 +412,21 @@ class LinkClient:
             }
             for cb in self._cb_status:
                 self._call(cb, status)
+
+    def _resend_above(self, message: wire.Reject, now: float) -> bool:
+        """Another process with this key used counters above ours: re-send our refused command above the last
+        counter flight accepted (its ``counter``), at most :data:`MAX_RESENDS` times. Flight never executed the
+        refused command, and its id still runs at most once. Returns True if it was re-sent."""
+        pending = self._pending.get(message.command_id)
+        if pending is None or pending[2] >= MAX_RESENDS:
+            return False
+        name, args, resends = pending
+        self._pending[message.command_id] = (name, args, resends + 1)
+        self._counter = max(self._counter, message.counter)
+        _LOGGER.info("link: counter %d was stale (another client with key %s); re-sending %s above it",
+                     message.counter, self.identity, message.command_id)
+        self._send_command(message.command_id, name, args, now)
+        return True
 
     def _malformed(self, detail: str) -> None:
         _LOGGER.warning("link: malformed message from flight dropped: %s", detail)

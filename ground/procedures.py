@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ground.errors import GroundError, WaitTimeout
+from ground.waiting import wait_until
 from hal.clock import Clock, RealClock
 
 _LOGGER = logging.getLogger(__name__)
@@ -143,16 +144,7 @@ class Procedures:
 
     # ---------------------------------------------------------------------------------- waiting
     def _wait(self, found: Callable[[], Any], timeout_s: float, what: str) -> Any:
-        deadline = self.clock.monotonic() + timeout_s
-        with self._cond:
-            while True:
-                result = found()
-                if result is not None:
-                    return result
-                remaining = deadline - self.clock.monotonic()
-                if remaining <= 0:
-                    raise ProcedureTimeout(f"timed out after {timeout_s} s waiting for {what}")
-                self._cond.wait(self.clock.wall_timeout(min(remaining, 0.5)))
+        return wait_until(self._cond, self.clock, found, timeout_s, what, ProcedureTimeout)
 
     def mark(self) -> int:
         """Open a new search window: later searches match only what arrives from now on."""

@@ -17,13 +17,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from ground.errors import WaitTimeout
+from ground.waiting import wait_until
 from hal.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 
 TERMINAL = ("completed", "failed")
-#: Longest single wall wait (s): a waiter re-reads the clock this often, so virtual and scaled clocks work.
-WAIT_SLICE_S = 0.05
 #: Stages kept per record; beyond this, successive progress reports replace the last one.
 MAX_STAGES = 200
 
@@ -236,16 +235,7 @@ class CommandHistory:
 
         The deadline is ``timeout_s`` seconds on the clock's monotonic time; raises :class:`WaitTimeout`.
         """
-        deadline = self.clock.monotonic() + timeout_s
-        with self.cond:
-            while True:
-                result = found()
-                if result is not None:
-                    return result
-                remaining = deadline - self.clock.monotonic()
-                if remaining <= 0:
-                    raise WaitTimeout(f"timed out after {timeout_s} s waiting for {what}")
-                self.cond.wait(min(self.clock.wall_timeout(remaining), WAIT_SLICE_S))
+        return wait_until(self.cond, self.clock, found, timeout_s, what)
 
 
 def _float(value: Any) -> float:

@@ -167,6 +167,17 @@ def _announce(core: Any, args: argparse.Namespace) -> None:
     print(f"isru ground: connected to {flight} as {args.identity} ({core.role})", file=sys.stderr, flush=True)
 
 
+def _show_until_done(core: Any, args: argparse.Namespace, kind: str, show: Any) -> int:
+    """Call ``show`` for every ``kind`` update until ``--duration`` passes or Ctrl-C; returns 0."""
+    unsubscribe = core.subscribe(kind, show)
+    _announce(core, args)
+    try:
+        _run_for(core, args.duration)
+    finally:
+        unsubscribe()
+    return 0
+
+
 def _run_for(core: Any, duration_s: float | None) -> None:
     """Block until ``duration_s`` clock seconds pass (forever when None) or Ctrl-C."""
     import threading
@@ -243,13 +254,7 @@ def _watch(args: argparse.Namespace) -> int:
                     if channel in wanted:
                         print(f"{_iso(t)} {channel} = {value} {units.get(channel, '')}".rstrip(), flush=True)
 
-            unsubscribe = core.subscribe("telemetry", show)
-            _announce(core, args)
-            try:
-                _run_for(core, args.duration)
-            finally:
-                unsubscribe()
-            return 0
+            return _show_until_done(core, args, "telemetry", show)
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return EXIT_LINK
@@ -271,13 +276,7 @@ def _events(args: argparse.Namespace) -> int:
 
     try:
         with _connected(args, archiving=False) as core:
-            unsubscribe = core.subscribe("event", show)
-            _announce(core, args)
-            try:
-                _run_for(core, args.duration)
-            finally:
-                unsubscribe()
-            return 0
+            return _show_until_done(core, args, "event", show)
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return EXIT_LINK

@@ -181,6 +181,9 @@ class LinkServer:
         self._batches: dict[bytes, list[bytes]] = {}
         self._batch_bytes: dict[bytes, int] = {}
         self._counter_cache: dict[str, int] = {}
+        # (client, counter) of the command being submitted until its counter is durable (see _command)
+        self._admitting: tuple[str, int] | None = None
+        self._admit_error: LinkError | None = None
         self.state = "waiting"  # waiting (no ground yet) | up | los
         self.stats = {
             "messages_in": 0,
@@ -241,6 +244,8 @@ class LinkServer:
 
     def _on_status(self, status: Any) -> None:
         self._pending_statuses.append(status.as_dict())
+        if self._admitting is not None:
+            self._admit()
 
     def tick(self, _now: float = 0.0) -> None:
         """Telemetry rate: the samples since the last tick become a packet; then commit and send."""
@@ -248,8 +253,9 @@ class LinkServer:
         self._commit(with_telemetry=True)
         self.service()
 
-    def _commit(self, *, with_telemetry: bool) -> None:
-        """Number, encode and spool what is pending (one transaction), oldest first."""
+    def _commit(self, *, with_telemetry: bool, counter: tuple[str, int] | None = None) -> None:
+        """Number, encode and spool what is pending, and ``counter`` (client, last accepted command counter)
+        if given, in one transaction, oldest first."""
         spool = self.spool
         seq = spool.next_seq
         packets: list[tuple[int, bytes]] = []
@@ -273,7 +279,7 @@ class LinkServer:
             for status in pending:
                 statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
                 sseq += 1
-        spool.append(packets, statuses)
+        spool.append(packets, statuses, counter=counter)
 
     def _telemetry_frames(self, seq: int, t: float, names: list, times: list, values: list) -> list[bytes]:
         """One frame, or several if the samples do not fit the size limit (each split numbered on)."""
@@ -467,16 +473,41 @@ class LinkServer:
                 counter=last,
             )
             return
-        self.counters.set_counter(identity.name, command.counter)  # durable before the command runs
-        self._counter_cache[identity.name] = command.counter
         self.stats["commands"] += 1
+        if self.counters is not self.spool:
+            self.counters.set_counter(identity.name, command.counter)  # durable before the command runs
+            self._counter_cache[identity.name] = command.counter
+        # The dispatcher reports the command's first status (accepted, or failed) before its handler runs:
+        # _on_status then commits that status -- with the counter, when the spool keeps counters -- in one
+        # transaction and sends it at once, so ground hears "accepted" before the handler runs.
+        self._admitting = (identity.name, command.counter)
         try:
             self.dispatcher.submit(command.name, command.args, command_id=command.id, source=identity.name)
         except Exception as exc:  # a failing handler must not take the link down
             _LOGGER.exception("link: command %s failed in the dispatcher", command.name)
             self.events.error(SOURCE, "command_error", f"{command.name} ({command.id}) raised {exc!r}")
+        if self._admitting is not None:  # no status reported: the counter is recorded all the same
+            self._admit()
+        error, self._admit_error = self._admit_error, None
+        if error is not None:
+            raise error
         self._commit(with_telemetry=False)
         self._pump(self.clock.monotonic())
+
+    def _admit(self) -> None:
+        """Commit the submitted command's counter with what is pending (its first status) and send it now."""
+        assert self._admitting is not None
+        client, counter = self._admitting
+        self._admitting = None
+        self._counter_cache[client] = counter  # refuses replays in this run even if the commit fails
+        try:
+            self._commit(with_telemetry=False, counter=(client, counter) if self.counters is self.spool else None)
+        except LinkError as exc:  # raised again by _command (the dispatcher swallows listener errors)
+            _LOGGER.error("link: counter %d of %s not recorded: %s", counter, client, exc)
+            self._admit_error = exc
+            return
+        self._pump(self.clock.monotonic())
+        self._flush()
 
     def _last_counter(self, client: str) -> int:
         """The last counter accepted from ``client``: read from the store once, then kept (only we write it)."""

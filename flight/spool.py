@@ -10,9 +10,9 @@ One SQLite file in WAL mode:
   :class:`~flight.store.FlightStore`).
 
 A frame is stored exactly as it goes on the wire (its seq inside), so sending replays bytes. Appends are
-batched: the link server commits one transaction per telemetry tick (and one per command), and sends a
-packet only after its transaction committed — so after ``kill -9`` the next seq continues where the
-committed ones stopped and nothing ground saw is renumbered. ``synchronous=NORMAL`` (the default) is
+batched: the link server commits one transaction per telemetry tick (and, per command, one for its counter
+and first status and one for the rest), and sends a packet only after its transaction committed — so after
+``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is renumbered. ``synchronous=NORMAL`` (the default) is
 durable across a process crash; ``durable=True`` (``synchronous=FULL``) also across a power cut at the
 cost of one fsync per transaction. Acknowledged rows are deleted. SQLite/OS errors raise
 :class:`~isru.link.errors.SpoolError` naming the file.
@@ -42,6 +42,10 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS statuses (sseq INTEGER PRIMARY KEY, frame BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS counters (client TEXT PRIMARY KEY, counter INTEGER NOT NULL)",
+)
+
+_SET_COUNTER = (
+    "INSERT INTO counters (client, counter) VALUES (?, ?) ON CONFLICT (client) DO UPDATE SET counter = excluded.counter"
 )
 
 
@@ -128,11 +132,18 @@ class Spool:
         return self.packets.depth + self.statuses.depth
 
     # -------------------------------------------------------------------------------------- append
-    def append(self, packets: Iterable[tuple[int, bytes]] = (), statuses: Iterable[tuple[int, bytes]] = ()) -> None:
-        """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, in one transaction."""
+    def append(
+        self,
+        packets: Iterable[tuple[int, bytes]] = (),
+        statuses: Iterable[tuple[int, bytes]] = (),
+        *,
+        counter: tuple[str, int] | None = None,
+    ) -> None:
+        """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, and ``counter`` (client, last
+        accepted command counter) if given, in one transaction."""
         packets = list(packets)
         statuses = list(statuses)
-        if not packets and not statuses:
+        if not packets and not statuses and counter is None:
             return
         for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
             expected = stream.next
@@ -147,6 +158,8 @@ class Spool:
                 db.executemany("INSERT INTO packets (seq, frame) VALUES (?, ?)", packets)
             if statuses:
                 db.executemany("INSERT INTO statuses (sseq, frame) VALUES (?, ?)", statuses)
+            if counter is not None:
+                db.execute(_SET_COUNTER, counter)
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -225,11 +238,7 @@ class Spool:
     def set_counter(self, client: str, n: int) -> None:
         """Record ``n`` as the last counter accepted from ``client`` (committed when this returns)."""
         try:
-            self._db.execute(
-                "INSERT INTO counters (client, counter) VALUES (?, ?) "
-                "ON CONFLICT (client) DO UPDATE SET counter = excluded.counter",
-                (client, n),
-            )
+            self._db.execute(_SET_COUNTER, (client, n))
         except sqlite3.Error as exc:
             raise SpoolError(f"{self.path}: cannot record a command counter: {exc}") from exc
 

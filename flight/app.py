@@ -63,6 +63,7 @@ class FlightApp:
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []
+        self._unsaved_extraction: dict[str, Any] | None = None
         self.mission = Mission(
             self.interlocks,
             self.table,
@@ -119,15 +120,23 @@ class FlightApp:
             self.mission.respond(response, reason)
 
     def _record(self, cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
-        t = self.clock.now()
         entry = {"cycle": cycle, "site": site, "water_kg": water_kg, "regolith_kg": regolith_kg, "energy_Wh": energy_Wh}
-        if self.store is not None:
-            entry["id"] = self.store.record_extraction(cycle, max(site, 0), water_kg, regolith_kg, energy_Wh, t)
         self.ledger.append(entry)
+        # Stored with the snapshot that follows the cycle's end (the next transition), in one transaction, so a
+        # crash never leaves a ledger entry without the cycle count that goes with it (a resume would repeat it).
+        self._unsaved_extraction = entry
 
     def _save_state(self, mission: Mission) -> None:
-        if self.store is not None:
-            self.store.save_state(mission.snapshot(), {"transitions": 1})
+        entry, self._unsaved_extraction = self._unsaved_extraction, None
+        if self.store is None:
+            return
+        extraction = None
+        if entry is not None:
+            extraction = {k: entry[k] for k in ("cycle", "water_kg", "regolith_kg", "energy_Wh")}
+            extraction.update(site=max(entry["site"], 0), t=self.clock.now())
+        row_id = self.store.save_state(mission.snapshot(), {"transitions": 1}, extraction)
+        if entry is not None:
+            entry["id"] = row_id
 
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()

@@ -275,9 +275,17 @@ class FlightStore:
             raise PersistenceError(f"{self.path}: cannot {what}: the flight store is closed")
 
     # ------------------------------------------------------------------------------------ state
-    def save_state(self, state: Mapping[str, Any], increments: Mapping[str, int] | None = None) -> None:
-        """Replace the mission-state snapshot with ``state`` (string keys, JSON values) and add
-        ``increments`` to counters, all in one transaction: after a crash either both happened or neither."""
+    def save_state(
+        self,
+        state: Mapping[str, Any],
+        increments: Mapping[str, int] | None = None,
+        extraction: Mapping[str, Any] | None = None,
+    ) -> int | None:
+        """Replace the mission-state snapshot with ``state`` (string keys, JSON values), add ``increments`` to
+        counters and, if given, add ``extraction`` (the keyword arguments of :meth:`record_extraction`) to the
+        ledger, all in one transaction: after a crash either all happened or none. Returns the ledger row id
+        (None without an extraction)."""
+        row = self._extraction_row(**extraction) if extraction is not None else None
         if not isinstance(state, Mapping):
             raise PersistenceError(
                 f"{self.path}: cannot save state: expected a mapping of str to JSON values, "
@@ -295,6 +303,9 @@ class FlightStore:
             )
             for name, n in steps:
                 self._add_counter(connection, name, n)
+            if row is not None:
+                return self._insert_extraction(connection, row)
+        return None
 
     def load_state(self) -> dict[str, Any] | None:
         """The last saved snapshot, or None if none was ever saved."""
@@ -367,6 +378,14 @@ class FlightStore:
         self, cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float, t: float
     ) -> int:
         """Add one extraction to the ledger and return its row id. Once this returns, the entry is on disk."""
+        row = self._extraction_row(cycle, site, water_kg, regolith_kg, energy_Wh, t)
+        with self._write("record an extraction") as connection:
+            return self._insert_extraction(connection, row)
+
+    def _extraction_row(
+        self, cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float, t: float
+    ) -> tuple[int, int, float, float, float, float]:
+        """A checked ledger row, or :class:`PersistenceError` naming the bad value."""
         for name, value in (("cycle", cycle), ("site", site)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise PersistenceError(
@@ -382,12 +401,14 @@ class FlightStore:
             raise PersistenceError(
                 f"{self.path}: cannot record an extraction: expected t finite clock seconds, found {t!r}"
             )
-        with self._write("record an extraction") as connection:
-            cursor = connection.execute(
-                "INSERT INTO ledger (cycle, site, water_kg, regolith_kg, energy_Wh, t) VALUES (?, ?, ?, ?, ?, ?)",
-                (cycle, site, float(water_kg), float(regolith_kg), float(energy_Wh), float(t)),
-            )
-            row_id = cursor.lastrowid
+        return (cycle, site, float(water_kg), float(regolith_kg), float(energy_Wh), float(t))
+
+    @staticmethod
+    def _insert_extraction(connection: sqlite3.Connection, row: tuple[int, int, float, float, float, float]) -> int:
+        cursor = connection.execute(
+            "INSERT INTO ledger (cycle, site, water_kg, regolith_kg, energy_Wh, t) VALUES (?, ?, ?, ?, ?, ?)", row
+        )
+        row_id = cursor.lastrowid
         assert row_id is not None
         return row_id
 

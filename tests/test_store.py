@@ -378,3 +378,16 @@ def test_kill_9_loses_no_returned_entry_and_leaves_no_partial_write(store_path: 
         # And the file keeps working.
         row = reopened.record_extraction(max(cycles) + 1, 0, 0.0, 0.0, 0.0, clock.now())
         assert reopened.ledger(after_id=max(ids))[0].id == row
+
+
+def test_a_cycle_s_ledger_entry_is_stored_with_its_snapshot_or_not_at_all(store: FlightStore) -> None:
+    extraction = {"cycle": 3, "site": 1, "water_kg": 0.4, "regolith_kg": 5.0, "energy_Wh": 900.0, "t": 10.0}
+    row_id = store.save_state({"state": "next_site", "cycle": 3}, {"transitions": 1}, extraction)
+    assert [e.id for e in store.ledger()] == [row_id]
+    assert store.load_state() == {"state": "next_site", "cycle": 3}
+    bad = dict(extraction, water_kg=float("nan"))
+    with pytest.raises(PersistenceError, match="water_kg"):
+        store.save_state({"state": "stow", "cycle": 4}, {"transitions": 1}, bad)
+    assert [e.id for e in store.ledger()] == [row_id]
+    assert store.load_state() == {"state": "next_site", "cycle": 3}
+    assert store.counters()["transitions"] == 1

@@ -659,7 +659,8 @@ class Mission:
 
     def _do_extract_drill(self) -> Activity:
         """Drill in bites, each retract carrying its cuttings up the auger into the hopper, until the hopper
-        holds ``hopper_target_kg`` or the hole is as deep as the drill reaches. Feed is torque-limited
+        holds ``hopper_target_kg``, the hole is ``drill_depth_m`` deeper than at the cycle's start, or it is
+        as deep as the drill reaches. Feed is torque-limited
         (halved above ``torque_limit_Nm``); a stall retracts, clears and retries at half the rate, and after
         ``stall_retries`` retries drilling is given up and reported."""
         cfg = self.config
@@ -675,11 +676,15 @@ class Mission:
         rate = cfg.feed_rate_m_s
         stalls = bites = 0
         outcome = ""
+        floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
         while self._get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
             if progress.hole_m >= deepest - 0.01:
                 outcome = f"hole at its deepest ({progress.hole_m:.2f} m)"
                 break
-            goal = min(progress.hole_m + cfg.bite_m, deepest)
+            if progress.hole_m >= floor - 0.001:
+                outcome = f"drilled the cycle's {cfg.drill_depth_m:g} m"
+                break
+            goal = min(progress.hole_m + cfg.bite_m, floor)
             self.io.command("drill", "spin", rpm=cfg.drill_rpm)
             if hammer:
                 self.io.command("drill", "percussion", on=1)

@@ -36,7 +36,7 @@ class MissionConfig:
     max_tilt_deg: float = setting(15.0, lo=0.0, hi=45.0, unit="deg", doc="largest tilt accepted when anchored")
     max_rate_rad_s: float = setting(0.02, lo=0.0, hi=1.0, unit="rad/s", doc="largest body rate when anchored")
     drill_rpm: float = setting(120.0, lo=1.0, hi=600.0, unit="rpm")
-    drill_depth_m: float = setting(0.6, lo=0.05, hi=3.0, unit="m", doc="extraction drilling depth")
+    drill_depth_m: float = setting(1.0, lo=0.05, hi=3.0, unit="m", doc="most a cycle deepens the hole")
     feed_rate_m_s: float = setting(0.002, lo=0.0001, hi=0.01, unit="m/s")
     bite_m: float = setting(0.25, lo=0.02, hi=1.0, unit="m", doc="drilled per bite; each retract fills the hopper")
     hole_spacing_m: float = setting(1.2, lo=0.2, hi=3.0, unit="m", doc="between holes drilled at one site")

@@ -29,6 +29,7 @@ import math
 import sqlite3
 import threading
 from collections.abc import Iterable
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +43,7 @@ SECONDS_PER_DAY = 86_400.0
 _LEVELS = {name: level for level, name in enumerate(SEVERITIES)}
 _KIND_TELEMETRY = 0
 _KIND_EVENT = 1
+_INDEX_ORDER = itemgetter(0, 1)  # (channel_id, t) of a sample row
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL);
@@ -65,6 +67,13 @@ CREATE INDEX IF NOT EXISTS link_stats_t ON link_stats (t);
 CREATE TABLE IF NOT EXISTS alarm_journal (t REAL NOT NULL, name TEXT NOT NULL, state TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS alarm_journal_t ON alarm_journal (t);
 """
+#: Page cache of the writer (KiB): holds the index pages every channel's newest samples land in.
+CACHE_KIB = 64 * 1024
+#: WAL pages before an automatic checkpoint (the default, 1,000, checkpoints after nearly every commit of a
+#: few thousand samples spread over many channels).
+WAL_CHECKPOINT_PAGES = 10_000
+#: Buffered samples that trigger a commit on their own.
+BATCH_ROWS = 50_000
 INSERT_SAMPLES = "INSERT INTO samples (channel_id, t, value, seq) VALUES (?, ?, ?, ?)"
 QUERY_SAMPLES = "SELECT t, value FROM samples WHERE channel_id = ? AND t >= ? AND t <= ? ORDER BY t"
 
@@ -78,6 +87,8 @@ def open_database(path: str | Path) -> sqlite3.Connection:
         conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=FULL")
+        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        conn.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         conn.executescript(SCHEMA)
     except sqlite3.Error as exc:
         raise ArchiveError(f"cannot open the archive {str(path)!r}: {exc}") from exc
@@ -91,7 +102,7 @@ class Archive:
     many buffered samples trigger a flush on their own.
     """
 
-    def __init__(self, path: str | Path, *, retention_days: float = 0.0, batch_rows: int = 5000) -> None:
+    def __init__(self, path: str | Path, *, retention_days: float = 0.0, batch_rows: int = BATCH_ROWS) -> None:
         if not (isinstance(retention_days, int | float) and retention_days >= 0 and math.isfinite(retention_days)):
             raise ArchiveError(
                 f"retention_days: expected a finite number >= 0 (0 = keep all), found {retention_days!r}"
@@ -257,6 +268,12 @@ class Archive:
 
     def _write(self) -> None:
         conn = self._conn
+        # In index order, consecutive rows land in the same index page: far fewer pages read and written
+        # than one page per channel per packet. The sort is stable, so rowids keep the arrival order.
+        try:
+            self._samples.sort(key=_INDEX_ORDER)
+        except TypeError:
+            _LOGGER.debug("archive: sample times not all comparable; rows written in arrival order")
         try:
             conn.execute("BEGIN")
             if self._new_channels:

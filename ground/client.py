@@ -235,23 +235,27 @@ class LinkClient:
         if self._hello_t is None:
             self._hello(now, want_dictionary=True)
         self._housekeeping(now)
-        handled = self._drain(now)
-        if handled == 0 and timeout_s > 0:
+        wake = True  # read the wake-up pipe (unless a wait said it is empty)
+        if timeout_s > 0 and not (self._welcomed and self._commands):
+            # Wait first: the poll returns at once if anything is queued, so no receive attempt is wasted.
             wait = timeout_s
             due = self._inbound.next_due()
             if due is not None:
                 wait = min(wait, max(0.0, due - now))
-            if wait > 0 and self._poller.poll(self.clock.wall_timeout(wait) * 1000.0):
+            if wait > 0:
+                ready = dict(self._poller.poll(self.clock.wall_timeout(wait) * 1000.0))
+                wake = self._wake_r in ready
                 now = self.clock.monotonic()
-                handled = self._drain(now)
+        handled = self._drain(now, wake=wake)
         now = self.clock.monotonic()
         self._ack_if_due(now, force=False)
         self._housekeeping(now)
         return handled
 
-    def _drain(self, now: float) -> int:
-        with contextlib.suppress(BlockingIOError):
-            os.read(self._wake_r, 4096)
+    def _drain(self, now: float, *, wake: bool = True) -> int:
+        if wake:
+            with contextlib.suppress(BlockingIOError):
+                os.read(self._wake_r, 4096)
         socket = self.socket
         count = 0
         delay = self.light_time_s > 0

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
+from operator import attrgetter
 from typing import Any
 
 import msgpack
@@ -209,6 +210,18 @@ _KIND_OF: dict[type, Kind] = {
     Reject: Kind.REJECT,
 }
 
+#: Per message type, a function returning its field values in order (the frame's fields after ``kind``).
+def _field_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
+    names = [f.name for f in fields(cls)]
+    if len(names) == 1:
+        name = names[0]
+        return lambda message: (getattr(message, name),)
+    return attrgetter(*names)
+
+
+_FIELDS_OF = {cls: _field_getter(cls) for cls in _KIND_OF}
+_WHAT = {kind: f"{kind.name.lower()} message" for kind in Kind}
+
 
 # --------------------------------------------------------------------------------------------- encode
 def encode(message: Message) -> list[bytes]:
@@ -229,8 +242,8 @@ def encode(message: Message) -> list[bytes]:
             [s[2] for s in samples],
         ]
     else:
-        body = [kind, *(getattr(message, f.name) for f in fields(message))]
-    return [pack(body, f"{kind.name.lower()} message")]
+        body = [kind, *_FIELDS_OF[type(message)](message)]
+    return [pack(body, _WHAT[kind])]
 
 
 def pack(body: Any, what: str) -> bytes:
@@ -482,13 +495,14 @@ def _command(body: list[Any]) -> Command:
 
 
 _STATUS_FIELDS = {"id": str, "name": str, "stage": str, "source": str, "t": float, "reason": str, "message": str}
+_STATUS_SPEC = {**_STATUS_FIELDS, "progress": None}
 _STAGES = ("accepted", "started", "progress", "completed", "failed")
 
 
 def _status(body: list[Any]) -> StatusPacket:
     sseq = _int(body[1], "status.sseq", lo=1)
     status = _map(body[2], "status")
-    _check_fields(status, {**_STATUS_FIELDS, "progress": None}, "status")
+    _check_fields(status, _STATUS_SPEC, "status")
     if status["stage"] not in _STAGES:
         raise MalformedMessage(f"status.stage: expected one of {list(_STAGES)}, got {status['stage']!r}")
     return StatusPacket(sseq, status)

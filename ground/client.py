@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
 import logging
 import os
 import threading
@@ -157,6 +158,9 @@ class LinkClient:
         self._flight_hb_t = 0.0
         self._last_report_t = -1e18
         self._counter = 0
+        # Command ids: 64 random bits per client, then a number (unique without a random draw per command).
+        self._id_prefix = uuid.uuid4().hex[:16] + "-"
+        self._id_numbers = itertools.count(1)
         self._commands: collections.deque[tuple[str, str, dict[str, Any]]] = collections.deque()
         self._sent_ids: dict[str, str] = {}
         # Commands sent and not yet answered by a status: (name, args, re-sends so far), by id.
@@ -204,7 +208,7 @@ class LinkClient:
     # ------------------------------------------------------------------------------------ commands
     def send_command(self, name: str, args: dict[str, Any] | None = None, *, command_id: str | None = None) -> str:
         """Queue command ``name`` for flight (sent once flight has welcomed this client); returns its id."""
-        command_id = command_id or f"{self.identity}-{uuid.uuid4().hex[:16]}"
+        command_id = command_id or f"{self.identity}-{self._id_prefix}{next(self._id_numbers):x}"
         self._commands.append((command_id, name, dict(args or {})))
         if self._thread is not None and threading.current_thread() is not self._thread:
             os.write(self._wake_w, b"!")

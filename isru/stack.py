@@ -116,9 +116,13 @@ class SimStack:
             init_keys(self.keys_dir)
         self._write_config()
         self.start_flight()
-        self.archive = Archive(self.archive_path)
-        self.core = self.connect("operator", archive=True)
-        self.procedures = Procedures(self.core, self.clock)
+        try:
+            self.archive = Archive(self.archive_path)
+            self.core = self.connect("operator", archive=True)
+            self.procedures = Procedures(self.core, self.clock)
+        except BaseException:
+            self.stop()  # never leave a flight process behind a failed start
+            raise
         return self
 
     def start_flight(self) -> None:
@@ -204,7 +208,7 @@ class SimStack:
         """Stop flight and close every ground core and archive."""
         if self.procedures is not None:
             self.procedures.close()
-        for core in [*self._extra_cores, self.core]:
+        for core in [*self._extra_cores, self.core]:  # the archiving core last: views first
             if core is None:
                 continue
             core.client.stop()

@@ -43,7 +43,7 @@ SECONDS_PER_DAY = 86_400.0
 _LEVELS = {name: level for level, name in enumerate(SEVERITIES)}
 _KIND_TELEMETRY = 0
 _KIND_EVENT = 1
-_INDEX_ORDER = itemgetter(0, 1)  # (channel_id, t) of a sample row
+_INDEX_ORDER = itemgetter(0)  # channel_id of a sample row (stable sort: each channel stays in arrival order)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS channels (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, type TEXT NOT NULL);
@@ -268,12 +268,9 @@ class Archive:
 
     def _write(self) -> None:
         conn = self._conn
-        # In index order, consecutive rows land in the same index page: far fewer pages read and written
-        # than one page per channel per packet. The sort is stable, so rowids keep the arrival order.
-        try:
-            self._samples.sort(key=_INDEX_ORDER)
-        except TypeError:
-            _LOGGER.debug("archive: sample times not all comparable; rows written in arrival order")
+        # Grouped by channel, consecutive rows land in the same index page: far fewer pages read and written
+        # than one page per channel per packet. The sort is stable, so each channel keeps its arrival order.
+        self._samples.sort(key=_INDEX_ORDER)
         try:
             conn.execute("BEGIN")
             if self._new_channels:

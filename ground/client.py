@@ -42,7 +42,7 @@ __all__ = ["LinkClient", "LinkStatus"]
 #: Packets + statuses flight may have unacknowledged towards this client (the credit granted).
 DEFAULT_WINDOW = 4_000
 #: Acknowledge at least this often while something is unacknowledged (clock s).
-ACK_INTERVAL_S = 0.2
+ACK_INTERVAL_S = 0.5
 #: Messages received per poll at most (callbacks included), so a UI thread gets a turn.
 MAX_MESSAGES_PER_POLL = 5_000
 #: Clock seconds of receiving per poll at most (then heartbeats and acks get their turn).

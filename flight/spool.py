@@ -12,10 +12,10 @@ One SQLite file in WAL mode:
 A frame is stored exactly as it goes on the wire (its seq inside), so sending replays bytes. Appends are
 batched: the link server commits one transaction per telemetry tick (and, per command, one for its counter
 and first status and one for the rest), and sends a packet only after its transaction committed — so after
-``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is renumbered. ``synchronous=NORMAL`` (the default) is
-durable across a process crash; ``durable=True`` (``synchronous=FULL``) also across a power cut at the
-cost of one fsync per transaction. Acknowledged rows are deleted. SQLite/OS errors raise
-:class:`~isru.link.errors.SpoolError` naming the file.
+``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is renumbered.
+``synchronous=NORMAL`` (the default) is durable across a process crash; ``durable=True``
+(``synchronous=FULL``) also across a power cut at the cost of one fsync per transaction. Acknowledged rows
+are deleted. SQLite/OS errors raise :class:`~isru.link.errors.SpoolError` naming the file.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from flight.commands import CommandRegistry, CommandSpec, Job
-from flight.errors import CommandRejected
+from flight.errors import AdmissionRefused, CommandRejected
 from flight.events import EventLog
 from hal.clock import Clock
 from hal.errors import HalError
@@ -146,7 +146,10 @@ class Dispatcher:
             holder = next(a.spec.name for a in self._active.values() if a.spec.resource == spec.resource)
             return self._report(command_id, name, Stage.FAILED, source, "busy", f"{spec.resource} is running {holder}")
         self.id_store.add(command_id)
-        self._report(command_id, name, Stage.ACCEPTED, source)
+        try:
+            self._report(command_id, name, Stage.ACCEPTED, source)
+        except AdmissionRefused as exc:  # a listener could not record the acceptance: the command never runs
+            return self._report(command_id, name, Stage.FAILED, source, exc.reason, exc.message)
         self._report(command_id, name, Stage.STARTED, source)
         assert spec.handler is not None
         try:
@@ -221,6 +224,11 @@ class Dispatcher:
         for listener in self._listeners:
             try:
                 listener(status)
+            except AdmissionRefused:
+                if stage != Stage.ACCEPTED:
+                    _LOGGER.exception("status listener %r could not record %s", listener, stage.value)
+                    continue
+                raise
             except Exception:
                 _LOGGER.exception("status listener %r failed", listener)
         return status

@@ -16,6 +16,11 @@ class CommandRejected(FlightError):
         self.message = message
 
 
+class AdmissionRefused(CommandRejected):
+    """A status listener could not record a command's acceptance (e.g. its counter could not be made durable):
+    raised from the listener, it stops the command before its handler runs."""
+
+
 class InterlockViolation(CommandRejected):
     """A device command was stopped by an interlock; the reason is ``interlock:<name>``."""
 

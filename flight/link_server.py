@@ -33,6 +33,7 @@ from typing import Any, Protocol
 
 import zmq
 
+from flight.errors import AdmissionRefused
 from flight.spool import Spool
 from flight.telemetry import ChannelSpec
 from hal.clock import Clock, VirtualClock
@@ -183,7 +184,8 @@ class LinkServer:
         self._counter_cache: dict[str, int] = {}
         # (client, counter) of the command being submitted until its counter is durable (see _command)
         self._admitting: tuple[str, int] | None = None
-        self._admit_error: LinkError | None = None
+        # Packets and statuses a failed spool append left, numbered, for the next commit.
+        self._unspooled: tuple[list[tuple[int, bytes]], list[tuple[int, bytes]]] = ([], [])
         self.state = "waiting"  # waiting (no ground yet) | up | los
         self.stats = {
             "messages_in": 0,
@@ -245,7 +247,10 @@ class LinkServer:
     def _on_status(self, status: Any) -> None:
         self._pending_statuses.append(status.as_dict())
         if self._admitting is not None:
-            self._admit()
+            error = self._admit()
+            if error is not None and status.stage == "accepted":
+                # The dispatcher stops the command before its handler runs (it reports it failed instead).
+                raise AdmissionRefused("persistence", f"the command counter could not be recorded: {error}")
 
     def tick(self, _now: float = 0.0) -> None:
         """Telemetry rate: the samples since the last tick become a packet; then commit and send."""
@@ -257,8 +262,10 @@ class LinkServer:
         """Number, encode and spool what is pending, and ``counter`` (client, last accepted command counter)
         if given, in one transaction, oldest first."""
         spool = self.spool
-        seq = spool.next_seq
-        packets: list[tuple[int, bytes]] = []
+        # What a failed append left (numbered from the spool's next numbers) goes first, so nothing is lost.
+        packets, statuses = self._unspooled
+        self._unspooled = ([], [])
+        seq = spool.next_seq + len(packets)
         if self._pending_events:
             events, self._pending_events = self._pending_events, []
             for event in events:
@@ -272,14 +279,17 @@ class LinkServer:
                 for frame in self._telemetry_frames(seq, t, names[start:end], times[start:end], values[start:end]):
                     packets.append((seq, frame))
                     seq += 1
-        statuses: list[tuple[int, bytes]] = []
         if self._pending_statuses:
             pending, self._pending_statuses = self._pending_statuses, []
-            sseq = spool.next_sseq
+            sseq = spool.next_sseq + len(statuses)
             for status in pending:
                 statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
                 sseq += 1
-        spool.append(packets, statuses, counter=counter)
+        try:
+            spool.append(packets, statuses, counter=counter)
+        except LinkError:
+            self._unspooled = (packets, statuses)  # retried by the next commit
+            raise
 
     def _telemetry_frames(self, seq: int, t: float, names: list, times: list, values: list) -> list[bytes]:
         """One frame, or several if the samples do not fit the size limit (each split numbered on)."""
@@ -488,26 +498,27 @@ class LinkServer:
             self.events.error(SOURCE, "command_error", f"{command.name} ({command.id}) raised {exc!r}")
         if self._admitting is not None:  # no status reported: the counter is recorded all the same
             self._admit()
-        error, self._admit_error = self._admit_error, None
-        if error is not None:
-            raise error
-        self._commit(with_telemetry=False)
+        try:
+            self._commit(with_telemetry=False)
+        except LinkError as exc:  # kept for the next commit; the link and the flight loop go on
+            _LOGGER.error("link: statuses of %s not spooled yet: %s", command.id, exc)
         self._pump(self.clock.monotonic())
 
-    def _admit(self) -> None:
-        """Commit the submitted command's counter with what is pending (its first status) and send it now."""
+    def _admit(self) -> LinkError | None:
+        """Commit the submitted command's counter with what is pending (its first status) and send it now;
+        returns the error if the commit failed (the command must then not run)."""
         assert self._admitting is not None
         client, counter = self._admitting
         self._admitting = None
         self._counter_cache[client] = counter  # refuses replays in this run even if the commit fails
         try:
             self._commit(with_telemetry=False, counter=(client, counter) if self.counters is self.spool else None)
-        except LinkError as exc:  # raised again by _command (the dispatcher swallows listener errors)
+        except LinkError as exc:
             _LOGGER.error("link: counter %d of %s not recorded: %s", counter, client, exc)
-            self._admit_error = exc
-            return
+            return exc
         self._pump(self.clock.monotonic())
         self._flush()
+        return None
 
     def _last_counter(self, client: str) -> int:
         """The last counter accepted from ``client``: read from the store once, then kept (only we write it)."""

@@ -108,3 +108,32 @@ def test_a_command_the_dispatcher_refuses_still_records_its_counter(keys: Path, 
         flight.close()
     with sqlite3.connect(spool) as other:
         assert other.execute("SELECT counter FROM counters WHERE client = 'operator'").fetchone() == (3,)
+
+
+def test_a_command_whose_counter_cannot_be_recorded_never_runs(keys: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool.db"
+    flight = MiniFlight(RealClock(), spool, keys_dir=keys)
+    ground = _Ground(flight.server.endpoint, keys)
+    blocker = sqlite3.connect(spool, timeout=0.1, isolation_level=None)
+    try:
+        blocker.execute("BEGIN EXCLUSIVE")  # another process holds the spool: flight's commit times out (5 s)
+        ground.socket.send(wire.encode(wire.Command("locked-1", 5, "test.count", {"n": 1}))[0])
+        end = time.perf_counter() + 20.0
+        while flight.server.stats["commands"] < 1:
+            assert time.perf_counter() < end, "the command never reached the dispatcher"
+            flight.server.wait_until(flight.clock.monotonic() + 0.005)
+        blocker.execute("ROLLBACK")
+        end = time.perf_counter() + 20.0
+        while "failed" not in ground.stages("locked-1"):  # the statuses kept back are spooled at the next tick
+            assert time.perf_counter() < end, f"no failed status; got {ground.stages('locked-1')}"
+            flight.server.tick()
+            flight.server.wait_until(flight.clock.monotonic() + 0.005)
+            ground.read()
+        assert flight.counter.executed == []
+        failed = next(m.status for m in ground.received if isinstance(m, wire.StatusPacket)
+                      and m.status["id"] == "locked-1" and m.status["stage"] == "failed")
+        assert failed["reason"] == "persistence"
+    finally:
+        blocker.close()
+        ground.close()
+        flight.close()

@@ -14,7 +14,6 @@ from typing import Any
 
 import sim_hw  # noqa: F401  (registers sim://)
 from flight.app import FlightApp
-from flight.telemetry import ChannelSpec
 from ground.archive import Archive
 from ground.core import GroundCore
 from hal.clock import Clock, VirtualClock
@@ -42,18 +41,9 @@ def build_flight(clock: Clock | None = None, seed: int = 7) -> tuple[FlightApp, 
     config = flight_config(seed)
     world = install_world(SimWorld(clock, seed=seed, site=0))
     app = FlightApp(config, clock)
-    declare_battery_limits(app)
     failed = app.start()
     assert failed == [], failed
     return app, world, clock
-
-
-def declare_battery_limits(app: FlightApp) -> None:
-    """Give ``power.soc`` limit bands in flight's dictionary: red below the low-battery interlock's
-    threshold, yellow below twice it (flight's own channel table declares none yet)."""
-    threshold = app.config.flight.interlocks.low_battery_soc
-    spec = app.table.specs.get(BATTERY_CHANNEL) or ChannelSpec(BATTERY_CHANNEL)
-    app.table.define(dataclasses.replace(spec, warn_low=min(1.0, 2 * threshold), alarm_low=threshold))
 
 
 class HandlerFeed:

@@ -323,8 +323,12 @@ def test_battery_in_its_red_band_raises_an_alarm_that_acknowledging_changes(rig:
     rig.open("/alarms")
     rig.wait_text(BATTERY_CHANNEL)
     rig.wait_text("violated: alarm_low 0.2")
-    alarm = rig.wait(lambda: rig.core.alarms.get(BATTERY_CHANNEL), "the alarm on the board")
-    assert not alarm.acked and alarm.latched == "alarm"
+    # The value falls through the yellow band first: wait for the red level to latch.
+    alarm = rig.wait(
+        lambda: (a := rig.core.alarms.get(BATTERY_CHANNEL)) is not None and a.latched == "alarm" and a,
+        "the red alarm on the board",
+    )
+    assert not alarm.acked
     rig.shot("alarm-latched")
     card = f"//div[contains(@class, 'q-card')][.//*[normalize-space(text())='{BATTERY_CHANNEL}']]"
     rig.wait(lambda: rig.driver.find_element(By.XPATH, card + "//button[.//span[text()='Acknowledge']]"),

@@ -88,16 +88,21 @@ class GroundCore:
                 self.handle_dictionary(client.dictionary)
 
     @classmethod
-    def connect(cls, endpoint: str, archive: Archive, clock: Clock, **client_options: Any) -> GroundCore:
-        """A core over a new :class:`ground.client.LinkClient` to ``endpoint`` that resumes after the last
-        seq the archive holds, so a restarted ground gets exactly the packets it is missing.
+    def connect(
+        cls, endpoint: str, archive: Archive, clock: Clock, *, archiving: bool = True, **client_options: Any
+    ) -> GroundCore:
+        """A core over a new :class:`ground.client.LinkClient` to ``endpoint``.
 
-        ``client_options`` go to the client (``keys_dir``, ``identity``, ``insecure``, ``light_time_s`` …);
-        the caller services the client (``run_in_thread()`` or ``poll()``) and closes it.
+        An ``archiving`` core (the ground station) resumes after the last seq the archive holds, so a restarted
+        ground gets exactly the packets it is missing, and its acknowledgements let flight prune its spool; a
+        live view (``archiving=False``: the CLI's watch, a second console) starts from what flight still holds
+        and never prunes. ``client_options`` go to the client (``keys_dir``, ``identity``, ``insecure``,
+        ``light_time_s`` …); the caller services the client (``run_in_thread()`` or ``poll()``) and closes it.
         """
         from ground.client import LinkClient  # the link is optional for archive-only use
 
-        client = LinkClient(endpoint, clock, resume_after=archive.high_seq(), **client_options)
+        resume_after = archive.high_seq() if archiving else 0
+        client = LinkClient(endpoint, clock, resume_after=resume_after, archive=archiving, **client_options)
         return cls(client, archive, clock)
 
     # ------------------------------------------------------------------------------------- state

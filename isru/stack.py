@@ -23,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 from ground.archive import Archive
-from ground.client import LinkClient
 from ground.core import GroundCore
 from ground.errors import GroundError, WaitTimeout
 from ground.procedures import Procedures
@@ -151,18 +150,17 @@ class SimStack:
             store = self.archive
         else:
             store = Archive(self.workdir / f"view-{identity}-{len(self._extra_cores)}.sqlite")
-        client = LinkClient(
+        core = GroundCore.connect(
             self.endpoint,
+            store,
             self.clock,
-            resume_after=store.high_seq(),
+            archiving=archive,
             keys_dir=None if self.insecure else self.keys_dir,
             identity=identity,
             insecure=self.insecure,
             light_time_s=self.light_time_s,
-            archive=archive,
         )
-        core = GroundCore(client, store, self.clock)
-        client.run_in_thread()
+        core.client.run_in_thread()
         if not archive:
             self._extra_cores.append(core)
         self.await_dictionary(core)

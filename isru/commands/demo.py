@@ -261,10 +261,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
 
 def _run_cycles(stack: Any, stopping: list[int]) -> None:
     """Start a cycle whenever the mission is idle, until SIGTERM/Ctrl-C or SAFE."""
-    import threading
-
     core = stack.core
-    tick = threading.Event()
     while not stopping:
         state = core.value("mission.state", "")
         if state == "idle":
@@ -278,7 +275,7 @@ def _run_cycles(stack: Any, stopping: list[int]) -> None:
         if stack.flight.poll() is not None:
             print(f"isru demo: flight exited ({stack.flight.returncode}); see {stack.log_path}", flush=True)
             return
-        tick.wait(1.0)
+        stack.clock.sleep(1.0)
 
 
 def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:

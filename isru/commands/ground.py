@@ -25,11 +25,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from ground.dictionary import SEVERITIES
 from hal.config_loader import ConfigError
 
 #: Exit codes of ``send``.
 EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
-SEVERITIES = ("debug", "info", "warning", "error", "critical")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -96,7 +96,6 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
     import tempfile
 
     from ground.archive import Archive
-    from ground.client import LinkClient
     from ground.core import GroundCore
     from ground.errors import GroundError
     from hal.clock import RealClock
@@ -119,19 +118,18 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
     clock = RealClock()
     archive = Archive(archive_path, retention_days=config.ground.retention_days)
     try:
-        client = LinkClient(
+        core = GroundCore.connect(
             args.endpoint or link.endpoint,
+            archive,
             clock,
-            resume_after=archive.high_seq() if archiving else 0,
+            archiving=archiving,
             keys_dir=keys,
             identity=args.identity,
             insecure=insecure,
             light_time_s=link.light_time_s,
             heartbeat_s=link.heartbeat_s,
             los_missed=link.los_missed,
-            archive=archiving,
         )
-        core = GroundCore(client, archive, clock)
     except (LinkError, GroundError, OSError) as exc:
         archive.close()
         raise SystemExit(f"isru ground: cannot open the link: {exc}") from None
@@ -179,12 +177,12 @@ def _show_until_done(core: Any, args: argparse.Namespace, kind: str, show: Any) 
 
 
 def _run_for(core: Any, duration_s: float | None) -> None:
-    """Block until ``duration_s`` clock seconds pass (forever when None) or Ctrl-C."""
-    import threading
-
-    done = threading.Event()
+    """Sleep on the clock until ``duration_s`` seconds pass (forever when None) or Ctrl-C."""
     with suppress(KeyboardInterrupt):
-        done.wait(core.clock.wall_timeout(duration_s) if duration_s is not None else None)
+        if duration_s is not None:
+            core.clock.sleep(duration_s)
+        while duration_s is None:
+            core.clock.sleep(3600.0)
 
 
 # ------------------------------------------------------------------------------------ subcommands

@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from hal.clock import RealClock
+from base.clock import RealClock
 
 _LOGGER = logging.getLogger(__name__)
 

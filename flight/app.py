@@ -34,7 +34,7 @@ from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
 from flight.telemetry import TelemetryTable
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

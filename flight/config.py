@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flight.limits import LimitBand
-from hal.config_loader import setting
+from base.config_loader import setting
 
 
 @dataclass(frozen=True)

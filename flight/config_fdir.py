@@ -20,7 +20,7 @@
     policy = "hold"          # what a lost ground link does: continue | hold | safe
 
 Beyond what the schema checks field by field, :func:`check_fdir` checks the table as a whole (names,
-expressions, responses) and raises :class:`~hal.config_loader.ConfigError` naming the file, the key,
+expressions, responses) and raises :class:`~base.config_loader.ConfigError` naming the file, the key,
 what was expected and what was found.
 """
 
@@ -34,7 +34,7 @@ from importlib import resources
 from pathlib import Path
 
 from flight import fdir_expression
-from hal.config_loader import ConfigError, load_file, load_text, setting
+from base.config_loader import ConfigError, load_file, load_text, setting
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 from flight.commands import CommandRegistry, CommandSpec, Job
 from flight.errors import AdmissionRefused, CommandRejected
 from flight.events import EventLog
-from hal.clock import Clock
+from base.clock import Clock
 from hal.errors import HalError
 
 _LOGGER = logging.getLogger(__name__)

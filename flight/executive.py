@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flight.events import EventLog
-from hal.clock import Clock, cpu_seconds
+from base.clock import Clock, cpu_seconds
 
 _LOGGER = logging.getLogger(__name__)
 

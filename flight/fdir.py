@@ -35,7 +35,7 @@ from flight.config_fdir import MODES, OPS, RESPONSES, SEQUENCE_NAME, SEVERITIES,
 from flight.errors import CommandRejected
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from typing import Any
 
 from flight.events import EventLog
 from flight.telemetry import ChannelSpec
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

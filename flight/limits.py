@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flight.telemetry import ChannelSpec, TelemetryTable
-from hal.config_loader import setting
+from base.config_loader import setting
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -36,12 +36,12 @@ import zmq
 from flight.errors import AdmissionRefused
 from flight.spool import Spool
 from flight.telemetry import ChannelSpec
-from hal.clock import Clock, VirtualClock
-from isru.link import wire
-from isru.link.errors import EncodeError, LinkError, MalformedMessage
-from isru.link.keys import ClientIdentity
-from isru.link.lighttime import DelayLine, los_timeout_s
-from isru.link.security import ServerSecurity
+from base.clock import Clock, VirtualClock
+from link import wire
+from link.errors import EncodeError, LinkError, MalformedMessage
+from link.keys import ClientIdentity
+from link.lighttime import DelayLine, los_timeout_s
+from link.security import ServerSecurity
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
-from hal.clock import Clock
+from base.clock import Clock
 from hal.device import Device, DeviceEvent, telemetry_field_names
 from hal.devices import open_device
 from hal.errors import HalError

@@ -19,7 +19,7 @@ A sequence file::
     args = { open = 1 }
     at = "2030-01-01T01:00:00Z"           # absolute: an RFC 3339 UTC time
 
-A step has one time tag at most. Every problem raises :class:`~hal.config_loader.ConfigError` naming the
+A step has one time tag at most. Every problem raises :class:`~base.config_loader.ConfigError` naming the
 file, the key (``steps[2].at``), what was expected and what was found.
 """
 
@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from flight.config_fdir import SEQUENCE_NAME
-from hal.config_loader import ConfigError, load_file, setting
+from base.config_loader import ConfigError, load_file, setting
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -33,8 +33,8 @@ from flight.errors import CommandRejected
 from flight.events import EventLog
 from flight.sequence_file import Sequence, Step, load_directory
 from flight.telemetry import ChannelSpec
-from hal.clock import Clock
-from hal.config_loader import ConfigError
+from base.clock import Clock
+from base.config_loader import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 

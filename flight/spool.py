@@ -15,7 +15,7 @@ and first status and one for the rest), and sends a packet only after its transa
 ``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is renumbered.
 ``synchronous=NORMAL`` (the default) is durable across a process crash; ``durable=True``
 (``synchronous=FULL``) also across a power cut at the cost of one fsync per transaction. Acknowledged rows
-are deleted. SQLite/OS errors raise :class:`~isru.link.errors.SpoolError` naming the file.
+are deleted. SQLite/OS errors raise :class:`~link.errors.SpoolError` naming the file.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
-from isru.link.errors import SpoolError
+from link.errors import SpoolError
 
 _LOGGER = logging.getLogger(__name__)
 

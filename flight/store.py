@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from flight.errors import PersistenceError
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

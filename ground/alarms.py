@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ground.errors import UnknownAlarm, ValidationError
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

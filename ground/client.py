@@ -29,11 +29,11 @@ from typing import Any
 
 import zmq
 
-from hal.clock import Clock
-from isru.link import wire
-from isru.link.errors import MalformedMessage
-from isru.link.lighttime import DelayLine, los_timeout_s
-from isru.link.security import secure_client
+from base.clock import Clock
+from link import wire
+from link.errors import MalformedMessage
+from link.lighttime import DelayLine, los_timeout_s
+from link.security import secure_client
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -43,8 +43,8 @@ from ground.archive import Archive
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.verifier import CommandHistory, CommandRecord
-from hal.clock import Clock
-from isru.link.errors import LinkError
+from base.clock import Clock
+from link.errors import LinkError
 
 _LOGGER = logging.getLogger(__name__)
 

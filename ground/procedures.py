@@ -24,7 +24,7 @@ from typing import Any
 
 from ground.errors import GroundError, WaitTimeout
 from ground.waiting import wait_until
-from hal.clock import Clock, RealClock
+from base.clock import Clock, RealClock
 
 _LOGGER = logging.getLogger(__name__)
 

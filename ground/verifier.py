@@ -18,7 +18,7 @@ from typing import Any
 
 from ground.errors import WaitTimeout
 from ground.waiting import wait_until
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

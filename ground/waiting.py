@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from ground.errors import WaitTimeout
-from hal.clock import Clock
+from base.clock import Clock
 
 T = TypeVar("T")
 

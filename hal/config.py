@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from hal.config_loader import setting
+from base.config_loader import setting
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ quarter of the dead-man timeout (so an idle host never trips the device's dead-m
 stops calling ``poll`` does). Listeners are called from ``poll`` only, never from inside a transport
 read, so a listener may itself issue commands.
 
-All durations are seconds of the device's :class:`~hal.clock.Clock`.
+All durations are seconds of the device's :class:`~base.clock.Clock`.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
-from hal.clock import Clock
-from hal.config_loader import ConfigError
+from base.clock import Clock
+from base.config_loader import ConfigError
 from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, LinkError, LinkTimeout, PayloadError
 from hal.icd import (
     ACK_LAYOUT,
@@ -48,7 +48,7 @@ from hal.icd import (
     Field,
     Severity,
 )
-from hal.protocol import PROTOCOL_VERSION, AckResult, Frame, MsgType
+from hal.protocol import PROTOCOL_VERSION, AckResult, Frame, MsgType, nack_code_name
 from hal.transport import BROADCAST_ADDRESS, Transport
 
 _LOGGER = logging.getLogger(__name__)
@@ -816,7 +816,7 @@ class Device(Generic[TT]):
         payload = response.payload
         if response.msg_type == MsgType.NACK and len(payload) == NACK_LAYOUT.size:
             nack = NACK_LAYOUT.unpack(payload)
-            raise DeviceNack(self.name, command.name, nack["code"], nack["detail"])
+            raise DeviceNack(self.name, command.name, nack["code"], nack_code_name(nack["code"]), nack["detail"])
         if response.msg_type != MsgType.ACK or len(payload) < ACK_LAYOUT.size or payload[0] != command.id:
             raise PayloadError(
                 f"{self.name}: expected an ACK of {command.name} (id 0x{command.id:02x}), found message type "

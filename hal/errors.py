@@ -49,15 +49,10 @@ class LinkTimeout(HalError):
 
 
 class DeviceNack(HalError):
-    """The device refused a command with a NACK; ``code`` is a :class:`hal.protocol.NackCode`."""
+    """The device refused a command with a NACK; ``code`` is a :class:`hal.protocol.NackCode` value and
+    ``code_name`` its name (``UNKNOWN_<n>`` for a code this host does not know)."""
 
-    def __init__(self, device: str, command: str, code: int, detail: int = 0) -> None:
-        from hal.protocol import NackCode
-
-        try:
-            code_name = NackCode(code).name
-        except ValueError:
-            code_name = f"UNKNOWN_{code}"
+    def __init__(self, device: str, command: str, code: int, code_name: str, detail: int = 0) -> None:
         super().__init__(f"{device}: command {command!r} refused by the device: {code_name} (detail {detail})")
         self.device = device
         self.command = command

@@ -70,6 +70,14 @@ class NackCode(enum.IntEnum):
     BAD_TYPE = 0x09
 
 
+def nack_code_name(code: int) -> str:
+    """The name of NACK code ``code`` (``UNKNOWN_<code>`` for one this host does not know)."""
+    try:
+        return NackCode(code).name
+    except ValueError:
+        return f"UNKNOWN_{code}"
+
+
 class AckResult(enum.IntEnum):
     """ACK result codes (ACK payload byte 1)."""
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, fields
 
 import serial
 
-from hal.clock import Clock
+from base.clock import Clock
 from hal.errors import FrameError, LinkError, LinkTimeout
 from hal.protocol import (
     SEQ_MODULO,

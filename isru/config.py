@@ -17,8 +17,8 @@ from flight.config import FlightConfig
 from flight.mission_config import MissionConfig
 from ground.config import GroundConfig
 from hal.config import DeviceConfig, TransportConfig
-from hal.config_loader import ConfigError, load_file, load_text, setting
-from isru.link.config import LinkConfig
+from base.config_loader import ConfigError, load_file, load_text, setting
+from link.config import LinkConfig
 from sim_hw.config import SimConfig
 
 __all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "derived_config_text", "load_config"]

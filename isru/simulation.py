@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from hal.clock import Clock
+from base.clock import Clock
 
 
 def uses_simulation(config: Any) -> bool:

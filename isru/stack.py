@@ -26,7 +26,7 @@ from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import GroundError, WaitTimeout
 from ground.procedures import Procedures
-from hal.clock import RealClock
+from base.clock import RealClock
 from isru.config import merge_overrides
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,7 +109,7 @@ class SimStack:
     # -------------------------------------------------------------------------------------- life
     def start(self) -> SimStack:
         """Make keys, start flight, connect ground, wait for the dictionary; returns self."""
-        from isru.link.keys import init_keys
+        from link.keys import init_keys
 
         if not self.insecure and not (self.keys_dir / "server.key").exists():
             init_keys(self.keys_dir)

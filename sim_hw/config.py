@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from hal.config_loader import setting
+from base.config_loader import setting
 from sim_hw.bodies import BODIES
 from sim_hw.devices import DEVICE_NAMES
 

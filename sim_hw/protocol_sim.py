@@ -9,7 +9,7 @@ parameters:
 * ``seed``, ``site``, ``body`` — used when the world is created; if the world exists they must agree.
 
 Reads that wait (a timeout > 0 and no bytes) let the world's clock run until the device produces output
-or the timeout expires: on a :class:`~hal.clock.VirtualClock` that is a jump in simulated time, on a
+or the timeout expires: on a :class:`~base.clock.VirtualClock` that is a jump in simulated time, on a
 real clock a real wait.
 """
 

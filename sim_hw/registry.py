@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING
 
-from hal.clock import RealClock
+from base.clock import RealClock
 
 if TYPE_CHECKING:
     from sim_hw.world import SimWorld

@@ -3,7 +3,7 @@
 Every emulated device lives in a :class:`SimWorld`. The world advances all of them together in fixed
 steps (lock-step, so coupled physics — the drill's reaction on the anchors, the loads on the battery — is
 consistent), lazily: whenever a port touches the world it is first brought up to ``clock.monotonic()``.
-On a :class:`~hal.clock.VirtualClock` this makes a run a pure function of its inputs and seed.
+On a :class:`~base.clock.VirtualClock` this makes a run a pure function of its inputs and seed.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from hal.clock import Clock
+from base.clock import Clock
 from sim_hw.bodies import Body, body_by_name
 from sim_hw.port_faults import PortFaults
 from sim_hw.terrain import Site, generate_sites

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from ptyfake import PtyPair
+from support.ptyfake import PtyPair
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from flight.events import EventLog
 from flight.failsafe import LinkFailsafe
 from flight.link_server import LinkServer
 from flight.telemetry import ChannelSpec, TelemetryTable
-from hal.clock import RealClock
+from base.clock import RealClock
 
 _LOGGER = logging.getLogger(__name__)
 

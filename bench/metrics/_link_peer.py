@@ -89,7 +89,7 @@ def _server(keys: str, spool: Path) -> Any:
     from flight.failsafe import LinkFailsafe
     from flight.link_server import LinkServer
     from flight.telemetry import TelemetryTable
-    from hal.clock import RealClock
+    from base.clock import RealClock
 
     clock = RealClock()
     events = EventLog(clock)
@@ -118,7 +118,7 @@ def _server(keys: str, spool: Path) -> Any:
 
 def flight(keys: str, prefill: int, samples: int) -> None:
     from flight.spool import Spool
-    from isru.link.wire import encode_telemetry
+    from link.wire import encode_telemetry
 
     with tempfile.TemporaryDirectory(prefix="isru-bench-") as tmp:
         spool_path = Path(tmp) / "spool.db"

@@ -26,7 +26,7 @@ from pathlib import Path
 from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
-from isru.link.keys import init_keys
+from link.keys import init_keys
 
 _LOGGER = logging.getLogger(__name__)
 

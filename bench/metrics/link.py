@@ -31,9 +31,9 @@ from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
 from bench.timing import interleaved_samples
 from ground.client import LinkClient
-from hal.clock import RealClock
-from isru.link import wire
-from isru.link.keys import init_keys
+from base.clock import RealClock
+from link import wire
+from link.keys import init_keys
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from bench.ptys import PtyPeer
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
 from bench.timing import interleaved_samples, repeat_seconds
-from hal.clock import RealClock
+from base.clock import RealClock
 from hal.icd import ACK_LAYOUT, DRILL, IMU, TELEMETRY_HEADER, DeviceState, Layout
 from hal.protocol import AckResult, Flags, Frame, FrameDecoder, MsgType, encode_frame
 from hal.transport import READ_SLICE_S, Transport

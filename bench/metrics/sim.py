@@ -7,7 +7,7 @@ from __future__ import annotations
 import sim_hw  # noqa: F401  (registers sim://)
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median
-from hal.clock import RealClock, VirtualClock
+from base.clock import RealClock, VirtualClock
 from hal.icd import DEVICES
 from hal.protocol import MsgType
 from hal.transport import Transport

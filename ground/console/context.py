@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ground.console.feed import TelemetryFeed
-from hal.clock import Clock
+from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

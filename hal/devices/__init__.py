@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from hal.clock import Clock
+from base.clock import Clock
 from hal.config import DeviceConfig, TransportConfig
 from hal.device import Device
 from hal.devices.anchor import Anchor
@@ -56,7 +56,7 @@ def open_device(
 
     The port is not opened: call :meth:`Device.connect` (identify, self-test, configure dead-man and
     telemetry period), or pass ``connect=True`` to do it here (the port is closed again if that fails).
-    Raises ``KeyError`` for an unknown device name and :class:`~hal.config_loader.ConfigError` for a
+    Raises ``KeyError`` for an unknown device name and :class:`~base.config_loader.ConfigError` for a
     limit the driver does not understand. ``device_config.enabled`` is the caller's to honour.
     """
     cls = driver_class(name)

@@ -14,7 +14,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from hal.config_loader import ConfigError
+from base.config_loader import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -38,9 +38,9 @@ def run(args: argparse.Namespace) -> int:
     from ground.console.context import ConsoleContext
     from ground.core import GroundCore
     from ground.errors import GroundError
-    from hal.clock import RealClock
+    from base.clock import RealClock
     from isru.config import load_config
-    from isru.link.errors import LinkError
+    from link.errors import LinkError
 
     try:
         config = load_config(args.config)

@@ -25,7 +25,7 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
-from hal.config_loader import ConfigError
+from base.config_loader import ConfigError
 
 FAULT_HELP = (
     "inject a fault: DEVICE.KIND[@SECONDS][:key=value,...], e.g. drill.stall@900, "
@@ -103,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
 def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, str, dict[str, Any]]]) -> int:
     import sim_hw  # noqa: F401  (registers sim://)
     from flight.app import FlightApp
-    from hal.clock import RealClock, VirtualClock
+    from base.clock import RealClock, VirtualClock
     from sim_hw.registry import install_world, uninstall_world
     from sim_hw.world import SimWorld
 
@@ -197,7 +197,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     """Flight (simulated devices in-process, or in ``isru sim --pty``) and the console as their own
     processes, and this process as the archiving ground station, over the CURVE-secured link."""
     from ground.errors import GroundError
-    from isru.link.config import resolve_keys_dir
+    from link.config import resolve_keys_dir
     from isru.stack import SimStack, StackError
 
     warp = args.warp if args.warp is not None else config.sim.warp

@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from hal.config_loader import ConfigError
+from base.config_loader import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,9 +43,9 @@ def run(args: argparse.Namespace) -> int:
     from flight.app import FlightApp
     from flight.link_server import LinkServer
     from flight.sdnotify import Notifier, watchdog_period_s
-    from hal.clock import make_clock
+    from base.clock import make_clock
     from isru.config import load_config
-    from isru.link.errors import LinkError
+    from link.errors import LinkError
     from isru.simulation import install_simulation
 
     try:
@@ -106,8 +106,8 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     """``[link]`` with the command line's overrides; the key directory resolved and checked (unless insecure)."""
     import dataclasses
 
-    from isru.link.config import resolve_keys_dir
-    from isru.link.errors import KeyFileError
+    from link.config import resolve_keys_dir
+    from link.errors import KeyFileError
 
     if args.light_time is not None and not 0.0 <= args.light_time <= 3600.0:
         raise ValueError(f"--light-time: expected 0 to 3600 s, found {args.light_time}")

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ground.dictionary import SEVERITIES
-from hal.config_loader import ConfigError
+from base.config_loader import ConfigError
 
 #: Exit codes of ``send``.
 EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
@@ -98,10 +98,10 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
     from ground.archive import Archive
     from ground.core import GroundCore
     from ground.errors import GroundError
-    from hal.clock import RealClock
+    from base.clock import RealClock
     from isru.config import load_config
-    from isru.link.config import resolve_keys_dir
-    from isru.link.errors import LinkError
+    from link.config import resolve_keys_dir
+    from link.errors import LinkError
 
     try:
         config = load_config(args.config)

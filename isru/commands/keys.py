@@ -38,8 +38,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from isru.link.errors import KeyFileError
-    from isru.link.keys import init_keys
+    from link.errors import KeyFileError
+    from link.keys import init_keys
 
     try:
         root = init_keys(args.directory, force=args.force)
@@ -53,8 +53,8 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _add(args: argparse.Namespace) -> int:
-    from isru.link.errors import KeyFileError
-    from isru.link.keys import add_client
+    from link.errors import KeyFileError
+    from link.keys import add_client
 
     try:
         secret = add_client(args.directory, args.name, role=args.role)

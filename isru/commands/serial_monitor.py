@@ -20,7 +20,7 @@ import logging
 import sys
 from typing import Any, TextIO
 
-from hal.clock import Clock, RealClock
+from base.clock import Clock, RealClock
 from hal.errors import HalError, LinkError, LinkTimeout, PayloadError
 from hal.icd import (
     ACK_LAYOUT,

@@ -7,8 +7,8 @@ import dataclasses
 import signal
 import sys
 
-from hal.clock import ScaledClock
-from hal.config_loader import ConfigError
+from base.clock import ScaledClock
+from base.config_loader import ConfigError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

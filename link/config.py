@@ -1,0 +1,34 @@
+"""Configuration schema of the flight ↔ ground link (the ``[link]`` table)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from base.config_loader import setting
+
+
+@dataclass(frozen=True)
+class LinkConfig:
+    """Where flight listens, how the link is secured, and its timing."""
+
+    endpoint: str = setting("tcp://127.0.0.1:7700", doc="ZeroMQ endpoint flight binds and ground connects to")
+    keys: str = setting("", doc="key directory made by `isru keys init` ('' = the demo's own temporary keys)")
+    insecure: bool = setting(False, doc="plaintext link without CURVE (logs a warning; never on a real mission)")
+    light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
+    heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")
+    los_missed: int = setting(3, lo=1, hi=100, doc="missed heartbeats before loss of signal is declared")
+    spool: str = setting("", doc="SQLite spool of unacknowledged telemetry and events ('' = a temporary file)")
+
+
+#: Where the keys live when ``[link] keys`` is empty: ``$ISRU_HOME/keys``, ``ISRU_HOME`` defaulting to ``.isru``
+#: in the working directory (what ``make demo`` creates; a rig names its own directory in rig.toml).
+DEFAULT_HOME = ".isru"
+
+
+def resolve_keys_dir(keys: str) -> Path:
+    """The key directory ``keys`` names, or the default one when it is empty."""
+    if keys:
+        return Path(keys).expanduser()
+    return Path(os.environ.get("ISRU_HOME", DEFAULT_HOME)).expanduser() / "keys"

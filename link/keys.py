@@ -1,0 +1,175 @@
+"""The link's key directory: CURVE certificates for flight and every ground client, and who may connect.
+
+Layout made by :func:`init_keys` (``isru keys init DIR``)::
+
+    DIR/                       mode 0700
+      server.key               flight's public key (ground needs it)
+      server.key_secret        flight's secret key (mode 0600; flight only)
+      clients/                 mode 0700: the ground side's certificates
+        operator.key  operator.key_secret
+        observer.key  observer.key_secret
+      allowed/                 mode 0700: the public keys flight lets in, one folder per role
+        operator/operator.key
+        observer/observer.key
+
+A client's role is the folder its public key is in (``operator`` may command, ``observer`` is read-only)
+and its name is the file name. :func:`add_client` (``isru keys add-client DIR NAME --role ROLE``) adds one.
+Flight needs ``server.key_secret`` and ``allowed/``; a ground station needs ``server.key`` and its own
+``clients/NAME.key_secret``: copy only those to each machine.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import zmq.auth
+
+from link.errors import KeyFileError
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["ROLES", "ClientIdentity", "add_client", "init_keys", "load_allowed", "load_client_keys", "load_server_keys"]
+
+#: Client roles: operators may command, observers only read.
+ROLES = ("operator", "observer")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+SERVER = "server"
+
+
+@dataclass(frozen=True)
+class ClientIdentity:
+    """Who a connected client is: its name (certificate file name) and role."""
+
+    name: str
+    role: str
+
+
+def _private_dir(path: Path) -> Path:
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
+
+
+def _check_name(name: str) -> str:
+    if not _NAME.match(name) or name == SERVER:
+        raise KeyFileError(
+            f"client name {name!r}: expected 1-64 letters, digits, '_', '-' or '.', starting with a letter or "
+            f"digit, and not {SERVER!r}"
+        )
+    return name
+
+
+def _check_role(role: str) -> str:
+    if role not in ROLES:
+        raise KeyFileError(f"role {role!r}: expected one of {list(ROLES)}")
+    return role
+
+
+def _create(directory: Path, name: str) -> tuple[Path, Path]:
+    try:
+        public, secret = zmq.auth.create_certificates(directory, name)
+        Path(secret).chmod(0o600)
+        Path(public).chmod(0o644)
+    except OSError as exc:
+        raise KeyFileError(f"{directory}: cannot write the certificates of {name!r}: {exc}") from exc
+    return Path(public), Path(secret)
+
+
+def init_keys(directory: str | Path, *, force: bool = False) -> Path:
+    """Create a key directory with the server, an ``operator`` and an ``observer`` client; returns it.
+
+    Refuses (KeyFileError) to overwrite an existing ``server.key_secret`` unless ``force``.
+    """
+    root = _private_dir(Path(directory))
+    if (root / f"{SERVER}.key_secret").exists() and not force:
+        raise KeyFileError(f"{root}: already holds {SERVER}.key_secret; expected an empty or new directory")
+    _create(root, SERVER)
+    _private_dir(root / "clients")
+    allowed = _private_dir(root / "allowed")
+    for role in ROLES:
+        _private_dir(allowed / role)
+    for role in ROLES:
+        add_client(root, role, role=role)
+    _LOGGER.info("link keys created in %s", root)
+    return root
+
+
+def add_client(directory: str | Path, name: str, *, role: str) -> Path:
+    """Create client ``name`` with ``role`` and allow it; returns its secret certificate file."""
+    root = Path(directory)
+    _check_name(name)
+    _check_role(role)
+    if not (root / f"{SERVER}.key").exists():
+        raise KeyFileError(f"{root}: no {SERVER}.key; expected a directory made by `isru keys init`")
+    for other in ROLES:
+        if (root / "allowed" / other / f"{name}.key").exists():
+            raise KeyFileError(f"{root}: client {name!r} already exists (role {other}); expected a new name")
+    clients = _private_dir(root / "clients")
+    public, secret = _create(clients, name)
+    allowed = _private_dir(root / "allowed" / role)
+    (allowed / f"{name}.key").write_bytes(public.read_bytes())
+    return secret
+
+
+def _load(path: Path, *, secret: bool) -> tuple[bytes, bytes | None]:
+    if not path.is_file():
+        raise KeyFileError(f"{path}: no such certificate; expected a file made by `isru keys init`")
+    if secret:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            raise KeyFileError(f"{path}: secret key readable by others (mode {mode:o}); expected mode 600")
+    try:
+        public_key, secret_key = zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"{path}: not a CURVE certificate: {exc}") from exc
+    if secret and not secret_key:
+        raise KeyFileError(f"{path}: no secret-key in the certificate; expected a .key_secret file")
+    for key in (public_key, secret_key):
+        if key is not None and len(key) != 40:
+            raise KeyFileError(f"{path}: expected 40-character Z85 keys, found one of {len(key)}")
+    return public_key, secret_key
+
+
+def load_server_keys(directory: str | Path) -> tuple[bytes, bytes]:
+    """Flight's ``(public, secret)`` Z85 keys from ``DIR/server.key_secret``."""
+    public, secret = _load(Path(directory) / f"{SERVER}.key_secret", secret=True)
+    assert secret is not None
+    return public, secret
+
+
+def load_client_keys(directory: str | Path, name: str) -> tuple[bytes, bytes, bytes]:
+    """Client ``name``'s ``(public, secret, server_public)`` Z85 keys."""
+    root = Path(directory)
+    public, secret = _load(root / "clients" / f"{_check_name(name)}.key_secret", secret=True)
+    server_public, _ = _load(root / f"{SERVER}.key", secret=False)
+    assert secret is not None
+    return public, secret, server_public
+
+
+def load_allowed(directory: str | Path) -> dict[bytes, ClientIdentity]:
+    """Every allowed client's Z85 public key → its identity, from ``DIR/allowed/<role>/<name>.key``."""
+    root = Path(directory) / "allowed"
+    if not root.is_dir():
+        raise KeyFileError(f"{root}: no such directory; expected the allowed-keys folder made by `isru keys init`")
+    allowed: dict[bytes, ClientIdentity] = {}
+    for role in ROLES:
+        folder = root / role
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.key")):
+            public, _ = _load(path, secret=False)
+            identity = ClientIdentity(path.stem, role)
+            if public in allowed:
+                raise KeyFileError(f"{path}: the same key is also allowed as {allowed[public]}; expected one role")
+            allowed[public] = identity
+    return allowed
+
+
+def key_file_mode(path: str | Path) -> int:
+    """Permission bits of ``path`` (for checks and tests)."""
+    return stat.S_IMODE(os.stat(path).st_mode)

@@ -1,0 +1,168 @@
+"""A fault injected in each top-level mission state ends in SAFE or in the documented recovery.
+
+For each state the mission is driven there on a virtual clock (the real flight segment over emulators
+behind ``sim://``), a representative fault is injected into the simulated hardware, and the run goes on
+until the mission settles. The outcome must be the one ``docs/operations.md`` (section 7, "A fault in each
+mission state") gives for that state and fault: SAFE with every actuator stopped, or the recovery
+named there (anchoring retried, drilling given up for the scoop), proven by its events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+import sim_hw  # noqa: F401  (registers sim://)
+from flight.app import FlightApp
+from flight.dispatcher import Stage
+from flight.events import Event
+from flight.mission_config import SiteConfig
+from base.clock import VirtualClock
+from isru.config import load_config
+from sim_hw.registry import install_world, uninstall_world
+from sim_hw.world import SimWorld
+
+#: Longest a run may take to reach the state under test, or to settle after the fault, simulated seconds.
+REACH_LIMIT_S = 600.0
+SETTLE_LIMIT_S = 900.0
+ACTUATORS = ("drill", "scoop", "extractor", "anchor", "drive")
+
+
+@dataclass
+class Case:
+    """Reach leaf ``leaf`` (and ``ready(world)``), inject ``faults``, expect ``outcome``."""
+
+    leaf: str
+    faults: list[tuple[float, str, str, dict[str, Any]]]  # (delay s, device, kind, params)
+    outcome: str  # the state the mission settles in, or the later state a recovery reaches
+    evidence: tuple[str, ...]  # events the documented outcome raises: "source.name" or "source.name~text in message"
+    prospect: bool = False
+    ready: Callable[[SimWorld], bool] = field(default=lambda world: True)
+
+
+CASES = {
+    "prospect-drive-overcurrent": Case(
+        "prospect_drive",
+        [(0.0, "drive", "overcurrent", {"duration_s": 30.0})],
+        "safe",
+        ("mission.activity_failed", "mission.safe"),
+        prospect=True,
+        ready=lambda world: world.device("drive").motion == "move",
+    ),
+    "anchor-slip-transient": Case(
+        "anchor_preload",
+        [(0.0, "anchor", "slip", {}), (3.0, "anchor", "slip", {"active": False})],
+        "extract_drill",
+        ("mission.transition~anchoring attempt 1 failed",),
+    ),
+    "anchor-slip-persistent": Case(
+        "anchor_preload",
+        [(0.0, "anchor", "slip", {})],
+        "safe",
+        ("mission.transition~anchoring attempt 1 failed", "mission.activity_failed", "mission.safe"),
+    ),
+    "extract-drill-stall": Case(
+        "extract_drill",
+        [(0.5, "drill", "stall", {})],
+        "process_seal",
+        ("mission.drill_stall", "mission.drilling_abandoned"),
+    ),
+    "extract-anchor-slip": Case(
+        "extract_drill",
+        [(0.5, "anchor", "slip", {})],
+        "safe",
+        ("interlocks.drill_unanchored", "mission.safe"),
+    ),
+    "process-heater-runaway": Case(
+        "process_heat",
+        [(1.0, "extractor", "heater_runaway", {})],
+        "safe",
+        ("interlocks.heater_uncommanded", "interlocks.bus_off", "mission.safe"),
+    ),
+    "process-low-battery": Case(
+        "process_heat",
+        [(1.0, "power", "low_battery", {"soc": 0.1})],
+        "safe",
+        ("interlocks.bus_off", "fdir.actionpoint_fired", "mission.safe"),
+    ),
+    "stow-anchor-link-lost": Case(
+        "stow",
+        [(0.0, "anchor", "disconnect", {})],
+        "safe",
+        ("mission.activity_failed", "mission.safe"),
+    ),
+}
+
+
+def build(case: Case) -> tuple[FlightApp, SimWorld, VirtualClock]:
+    """The flight segment with a short mission: one cycle, a shallow hole, a small batch."""
+    config = load_config()
+    clock = VirtualClock()
+    world = install_world(SimWorld(clock, seed=7, site=0))
+    start = world.sites[0]
+    mission = dataclasses.replace(
+        config.mission,
+        prospect=case.prospect,
+        cycles=1,
+        # two candidates on the same patch of ground, 2.5 m apart: a short drive between probes
+        sites=[SiteConfig(start.x_m, start.y_m), SiteConfig(start.x_m + 2.5, start.y_m)],
+        probe_depth_m=0.05,
+        drill_depth_m=0.05,
+        feed_rate_m_s=0.005,
+        hopper_target_kg=0.2,
+        heat_min_s=0.0,
+        heat_max_s=60.0,
+        vent_s=5.0,
+        drive_speed_m_s=0.2,
+    )
+    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    assert app.start() == []
+    return app, world, clock
+
+
+def _matches(event: Event, wanted: str) -> bool:
+    name, _, text = wanted.partition("~")
+    return f"{event.source}.{event.name}" == name and text in event.message
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_fault_in_each_state_ends_safe_or_recovers(name: str) -> None:
+    case = CASES[name]
+    app, world, clock = build(case)
+    events: list[Event] = []
+    try:
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage == Stage.COMPLETED, status
+        reach = clock.monotonic() + REACH_LIMIT_S
+        app.executive.run(
+            until=lambda: (app.mission.state == case.leaf and case.ready(world)) or clock.monotonic() > reach
+        )
+        assert app.mission.state == case.leaf, f"{name}: never reached {case.leaf} (in {app.mission.state})"
+        app.events.subscribe(events.append)
+        for delay_s, device, kind, params in case.faults:
+            world.schedule(world.t + delay_s, device, kind, **params)
+        visited = [app.mission.state]
+
+        def settled() -> bool:
+            if app.mission.state != visited[-1]:
+                visited.append(app.mission.state)
+            return app.mission.state in (case.outcome, "safe", "idle") or clock.monotonic() > settle
+
+        settle = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=settled)
+        assert app.mission.state == case.outcome, f"{name}: went {visited}"
+        missing = [wanted for wanted in case.evidence if not any(_matches(e, wanted) for e in events)]
+        assert not missing, f"{name}: no {missing} event; saw {sorted({f'{e.source}.{e.name}' for e in events})}"
+        if case.outcome == "safe":
+            app.executive.run(duration_s=3.0)
+            assert app.mission.state == "safe"
+            driven = [d for d in ACTUATORS if world.device(d).is_actuating()]
+            assert not driven, f"{name}: in SAFE but {driven} still actuating"
+            assert world.device("extractor").heater_W == 0.0
+    finally:
+        app.close()
+        uninstall_world()

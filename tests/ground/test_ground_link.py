@@ -1,0 +1,145 @@
+"""The ground core end to end over the real, CURVE-secured ZeroMQ link: a FlightApp on sim:// devices
+served by its LinkServer, ground's LinkClient, the core and an archive on disk, all on loopback."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from support.flight_stack import build
+
+from flight.app import FlightApp
+from flight.link_server import LinkServer
+from flight.telemetry import ChannelSpec
+from ground.archive import Archive
+from ground.core import GroundCore
+from ground.errors import Forbidden, NeedsConfirmation
+from base.clock import VirtualClock
+from link.keys import init_keys
+from sim_hw.registry import uninstall_world
+from sim_hw.world import SimWorld
+
+HOT = ChannelSpec("test.chamber_K", unit="K", warn_high=700.0, alarm_high=850.0)
+#: Flight steps per wait (clock s) and the wall time the client may wait for traffic each step (s).
+STEP_S = 0.1
+POLL_S = 0.005
+#: Steps a wait may take at most.
+MAX_STEPS = 3000
+
+
+@dataclass
+class Flight:
+    app: FlightApp
+    world: SimWorld
+    clock: VirtualClock
+    server: LinkServer
+    keys: Path
+
+    def last_seq(self) -> int:
+        return self.server.spool.next_seq - 1
+
+
+@pytest.fixture
+def flight(tmp_path: Path) -> Iterator[Flight]:
+    keys = init_keys(tmp_path / "keys")
+    app, world, clock = build()
+    app.table.define(HOT)
+    server = LinkServer.attach(app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"))
+    try:
+        yield Flight(app, world, clock, server, keys)
+    finally:
+        server.close()
+        app.close()
+        uninstall_world()
+
+
+def ground(flight: Flight, archive: Archive, identity: str = "operator") -> GroundCore:
+    return GroundCore.connect(flight.server.endpoint, archive, flight.clock, keys_dir=flight.keys, identity=identity)
+
+
+def run_until(flight: Flight, core: GroundCore, done: Callable[[], bool], what: str) -> None:
+    """Step flight and service ground's client, single-threaded, until ``done()``."""
+    for _ in range(MAX_STEPS):
+        if done():
+            return
+        flight.app.executive.run(duration_s=STEP_S)
+        core.client.poll(POLL_S)
+    raise AssertionError(f"gave up after {MAX_STEPS} steps waiting for {what}")
+
+
+def caught_up(flight: Flight, core: GroundCore) -> Callable[[], bool]:
+    return lambda: core.archive.seq_count() >= flight.last_seq() > 0 and core.link.state == "acquired"
+
+
+def test_an_operator_commands_through_the_real_link_and_every_packet_is_archived(
+    flight: Flight, tmp_path: Path
+) -> None:
+    with Archive(tmp_path / "ground.db") as archive:
+        core = ground(flight, archive)
+        try:
+            run_until(flight, core, lambda: core.role == "operator" and core.dictionary is not None, "the welcome")
+            assert "mission.state" in core.dictionary.channel_names()
+            with pytest.raises(NeedsConfirmation) as info:
+                core.send("drive.twist", {"v_m_s": 0.1, "omega_rad_s": 0.0})
+            assert info.value.hazard == flight.app.registry.spec("drive.twist").hazard
+            run_until(flight, core, caught_up(flight, core), "ground to catch up")
+            assert flight.app.dispatcher.counts["accepted"] == 0  # cancel sent nothing
+            record = core.send("drive.twist", {"v_m_s": 0.1, "omega_rad_s": 0.0}, confirmed=True)
+            run_until(flight, core, lambda: record.terminal is not None, "drive.twist to end")
+            assert [s.stage for s in record.stages] == ["accepted", "started", "completed"]
+            run_until(flight, core, lambda: flight.world.device("drive").is_actuating(), "the drive to move")
+            stop = core.estop()
+            run_until(flight, core, lambda: stop.terminal is not None, "the e-stop to end")
+            assert stop.terminal == "completed"
+            for name in ("drill", "scoop", "extractor", "anchor", "drive"):
+                assert not flight.world.device(name).is_actuating(), name
+            flight.app.table.update({HOT.name: 900.0}, flight.clock.now())
+            run_until(flight, core, lambda: core.alarms.get(HOT.name) is not None, "the red-band alarm")
+            core.alarms.ack(HOT.name, "test value")
+            run_until(flight, core, caught_up(flight, core), "ground to catch up")
+            assert archive.gaps() == [] and archive.high_seq() == archive.seq_count() == flight.last_seq()
+            assert core.value("mission.state") == "safe"  # the e-stop told the mission machine
+            history = {c["id"]: c for c in archive.command_history()}
+            assert [s["stage"] for s in history[stop.id]["stages"]] == ["accepted", "started", "completed"]
+        finally:
+            core.client.close()
+
+
+def test_an_observer_is_refused_on_ground_and_flight_executes_nothing(flight: Flight, tmp_path: Path) -> None:
+    with Archive(tmp_path / "partner.db") as archive:
+        core = ground(flight, archive, identity="observer")
+        try:
+            run_until(flight, core, lambda: core.role == "observer" and core.dictionary is not None, "the welcome")
+            for attempt in (lambda: core.estop(), lambda: core.send("mission.hold")):
+                with pytest.raises(Forbidden):
+                    attempt()
+            run_until(flight, core, caught_up(flight, core), "ground to catch up")
+            assert flight.app.dispatcher.counts["accepted"] == 0 and len(core.commands) == 0
+            assert core.latest["mission.state"][0] == "idle"
+        finally:
+            core.client.close()
+
+
+def test_a_ground_restart_gets_exactly_the_packets_it_missed(flight: Flight, tmp_path: Path) -> None:
+    path = tmp_path / "ground.db"
+    with Archive(path) as archive:
+        core = ground(flight, archive)
+        run_until(flight, core, caught_up(flight, core), "the first ground to catch up")
+        core.client.close()
+        first = archive.seq_count()
+    flight.app.executive.run(duration_s=20.0)  # flight keeps producing while ground is down
+    assert flight.last_seq() > first
+    with Archive(path) as archive:
+        core = ground(flight, archive)
+        try:
+            run_until(flight, core, caught_up(flight, core), "the restarted ground to catch up")
+            assert archive.gaps() == [] and archive.seq_count() == archive.high_seq() >= flight.last_seq()
+        finally:
+            core.client.close()
+    with sqlite3.connect(path) as conn:
+        packets, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM packets").fetchone()
+        sample_packets = conn.execute("SELECT COUNT(DISTINCT seq) FROM samples").fetchone()[0]
+    assert packets == distinct and sample_packets <= packets

@@ -1,0 +1,1 @@
+"""Shared test support: emulator hosts, pseudo-terminals, a minimal flight for link tests, console helpers."""

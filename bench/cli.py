@@ -70,9 +70,7 @@ def build_parser(registry: Registry) -> argparse.ArgumentParser:
         help="run only these metrics (comma-separated; may be repeated); see the list below",
     )
     parser.add_argument("--list", action="store_true", help="list the metrics and their targets, run nothing")
-    parser.add_argument(
-        "--strict", action="store_true", help="exit with status 1 when a metric misses its target"
-    )
+    parser.add_argument("--strict", action="store_true", help="exit with status 1 when a metric misses its target")
     parser.add_argument("-v", "--verbose", action="count", default=0, help="log to stderr (-vv for debug)")
     return parser
 

@@ -67,9 +67,7 @@ def check_result(metric: Metric, result: object) -> Result:
     """``result`` if it is a :class:`Result` of finite numbers; raises :class:`MeasurementError` naming
     the metric and what was wrong otherwise."""
     if not isinstance(result, Result):
-        raise MeasurementError(
-            f"metric {metric.key} returned {type(result).__name__}; expected a bench Result"
-        )
+        raise MeasurementError(f"metric {metric.key} returned {type(result).__name__}; expected a bench Result")
     _check_number(metric.key, "value", result.value, required=True)
     _check_number(metric.key, "raw", result.raw, required=False)
     _check_number(metric.key, "ratio", result.ratio, required=False)

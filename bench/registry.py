@@ -37,9 +37,7 @@ _COMPARATORS: dict[str, Callable[[float, float], bool]] = {
     ">": operator.gt,
 }
 #: Fields every metric reports; a metric's extra fields may not reuse these names.
-RESERVED_FIELDS = frozenset(
-    {"value", "unit", "raw", "raw_unit", "ratio", "target", "ok", "error", "elapsed_s"}
-)
+RESERVED_FIELDS = frozenset({"value", "unit", "raw", "raw_unit", "ratio", "target", "ok", "error", "elapsed_s"})
 
 ExtraValue = float | int | str
 
@@ -87,14 +85,11 @@ class Target:
         match = _TARGET_PATTERN.match(text) if isinstance(text, str) else None
         if match is None:
             raise MetricDefinitionError(
-                f"target {text!r} is not understood; "
-                "expected an operator (<=, >=, <, >) and a number, e.g. '<= 2.0'"
+                f"target {text!r} is not understood; expected an operator (<=, >=, <, >) and a number, e.g. '<= 2.0'"
             )
         threshold = float(match.group(2))
         if not math.isfinite(threshold):
-            raise MetricDefinitionError(
-                f"target {text!r} has a non-finite threshold; expected a finite number"
-            )
+            raise MetricDefinitionError(f"target {text!r} has a non-finite threshold; expected a finite number")
         return cls(match.group(1), threshold, f"{match.group(1)} {match.group(2)}")
 
     def met_by(self, value: float) -> bool:
@@ -131,22 +126,16 @@ class Registry:
     def __init__(self) -> None:
         self._metrics: dict[str, Metric] = {}
 
-    def metric(
-        self, key: str, *, unit: str, target: str | None = None
-    ) -> Callable[[MetricFunction], MetricFunction]:
+    def metric(self, key: str, *, unit: str, target: str | None = None) -> Callable[[MetricFunction], MetricFunction]:
         """Decorator registering ``function(options) -> Result`` as metric ``key``.
 
         ``key`` is snake_case; ``unit`` names the unit of ``Result.value``; ``target`` is a condition on
         the value such as ``"<= 2.0"`` (None: reported, never judged).
         """
         if not isinstance(key, str) or not _KEY_PATTERN.match(key):
-            raise MetricDefinitionError(
-                f"metric key {key!r} is invalid; expected snake_case like 'serial_rtt_x_raw'"
-            )
+            raise MetricDefinitionError(f"metric key {key!r} is invalid; expected snake_case like 'serial_rtt_x_raw'")
         if not isinstance(unit, str) or not unit.strip():
-            raise MetricDefinitionError(
-                f"metric {key!r}: unit {unit!r} is invalid; expected a non-empty string"
-            )
+            raise MetricDefinitionError(f"metric {key!r}: unit {unit!r} is invalid; expected a non-empty string")
         parsed = None if target is None else Target.parse(target)
 
         def register(function: MetricFunction) -> MetricFunction:

@@ -16,6 +16,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from base.clock import Clock
 from flight.commands import CommandRegistry
 from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
 from flight.device_commands import SafetyCommands, register_device_commands
@@ -34,7 +35,6 @@ from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
 from flight.telemetry import TelemetryTable
-from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from flight.limits import LimitBand
 from base.config_loader import setting
+from flight.limits import LimitBand
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 
-from flight import fdir_expression
 from base.config_loader import ConfigError, load_file, load_text, setting
+from flight import fdir_expression
 
 _LOGGER = logging.getLogger(__name__)
 

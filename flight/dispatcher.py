@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from base.clock import Clock
 from flight.commands import CommandRegistry, CommandSpec, Job
 from flight.errors import AdmissionRefused, CommandRejected
 from flight.events import EventLog
-from base.clock import Clock
 from hal.errors import HalError
 
 _LOGGER = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flight.events import EventLog
 from base.clock import Clock, cpu_seconds
+from flight.events import EventLog
 
 _LOGGER = logging.getLogger(__name__)
 

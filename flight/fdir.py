@@ -29,13 +29,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from base.clock import Clock
 from flight import fdir_expression
 from flight.commands import ArgSpec, command
 from flight.config_fdir import MODES, OPS, RESPONSES, SEQUENCE_NAME, SEVERITIES, FdirConfig
 from flight.errors import CommandRejected
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
-from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

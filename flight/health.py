@@ -20,9 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from base.clock import Clock
 from flight.events import EventLog
 from flight.telemetry import ChannelSpec
-from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from flight.telemetry import ChannelSpec, TelemetryTable
 from base.config_loader import setting
+from flight.telemetry import ChannelSpec, TelemetryTable
 
 _LOGGER = logging.getLogger(__name__)
 

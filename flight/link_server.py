@@ -33,10 +33,10 @@ from typing import Any, Protocol
 
 import zmq
 
+from base.clock import Clock, VirtualClock
 from flight.errors import AdmissionRefused
 from flight.spool import Spool
 from flight.telemetry import ChannelSpec
-from base.clock import Clock, VirtualClock
 from link import wire
 from link.errors import EncodeError, LinkError, MalformedMessage
 from link.keys import ClientIdentity

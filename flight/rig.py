@@ -12,9 +12,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from base.clock import Clock
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
-from base.clock import Clock
 from hal.device import Device, DeviceEvent, telemetry_field_names
 from hal.devices import open_device
 from hal.errors import HalError

@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flight.config_fdir import SEQUENCE_NAME
 from base.config_loader import ConfigError, load_file, setting
+from flight.config_fdir import SEQUENCE_NAME
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -27,14 +27,14 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from base.clock import Clock
+from base.config_loader import ConfigError
 from flight.commands import ArgSpec, command
 from flight.dispatcher import TERMINAL, CommandStatus, Dispatcher, Stage
 from flight.errors import CommandRejected
 from flight.events import EventLog
 from flight.sequence_file import Sequence, Step, load_directory
 from flight.telemetry import ChannelSpec
-from base.clock import Clock
-from base.config_loader import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 

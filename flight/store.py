@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flight.errors import PersistenceError
 from base.clock import Clock
+from flight.errors import PersistenceError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from ground.errors import UnknownAlarm, ValidationError
 from base.clock import Clock
+from ground.errors import UnknownAlarm, ValidationError
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -224,8 +224,14 @@ class Archive:
                 self._pending.discard(seq)
                 raise ArchiveError(f"event packet {seq}: {exc}") from exc
             row = (
-                seq, t, _LEVELS.get(severity, _LEVELS["info"]), severity, str(event.get("source", "")),
-                str(event.get("name", "")), str(event.get("message", "")), data,
+                seq,
+                t,
+                _LEVELS.get(severity, _LEVELS["info"]),
+                severity,
+                str(event.get("source", "")),
+                str(event.get("name", "")),
+                str(event.get("message", "")),
+                data,
             )
             self._events.append(row)
             self._packets.append((seq, _KIND_EVENT))
@@ -428,8 +434,17 @@ class Archive:
                         {"t": t, "stage": stage, "reason": reason, "message": message, "progress": progress}
                     )
         return [
-            {"id": i, "name": n, "source": src, "t": t, "stage": st, "stage_t": st_t, "reason": r, "message": m,
-             "stages": stages[i]}
+            {
+                "id": i,
+                "name": n,
+                "source": src,
+                "t": t,
+                "stage": st,
+                "stage_t": st_t,
+                "reason": r,
+                "message": m,
+                "stages": stages[i],
+            }
             for i, n, src, t, st, st_t, r, m in reversed(commands)
         ]
 

@@ -431,8 +431,12 @@ class LinkClient:
         name, args, resends = pending
         self._pending[message.command_id] = (name, args, resends + 1)
         self._counter = max(self._counter, message.counter)
-        _LOGGER.info("link: counter %d was stale (another client with key %s); re-sending %s above it",
-                     message.counter, self.identity, message.command_id)
+        _LOGGER.info(
+            "link: counter %d was stale (another client with key %s); re-sending %s above it",
+            message.counter,
+            self.identity,
+            message.command_id,
+        )
         self._send_command(message.command_id, name, args, now)
         return True
 

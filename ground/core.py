@@ -38,12 +38,12 @@ from typing import Any
 
 import zmq
 
+from base.clock import Clock
 from ground.alarms import AlarmBoard
 from ground.archive import Archive
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.verifier import CommandHistory, CommandRecord
-from base.clock import Clock
 from link.errors import LinkError
 
 _LOGGER = logging.getLogger(__name__)
@@ -185,7 +185,10 @@ class GroundCore:
         limited = self.alarms.configure(dictionary.channels())
         _LOGGER.info(
             "dictionary: %d commands, %d channels (%d with limits), %d parameters",
-            len(dictionary.commands()), len(dictionary.channels()), limited, len(dictionary.parameters()),
+            len(dictionary.commands()),
+            len(dictionary.channels()),
+            limited,
+            len(dictionary.parameters()),
         )
         self.commands.wake()
         self._emit("dictionary", dictionary)

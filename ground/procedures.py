@@ -22,9 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from base.clock import Clock, RealClock
 from ground.errors import GroundError, WaitTimeout
 from ground.waiting import wait_until
-from base.clock import Clock, RealClock
 
 _LOGGER = logging.getLogger(__name__)
 

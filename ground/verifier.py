@@ -16,9 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from base.clock import Clock
 from ground.errors import WaitTimeout
 from ground.waiting import wait_until
-from base.clock import Clock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -73,8 +73,14 @@ class CommandRecord:
 
     def _status(self, s: StageReport) -> dict[str, Any]:
         return {
-            "id": self.id, "name": self.name, "stage": s.stage, "source": self.source, "t": s.t,
-            "reason": s.reason, "message": s.message, "progress": s.progress,
+            "id": self.id,
+            "name": self.name,
+            "stage": s.stage,
+            "source": self.source,
+            "t": s.t,
+            "reason": s.reason,
+            "message": s.message,
+            "progress": s.progress,
         }
 
     @property
@@ -120,8 +126,12 @@ class CommandRecord:
         """The record as plain data (for JSON, tables): id, name, args, source, sent_t, stage, reason, stages."""
         with self._history.cond:
             return {
-                "id": self.id, "name": self.name, "args": dict(self.args), "source": self.source,
-                "sent_t": self.sent_t, "stage": self._stages[-1].stage if self._stages else "sent",
+                "id": self.id,
+                "name": self.name,
+                "args": dict(self.args),
+                "source": self.source,
+                "sent_t": self.sent_t,
+                "stage": self._stages[-1].stage if self._stages else "sent",
                 "reason": next((s.reason for s in reversed(self._stages) if s.stage == "failed"), ""),
                 "stages": [self._status(s) for s in self._stages],
             }
@@ -186,14 +196,18 @@ class CommandHistory:
             return None
         progress = status.get("progress")
         report = StageReport(
-            str(status.get("stage", "")), _float(status.get("t")), str(status.get("reason") or ""),
-            str(status.get("message") or ""), float(progress) if isinstance(progress, int | float) else None,
+            str(status.get("stage", "")),
+            _float(status.get("t")),
+            str(status.get("reason") or ""),
+            str(status.get("message") or ""),
+            float(progress) if isinstance(progress, int | float) else None,
         )
         with self.cond:
             record = self._records.get(command_id)
             if record is None:
-                record = CommandRecord(self, str(command_id), str(status.get("name", "")), None,
-                                       str(status.get("source", "")), None)
+                record = CommandRecord(
+                    self, str(command_id), str(status.get("name", "")), None, str(status.get("source", "")), None
+                )
                 self._add(record)
             stages = record._stages
             if len(stages) >= MAX_STAGES and report.stage == "progress" and stages[-1].stage == "progress":

@@ -9,8 +9,8 @@ import threading
 from collections.abc import Callable
 from typing import TypeVar
 
-from ground.errors import WaitTimeout
 from base.clock import Clock
+from ground.errors import WaitTimeout
 
 T = TypeVar("T")
 

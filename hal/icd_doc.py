@@ -220,8 +220,7 @@ def _arguments(command: Command) -> str:
     if not command.args:
         return "—"
     parts = [
-        f"{i}. `{a.name}` {a.c_type} [{_unit(a)}] {_range(a)}: {a.doc}"
-        for i, a in enumerate(command.args, start=1)
+        f"{i}. `{a.name}` {a.c_type} [{_unit(a)}] {_range(a)}: {a.doc}" for i, a in enumerate(command.args, start=1)
     ]
     return "<br>".join(parts)
 
@@ -302,9 +301,7 @@ def render_message_tables() -> str:
         ("EVENT payload", _layout_table(EVENT_LAYOUT.fields)),
         (
             "Event ids",
-            _enum_table(
-                _described(EventId, _EVENTS), ("event", "name", "emitted when", "severity", "code", "value")
-            ),
+            _enum_table(_described(EventId, _EVENTS), ("event", "name", "emitted when", "severity", "code", "value")),
         ),
         ("Event severities", _enum_table(_described(Severity, _SEVERITIES), ("severity", "name", "meaning"))),
         (

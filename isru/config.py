@@ -13,11 +13,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from base.config_loader import ConfigError, load_file, load_text, setting
 from flight.config import FlightConfig
 from flight.mission_config import MissionConfig
 from ground.config import GroundConfig
 from hal.config import DeviceConfig, TransportConfig
-from base.config_loader import ConfigError, load_file, load_text, setting
 from link.config import LinkConfig
 from sim_hw.config import SimConfig
 

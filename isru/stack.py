@@ -22,11 +22,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from base.clock import RealClock
 from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import GroundError, WaitTimeout
 from ground.procedures import Procedures
-from base.clock import RealClock
 from isru.config import merge_overrides
 
 _LOGGER = logging.getLogger(__name__)
@@ -225,4 +225,3 @@ class SimStack:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
-

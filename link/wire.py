@@ -210,6 +210,7 @@ _KIND_OF: dict[type, Kind] = {
     Reject: Kind.REJECT,
 }
 
+
 #: Per message type, a function returning its field values in order (the frame's fields after ``kind``).
 def _field_getter(cls: type) -> Callable[[Any], tuple[Any, ...]]:
     names = [f.name for f in fields(cls)]

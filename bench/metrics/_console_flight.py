@@ -19,13 +19,13 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from base.clock import RealClock
 from flight.commands import CommandRegistry
 from flight.dispatcher import Dispatcher
 from flight.events import EventLog
 from flight.failsafe import LinkFailsafe
 from flight.link_server import LinkServer
 from flight.telemetry import ChannelSpec, TelemetryTable
-from base.clock import RealClock
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,8 +52,15 @@ def main(argv: list[str] | None = None) -> int:
 
     folder = tempfile.TemporaryDirectory(prefix="isru-bench-flight-")
     server = LinkServer(
-        clock, table=table, events=events, dispatcher=dispatcher, failsafe=failsafe, dictionary=dictionary,
-        name="bench", keys_dir=args.keys, spool=Path(folder.name) / "spool.db",
+        clock,
+        table=table,
+        events=events,
+        dispatcher=dispatcher,
+        failsafe=failsafe,
+        dictionary=dictionary,
+        name="bench",
+        keys_dir=args.keys,
+        spool=Path(folder.name) / "spool.db",
     )
     running = [True]
     signal.signal(signal.SIGTERM, lambda *_: running.__setitem__(0, False))

@@ -83,13 +83,13 @@ class _Noop:
 
 
 def _server(keys: str, spool: Path) -> Any:
+    from base.clock import RealClock
     from flight.commands import CommandRegistry
     from flight.dispatcher import Dispatcher
     from flight.events import EventLog
     from flight.failsafe import LinkFailsafe
     from flight.link_server import LinkServer
     from flight.telemetry import TelemetryTable
-    from base.clock import RealClock
 
     clock = RealClock()
     events = EventLog(clock)

@@ -53,8 +53,10 @@ def _project_insert(path: Path, packets: list[tuple[int, list[tuple[str, float, 
 def _raw_insert(path: Path, rows: list[tuple[int, float, float, int]]) -> float:
     """Wall seconds for executemany of prepared rows into the same schema, committing every BATCH_ROWS."""
     conn = open_database(path)
-    conn.executemany("INSERT INTO channels (id, name, type) VALUES (?, ?, 'float')",
-                     [(k + 1, f"ch{k:03d}") for k in range(PACKET_SAMPLES)])
+    conn.executemany(
+        "INSERT INTO channels (id, name, type) VALUES (?, ?, 'float')",
+        [(k + 1, f"ch{k:03d}") for k in range(PACKET_SAMPLES)],
+    )
     try:
         start = time.perf_counter()
         for i in range(0, len(rows), BATCH_ROWS):
@@ -102,7 +104,10 @@ def archive_insert_x_raw(options: RunOptions) -> Result:
     project, raw = median(project_rates), median(raw_rates)
     _LOGGER.info("archive insert: project %.0f rows/s, raw %.0f rows/s", project, raw)
     return Result(
-        value=project / raw, raw=raw, raw_unit="rows/s", ratio=project / raw,
+        value=project / raw,
+        raw=raw,
+        raw_unit="rows/s",
+        ratio=project / raw,
         extra={"project_rows_per_s": round(project), "rows": len(rows), "repeats": repeats},
     )
 
@@ -122,10 +127,14 @@ def archive_query_x_raw(options: RunOptions) -> Result:
         try:
             step = 100  # samples per channel per packet
             for seq, first in enumerate(range(0, per_channel, step), start=1):
-                archive.ingest_telemetry(seq, [
-                    (f"ch{k}", T0 + i * dt, math.sin(i * dt) + k)
-                    for i in range(first, first + step) for k in range(channels)
-                ])
+                archive.ingest_telemetry(
+                    seq,
+                    [
+                        (f"ch{k}", T0 + i * dt, math.sin(i * dt) + k)
+                        for i in range(first, first + step)
+                        for k in range(channels)
+                    ],
+                )
             archive.flush()
             t0, t1 = T0, T0 + QUERY_SPAN_S
             raw_conn = sqlite3.connect(path)
@@ -133,8 +142,10 @@ def archive_query_x_raw(options: RunOptions) -> Result:
                 cid = raw_conn.execute("SELECT id FROM channels WHERE name = 'ch0'").fetchone()[0]
                 project_s, raw_s = [], []
                 for run in range(repeats + 1):
-                    cases = [("project", lambda: archive.query("ch0", t0, t1)),
-                             ("raw", lambda: raw_conn.execute(QUERY_SAMPLES, (cid, t0, t1)).fetchall())]
+                    cases = [
+                        ("project", lambda: archive.query("ch0", t0, t1)),
+                        ("raw", lambda: raw_conn.execute(QUERY_SAMPLES, (cid, t0, t1)).fetchall()),
+                    ]
                     if run % 2:
                         cases.reverse()
                     for name, case in cases:
@@ -152,6 +163,9 @@ def archive_query_x_raw(options: RunOptions) -> Result:
     project, raw = median(project_s), median(raw_s)
     _LOGGER.info("archive query: project %.1f ms, raw %.1f ms", project * 1e3, raw * 1e3)
     return Result(
-        value=project / raw, raw=raw * 1e3, raw_unit="ms", ratio=project / raw,
+        value=project / raw,
+        raw=raw * 1e3,
+        raw_unit="ms",
+        ratio=project / raw,
         extra={"project_ms": round(project * 1e3, 2), "rows": per_channel, "channels": channels, "repeats": repeats},
     )

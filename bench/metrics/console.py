@@ -93,8 +93,7 @@ def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
     """Run the server and ``browsers`` browsers; time ``measure_s`` wall seconds after the warm-up."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}/plots?" + "&".join(
-        "c=" + ",".join(f"bench.ch{i}" for i in range(start, start + CHANNELS // 2))
-        for start in (0, CHANNELS // 2)
+        "c=" + ",".join(f"bench.ch{i}" for i in range(start, start + CHANNELS // 2)) for start in (0, CHANNELS // 2)
     )
     with tempfile.TemporaryDirectory(prefix="isru-bench-console-") as folder, contextlib.ExitStack() as stack:
         keys = init_keys(Path(folder) / "keys")
@@ -162,10 +161,20 @@ def _stop(process: subprocess.Popen) -> None:
 @contextlib.contextmanager
 def _flight(keys: Path) -> Iterator[str]:
     """The publishing flight process; yields its link endpoint."""
-    command = [sys.executable, "-m", "bench.metrics._console_flight", "--keys", str(keys),
-               "--rate-hz", str(RATE_HZ), "--channels", str(CHANNELS)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               env=_environment())
+    command = [
+        sys.executable,
+        "-m",
+        "bench.metrics._console_flight",
+        "--keys",
+        str(keys),
+        "--rate-hz",
+        str(RATE_HZ),
+        "--channels",
+        str(CHANNELS),
+    ]
+    process = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=_environment()
+    )
     try:
         line = process.stdout.readline() if process.stdout else ""
         if not line.startswith("endpoint "):
@@ -180,8 +189,20 @@ def _console(folder: Path, keys: Path, endpoint: str, port: int) -> Iterator[sub
     """``isru console`` on ``port`` over the link to ``endpoint``; yields the process once it serves."""
     config = folder / "console.toml"
     config.write_text(f'[link]\nendpoint = "{endpoint}"\n[ground]\nconsole_port = {port}\n', encoding="utf-8")
-    command = [sys.executable, "-m", "isru.cli", "console", "--config", str(config), "--keys", str(keys),
-               "--identity", "operator", "--archive", str(folder / "archive.sqlite")]
+    command = [
+        sys.executable,
+        "-m",
+        "isru.cli",
+        "console",
+        "--config",
+        str(config),
+        "--keys",
+        str(keys),
+        "--identity",
+        "operator",
+        "--archive",
+        str(folder / "archive.sqlite"),
+    ]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=_environment())
     try:
         deadline = time.perf_counter() + START_TIMEOUT_S

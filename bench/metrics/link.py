@@ -26,12 +26,12 @@ from pathlib import Path
 
 import zmq
 
+from base.clock import RealClock
 from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
 from bench.timing import interleaved_samples
 from ground.client import LinkClient
-from base.clock import RealClock
 from link import wire
 from link.keys import init_keys
 

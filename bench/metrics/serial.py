@@ -9,12 +9,12 @@ from collections.abc import Callable
 
 import serial
 
+from base.clock import RealClock
 from bench.errors import MeasurementError
 from bench.ptys import PtyPeer
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
 from bench.timing import interleaved_samples, repeat_seconds
-from base.clock import RealClock
 from hal.icd import ACK_LAYOUT, DRILL, IMU, TELEMETRY_HEADER, DeviceState, Layout
 from hal.protocol import AckResult, Flags, Frame, FrameDecoder, MsgType, encode_frame
 from hal.transport import READ_SLICE_S, Transport
@@ -125,9 +125,7 @@ def _raw_round_trip(port: serial.SerialBase, request: bytes, reply_size: int) ->
             else:
                 idle += 1  # one empty read is one READ_SLICE_S timeout
                 if idle >= limit:
-                    raise MeasurementError(
-                        f"bare echo returned {got} of {reply_size} bytes within {RTT_TIMEOUT_S} s"
-                    )
+                    raise MeasurementError(f"bare echo returned {got} of {reply_size} bytes within {RTT_TIMEOUT_S} s")
 
     return round_trip
 
@@ -209,8 +207,6 @@ def decode_stream(frames: int, seed: int = 7) -> bytes:
         payload += rng.randbytes(payload_size - header.size)
         wire = encode_frame(Frame(IMU.address, MsgType.TELEMETRY, index, payload))
         if len(wire) != DECODE_FRAME_BYTES:
-            raise MeasurementError(
-                f"frame {index} is {len(wire)} bytes on the wire; expected {DECODE_FRAME_BYTES}"
-            )
+            raise MeasurementError(f"frame {index} is {len(wire)} bytes on the wire; expected {DECODE_FRAME_BYTES}")
         out += wire
     return bytes(out)

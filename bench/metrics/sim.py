@@ -5,9 +5,9 @@ virtual clock."""
 from __future__ import annotations
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import RealClock, VirtualClock
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median
-from base.clock import RealClock, VirtualClock
 from hal.icd import DEVICES
 from hal.protocol import MsgType
 from hal.transport import Transport

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ground.console.feed import TelemetryFeed
 from base.clock import Clock
+from ground.console.feed import TelemetryFeed
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -89,10 +89,7 @@ def frame(ctx: ConsoleContext, title: str) -> RoleGate:
         link_label = ui.label("").classes("text-sm").mark("link")
         alarm_badge = ui.badge("").props("color=red").mark("alarm-count")
         gate.add(
-            ui.button("E-STOP", on_click=lambda: estop(ctx))
-            .props("color=red push")
-            .classes("font-bold")
-            .mark("estop")
+            ui.button("E-STOP", on_click=lambda: estop(ctx)).props("color=red push").classes("font-bold").mark("estop")
         )
 
     def refresh() -> None:

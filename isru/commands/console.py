@@ -33,12 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Serve until interrupted; returns the exit code."""
+    from base.clock import RealClock
     from ground.archive import Archive
     from ground.console.app import serve
     from ground.console.context import ConsoleContext
     from ground.core import GroundCore
     from ground.errors import GroundError
-    from base.clock import RealClock
     from isru.config import load_config
     from link.errors import LinkError
 

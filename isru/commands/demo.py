@@ -102,8 +102,8 @@ def run(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------------------------- headless
 def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, str, dict[str, Any]]]) -> int:
     import sim_hw  # noqa: F401  (registers sim://)
-    from flight.app import FlightApp
     from base.clock import RealClock, VirtualClock
+    from flight.app import FlightApp
     from sim_hw.registry import install_world, uninstall_world
     from sim_hw.world import SimWorld
 
@@ -197,8 +197,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     """Flight (simulated devices in-process, or in ``isru sim --pty``) and the console as their own
     processes, and this process as the archiving ground station, over the CURVE-secured link."""
     from ground.errors import GroundError
-    from link.config import resolve_keys_dir
     from isru.stack import SimStack, StackError
+    from link.config import resolve_keys_dir
 
     warp = args.warp if args.warp is not None else config.sim.warp
     if not warp > 0:
@@ -287,16 +287,28 @@ def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subproc
         return None
     port = args.port if args.port is not None else config.ground.console_port
     command = [
-        sys.executable, "-m", "isru.cli", "console", "--config", str(stack.config_path), "--keys", str(stack.keys_dir),
-        "--archive", str(stack.workdir / "console.sqlite"), "--port", str(port),
+        sys.executable,
+        "-m",
+        "isru.cli",
+        "console",
+        "--config",
+        str(stack.config_path),
+        "--keys",
+        str(stack.keys_dir),
+        "--archive",
+        str(stack.workdir / "console.sqlite"),
+        "--port",
+        str(port),
     ]
     log = (stack.workdir / "console.log").open("ab")
     try:
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
     finally:
         log.close()
-    print(f"isru demo: console at http://{config.ground.console_host}:{port} (log {stack.workdir / 'console.log'})",
-          flush=True)
+    print(
+        f"isru demo: console at http://{config.ground.console_host}:{port} (log {stack.workdir / 'console.log'})",
+        flush=True,
+    )
     return process
 
 

@@ -40,13 +40,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
+    from base.clock import make_clock
     from flight.app import FlightApp
     from flight.link_server import LinkServer
     from flight.sdnotify import Notifier, watchdog_period_s
-    from base.clock import make_clock
     from isru.config import load_config
-    from link.errors import LinkError
     from isru.simulation import install_simulation
+    from link.errors import LinkError
 
     try:
         config = load_config(args.config)

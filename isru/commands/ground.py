@@ -25,8 +25,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ground.dictionary import SEVERITIES
 from base.config_loader import ConfigError
+from ground.dictionary import SEVERITIES
 
 #: Exit codes of ``send``.
 EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
@@ -95,10 +95,10 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
     """A ground core on a live link (client serviced in a thread); raises SystemExit with a message."""
     import tempfile
 
+    from base.clock import RealClock
     from ground.archive import Archive
     from ground.core import GroundCore
     from ground.errors import GroundError
-    from base.clock import RealClock
     from isru.config import load_config
     from link.config import resolve_keys_dir
     from link.errors import LinkError

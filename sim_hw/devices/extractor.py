@@ -148,8 +148,9 @@ class ExtractorFirmware(Firmware):
         return bits
 
     # -------------------------------------------------------------------------------------- hopper
-    def accept_regolith(self, mass_kg: float, ice_fraction: float, temperature_K: float,
-                        hydrated_fraction: float = 0.0) -> float:
+    def accept_regolith(
+        self, mass_kg: float, ice_fraction: float, temperature_K: float, hydrated_fraction: float = 0.0
+    ) -> float:
         """Regolith poured into the hopper (by the scoop): ``mass_kg`` with ice mass fraction
         ``ice_fraction`` (and mineral-bound water mass fraction ``hydrated_fraction``) at ``temperature_K``.
         Returns the kg that went into the chamber: 0 unless the lid is fully open and the chamber is not
@@ -309,8 +310,7 @@ class ExtractorFirmware(Firmware):
 
     def is_actuating(self) -> bool:
         """True while the heater is demanded, the vent is held open or a motion runs."""
-        return (self._motion is not None or self._heater_cmd_W > 0.0 or self._setpoint_K > 0.0
-                or self.vent_open)
+        return self._motion is not None or self._heater_cmd_W > 0.0 or self._setpoint_K > 0.0 or self.vent_open
 
     def power_W(self) -> float:
         """Electrical power on the extractor bus, W."""

@@ -112,8 +112,11 @@ class ImuFirmware(Firmware):
         if not self.bus_powered:
             self._end_calibration(Completion.FAULT)
             return
-        if (abs(rover.yaw_rate_rad_s) > REST_YAW_RATE or abs(rover.speed_m_s) > REST_SPEED
-                or abs(rover.body_velocity_m_s) > REST_LIFT_SPEED):
+        if (
+            abs(rover.yaw_rate_rad_s) > REST_YAW_RATE
+            or abs(rover.speed_m_s) > REST_SPEED
+            or abs(rover.body_velocity_m_s) > REST_LIFT_SPEED
+        ):
             self._end_calibration(Completion.BLOCKED)
             return
         xb, yb, zb = self._body_axes()
@@ -198,8 +201,7 @@ class ImuFirmware(Firmware):
             saturated = s1 or s2 or s3 or s4 or s5 or s6
         if saturated:
             self.raise_fault("saturated", max(abs(ax), abs(ay), abs(az)))
-        return {"ax": ax, "ay": ay, "az": az, "gx": gx, "gy": gy, "gz": gz,
-                "temp_K": temp + gauss(0.0, d.temp_sigma_K)}
+        return {"ax": ax, "ay": ay, "az": az, "gx": gx, "gy": gy, "gz": gz, "temp_K": temp + gauss(0.0, d.temp_sigma_K)}
 
     def cmd_clear_fault(self) -> None:
         """Clear latched faults; ``saturated`` stays while an injected saturation lasts."""

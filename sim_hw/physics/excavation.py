@@ -75,16 +75,23 @@ def soil_between(site: Site, top_m: float, bottom_m: float, body: str = "moon") 
     return CutSoil(density, cohesion_from_ucs(ucs / thick, phi), phi, ice / mass, heat / mass, bound / mass)
 
 
-def _accumulate(layer: Layer, overlap: float, thick: float, mass: float, ucs: float, ice: float, bound: float,
-                heat: float) -> tuple[float, float, float, float, float, float]:
+def _accumulate(
+    layer: Layer, overlap: float, thick: float, mass: float, ucs: float, ice: float, bound: float, heat: float
+) -> tuple[float, float, float, float, float, float]:
     m = overlap * layer.bulk_density_kg_m3
     water = m * layer.ice_fraction
     if getattr(layer, "water_form", "ice") == "hydrated":
         bound += water
     else:
         ice += water
-    return (thick + overlap, mass + m, ucs + overlap * layer.strength_kPa * 1000.0, ice, bound,
-            heat + m * layer.temperature_K)
+    return (
+        thick + overlap,
+        mass + m,
+        ucs + overlap * layer.strength_kPa * 1000.0,
+        ice,
+        bound,
+        heat + m * layer.temperature_K,
+    )
 
 
 @dataclass(frozen=True)
@@ -133,11 +140,13 @@ class CutResistance:
     degrees, so :meth:`force_N` is a cheap polynomial afterwards.
     """
 
-    def __init__(self, soil: CutSoil, blade: Blade, gravity_m_s2: float, design_depth_m: float,
-                 surcharge_Pa: float = 0.0) -> None:
+    def __init__(
+        self, soil: CutSoil, blade: Blade, gravity_m_s2: float, design_depth_m: float, surcharge_Pa: float = 0.0
+    ) -> None:
         if not (design_depth_m > 0.0 and gravity_m_s2 >= 0.0):
-            raise ValueError(f"cut resistance needs depth > 0 and gravity >= 0, got {design_depth_m} m, "
-                             f"{gravity_m_s2} m/s^2")
+            raise ValueError(
+                f"cut resistance needs depth > 0 and gravity >= 0, got {design_depth_m} m, {gravity_m_s2} m/s^2"
+            )
         self.soil = soil
         self.blade = blade
         self.unit_weight_N_m3 = soil.density_kg_m3 * gravity_m_s2
@@ -158,8 +167,12 @@ class CutResistance:
         self.factors = best
 
     def _force(self, f: CuttingFactors, d: float) -> float:
-        return self.blade.width_m * (self.unit_weight_N_m3 * d * d * f.n_gamma + self.soil.cohesion_Pa * d * f.n_c
-                                     + self.surcharge_Pa * d * f.n_q + self.blade.adhesion_Pa * d * f.n_a)
+        return self.blade.width_m * (
+            self.unit_weight_N_m3 * d * d * f.n_gamma
+            + self.soil.cohesion_Pa * d * f.n_c
+            + self.surcharge_Pa * d * f.n_q
+            + self.blade.adhesion_Pa * d * f.n_a
+        )
 
     def force_N(self, depth_m: float) -> float:
         """Total soil reaction on the blade at cut depth ``depth_m`` (0 for no cut), N."""

@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 
 from sim_hw.physics.thermal import (
-        cp_regolith,
+    cp_regolith,
     hertz_knudsen_factor,
     p_sat_ice,
 )

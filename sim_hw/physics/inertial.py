@@ -65,8 +65,9 @@ def body_axes(slope_rad: float, uphill_azimuth_rad: float, heading_rad: float) -
     return xb, yb, nz
 
 
-def gravity_reaction(gravity_m_s2: float, slope_rad: float, uphill_azimuth_rad: float,
-                     heading_rad: float) -> tuple[float, float, float]:
+def gravity_reaction(
+    gravity_m_s2: float, slope_rad: float, uphill_azimuth_rad: float, heading_rad: float
+) -> tuple[float, float, float]:
     """Specific force (m/s^2, body axes) of a body at rest on the slope: the world's upward ``g`` seen in
     the body's axes."""
     xb, yb, zb = body_axes(slope_rad, uphill_azimuth_rad, heading_rad)

@@ -52,7 +52,8 @@ _L_VAP_TRIPLE_J_KG = 2.5008e6  # at the triple point (IAPWS-95)
 _L_VAP_BOIL_J_KG = 2.2564e6  # at the normal boiling point, 373.124 K (IAPWS-95)
 _T_BOIL_K = 373.124
 _WATSON_N = math.log(_L_VAP_BOIL_J_KG / _L_VAP_TRIPLE_J_KG) / math.log(
-    (T_CRITICAL_K - _T_BOIL_K) / (T_CRITICAL_K - T_TRIPLE_K))
+    (T_CRITICAL_K - _T_BOIL_K) / (T_CRITICAL_K - T_TRIPLE_K)
+)
 #: Bound (phyllosilicate) water release, first-order Arrhenius: activation energy J/mol, prefactor 1/s, and
 #: enthalpy of release J/kg (engineering assumptions placing the release at 650-900 K, see the docs).
 DEHYDRATION_EA_J_MOL = 165.0e3
@@ -177,8 +178,9 @@ class ExtractionChamber:
     tank water, and the water that left (vented, dumped). Advance with :meth:`step`.
     """
 
-    def __init__(self, design: ChamberDesign = DEFAULT_DESIGN, *, temp_K: float = 250.0,
-                 ambient_pressure_Pa: float = 0.0) -> None:
+    def __init__(
+        self, design: ChamberDesign = DEFAULT_DESIGN, *, temp_K: float = 250.0, ambient_pressure_Pa: float = 0.0
+    ) -> None:
         self.design = design
         self.temp_K = temp_K
         self.trap_temp_K = design.cooler_sink_K
@@ -206,8 +208,12 @@ class ExtractionChamber:
     def free_volume_m3(self) -> float:
         """Gas volume: chamber volume minus the solids and the condensed water, m^3."""
         d = self.design
-        return (d.volume_m3 - (self.dry_kg + self.bound_kg) / d.grain_density_kg_m3 - self.ice_kg / RHO_ICE
-                - self.liquid_kg / RHO_LIQUID)
+        return (
+            d.volume_m3
+            - (self.dry_kg + self.bound_kg) / d.grain_density_kg_m3
+            - self.ice_kg / RHO_ICE
+            - self.liquid_kg / RHO_LIQUID
+        )
 
     def pressure_Pa(self) -> float:
         """Total gas pressure in the free volume (vapour + non-condensable), Pa (ideal gas)."""
@@ -220,8 +226,12 @@ class ExtractionChamber:
     def heat_capacity_J_K(self) -> float:
         """Heat capacity of the chamber contents and structure at the current temperature, J/K."""
         T = self.temp_K
-        return (self.design.structure_heat_capacity_J_K + (self.dry_kg + self.bound_kg) * cp_regolith(T)
-                + self.ice_kg * cp_ice(T) + self.liquid_kg * CP_LIQUID_J_KG_K)
+        return (
+            self.design.structure_heat_capacity_J_K
+            + (self.dry_kg + self.bound_kg) * cp_regolith(T)
+            + self.ice_kg * cp_ice(T)
+            + self.liquid_kg * CP_LIQUID_J_KG_K
+        )
 
     def batch_water_kg(self) -> float:
         """Water collected (trap + tank) since the current batch was loaded, kg."""
@@ -234,8 +244,16 @@ class ExtractionChamber:
 
     def water_accounted_kg(self) -> float:
         """Sum of every water reservoir, kg: equals :attr:`water_loaded_kg`."""
-        return (self.ice_kg + self.liquid_kg + self.bound_kg + self.vapour_kg + self.trap_kg + self.tank_kg
-                + self.vented_kg + self.dumped_water_kg)
+        return (
+            self.ice_kg
+            + self.liquid_kg
+            + self.bound_kg
+            + self.vapour_kg
+            + self.trap_kg
+            + self.tank_kg
+            + self.vented_kg
+            + self.dumped_water_kg
+        )
 
     def water_balance_error_kg(self) -> float:
         """Water accounted minus water loaded, kg (rounding level when the model is right)."""
@@ -250,10 +268,17 @@ class ExtractionChamber:
         values = (mass_kg, ice_fraction, temp_K, hydrated_fraction)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
             raise ValueError(f"regolith load needs finite numbers (kg, fraction, K, fraction), got {values!r}")
-        if mass_kg < 0 or ice_fraction < 0 or hydrated_fraction < 0 or ice_fraction + hydrated_fraction > 1.0 \
-                or temp_K <= 0:
-            raise ValueError(f"regolith load: expected mass >= 0 kg, water fractions >= 0 summing to <= 1 and "
-                             f"T > 0 K; got {mass_kg} kg, ice {ice_fraction}, bound {hydrated_fraction}, {temp_K} K")
+        if (
+            mass_kg < 0
+            or ice_fraction < 0
+            or hydrated_fraction < 0
+            or ice_fraction + hydrated_fraction > 1.0
+            or temp_K <= 0
+        ):
+            raise ValueError(
+                f"regolith load: expected mass >= 0 kg, water fractions >= 0 summing to <= 1 and "
+                f"T > 0 K; got {mass_kg} kg, ice {ice_fraction}, bound {hydrated_fraction}, {temp_K} K"
+            )
         taken = min(mass_kg, max(0.0, self.design.capacity_kg - self.loaded_kg))
         if taken <= 0.0:
             return 0.0
@@ -334,8 +359,9 @@ class ExtractionChamber:
             eq = u.ambient_pressure_Pa * volume / (R_AIR * self.temp_K)
             self.gas_kg = eq + (self.gas_kg - eq) * math.exp(-k_out * h)
 
-    def _vapour_substep(self, h: float, T: float, volume: float, k_out: float, u: StepInputs,
-                        released: float) -> tuple[float, float]:
+    def _vapour_substep(
+        self, h: float, T: float, volume: float, k_out: float, u: StepInputs, released: float
+    ) -> tuple[float, float]:
         """Exact solution of the linear vapour balance over ``h`` with the temperatures frozen:
 
         dm/dt = h_i (p_i - a m) + h_l (p_l - a m) + r - k_t (m - m_eq) - k_out m, a = R_v T / V,

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from hal.config import DeviceConfig, TransportConfig
 from base.config_loader import ConfigError, load_text
+from hal.config import DeviceConfig, TransportConfig
 from hal.icd import DEVICES
 from isru.config import IsruConfig, default_config_path, load_config
 
@@ -49,8 +49,7 @@ BROKEN = [
     pytest.param(
         "[transport]\ntimeout = 0.5\n",
         "transport.timeout",
-        "one of the keys ['baud', 'reconnect_max_s', 'reconnect_min_s', 'retries', 'silence_timeout_s', "
-        "'timeout_s']",
+        "one of the keys ['baud', 'reconnect_max_s', 'reconnect_min_s', 'retries', 'silence_timeout_s', 'timeout_s']",
         "unknown key 'timeout'",
         id="unknown-key",
     ),

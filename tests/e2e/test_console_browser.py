@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 from nicegui import ui
 from nicegui.server import Server
 from nicegui.testing.general import nicegui_reset_globals
@@ -32,13 +31,14 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
+from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
+from base.clock import RealClock
 from flight.link_server import LinkServer
 from ground.archive import Archive
 from ground.console.app import register_pages
 from ground.console.context import ConsoleContext
 from ground.core import GroundCore
-from base.clock import RealClock
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
 
@@ -48,8 +48,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
 WAIT_S = 15.0
 
 pytestmark = [
-    pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-                       reason="needs Debian's chromium and chromedriver (make test installs them)"),
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromedriver (make test installs them)",
+    ),
     pytest.mark.timeout(90),
 ]
 
@@ -90,8 +92,10 @@ class Rig:
 
     def button(self, label: str) -> WebElement:
         xpath = f"//button[.//span[normalize-space(text())='{label}']]"
-        return self.wait(lambda: next((b for b in self.driver.find_elements(By.XPATH, xpath) if b.is_displayed()),
-                                      None), f"button {label!r}")
+        return self.wait(
+            lambda: next((b for b in self.driver.find_elements(By.XPATH, xpath) if b.is_displayed()), None),
+            f"button {label!r}",
+        )
 
     def field(self, label_start: str) -> WebElement:
         xpath = f"//input[starts-with(@aria-label, '{label_start}')]"
@@ -159,8 +163,9 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     server = LinkServer.attach(app, endpoint="tcp://127.0.0.1:0", keys_dir=keys)
     flight = FlightThread(app).start()
     clock = RealClock()
-    core = GroundCore.connect(server.endpoint, Archive(tmp / "archive.sqlite"), clock, keys_dir=keys,
-                              identity="operator")
+    core = GroundCore.connect(
+        server.endpoint, Archive(tmp / "archive.sqlite"), clock, keys_dir=keys, identity="operator"
+    )
     core.client.run_in_thread()
     ctx = ConsoleContext(core, clock)
     port = _free_port()
@@ -168,9 +173,22 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     config = tmp / "observer.toml"
     config.write_text(f'[link]\nendpoint = "{server.endpoint}"\n[ground]\nconsole_port = {observer_port}\n')
     observer = subprocess.Popen(
-        [sys.executable, "-m", "isru.cli", "console", "--config", str(config), "--keys", str(keys),
-         "--identity", "observer", "--archive", str(tmp / "observer.sqlite")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-m",
+            "isru.cli",
+            "console",
+            "--config",
+            str(config),
+            "--keys",
+            str(keys),
+            "--identity",
+            "observer",
+            "--archive",
+            str(tmp / "observer.sqlite"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
         # NiceGUI takes a process that inherits PYTEST_CURRENT_TEST for a test server on a preset port.
         env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))},
     )
@@ -178,8 +196,10 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     os.environ["NICEGUI_SCREEN_TEST_PORT"] = str(port)
     with nicegui_reset_globals():
         register_pages(ctx)
-        web = threading.Thread(target=lambda: ui.run(port=port, host="127.0.0.1", reload=False, show=False,
-                                                     show_welcome_message=False), daemon=True)
+        web = threading.Thread(
+            target=lambda: ui.run(port=port, host="127.0.0.1", reload=False, show=False, show_welcome_message=False),
+            daemon=True,
+        )
         web.start()
         try:
             deadline = time.perf_counter() + WAIT_S
@@ -189,8 +209,16 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
             _wait_http(f"http://127.0.0.1:{port}/")
             _wait_http(f"http://127.0.0.1:{observer_port}/", observer)
             driver = _chrome()
-            yield Rig(app, world, flight, server, core, f"http://127.0.0.1:{port}",
-                      f"http://127.0.0.1:{observer_port}", driver)
+            yield Rig(
+                app,
+                world,
+                flight,
+                server,
+                core,
+                f"http://127.0.0.1:{port}",
+                f"http://127.0.0.1:{observer_port}",
+                driver,
+            )
         finally:
             if driver is not None:
                 driver.quit()
@@ -240,8 +268,10 @@ def test_overview_highlights_the_current_state(rig: Rig) -> None:
     rig.open("/")
     state = rig.core.value("mission.state")
     rig.wait_text(f"state: {state}")
-    rig.wait(lambda: rig.driver.find_elements(By.CSS_SELECTOR, "svg g.node.s_active, svg .s_active"),
-             "the active state drawn in the diagram")
+    rig.wait(
+        lambda: rig.driver.find_elements(By.CSS_SELECTOR, "svg g.node.s_active, svg .s_active"),
+        "the active state drawn in the diagram",
+    )
 
 
 def test_live_plot_advances(rig: Rig) -> None:
@@ -255,8 +285,17 @@ def test_live_plot_advances(rig: Rig) -> None:
     drawn = rig.js(f"return getElement({chart}).chart.getOption().series[0].data.length")
     assert drawn >= first_count
     rig.wait_text("updates/s")
-    rate = rig.wait(lambda: next((int(e.text.split()[0]) for e in rig.driver.find_elements(
-        By.XPATH, "//*[contains(text(), 'updates/s')]") if e.text.split()[0] != "0"), None), "a rate readout")
+    rate = rig.wait(
+        lambda: next(
+            (
+                int(e.text.split()[0])
+                for e in rig.driver.find_elements(By.XPATH, "//*[contains(text(), 'updates/s')]")
+                if e.text.split()[0] != "0"
+            ),
+            None,
+        ),
+        "a rate readout",
+    )
     assert rate > 0
 
 
@@ -331,13 +370,17 @@ def test_battery_in_its_red_band_raises_an_alarm_that_acknowledging_changes(rig:
     assert not alarm.acked
     rig.shot("alarm-latched")
     card = f"//div[contains(@class, 'q-card')][.//*[normalize-space(text())='{BATTERY_CHANNEL}']]"
-    rig.wait(lambda: rig.driver.find_element(By.XPATH, card + "//button[.//span[text()='Acknowledge']]"),
-             "the acknowledge button").click()
+    rig.wait(
+        lambda: rig.driver.find_element(By.XPATH, card + "//button[.//span[text()='Acknowledge']]"),
+        "the acknowledge button",
+    ).click()
     rig.type_into("comment", "battery swap scheduled")
     dialog = "//div[contains(@class,'q-dialog')]"
     rig.driver.find_element(By.XPATH, dialog + "//button[.//span[text()='Acknowledge']]").click()
-    rig.wait(lambda: rig.core.alarms.get(BATTERY_CHANNEL) is None or rig.core.alarms.get(BATTERY_CHANNEL).acked,
-             "the alarm acknowledged")
+    rig.wait(
+        lambda: rig.core.alarms.get(BATTERY_CHANNEL) is None or rig.core.alarms.get(BATTERY_CHANNEL).acked,
+        "the alarm acknowledged",
+    )
     board = rig.core.alarms.get(BATTERY_CHANNEL)
     assert board is not None and board.ack_comment == "battery swap scheduled" and board.ack_by == "operator"
     rig.wait_text("battery swap scheduled")

@@ -6,11 +6,11 @@ from collections.abc import Generator
 
 import pytest
 
+from base.clock import VirtualClock
 from flight.commands import ArgSpec, CommandRegistry, command
 from flight.dispatcher import CommandStatus, Dispatcher, Stage
 from flight.errors import CommandRejected
 from flight.events import EventLog
-from base.clock import VirtualClock
 
 
 class Arm:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from base.clock import VirtualClock
 from flight.events import EventLog
 from flight.executive import Executive
-from base.clock import VirtualClock
 
 
 @pytest.fixture

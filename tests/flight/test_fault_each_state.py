@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.dispatcher import Stage
 from flight.events import Event
 from flight.mission_config import SiteConfig
-from base.clock import VirtualClock
 from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld

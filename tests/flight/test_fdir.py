@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import VirtualClock
+from base.config_loader import ConfigError
 from flight import fdir_expression as fx
 from flight.commands import CommandRegistry
 from flight.config_fdir import OPS, default_fdir_path, load_fdir, load_fdir_text
@@ -21,8 +23,6 @@ from flight.executive import Executive
 from flight.failsafe import LinkFailsafe
 from flight.fdir import Actionpoint, FaultProtection, Watchpoint, WatchState
 from flight.telemetry import TelemetryTable
-from base.clock import VirtualClock
-from base.config_loader import ConfigError
 from hal.icd import DEVICES, TELEMETRY_HEADER
 
 

@@ -32,10 +32,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.commands import ArgSpec
 from flight.dispatcher import Stage
-from base.clock import VirtualClock
 from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld

@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
+from base.clock import RealClock
 from flight.store import FlightStore
 from ground.client import LinkClient
-from base.clock import RealClock
 from hal.icd import DEVICES
 from isru.cli import main
 from isru.config import derived_config_text

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from base.clock import VirtualClock
 from flight.events import EventLog
 from flight.executive import Executive
 from flight.health import HealthMonitor, progress_ping
-from base.clock import VirtualClock
 
 
 class Component:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from base.config_loader import ConfigError, load_text
 from flight.limits import LimitBand, apply_limits, derived_limits
 from flight.telemetry import ChannelSpec, TelemetryTable
-from base.config_loader import ConfigError, load_text
 from isru.config import IsruConfig, default_config_path
 
 
@@ -15,7 +15,7 @@ def config_with(extra: str) -> IsruConfig:
 
 
 def test_bands_follow_the_interlock_and_device_limits() -> None:
-    config = config_with('[flight.interlocks]\nlow_battery_soc = 0.25\nmax_chamber_temp_K = 650.0\n')
+    config = config_with("[flight.interlocks]\nlow_battery_soc = 0.25\nmax_chamber_temp_K = 650.0\n")
     bands = derived_limits(config)
     assert bands["power.soc"] == LimitBand(warn_low=0.5, alarm_low=0.25)
     assert bands["extractor.chamber_temp_K"].alarm_high == 650.0

@@ -11,8 +11,8 @@ import pytest
 import zmq
 from support.link_harness import MiniFlight
 
-from flight.commands import command
 from base.clock import RealClock
+from flight.commands import command
 from link import wire
 from link.keys import init_keys
 from link.security import secure_client
@@ -130,8 +130,11 @@ def test_a_command_whose_counter_cannot_be_recorded_never_runs(keys: Path, tmp_p
             flight.server.wait_until(flight.clock.monotonic() + 0.005)
             ground.read()
         assert flight.counter.executed == []
-        failed = next(m.status for m in ground.received if isinstance(m, wire.StatusPacket)
-                      and m.status["id"] == "locked-1" and m.status["stage"] == "failed")
+        failed = next(
+            m.status
+            for m in ground.received
+            if isinstance(m, wire.StatusPacket) and m.status["id"] == "locked-1" and m.status["stage"] == "failed"
+        )
         assert failed["reason"] == "persistence"
     finally:
         blocker.close()

@@ -12,9 +12,9 @@ from collections.abc import Iterator
 import pytest
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.mission_config import SiteConfig
-from base.clock import VirtualClock
 from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site, icy_strength_gain_kPa

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import VirtualClock
 from flight.commands import CommandRegistry
 from flight.dispatcher import Dispatcher, Stage
 from flight.errors import ParameterError, PersistenceError
 from flight.events import EventLog
 from flight.params import ParameterStore, ParamSpec
-from base.clock import VirtualClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

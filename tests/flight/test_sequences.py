@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import VIRTUAL_EPOCH_S, VirtualClock
+from base.config_loader import ConfigError, load_text
 from flight.commands import ArgSpec, CommandRegistry, Job, command
 from flight.config_fdir import SequencesConfig, load_fdir_text
 from flight.dispatcher import Dispatcher, MemoryIdStore, Stage
@@ -18,8 +20,6 @@ from flight.fdir import FaultProtection
 from flight.sequence_file import load_directory, parse_utc
 from flight.sequences import SeqState, SequenceRunner
 from flight.telemetry import TelemetryTable
-from base.clock import VIRTUAL_EPOCH_S, VirtualClock
-from base.config_loader import ConfigError, load_text
 from hal.icd import DEVICES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import VirtualClock
 from flight.commands import CommandRegistry, command
 from flight.dispatcher import Dispatcher, Stage
 from flight.errors import PersistenceError
 from flight.events import EventLog
 from flight.store import SCHEMA_VERSION, FlightStore, LedgerTotals, migrate, schema_version
-from base.clock import VirtualClock
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,8 +19,11 @@ from ground.console.plots import parse_request
 
 
 def active_lines(diagram: str) -> list[str]:
-    return [line.strip() for line in diagram.splitlines() if line.strip().lower().startswith("class ")
-            and line.strip().endswith("s_active")]
+    return [
+        line.strip()
+        for line in diagram.splitlines()
+        if line.strip().lower().startswith("class ") and line.strip().endswith("s_active")
+    ]
 
 
 def test_highlight_marks_the_leaf_state_and_its_parent_only() -> None:
@@ -41,8 +44,18 @@ def test_highlight_of_a_top_state_and_of_an_unknown_state() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(50.0, "nominal"), (80.0, "nominal"), (80.5, "warning"), (9.0, "warning"), (95.1, "alarm"), (-1, "alarm"),
-     ("text", "nominal"), (True, "nominal"), (float("nan"), "nominal"), (None, "nominal")],
+    [
+        (50.0, "nominal"),
+        (80.0, "nominal"),
+        (80.5, "warning"),
+        (9.0, "warning"),
+        (95.1, "alarm"),
+        (-1, "alarm"),
+        ("text", "nominal"),
+        (True, "nominal"),
+        (float("nan"), "nominal"),
+        (None, "nominal"),
+    ],
 )
 def test_limit_levels_are_inclusive_bands(value: object, expected: str) -> None:
     spec = {"name": "x", "unit": "K", "warn_low": 10.0, "warn_high": 80.0, "alarm_low": 0.0, "alarm_high": 95.0}

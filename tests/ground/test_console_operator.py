@@ -14,15 +14,15 @@ from typing import Any
 
 import pytest
 import pytest_asyncio
-from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 from nicegui.testing import User, user_simulation
+from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
+from base.clock import RealClock
 from flight.link_server import LinkServer
 from ground.archive import Archive
 from ground.console.app import register_pages
 from ground.console.context import ConsoleContext, ConsoleSettings
 from ground.core import GroundCore
-from base.clock import RealClock
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
 
@@ -49,8 +49,9 @@ def operator(tmp_path: Path) -> Iterator[Operator]:
     server = LinkServer.attach(app, endpoint="tcp://127.0.0.1:0", keys_dir=keys)
     flight = FlightThread(app).start()
     clock = RealClock()
-    core = GroundCore.connect(server.endpoint, Archive(tmp_path / "archive.sqlite"), clock, keys_dir=keys,
-                              identity="operator")
+    core = GroundCore.connect(
+        server.endpoint, Archive(tmp_path / "archive.sqlite"), clock, keys_dir=keys, identity="operator"
+    )
     core.client.run_in_thread()
     ctx = ConsoleContext(core, clock, ConsoleSettings(plot_period_s=0.05, refresh_period_s=0.1))
     try:

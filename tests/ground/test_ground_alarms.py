@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from base.clock import VirtualClock
 from ground.alarms import AlarmBoard
 from ground.errors import Forbidden, UnknownAlarm, ValidationError
-from base.clock import VirtualClock
 
 T = 1_893_456_000.0
 CHANNELS = [
@@ -55,7 +55,10 @@ def test_red_band_latches_until_acknowledged_with_a_comment(board: AlarmBoard, c
     assert (after.ack_by, after.ack_comment, after.ack_t) == ("ops-1", "heater duty cut to 40 %", clock.now())
     assert board.get("chamber_K") is None and board.alarms() == []
     assert [(c.level, c.latched, c.acked) for c in changes] == [
-        ("alarm", "alarm", False), ("ok", "alarm", False), ("ok", "ok", True)]
+        ("alarm", "alarm", False),
+        ("ok", "alarm", False),
+        ("ok", "ok", True),
+    ]
 
 
 def test_an_acknowledged_alarm_stays_while_active_and_relatches_when_worse(board: AlarmBoard) -> None:
@@ -80,8 +83,16 @@ def test_low_limits_and_values_that_carry_no_level(board: AlarmBoard) -> None:
     feed(board, "soc", 0.1)
     alarm = board.get("soc")
     assert alarm is not None and (alarm.level, alarm.latched, alarm.limit) == ("alarm", "alarm", "alarm_low 0.15")
-    board.update([("plain", T, 1e9), ("odd", T, 1e9), ("chamber_K", T, float("nan")), ("chamber_K", T, True),
-                  ("chamber_K", T, "hot"), ("unknown", T, 5.0)])
+    board.update(
+        [
+            ("plain", T, 1e9),
+            ("odd", T, 1e9),
+            ("chamber_K", T, float("nan")),
+            ("chamber_K", T, True),
+            ("chamber_K", T, "hot"),
+            ("unknown", T, 5.0),
+        ]
+    )
     assert [a.name for a in board.alarms()] == ["soc"]
     assert board.level_of("chamber_K", 800.0) == "warning" and board.level_of("plain", 1e9) == "ok"
     assert board.limited_channels() == ["chamber_K", "soc"]

@@ -160,8 +160,15 @@ def test_bad_settings_and_a_closed_archive_are_refused(tmp_path: Path) -> None:
 
 
 def _event(seq: int, severity: str, name: str, message: str, t: float) -> dict:
-    return {"seq": seq, "t": t, "severity": severity, "source": "fdir", "name": name, "message": message,
-            "data": {"k": seq}}
+    return {
+        "seq": seq,
+        "t": t,
+        "severity": severity,
+        "source": "fdir",
+        "name": name,
+        "message": message,
+        "data": {"k": seq},
+    }
 
 
 def test_events_filter_by_time_severity_and_text(tmp_path: Path) -> None:
@@ -185,15 +192,29 @@ def test_events_filter_by_time_severity_and_text(tmp_path: Path) -> None:
 
 def test_command_history_keeps_every_stage_in_order(tmp_path: Path) -> None:
     path = tmp_path / "cmd.db"
-    stages = [("a-1", "drill.spin", "accepted", ""), ("b-1", "estop", "accepted", ""),
-              ("a-1", "drill.spin", "started", ""), ("b-1", "estop", "started", ""),
-              ("b-1", "estop", "completed", ""), ("a-1", "drill.spin", "progress", ""),
-              ("a-1", "drill.spin", "failed", "interlock:estop")]
+    stages = [
+        ("a-1", "drill.spin", "accepted", ""),
+        ("b-1", "estop", "accepted", ""),
+        ("a-1", "drill.spin", "started", ""),
+        ("b-1", "estop", "started", ""),
+        ("b-1", "estop", "completed", ""),
+        ("a-1", "drill.spin", "progress", ""),
+        ("a-1", "drill.spin", "failed", "interlock:estop"),
+    ]
     with Archive(path) as archive:
         for k, (cid, name, stage, reason) in enumerate(stages):
-            archive.ingest_command_status({"id": cid, "name": name, "stage": stage, "source": "operator",
-                                           "t": T0 + k, "reason": reason, "message": "",
-                                           "progress": 0.5 if stage == "progress" else None})
+            archive.ingest_command_status(
+                {
+                    "id": cid,
+                    "name": name,
+                    "stage": stage,
+                    "source": "operator",
+                    "t": T0 + k,
+                    "reason": reason,
+                    "message": "",
+                    "progress": 0.5 if stage == "progress" else None,
+                }
+            )
     with Archive(path) as archive:
         history = archive.command_history()
         assert [c["id"] for c in history] == ["a-1", "b-1"]
@@ -219,15 +240,17 @@ def test_csv_export_writes_the_range_of_the_channels_asked(tmp_path: Path) -> No
     out = tmp_path / "out.csv"
     with Archive(tmp_path / "csv.db") as archive:
         for seq in range(1, 21):
-            archive.ingest_telemetry(seq, [("a", T0 + seq, seq * 1.5), ("b", T0 + seq, seq % 2 == 0),
-                                           ("c", T0 + seq, 0.0)])
+            archive.ingest_telemetry(
+                seq, [("a", T0 + seq, seq * 1.5), ("b", T0 + seq, seq % 2 == 0), ("c", T0 + seq, 0.0)]
+            )
         rows = archive.export_csv(["b", "a"], T0 + 5, T0 + 8, out)
         assert rows == 8
         with open(out, newline="") as handle:
             table = list(csv.reader(handle))
         assert table[0] == ["t", "channel", "value"]
-        assert table[1:] == [[repr(T0 + s), name, str(value)] for s in range(5, 9)
-                             for name, value in (("a", s * 1.5), ("b", s % 2 == 0))]
+        assert table[1:] == [
+            [repr(T0 + s), name, str(value)] for s in range(5, 9) for name, value in (("a", s * 1.5), ("b", s % 2 == 0))
+        ]
         assert float(table[1][0]) == T0 + 5  # full precision survives
         with pytest.raises(UnknownChannel, match="no channel 'nope' in the archive"):
             archive.export_csv(["a", "nope"], T0, T0 + 30, tmp_path / "x.csv")
@@ -243,8 +266,9 @@ def test_retention_drops_old_rows_but_remembers_their_seqs(tmp_path: Path) -> No
         archive.ingest_telemetry(1, [("a", now - 3 * SECONDS_PER_DAY, 1.0), ("a", now - 1 * SECONDS_PER_DAY, 2.0)])
         archive.ingest_event(2, _event(2, "info", "old", "old", now - 5 * SECONDS_PER_DAY))
         archive.ingest_event(3, _event(3, "info", "new", "new", now - 60.0))
-        archive.ingest_command_status({"id": "x", "name": "estop", "stage": "completed", "source": "o",
-                                       "t": now - 4 * SECONDS_PER_DAY})
+        archive.ingest_command_status(
+            {"id": "x", "name": "estop", "stage": "completed", "source": "o", "t": now - 4 * SECONDS_PER_DAY}
+        )
         archive.ingest_link_stats(now - 3 * SECONDS_PER_DAY, {"state": "los"})
         archive.ingest_alarm(now - 3 * SECONDS_PER_DAY, "a", {"level": "alarm"})
         archive.ingest_alarm(now, "a", {"level": "ok"})

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from support.flight_stack import build
 
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.telemetry import ChannelSpec
 from ground.archive import Archive
@@ -32,7 +33,6 @@ from ground.errors import (
     ValidationError,
     WaitTimeout,
 )
-from base.clock import VirtualClock
 from link.errors import LinkError
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
@@ -279,7 +279,10 @@ def test_a_value_in_its_red_band_raises_an_alarm_until_acknowledged(ops: Station
     assert [a.latched for a in alarms] == ["alarm", "alarm", "ok"]
     journal = ops.archive.alarm_journal(name=HOT.name)
     assert [(s["level"], s["latched"], s["acked"]) for _, _, s in journal] == [
-        ("alarm", "alarm", False), ("ok", "alarm", False), ("ok", "ok", True)]
+        ("alarm", "alarm", False),
+        ("ok", "alarm", False),
+        ("ok", "ok", True),
+    ]
     assert journal[-1][2]["ack_comment"] == "heater cut" and journal[-1][2]["ack_by"] == "operator"
 
 

@@ -95,16 +95,28 @@ def test_ground_gives_flights_verdict_on_every_command(flight: FlightApp, dictio
         ("drill.spin", {"rpm": 700.0}, "drill.spin: argument 'rpm': expected float 0..600 rpm, found 700.0 rpm"),
         ("drill.spin", {"rpm": "fast"}, "drill.spin: argument 'rpm': expected float 0..600 rpm, found str 'fast'"),
         ("drill.spin", {"rpm": True}, "drill.spin: argument 'rpm': expected float 0..600 rpm, found bool True"),
-        ("drill.spin", {}, "drill.spin: argument 'rpm': expected float 0..600 rpm, found nothing (the argument is "
-                           "required)"),
-        ("drill.spin", {"rpm": 1.0, "torque": 2}, "drill.spin: argument 'torque': expected one of ['rpm'], found "
-                                                  "an argument flight does not know"),
+        (
+            "drill.spin",
+            {},
+            "drill.spin: argument 'rpm': expected float 0..600 rpm, found nothing (the argument is required)",
+        ),
+        (
+            "drill.spin",
+            {"rpm": 1.0, "torque": 2},
+            "drill.spin: argument 'torque': expected one of ['rpm'], found an argument flight does not know",
+        ),
         ("estop", {"now": 1}, "estop: argument 'now': expected no arguments, found an argument flight does not know"),
-        ("failsafe.set_policy", {"policy": "panic"}, "failsafe.set_policy: argument 'policy': expected one of "
-                                                     "['continue', 'hold', 'safe'], found 'panic'"),
+        (
+            "failsafe.set_policy",
+            {"policy": "panic"},
+            "failsafe.set_policy: argument 'policy': expected one of ['continue', 'hold', 'safe'], found 'panic'",
+        ),
         ("power.bus", {"index": 9, "on": 1}, "power.bus: argument 'index': expected int 0..7, found 9"),
-        ("drill.spin", {"rpm": math.nan}, "drill.spin: argument 'rpm': expected a finite number (float 0..600 rpm), "
-                                          "found nan"),
+        (
+            "drill.spin",
+            {"rpm": math.nan},
+            "drill.spin: argument 'rpm': expected a finite number (float 0..600 rpm), found nan",
+        ),
         ("drill.spin", ["rpm"], "drill.spin: argument 'args': expected a mapping of argument names to values"),
     ],
 )
@@ -138,21 +150,34 @@ def test_key_value_strings_become_typed_arguments(dictionary: GroundDictionary) 
         ("drill.spin", ["rpm=fast"], "drill.spin: argument 'rpm': expected float 0..600 rpm, found 'fast'"),
         ("power.bus", ["index=1.5", "on=1"], "power.bus: argument 'index': expected int 0..7, found '1.5'"),
         ("drill.spin", ["speed=3"], "drill.spin: argument 'speed': expected one of ['rpm']"),
-        ("drill.spin", ["rpm=1", "rpm=2"], "drill.spin: argument 'rpm': expected one value, found the argument given "
-                                           "twice"),
+        (
+            "drill.spin",
+            ["rpm=1", "rpm=2"],
+            "drill.spin: argument 'rpm': expected one value, found the argument given twice",
+        ),
         ("drill.spin", ["rpm=601"], "drill.spin: argument 'rpm': expected float 0..600 rpm, found 601.0 rpm"),
     ],
 )
-def test_bad_key_value_strings_are_explained(dictionary: GroundDictionary, name: str, tokens: list[str],
-                                             message: str) -> None:
+def test_bad_key_value_strings_are_explained(
+    dictionary: GroundDictionary, name: str, tokens: list[str], message: str
+) -> None:
     with pytest.raises(ValidationError) as info:
         dictionary.parse_args(name, tokens)
     assert str(info.value).startswith(message)
 
 
 def test_bool_arguments_parse_the_usual_spellings() -> None:
-    raw = {"commands": [{"name": "lamp", "description": "", "hazardous": False, "hazard": "",
-                         "args": [{"name": "on", "type": "bool", "unit": "", "description": ""}]}]}
+    raw = {
+        "commands": [
+            {
+                "name": "lamp",
+                "description": "",
+                "hazardous": False,
+                "hazard": "",
+                "args": [{"name": "on", "type": "bool", "unit": "", "description": ""}],
+            }
+        ]
+    }
     lamp = GroundDictionary(raw)
     for text, value in (("yes", True), ("ON", True), ("1", True), ("false", False), ("off", False)):
         assert lamp.parse_args("lamp", [f"on={text}"]) == {"on": value}

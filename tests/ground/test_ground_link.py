@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from support.flight_stack import build
 
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.link_server import LinkServer
 from flight.telemetry import ChannelSpec
 from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import Forbidden, NeedsConfirmation
-from base.clock import VirtualClock
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld

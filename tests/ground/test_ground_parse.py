@@ -14,22 +14,65 @@ ARGS = [
     {"name": "rpm", "type": "float", "unit": "rpm", "description": "", "min": 0.0, "max": 600.0},
     {"name": "mask", "type": "int", "unit": "", "description": "", "min": 1, "max": 15},
     {"name": "on", "type": "bool", "unit": "", "description": "", "default": False},
-    {"name": "mode", "type": "str", "unit": "", "description": "", "choices": ["active", "passive"],
-     "default": "active"},
+    {
+        "name": "mode",
+        "type": "str",
+        "unit": "",
+        "description": "",
+        "choices": ["active", "passive"],
+        "default": "active",
+    },
     {"name": "note", "type": "str", "unit": "", "description": "", "default": ""},
     {"name": "value", "type": "scalar", "unit": "", "description": "", "default": "0"},
 ]
-DICTIONARY = GroundDictionary({
-    "commands": [
-        {"name": "all.types", "description": "", "hazardous": False, "hazard": "", "args": ARGS},
-        {"name": "none", "description": "", "hazardous": False, "hazard": "", "args": []},
-    ],
-})
+DICTIONARY = GroundDictionary(
+    {
+        "commands": [
+            {"name": "all.types", "description": "", "hazardous": False, "hazard": "", "args": ARGS},
+            {"name": "none", "description": "", "hazardous": False, "hazard": "", "args": []},
+        ],
+    }
+)
 NAMES = [a["name"] for a in ARGS]
 #: What a byte of the drawn case stands for: argument names, separators, number and word fragments.
-PIECES = [*NAMES, "bogus", "=", "=", "=", " ", " ", " ", *"0123456789", ".", "e", "E", "-", "+", "_", "x", "0x",
-          "0b", "0o", "nan", "inf", "true", "False", "off", "yes", "active", "passive", "\u0661", "\u00e9", "\t",
-          "\x00", "'", '"', ",", "1e308", "9" * 30]
+PIECES = [
+    *NAMES,
+    "bogus",
+    "=",
+    "=",
+    "=",
+    " ",
+    " ",
+    " ",
+    *"0123456789",
+    ".",
+    "e",
+    "E",
+    "-",
+    "+",
+    "_",
+    "x",
+    "0x",
+    "0b",
+    "0o",
+    "nan",
+    "inf",
+    "true",
+    "False",
+    "off",
+    "yes",
+    "active",
+    "passive",
+    "\u0661",
+    "\u00e9",
+    "\t",
+    "\x00",
+    "'",
+    '"',
+    ",",
+    "1e308",
+    "9" * 30,
+]
 COMMANDS = ["all.types", "none"]
 
 

@@ -7,14 +7,23 @@ import threading
 
 import pytest
 
+from base.clock import VirtualClock
 from ground.errors import WaitTimeout
 from ground.verifier import MAX_STAGES, CommandHistory
-from base.clock import VirtualClock
 
 
 def status(cid: str, stage: str, t: float = 0.0, **extra: object) -> dict:
-    return {"id": cid, "name": "drill.feed", "stage": stage, "source": "seq", "t": t, "reason": "",
-            "message": "", "progress": None, **extra}
+    return {
+        "id": cid,
+        "name": "drill.feed",
+        "stage": stage,
+        "source": "seq",
+        "t": t,
+        "reason": "",
+        "message": "",
+        "progress": None,
+        **extra,
+    }
 
 
 def test_stages_accumulate_in_order_with_the_last_reason() -> None:
@@ -27,12 +36,23 @@ def test_stages_accumulate_in_order_with_the_last_reason() -> None:
     history.update(status("op-1", "failed", 3.0, reason="device:stall", message="auger stalled"))
     assert [s.stage for s in record.stages] == ["accepted", "started", "progress", "failed"]
     assert (record.terminal, record.reason, record.message, record.progress) == (
-        "failed", "device:stall", "auger stalled", 0.25)
+        "failed",
+        "device:stall",
+        "auger stalled",
+        0.25,
+    )
     as_dict = record.as_dict()
     assert as_dict["args"] == {"depth_m": 0.5} and as_dict["reason"] == "device:stall"
-    assert record.statuses()[-1] == {"id": "op-1", "name": "drill.feed", "stage": "failed", "source": "operator",
-                                     "t": 3.0, "reason": "device:stall", "message": "auger stalled",
-                                     "progress": None}
+    assert record.statuses()[-1] == {
+        "id": "op-1",
+        "name": "drill.feed",
+        "stage": "failed",
+        "source": "operator",
+        "t": 3.0,
+        "reason": "device:stall",
+        "message": "auger stalled",
+        "progress": None,
+    }
 
 
 def test_commands_ground_did_not_send_get_records_too() -> None:

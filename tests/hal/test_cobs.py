@@ -12,6 +12,7 @@ from hal.errors import CobsError
 
 PARSER = settings(max_examples=20000, deadline=None)
 
+
 def _with_run(blob: bytes) -> bytes:
     """A run of 0..520 non-zero bytes (length from ``blob[0:2]``) between a prefix and a suffix of 0..20
     bytes (length from ``blob[2]``) cut from the rest of ``blob``: runs that straddle the 254-byte block
@@ -72,8 +73,19 @@ def _nonzero(n: int) -> bytes:
         b"\x00" + _nonzero(254),
         _nonzero(253) + b"\x00" + _nonzero(254),
     ],
-    ids=["empty", "zero", "254_zeros", "1000_zeros", "253", "254", "255", "508", "254_then_zero", "zero_then_254",
-         "253_zero_254"],
+    ids=[
+        "empty",
+        "zero",
+        "254_zeros",
+        "1000_zeros",
+        "253",
+        "254",
+        "255",
+        "508",
+        "254_then_zero",
+        "zero_then_254",
+        "253_zero_254",
+    ],
 )
 def test_edge_cases(data: bytes) -> None:
     encoded = cobs_encode(data)

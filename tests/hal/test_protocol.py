@@ -119,8 +119,13 @@ def test_valid_vector_matches_an_independent_encoder(vector: dict) -> None:
     """The document agrees with struct + zlib + the reference cobs package, not only with hal."""
     payload = bytes.fromhex(vector["payload"])
     header = struct.pack(
-        "<BBBBHH", vector["version"], vector["address"], int(MsgType[vector["msg_type"]]), vector["flags"],
-        vector["seq"], len(payload),
+        "<BBBBHH",
+        vector["version"],
+        vector["address"],
+        int(MsgType[vector["msg_type"]]),
+        vector["flags"],
+        vector["seq"],
+        len(payload),
     )
     raw = header + payload + struct.pack("<I", zlib.crc32(header + payload))
     assert raw == bytes.fromhex(vector["raw"])

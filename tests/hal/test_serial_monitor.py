@@ -71,8 +71,10 @@ def test_identify_then_decoded_frames_and_counters(pty_pair: PtyPair, drill: Fak
         r"serial=0x00C0FFEE deadman_ms=1000 telemetry_period_ms=0",
         lines[1],
     ), lines[1]
-    assert any(re.search(r"rx EVENT +addr=0x01 seq=1 .*COMMAND_COMPLETE INFO command=feed completion=OK", line)
-               for line in lines)
+    assert any(
+        re.search(r"rx EVENT +addr=0x01 seq=1 .*COMMAND_COMPLETE INFO command=feed completion=OK", line)
+        for line in lines
+    )
     telemetry = [line for line in lines if " rx TELEMETRY " in line]
     assert len(telemetry) >= 5, out
     assert all(
@@ -177,7 +179,10 @@ EXPECTED_TEXT = {
 @pytest.mark.parametrize("vector", [pytest.param(v, id=v["name"]) for v in DOC_FRAMES])
 def test_every_icd_vector_is_described(vector: dict) -> None:
     frame = Frame(
-        vector["address"], MsgType[vector["msg_type"]], vector["seq"], bytes.fromhex(vector["payload"]),
+        vector["address"],
+        MsgType[vector["msg_type"]],
+        vector["seq"],
+        bytes.fromhex(vector["payload"]),
         vector["flags"],
     )
     text = describe_frame("rx", frame, DEVICE_BY_ADDRESS.get(frame.address))
@@ -198,4 +203,3 @@ def test_unknown_device_and_bad_payloads_fall_back_to_hex() -> None:
     assert re.search(r"rx 0x7E +addr=0x01 seq=1 +flags=0x84 +len=1 aa", describe_frame("rx", odd, DRILL))
     completion = EVENT_LAYOUT.pack(EventId.COMMAND_COMPLETE, Severity.WARNING, 0x12, float(Completion.DEADMAN))
     assert "command=retract completion=DEADMAN" in describe_frame("rx", Frame(1, MsgType.EVENT, 2, completion), DRILL)
-

@@ -243,9 +243,7 @@ def test_median_and_nearest_rank_percentile() -> None:
 
 def test_interleaved_samples_alternate_blocks_and_reverse_the_order() -> None:
     calls: list[str] = []
-    samples = interleaved_samples(
-        (lambda: calls.append("a"), lambda: calls.append("b")), rounds=5, warmup=1, block=2
-    )
+    samples = interleaved_samples((lambda: calls.append("a"), lambda: calls.append("b")), rounds=5, warmup=1, block=2)
     assert "".join(calls) == "ab" + "aabb" + "bbaa" + "ab"
     assert [len(case) for case in samples] == [5, 5]
     assert all(positive_finite(us) or us == 0 for case in samples for us in case)

@@ -3,19 +3,17 @@ interlocks below it and the emergency stop. Every device command crosses the rea
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
+from support.flight_stack import build
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.dispatcher import Stage
-from base.clock import VirtualClock
-from isru.config import load_config
-from sim_hw.registry import install_world, uninstall_world
+from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
-from support.flight_stack import build
 
 
 @pytest.fixture

@@ -143,11 +143,16 @@ def test_export_writes_the_archived_channel_to_csv(stack: SimStack, tmp_path) ->
     result = isru_ground(
         stack,
         "export",
-        "--archive", str(stack.archive_path),
-        "--channel", "power.soc",
-        "--from", "0",
-        "--to", "4102444800",
-        "--csv", str(target),
+        "--archive",
+        str(stack.archive_path),
+        "--channel",
+        "power.soc",
+        "--from",
+        "0",
+        "--to",
+        "4102444800",
+        "--csv",
+        str(target),
     )
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(target.open()))
@@ -156,11 +161,35 @@ def test_export_writes_the_archived_channel_to_csv(stack: SimStack, tmp_path) ->
 
 
 def test_export_refuses_a_bad_time_and_a_missing_archive(stack: SimStack, tmp_path) -> None:
-    bad = isru_ground(stack, "export", "--archive", str(stack.archive_path), "--channel", "x", "--from", "yesterday",
-                      "--to", "0", "--csv", str(tmp_path / "x.csv"))
+    bad = isru_ground(
+        stack,
+        "export",
+        "--archive",
+        str(stack.archive_path),
+        "--channel",
+        "x",
+        "--from",
+        "yesterday",
+        "--to",
+        "0",
+        "--csv",
+        str(tmp_path / "x.csv"),
+    )
     assert bad.returncode == 2 and "--from 'yesterday'" in bad.stderr
-    missing = isru_ground(stack, "export", "--archive", str(tmp_path / "none.sqlite"), "--channel", "x", "--from", "0",
-                          "--to", "1", "--csv", str(tmp_path / "x.csv"))
+    missing = isru_ground(
+        stack,
+        "export",
+        "--archive",
+        str(tmp_path / "none.sqlite"),
+        "--channel",
+        "x",
+        "--from",
+        "0",
+        "--to",
+        "1",
+        "--csv",
+        str(tmp_path / "x.csv"),
+    )
     assert missing.returncode == 2 and "no archive file" in missing.stderr
 
 

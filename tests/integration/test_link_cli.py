@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from ground.client import LinkClient
 from base.clock import RealClock
+from ground.client import LinkClient
 from isru.cli import main
 from isru.config import derived_config_text
 from link.keys import key_file_mode, load_allowed

@@ -15,10 +15,10 @@ import zmq
 from support.link_harness import MiniFlight
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import RealClock, VirtualClock
 from flight.app import FlightApp
 from flight.link_server import LinkServer
 from ground.client import LinkClient
-from base.clock import RealClock, VirtualClock
 from isru.config import load_config
 from link import wire
 from link.keys import init_keys

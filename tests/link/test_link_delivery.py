@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 from support.link_harness import MiniFlight
 
-from ground.client import LinkClient
 from base.clock import Clock, RealClock, ScaledClock
+from ground.client import LinkClient
 from link.keys import init_keys
 
 WARP = 20.0

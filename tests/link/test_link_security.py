@@ -15,8 +15,8 @@ import zmq
 import zmq.auth.thread
 from support.link_harness import MiniFlight
 
-from ground.client import LinkClient
 from base.clock import RealClock
+from ground.client import LinkClient
 from link import wire
 from link.errors import InsecureSetup, KeyFileError
 from link.keys import add_client, init_keys, key_file_mode, load_allowed, load_client_keys

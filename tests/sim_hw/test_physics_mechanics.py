@@ -53,8 +53,16 @@ def icy_layer(ice: float, temperature_K: float = 60.0, dry_kPa: float = DRY_UCS_
     return Layer(0.0, 3.0, 1750.0 / (1.0 - ice), strength, ice, temperature_K)
 
 
-def drill_in(layer: Layer, *, rpm: float = 120.0, rate: float = 0.002, percussion: bool = False,
-             seconds: float = 60.0, depth: float = 3.0, holding: float = 1.0e5) -> tuple[DrillMechanics, list[int]]:
+def drill_in(
+    layer: Layer,
+    *,
+    rpm: float = 120.0,
+    rate: float = 0.002,
+    percussion: bool = False,
+    seconds: float = 60.0,
+    depth: float = 3.0,
+    holding: float = 1.0e5,
+) -> tuple[DrillMechanics, list[int]]:
     """Feed a drill into a column of ``layer`` for ``seconds``; the mechanics and the step outcomes."""
     mech = DrillMechanics(ambient_K=layer.temperature_K)
     env = DrillEnvironment(layer_at=lambda _d: layer, holding_N=holding, ambient_K=layer.temperature_K)
@@ -83,8 +91,9 @@ def test_torque_rises_with_strength() -> None:
 
 def test_torque_rises_steeply_with_ice_content_and_falling_temperature() -> None:
     # 0.5 mm/s: below the feed-thrust limit of the 50 mm bit even in near-saturated ice
-    torques = [drill_in(icy_layer(ice), seconds=30.0, rate=0.0005)[0].torque_Nm
-               for ice in (0.0, 0.01, 0.03, 0.06, 0.09)]
+    torques = [
+        drill_in(icy_layer(ice), seconds=30.0, rate=0.0005)[0].torque_Nm for ice in (0.0, 0.01, 0.03, 0.06, 0.09)
+    ]
     assert torques == sorted(torques)
     assert torques[3] > 5.0 * torques[0]  # 6 % pore ice: ice-cemented
     warm = drill_in(icy_layer(0.06, temperature_K=200.0), seconds=30.0, rate=0.0005)[0].torque_Nm
@@ -231,8 +240,10 @@ def test_gravity_reaction_follows_the_tilt() -> None:
 def asteroid() -> Iterator[SimWorld]:
     """An asteroid world with drill, anchors and IMU over a column of loose fines on a firmer layer."""
     world = SimWorld(VirtualClock(), body="asteroid", seed=3, devices=("drill", "anchor", "imu"))
-    layers = (Layer(0.0, 0.2, 800.0, 0.01, 0.0, 260.0, "hydrated"),
-              Layer(0.2, 3.0, 1300.0, 1000.0, 0.05, 260.0, "hydrated"))
+    layers = (
+        Layer(0.0, 0.2, 800.0, 0.01, 0.0, 260.0, "hydrated"),
+        Layer(0.2, 3.0, 1300.0, 1000.0, 0.05, 260.0, "hydrated"),
+    )
     world.sites = [Site(0, 0.0, 0.0, 0.0, 0.0, layers)]
     world.rover.x_m = world.rover.y_m = 0.0
     install_world(world)

@@ -200,8 +200,17 @@ def test_results_do_not_depend_on_the_step(dt: float) -> None:
     dt=st.sampled_from([0.05, 1.0, 7.0]),
     transfer=st.floats(0.0, 0.01),
 )
-def test_water_is_conserved_at_every_step(mass: float, ice: float, bound: float, power: float, lid_open: float,
-                                          vent: bool, leak: float, dt: float, transfer: float) -> None:
+def test_water_is_conserved_at_every_step(
+    mass: float,
+    ice: float,
+    bound: float,
+    power: float,
+    lid_open: float,
+    vent: bool,
+    leak: float,
+    dt: float,
+    transfer: float,
+) -> None:
     chamber = ExtractionChamber(temp_K=250.0)
     chamber.load(mass, ice, 80.0, hydrated_fraction=bound)
     inputs = StepInputs(heater_W=power, env_temp_K=250.0, lid_open=lid_open, vent_open=vent, leak_rate_s=leak)

@@ -20,8 +20,11 @@ from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
 
 #: Dry lunar-like column: cohesion rising with depth (UCS 2.5 -> 19 kPa), as the Lunar Sourcebook gives.
-DRY = (Layer(0.0, 0.15, 1500.0, 2.5, 0.0, 100.0), Layer(0.15, 0.3, 1650.0, 8.0, 0.0, 100.0),
-       Layer(0.3, 3.0, 1750.0, 19.0, 0.0, 100.0))
+DRY = (
+    Layer(0.0, 0.15, 1500.0, 2.5, 0.0, 100.0),
+    Layer(0.15, 0.3, 1650.0, 8.0, 0.0, 100.0),
+    Layer(0.3, 3.0, 1750.0, 19.0, 0.0, 100.0),
+)
 #: Ice-cemented ground below 0.12 m: anchors seat at refusal.
 ICY = (Layer(0.0, 0.12, 1500.0, 2.5, 0.0, 60.0), Layer(0.12, 3.0, 1900.0, 9000.0, 0.06, 60.0))
 ALL = 0b1111
@@ -31,8 +34,9 @@ ALL = 0b1111
 def make_world() -> Iterator[Callable[..., SimWorld]]:
     """Build and install a world on a virtual clock with a level site of the given column."""
 
-    def make(layers: tuple[Layer, ...] = DRY, seed: int = 3, devices: tuple[str, ...] = ("anchor",),
-             body: str = "moon") -> SimWorld:
+    def make(
+        layers: tuple[Layer, ...] = DRY, seed: int = 3, devices: tuple[str, ...] = ("anchor",), body: str = "moon"
+    ) -> SimWorld:
         world = SimWorld(VirtualClock(), seed=seed, devices=devices, body=body)
         world.sites = [Site(0, 0.0, 0.0, 0.0, 0.0, layers)]
         world.rover.x_m = world.rover.y_m = 0.0
@@ -129,8 +133,9 @@ def test_deploying_shallower_backs_the_anchors_out(link: SimLink) -> None:
 def test_deploy_speed_follows_the_ground_strength(make_world: Callable[..., SimWorld]) -> None:
     times = {}
     for name, scale in (("weak", 1.0), ("strong", 3.0)):
-        layers = tuple(Layer(la.top_m, la.bottom_m, la.bulk_density_kg_m3, la.strength_kPa * scale, 0.0, 100.0)
-                       for la in DRY)
+        layers = tuple(
+            Layer(la.top_m, la.bottom_m, la.bulk_density_kg_m3, la.strength_kPa * scale, 0.0, 100.0) for la in DRY
+        )
         link = SimLink(make_world(layers), "anchor")
         link.ack("deploy", mask=0b0001, depth_m=0.4)
         t0 = link.world.t
@@ -260,6 +265,7 @@ def test_garbage_never_crashes_the_anchors(make_world: Callable[..., SimWorld]) 
     device = world.device("anchor")
     assert isinstance(device, AnchorFirmware)
     port = serial.serial_for_url("sim://anchor", timeout=0)
+
     @settings(max_examples=2000, deadline=None)
     @given(data=junk("anchor"))
     def check(data: bytes) -> None:

@@ -271,8 +271,11 @@ def test_icy_ground_costs_more_torque_and_the_volatiles_sensor_sees_its_ice(
         run([link], 230.0, slice_s=0.5)
         assert link.completions("feed") == [Completion.OK]
         deep = [t for t in link.telemetry() if t["depth_m"] > 0.2 and t["mode"] == MODE_FEEDING]
-        results[name] = (mean(t["torque_Nm"] for t in deep), mean(t["volatiles_ice_fraction"] for t in deep),
-                         mean(t["wob_N"] for t in deep))
+        results[name] = (
+            mean(t["torque_Nm"] for t in deep),
+            mean(t["volatiles_ice_fraction"] for t in deep),
+            mean(t["wob_N"] for t in deep),
+        )
         link.close()
         uninstall_world()
     assert results["icy"][0] > 3.0 * results["dry"][0]
@@ -323,6 +326,7 @@ def test_garbage_never_crashes_the_drill(make_world: Callable[..., SimWorld]) ->
     world = make_world()
     world.device("drill").deadman_ms = 60000
     port = serial.serial_for_url("sim://drill", timeout=0)
+
     @settings(max_examples=2000, deadline=None)
     @given(data=junk("drill"))
     def check(data: bytes) -> None:

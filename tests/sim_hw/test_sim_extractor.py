@@ -86,8 +86,11 @@ class Host:
 
     def completions(self, command: str) -> list[Completion]:
         cid = SPEC.command(command).id
-        return [Completion(int(e["value"])) for e in self.events if e["event"] == EventId.COMMAND_COMPLETE
-                and e["code"] == cid]
+        return [
+            Completion(int(e["value"]))
+            for e in self.events
+            if e["event"] == EventId.COMMAND_COMPLETE and e["code"] == cid
+        ]
 
     def fault_set(self, fault: str) -> bool:
         bit = SPEC.faults.index(fault)

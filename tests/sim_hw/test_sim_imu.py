@@ -96,8 +96,9 @@ def test_at_rest_on_level_ground_it_reads_the_bodys_gravity(link: SimLink) -> No
 
 
 @pytest.mark.parametrize(("uphill_deg", "heading_deg"), [(0.0, 0.0), (90.0, 0.0), (30.0, 210.0)])
-def test_at_rest_on_a_slope_gravity_appears_along_the_tilt(make_world: Callable[..., SimWorld],
-                                                            uphill_deg: float, heading_deg: float) -> None:
+def test_at_rest_on_a_slope_gravity_appears_along_the_tilt(
+    make_world: Callable[..., SimWorld], uphill_deg: float, heading_deg: float
+) -> None:
     slope = math.radians(12.0)
     world = make_world(slope_deg=12.0, uphill_deg=uphill_deg)
     world.rover.heading_rad = math.radians(heading_deg)
@@ -242,6 +243,7 @@ def test_same_seed_gives_identical_telemetry_bytes() -> None:
 def test_garbage_never_crashes_the_imu(make_world: Callable[..., SimWorld]) -> None:
     make_world()
     port = serial.serial_for_url("sim://imu", timeout=0)
+
     @settings(max_examples=2000, deadline=None)
     @given(data=junk("imu"))
     def check(data: bytes) -> None:

@@ -46,22 +46,32 @@ assert sim_hw  # importing it registers sim://
 SPEC = SCOOP
 
 
-def uniform_site(density: float = 1500.0, ucs_kPa: float = 2.0, ice: float = 0.0, temp_K: float = 90.0,
-                 *, icy_below_m: float | None = None, icy_fraction: float = 0.0) -> Site:
+def uniform_site(
+    density: float = 1500.0,
+    ucs_kPa: float = 2.0,
+    ice: float = 0.0,
+    temp_K: float = 90.0,
+    *,
+    icy_below_m: float | None = None,
+    icy_fraction: float = 0.0,
+) -> Site:
     """A test site: one uniform soil, optionally with an icy layer (same strength) below ``icy_below_m``."""
     if icy_below_m is None:
         layers = (Layer(0.0, 3.0, density, ucs_kPa, ice, temp_K),)
     else:
-        layers = (Layer(0.0, icy_below_m, density, ucs_kPa, ice, temp_K),
-                  Layer(icy_below_m, 3.0, density, ucs_kPa, icy_fraction, temp_K))
+        layers = (
+            Layer(0.0, icy_below_m, density, ucs_kPa, ice, temp_K),
+            Layer(icy_below_m, 3.0, density, ucs_kPa, icy_fraction, temp_K),
+        )
     return Site(index=0, x_m=0.0, y_m=0.0, slope_rad=0.0, slope_azimuth_rad=0.0, layers=layers)
 
 
 class Host:
     """A host talking to the scoop (and the extractor, if present) through real transports."""
 
-    def __init__(self, *, body: str = "moon", seed: int = 5, site: Site | None = None,
-                 devices: tuple[str, ...] = ("scoop",)) -> None:
+    def __init__(
+        self, *, body: str = "moon", seed: int = 5, site: Site | None = None, devices: tuple[str, ...] = ("scoop",)
+    ) -> None:
         self.clock = VirtualClock()
         self.world = install_world(SimWorld(self.clock, body=body, seed=seed, devices=devices))
         if site is not None:
@@ -111,8 +121,11 @@ class Host:
 
     def completions(self, command: str) -> list[Completion]:
         cid = SPEC.command(command).id
-        return [Completion(int(e["value"])) for e in self.events if e["event"] == EventId.COMMAND_COMPLETE
-                and e["code"] == cid]
+        return [
+            Completion(int(e["value"]))
+            for e in self.events
+            if e["event"] == EventId.COMMAND_COMPLETE and e["code"] == cid
+        ]
 
     def finish(self, command: str, timeout_s: float = 120.0) -> Completion:
         """Run until ``command``'s next COMMAND_COMPLETE arrives; return it."""
@@ -211,8 +224,9 @@ def test_fill_is_density_times_swept_volume(density: float, depth: float) -> Non
         assert "digging" in {SPEC.mode_name(f["mode"]) for f in rig.telemetry}
         expected = density * min(BLADE.width_m * depth * STROKE_M, BUCKET_VOLUME_M3)
         assert rig.snapshot()["bucket_load_kg"] == pytest.approx(expected, abs=0.002)  # 1 g load cell
-        assert rig.firmware.trench_m[0] == pytest.approx(depth * min(1.0, BUCKET_VOLUME_M3 / (BLADE.width_m * depth
-                                                                                            * STROKE_M)))
+        assert rig.firmware.trench_m[0] == pytest.approx(
+            depth * min(1.0, BUCKET_VOLUME_M3 / (BLADE.width_m * depth * STROKE_M))
+        )
     finally:
         rig.close()
 
@@ -514,10 +528,17 @@ def test_cohesion_inverts_the_mohr_coulomb_strength() -> None:
 
 
 def test_soil_between_weighs_layers_and_water_forms() -> None:
-    site = Site(0, 0.0, 0.0, 0.0, 0.0, (
-        Layer(0.0, 0.1, 1500.0, 2.0, 0.0, 80.0),
-        Layer(0.1, 0.3, 1700.0, 4.0, 0.05, 100.0, "hydrated"),
-    ))
+    site = Site(
+        0,
+        0.0,
+        0.0,
+        0.0,
+        0.0,
+        (
+            Layer(0.0, 0.1, 1500.0, 2.0, 0.0, 80.0),
+            Layer(0.1, 0.3, 1700.0, 4.0, 0.05, 100.0, "hydrated"),
+        ),
+    )
     soil = soil_between(site, 0.05, 0.15)
     m1, m2 = 0.05 * 1500.0, 0.05 * 1700.0
     assert soil.density_kg_m3 == pytest.approx((m1 + m2) / 0.1)

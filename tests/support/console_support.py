@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import Clock, VirtualClock
 from flight.app import FlightApp
 from ground.archive import Archive
 from ground.core import GroundCore
-from base.clock import Clock, VirtualClock
 from isru.config import load_config
 from sim_hw.registry import install_world
 from sim_hw.world import SimWorld
@@ -29,7 +29,12 @@ def flight_config(seed: int = 7) -> Any:
     """The embedded configuration, one short cycle, no prospecting (as tests/test_flight_stack.py)."""
     config = load_config()
     mission = dataclasses.replace(
-        config.mission, prospect=False, cycles=1, heat_min_s=600.0, heat_max_s=1200.0, hopper_target_kg=3.0,
+        config.mission,
+        prospect=False,
+        cycles=1,
+        heat_min_s=600.0,
+        heat_max_s=1200.0,
+        hopper_target_kg=3.0,
         vent_s=10.0,
     )
     return dataclasses.replace(config, mission=mission, sim=dataclasses.replace(config.sim, seed=seed))

@@ -7,13 +7,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from base.clock import Clock
 from flight.commands import ArgSpec, CommandRegistry, command
 from flight.dispatcher import Dispatcher
 from flight.events import EventLog
 from flight.failsafe import LinkFailsafe
 from flight.link_server import LinkServer
 from flight.telemetry import TelemetryTable
-from base.clock import Clock
 
 
 class Counter:

@@ -11,13 +11,14 @@ Rate groups (frequencies from ``[flight.rates]``):
 
 from __future__ import annotations
 
-import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from base.clock import Clock
 from flight.commands import CommandRegistry
+from flight.config import FlightSegmentConfig
 from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
 from flight.device_commands import SafetyCommands, register_device_commands
 from flight.dispatcher import Dispatcher, IdStore
@@ -34,23 +35,33 @@ from flight.params import ParameterStore
 from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
-from flight.telemetry import TelemetryTable
+from flight.telemetry import ChannelSpec, TelemetryTable
 
-_LOGGER = logging.getLogger(__name__)
+
+class ChannelSource(Protocol):
+    """A component that publishes telemetry channels of its own."""
+
+    def channels(self) -> list[ChannelSpec]:
+        """The specs of the channels it publishes."""
+        ...
 
 
 class FlightApp:
-    """Everything the flight process runs, built from an :class:`isru.config.IsruConfig`."""
+    """Everything the flight process runs, built from a :class:`flight.config.FlightSegmentConfig`."""
 
-    def __init__(self, config: Any, clock: Clock) -> None:
+    def __init__(self, config: FlightSegmentConfig, clock: Clock) -> None:
         self.config = config
         self.clock = clock
         flight = config.flight
         self.events = EventLog(clock)
         self.table = TelemetryTable()
         self.store = FlightStore(flight.store, clock) if flight.store else None
-        self._tmpdir = None if flight.params else tempfile.TemporaryDirectory(prefix="isru-params-")
-        params_path = Path(flight.params) if flight.params else Path(self._tmpdir.name) / "params.json"
+        self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        if flight.params:
+            params_path = Path(flight.params)
+        else:
+            self._tmpdir = tempfile.TemporaryDirectory(prefix="isru-params-")
+            params_path = Path(self._tmpdir.name) / "params.json"
         self.params = ParameterStore(mission_param_specs(config.mission), params_path, self.events)
         self.rig = Rig.from_config(config, clock, self.events, self.table)
         limits = flight.interlocks
@@ -82,11 +93,20 @@ class FlightApp:
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
         self.health = HealthMonitor(clock, self.events)
         self.safety = SafetyCommands(self.interlocks, lambda reason: self.mission.respond("safe", reason))
-        for component in (self.mission, self.safety, self.params, self.sequences, self.fdir, self.failsafe):
+        commanded: tuple[object, ...] = (
+            self.mission,
+            self.safety,
+            self.params,
+            self.sequences,
+            self.fdir,
+            self.failsafe,
+        )
+        for component in commanded:  # each is registered as the object it is (no common type)
             self.registry.register(component)
         register_device_commands(self.registry, self.interlocks)
-        for component in (self.fdir, self.failsafe, self.health, self.params, self.sequences):
-            self.table.define_many(component.channels())
+        publishers: tuple[ChannelSource, ...] = (self.fdir, self.failsafe, self.health, self.params, self.sequences)
+        for publisher in publishers:
+            self.table.define_many(publisher.channels())
         rates = flight.rates
         self.executive = Executive(
             clock,
@@ -109,7 +129,11 @@ class FlightApp:
         control = self.executive.group("control")
         self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
         for name in self.rig.devices:
-            self.health.register(f"device.{name}", lambda name=name: self.rig.device(name).link_up, deadline_s=1.0)
+            self.health.register(f"device.{name}", self._link_up_of(name), deadline_s=1.0)
+
+    def _link_up_of(self, name: str) -> Callable[[], bool]:
+        """A health check that reads device ``name``'s link state."""
+        return lambda: self.rig.device(name).link_up
 
     # ------------------------------------------------------------------------------- responses
     def respond(self, response: str, reason: str) -> None:

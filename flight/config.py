@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from base.config_loader import setting
 from flight.limits import LimitBand
+from flight.mission_config import MissionConfig
+from hal.config import DeviceConfig, TransportConfig
+from link.config import LinkConfig
 
 
 @dataclass(frozen=True)
@@ -42,3 +47,38 @@ class FlightConfig:
     limits: dict[str, LimitBand] = setting(
         default_factory=dict, doc="limit bands by channel name (added to, and overriding, the derived ones)"
     )
+
+
+class FlightSegmentConfig(Protocol):
+    """What the flight process reads from a whole configuration file: its own tables and those of the parts it
+    runs. The composition root's ``isru.config.IsruConfig`` provides it; flight never imports that."""
+
+    @property
+    def name(self) -> str:
+        """Name of this rover or rig."""
+        ...
+
+    @property
+    def transport(self) -> TransportConfig:
+        """Serial transport settings shared by every device."""
+        ...
+
+    @property
+    def devices(self) -> Mapping[str, DeviceConfig]:
+        """Per-device port and settings, by device name."""
+        ...
+
+    @property
+    def flight(self) -> FlightConfig:
+        """The ``[flight]`` table."""
+        ...
+
+    @property
+    def mission(self) -> MissionConfig:
+        """The ``[mission]`` table."""
+        ...
+
+    @property
+    def link(self) -> LinkConfig:
+        """The ``[link]`` table."""
+        ...

@@ -8,11 +8,13 @@ turns device events into flight events. It does **not** send actuation commands:
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Mapping
 from typing import Any
 
 from base.clock import Clock
+from flight.config import FlightSegmentConfig
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
 from hal.device import Device, DeviceEvent, telemetry_field_names
@@ -42,15 +44,15 @@ class Rig:
         self.table = table
         self._seen: dict[str, int] = {}
         for name, device in self.devices.items():
-            device.on_event(lambda event, name=name: self._on_device_event(name, event))
+            device.on_event(functools.partial(self._on_device_event, name))
             table.define_many(_channel_specs(name))
         #: Per device: name, driver, its link channel and its telemetry channels (built at the first snapshot).
         self._polled = [(name, device, f"{name}.link_up") for name, device in self.devices.items()]
         self._channel_maps: dict[tuple[str, type], _ChannelMap] = {}
 
     @classmethod
-    def from_config(cls, config: Any, clock: Clock, events: EventLog, table: TelemetryTable) -> Rig:
-        """Build the drivers of every enabled device in an :class:`isru.config.IsruConfig`."""
+    def from_config(cls, config: FlightSegmentConfig, clock: Clock, events: EventLog, table: TelemetryTable) -> Rig:
+        """Build the drivers of every enabled device in a :class:`flight.config.FlightSegmentConfig`."""
         devices = {
             name: open_device(name, dev, config.transport, clock) for name, dev in config.devices.items() if dev.enabled
         }

@@ -77,7 +77,7 @@ def _type_name(tp: Any) -> str:
         return f"a list of {_type_name(typing.get_args(tp)[0])}"
     if origin is dict:
         return f"a table of {_type_name(typing.get_args(tp)[1])}"
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return f"a table [{tp.__name__}]"
     if tp is type(None):
         return "nothing"
@@ -127,7 +127,7 @@ def _convert(tp: Any, value: Any, source: str, key: str, meta: Any) -> Any:
             raise ConfigError(source, key, _type_name(tp), _describe(value))
         _, item = typing.get_args(tp)
         return {k: _convert(item, v, source, f"{key}.{k}", meta) for k, v in value.items()}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return build(tp, value, source, key)
     return _scalar(tp, value, source, key, meta or {})
 

@@ -23,6 +23,7 @@ import pkgutil
 import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from bench.errors import MetricDefinitionError, UnknownMetricError
 
@@ -42,6 +43,10 @@ RESERVED_FIELDS = frozenset({"value", "unit", "raw", "raw_unit", "ratio", "targe
 ExtraValue = float | int | str
 
 
+#: A sample count or a duration chosen by :meth:`RunOptions.pick`.
+_Count = TypeVar("_Count", int, float)
+
+
 @dataclass(frozen=True)
 class RunOptions:
     """How the harness asks metrics to run. ``quick`` trades precision for a short run (all metrics
@@ -49,7 +54,7 @@ class RunOptions:
 
     quick: bool = False
 
-    def pick(self, full: int, quick: int) -> int:
+    def pick(self, full: _Count, quick: _Count) -> _Count:
         """``quick`` in a quick run, ``full`` otherwise (sample counts, repeats)."""
         return quick if self.quick else full
 

@@ -83,7 +83,8 @@ def archive_insert_x_raw(options: RunOptions) -> Result:
     repeats = options.pick(full=5, quick=3)
     packets = _packets(total)
     rows = [(int(c[2:]) + 1, t, v, seq) for seq, samples in packets for c, t, v in samples]
-    project_rates, raw_rates = [], []
+    project_rates: list[float] = []
+    raw_rates: list[float] = []
     with tempfile.TemporaryDirectory(prefix="isru-bench-archive-") as tmp:
         for run in range(repeats + 1):  # the first pair warms the caches and is not counted
             cases: list[tuple[str, Callable[[Path], float]]] = [
@@ -140,7 +141,8 @@ def archive_query_x_raw(options: RunOptions) -> Result:
             raw_conn = sqlite3.connect(path)
             try:
                 cid = raw_conn.execute("SELECT id FROM channels WHERE name = 'ch0'").fetchone()[0]
-                project_s, raw_s = [], []
+                project_s: list[float] = []
+                raw_s: list[float] = []
                 for run in range(repeats + 1):
                     cases = [
                         ("project", lambda: archive.query("ch0", t0, t1)),

@@ -22,6 +22,7 @@ import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
@@ -39,6 +40,9 @@ WARMUP_S = 3.0
 START_TIMEOUT_S = 30.0
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
 
 
 @dataclass(frozen=True)
@@ -223,7 +227,7 @@ def _console(folder: Path, keys: Path, endpoint: str, port: int) -> Iterator[sub
 
 
 @contextlib.contextmanager
-def _browser() -> Iterator[object]:
+def _browser() -> Iterator[WebDriver]:
     os.environ.setdefault("SE_OFFLINE", "true")
     os.environ.setdefault("SE_CHROMEDRIVER", CHROMEDRIVER)
     from selenium import webdriver

@@ -23,6 +23,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 import zmq
 
@@ -43,6 +44,13 @@ STREAM_SAMPLES = 20
 TIMEOUT_S = 60.0
 
 
+def _pipe(stream: IO[str] | None) -> IO[str]:
+    """A child process's pipe, which Popen opened because it was asked to."""
+    if stream is None:
+        raise MeasurementError("the link peer's pipe was not opened")
+    return stream
+
+
 @contextmanager
 def _peer(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
     """A flight-side child process; yields it and the endpoint it printed. Closing stdin ends it."""
@@ -52,13 +60,14 @@ def _peer(*args: str) -> Iterator[tuple[subprocess.Popen, str]]:
         stdout=subprocess.PIPE,
         text=True,
     )
+    stdout, stdin = _pipe(proc.stdout), _pipe(proc.stdin)
     try:
-        endpoint = proc.stdout.readline().strip()
+        endpoint = stdout.readline().strip()
         if not endpoint.startswith("tcp://"):
             raise MeasurementError(f"link peer {args[0]} did not start (printed {endpoint!r})")
         yield proc, endpoint
     finally:
-        proc.stdin.close()
+        stdin.close()
         try:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -287,14 +296,15 @@ def _archive_run(keys: Path, channels: int, hz: float, seconds: float) -> dict:
         summary: dict = {}
         try:
             selector = selectors.DefaultSelector()
-            selector.register(proc.stdout, selectors.EVENT_READ)
+            stdout = _pipe(proc.stdout)
+            selector.register(stdout, selectors.EVENT_READ)
             deadline = time.perf_counter() + seconds + TIMEOUT_S
             while not summary:
                 if time.perf_counter() > deadline:
                     raise MeasurementError("producer did not finish")
                 client.poll(0.01)
                 if selector.select(0):
-                    summary = json.loads(proc.stdout.readline())
+                    summary = json.loads(stdout.readline())
             while client.status.last_seq < summary["last_seq"]:
                 if time.perf_counter() > deadline:
                     break

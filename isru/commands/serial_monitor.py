@@ -117,11 +117,11 @@ class SerialMonitor:
         """
         sent_at = self.clock.now()
         self._deferred = []
+        reply: Frame | None = None
         try:
             reply = self.transport.request(MsgType.IDENTIFY)
         except (LinkTimeout, LinkError) as exc:
             self._note(f"no IDENTIFY reply: {exc}")
-            reply = None
         else:
             self.show("tx", Frame(self.transport.address, MsgType.IDENTIFY, reply.seq), sent_at)
             self.show("rx", reply)

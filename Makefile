@@ -7,7 +7,7 @@ VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: demo test bench lint venv clean
+.PHONY: demo test check bench lint venv clean
 
 venv: $(STAMP)
 
@@ -20,15 +20,21 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(VENV)/bin/isru demo
 
-test: $(STAMP)
+test: check
 	@./scripts/ensure-chromium
 	$(PY) -m pytest -q
+
+# The house rules a reviewer would otherwise have to remember: lint, format, types and the layer contract.
+check: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) -m bench
 
-lint: $(STAMP)
-	$(VENV)/bin/ruff check .
+lint: check
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis build *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .import_linter_cache build *.egg-info

@@ -25,9 +25,10 @@ from typing import Any
 from base.clock import RealClock
 from ground.archive import Archive
 from ground.core import GroundCore
-from ground.errors import GroundError, WaitTimeout
+from ground.errors import WaitTimeout
 from ground.procedures import Procedures
 from isru.config import merge_overrides
+from isru.errors import StackError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,10 +36,6 @@ _LOGGER = logging.getLogger(__name__)
 START_TIMEOUT_S = 30.0
 #: Seconds (wall) to wait for flight to stop after SIGTERM before it is killed.
 STOP_TIMEOUT_S = 10.0
-
-
-class StackError(GroundError):
-    """The simulated stack could not be started or stopped."""
 
 
 def free_port() -> int:

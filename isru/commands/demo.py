@@ -197,7 +197,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     """Flight (simulated devices in-process, or in ``isru sim --pty``) and the console as their own
     processes, and this process as the archiving ground station, over the CURVE-secured link."""
     from ground.errors import GroundError
-    from isru.stack import SimStack, StackError
+    from isru.errors import StackError
+    from isru.stack import SimStack
     from link.config import resolve_keys_dir
 
     warp = args.warp if args.warp is not None else config.sim.warp

@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
         return {"commands": registry.dictionary(), "telemetry": table.dictionary(), "parameters": [], "diagram": ""}
 
     folder = tempfile.TemporaryDirectory(prefix="isru-bench-flight-")
-    server = LinkServer(
+    server = LinkServer.open(
         clock,
         table=table,
         events=events,

@@ -102,7 +102,7 @@ def _server(keys: str, spool: Path) -> Any:
     def dictionary() -> dict[str, Any]:
         return {"commands": registry.dictionary(), "telemetry": table.dictionary(), "parameters": [], "diagram": ""}
 
-    return LinkServer(
+    return LinkServer.open(
         clock,
         table=table,
         events=events,

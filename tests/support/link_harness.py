@@ -47,7 +47,7 @@ class MiniFlight:
             "hold", lambda response, reason: self.responses.append((response, reason)), self.events
         )
         self.registry.register(self.failsafe)
-        self.server = LinkServer(
+        self.server = LinkServer.open(
             clock,
             table=self.table,
             events=self.events,

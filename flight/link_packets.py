@@ -1,0 +1,138 @@
+"""Flight's packets and statuses: numbered, encoded and committed to the spool before they are sent
+(``docs/link.md``, Sequences).
+
+Per telemetry tick the samples published since the previous tick become one telemetry packet (split when
+too large); every event becomes an event packet; both share one sequence. Command verification reports go
+the same way in their own sequence. Times are clock seconds (``t`` epoch).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from base.clock import Clock
+from flight.spool import Spool
+from link import wire
+from link.errors import EncodeError, LinkError
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["MAX_PACKET_SAMPLES", "PacketWriter", "encode"]
+
+SOURCE = "link"
+#: Samples per telemetry packet at most (a tick with more is split into several packets).
+MAX_PACKET_SAMPLES = 20_000
+
+#: Numbered frames: (seq or sseq, encoded message).
+Numbered = list[tuple[int, bytes]]
+
+
+class _Collector:
+    """Table listener collecting samples since the last packet (columns kept apart for the encoder)."""
+
+    __slots__ = ("names", "times", "values")
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.times: list[float] = []
+        self.values: list[Any] = []
+
+    def __call__(self, name: str, value: Any, t: float) -> None:
+        self.names.append(name)
+        self.times.append(t)
+        self.values.append(value)
+
+    def take(self) -> tuple[list[str], list[float], list[Any]]:
+        columns = (self.names, self.times, self.values)
+        self.names, self.times, self.values = [], [], []
+        return columns
+
+
+def encode(message: wire.Message) -> bytes:
+    """``message`` as one frame; an event whose data cannot be encoded goes with the error in its place."""
+    try:
+        return wire.encode(message)[0]
+    except EncodeError as exc:
+        _LOGGER.error("link: cannot encode %s: %s", type(message).__name__, exc)
+        replacement = {"error": f"unencodable {type(message).__name__}: {exc}"}
+        if isinstance(message, wire.EventPacket):
+            return wire.encode(wire.EventPacket(message.seq, {**message.event, "data": replacement}))[0]
+        raise
+
+
+class PacketWriter:
+    """Collects samples, events and statuses, and commits them to the spool as numbered frames."""
+
+    def __init__(self, spool: Spool, clock: Clock, events: Any) -> None:
+        self.spool = spool
+        self.clock = clock
+        self.events = events
+        self.collector = _Collector()
+        self._pending_events: list[dict[str, Any]] = []
+        self._pending_statuses: list[dict[str, Any]] = []
+        # Packets and statuses a failed spool append left, numbered, for the next commit.
+        self._unspooled: tuple[Numbered, Numbered] = ([], [])
+
+    def add_event(self, event: dict[str, Any]) -> None:
+        """Queue an event (``Event.as_dict()``) for the next commit."""
+        self._pending_events.append(event)
+
+    def add_status(self, status: dict[str, Any]) -> None:
+        """Queue a command status (``CommandStatus.as_dict()``) for the next commit."""
+        self._pending_statuses.append(status)
+
+    @property
+    def pending(self) -> bool:
+        """Events or statuses wait for a commit."""
+        return bool(self._pending_events or self._pending_statuses)
+
+    def commit(self, *, with_telemetry: bool, counter: tuple[str, int] | None = None) -> None:
+        """Number, encode and spool what is pending, and ``counter`` (client, last accepted command counter)
+        if given, in one transaction, oldest first; raises :class:`~link.errors.LinkError` (keeping it all for
+        the next commit) if the spool cannot take it."""
+        spool = self.spool
+        # What a failed append left (numbered from the spool's next numbers) goes first, so nothing is lost.
+        packets, statuses = self._unspooled
+        self._unspooled = ([], [])
+        seq = spool.next_seq + len(packets)
+        if self._pending_events:
+            events, self._pending_events = self._pending_events, []
+            for event in events:
+                packets.append((seq, encode(wire.EventPacket(seq, event))))
+                seq += 1
+        if with_telemetry and self.collector.names:
+            t = self.clock.now()
+            names, times, values = self.collector.take()
+            for start in range(0, len(names), MAX_PACKET_SAMPLES):
+                end = start + MAX_PACKET_SAMPLES
+                for frame in self._telemetry_frames(seq, t, names[start:end], times[start:end], values[start:end]):
+                    packets.append((seq, frame))
+                    seq += 1
+        if self._pending_statuses:
+            pending, self._pending_statuses = self._pending_statuses, []
+            sseq = spool.next_sseq + len(statuses)
+            for status in pending:
+                statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
+                sseq += 1
+        try:
+            spool.append(packets, statuses, counter=counter)
+        except LinkError:
+            self._unspooled = (packets, statuses)  # retried by the next commit
+            raise
+
+    def _telemetry_frames(
+        self, seq: int, t: float, names: list[str], times: list[float], values: list[Any]
+    ) -> list[bytes]:
+        """One frame, or several if the samples do not fit the size limit (each split numbered on)."""
+        try:
+            return [wire.encode_telemetry(seq, t, names, times, values)]
+        except EncodeError:
+            if len(names) <= 1:
+                _LOGGER.error("link: dropping a sample too large for a packet: %s", names[:1])
+                self.events.error(SOURCE, "sample_too_large", f"sample of {names[:1]} exceeds the packet size limit")
+                return []
+            half = len(names) // 2
+            first = self._telemetry_frames(seq, t, names[:half], times[:half], values[:half])
+            rest = self._telemetry_frames(seq + len(first), t, names[half:], times[half:], values[half:])
+            return first + rest

@@ -1,0 +1,99 @@
+"""Flight's ROUTER socket: opened (secured, bound) by :func:`open_router`, with every zmq error translated into
+the link's exception tree where it enters (``docs/link.md``).
+
+Sends use ``ROUTER_MANDATORY`` and ``NOBLOCK``: a vanished or full peer raises :class:`PeerUnreachable`
+instead of dropping the message silently. The high-water marks are far above any client window, so flow
+control, not the HWM, bounds the queues.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import zmq
+
+from link import wire
+from link.errors import LinkError
+from link.keys import ClientIdentity
+from link.security import ServerSecurity
+
+__all__ = ["PeerUnreachable", "RouterSocket", "open_router"]
+
+#: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
+SOCKET_HWM = 1_000_000
+#: Messages larger than this make libzmq drop the connection before they are buffered (bytes).
+SOCKET_MAX_MSG_BYTES = 4 * wire.MAX_MESSAGE_BYTES
+
+
+class PeerUnreachable(LinkError):
+    """A frame could not be sent: the peer is gone (``EHOSTUNREACH``) or its queue is full (``EAGAIN``)."""
+
+
+class RouterSocket:
+    """A bound ROUTER socket with its security and poller; made by :func:`open_router`."""
+
+    def __init__(self, socket: zmq.Socket, security: ServerSecurity, endpoint: str) -> None:
+        self.socket = socket
+        self.security = security
+        self.endpoint = endpoint
+        self._poller = zmq.Poller()
+        self._poller.register(socket, zmq.POLLIN)
+
+    def receive(self) -> list[zmq.Frame] | None:
+        """The next multipart message waiting (routing id first), or None if nothing is."""
+        try:
+            return self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
+        except zmq.Again:
+            return None
+        except zmq.ZMQError as exc:
+            raise LinkError(f"link socket receive failed: {exc}") from exc
+
+    def identify(self, frame: zmq.Frame) -> ClientIdentity | None:
+        """The identity of the peer that sent ``frame``; None if its key is not allowed."""
+        return self.security.identify(frame)
+
+    def send(self, routing_id: bytes, frame: bytes) -> None:
+        """Send ``frame`` to ``routing_id`` now; raises :class:`PeerUnreachable` if it cannot be queued."""
+        try:
+            self.socket.send_multipart((routing_id, frame), zmq.NOBLOCK)
+        except zmq.ZMQError as exc:
+            raise PeerUnreachable(str(exc)) from exc
+
+    def wait(self, timeout_ms: int) -> None:
+        """Block until a message arrives or ``timeout_ms`` wall milliseconds pass."""
+        try:
+            self._poller.poll(timeout_ms)
+        except zmq.ZMQError as exc:
+            raise LinkError(f"link socket poll failed: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the socket (dropping what is queued) and stop the authenticator."""
+        self.socket.close(0)
+        self.security.close()
+
+
+def open_router(
+    context: zmq.Context, endpoint: str, keys_dir: str | Path | None, *, insecure: bool = False
+) -> RouterSocket:
+    """A ROUTER socket on ``context`` secured with the keys in ``keys_dir`` (plaintext only if ``insecure``) and
+    bound to ``endpoint``; raises a :class:`~link.errors.LinkError` (nothing left open) if that fails."""
+    security = ServerSecurity(context, keys_dir, insecure=insecure)
+    try:
+        socket = context.socket(zmq.ROUTER)
+    except zmq.ZMQError as exc:
+        security.close()
+        raise LinkError(f"cannot create the link socket: {exc}") from exc
+    try:
+        socket.linger = 0
+        socket.sndhwm = SOCKET_HWM
+        socket.rcvhwm = SOCKET_HWM
+        socket.maxmsgsize = SOCKET_MAX_MSG_BYTES
+        socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        bound = security.bind(socket, endpoint)
+    except (LinkError, zmq.ZMQError) as exc:
+        socket.close(0)
+        security.close()
+        if isinstance(exc, LinkError):
+            raise
+        raise LinkError(f"cannot configure the link socket: {exc}") from exc
+    return RouterSocket(socket, security, bound)

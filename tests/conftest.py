@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.ptyfake import PtyPair
+from tests.support.ptyfake import PtyPair
 
 
 @pytest.fixture

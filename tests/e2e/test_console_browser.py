@@ -31,7 +31,7 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
+from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 from base.clock import RealClock
 from flight.link_server import LinkServer

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from support.link_harness import MiniFlight
+from tests.support.link_harness import MiniFlight
 
 from base.clock import RealClock
 from flight.commands import command

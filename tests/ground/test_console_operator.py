@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from nicegui.testing import User, user_simulation
-from support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
+from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 from base.clock import RealClock
 from flight.link_server import LinkServer

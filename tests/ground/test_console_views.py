@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from nicegui.testing import User, user_simulation
-from support.console_support import BATTERY_CHANNEL, HandlerFeed, archive_only_core, build_flight
+from tests.support.console_support import BATTERY_CHANNEL, HandlerFeed, archive_only_core, build_flight
 
 from base.clock import RealClock
 from ground.console.app import register_pages

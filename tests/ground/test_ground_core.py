@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support.flight_stack import build
+from tests.support.flight_stack import build
 
 from base.clock import VirtualClock
 from flight.app import FlightApp

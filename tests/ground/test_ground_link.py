@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from support.flight_stack import build
+from tests.support.flight_stack import build
 
 from base.clock import VirtualClock
 from flight.app import FlightApp

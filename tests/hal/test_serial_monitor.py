@@ -11,7 +11,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from support.ptyfake import FakeDevice, PtyPair, answer_like_a_device
+from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device
 
 from hal.cobs_codec import cobs_encode
 from hal.icd import DEVICE_BY_ADDRESS, DRILL, EVENT_LAYOUT, Completion, EventId, Severity

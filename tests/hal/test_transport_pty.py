@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from support.ptyfake import FakeDevice, PtyPair, answer_like_a_device, silent
+from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device, silent
 
 from base.clock import RealClock
 from hal.cobs_codec import cobs_encode

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from support.flight_stack import build
+from tests.support.flight_stack import build
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 import zmq
-from support.link_harness import MiniFlight
+from tests.support.link_harness import MiniFlight
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import RealClock, VirtualClock

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from support.link_harness import MiniFlight
+from tests.support.link_harness import MiniFlight
 
 from base.clock import Clock, RealClock, ScaledClock
 from ground.client import LinkClient

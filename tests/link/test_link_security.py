@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth.thread
-from support.link_harness import MiniFlight
+from tests.support.link_harness import MiniFlight
 
 from base.clock import RealClock
 from ground.client import LinkClient

@@ -8,7 +8,7 @@ import math
 from collections.abc import Iterator
 
 import pytest
-from support.sim_link import SimLink, mean, run
+from tests.support.sim_link import SimLink, mean, run
 
 from base.clock import VirtualClock
 from hal.icd import Completion

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 from hypothesis import given, settings
-from support.sim_link import SimLink, junk, nack_of, run, survives
+from tests.support.sim_link import SimLink, junk, nack_of, run, survives
 
 from base.clock import VirtualClock
 from hal.icd import ANCHOR, Completion, EventId

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 from hypothesis import given, settings
-from support.sim_link import SimLink, junk, mean, nack_of, run, survives
+from tests.support.sim_link import SimLink, junk, mean, nack_of, run, survives
 
 from base.clock import VirtualClock
 from hal.icd import DRILL, Completion, EventId

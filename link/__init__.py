@@ -1,4 +1,6 @@
-"""The flight ↔ ground link: the one module both sides share (wire format, keys, security, light-time).
+"""The flight ↔ ground link: the one package both sides share (schema, wire format, keys, security, light-time).
 
-Flight imports it for its link server, ground for its client; neither imports the other's internals.
+:mod:`link.schema` is the contract (dictionary entries, value types, severities, stages, argument validation);
+flight imports the package for its link server and its dictionary, ground for its client and its view of the
+dictionary; neither imports the other's internals.
 """

@@ -6,7 +6,8 @@ The frame is a msgpack array ``[kind, field, field, ...]``: ``kind`` is a :class
 fields follow in the order of the message's dataclass fields. :func:`encode` turns a message into its
 frames, :func:`decode` turns frames back into a typed message and raises :class:`MalformedMessage` —
 and nothing else — for anything that is not exactly a message of this schema, naming what was wrong
-and what was expected. ``docs/link.md`` lists every message with its fields.
+and what was expected. ``docs/link.md`` lists every message with its fields; the records inside them (events,
+command statuses, the dictionary) are defined by :mod:`link.schema`.
 
 Units: times ``t`` are seconds (clock epoch seconds on flight, clock monotonic seconds where noted),
 sizes bytes.
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, fields
 from operator import attrgetter
 from typing import Any
@@ -24,6 +25,7 @@ from typing import Any
 import msgpack
 
 from link.errors import EncodeError, MalformedMessage
+from link.schema import EVENT_FIELDS, SCALAR_TYPES, SEVERITIES, STAGES, STATUS_FIELDS
 
 __all__ = [
     "MAX_MESSAGE_BYTES",
@@ -56,7 +58,7 @@ MAX_DEPTH = 32
 #: Longest string field (names, ids, reasons), characters.
 MAX_NAME_CHARS = 256
 
-_SCALARS = (bool, int, float, str)
+_SCALARS = SCALAR_TYPES
 
 
 class Kind(enum.IntEnum):
@@ -452,20 +454,16 @@ def _telemetry(body: list[Any]) -> TelemetryPacket:
     return TelemetryPacket(seq, t, list(zip(names, times, values, strict=True)))
 
 
-_EVENT_FIELDS = {"seq": int, "t": float, "severity": str, "source": str, "name": str, "message": str, "data": dict}
-_SEVERITIES = ("debug", "info", "warning", "error", "critical")
-
-
 def _event(body: list[Any]) -> EventPacket:
     seq = _int(body[1], "event.seq", lo=1)
     event = _map(body[2], "event")
-    _check_fields(event, _EVENT_FIELDS, "event")
-    if event["severity"] not in _SEVERITIES:
-        raise MalformedMessage(f"event.severity: expected one of {list(_SEVERITIES)}, got {event['severity']!r}")
+    _check_fields(event, EVENT_FIELDS, "event")
+    if event["severity"] not in SEVERITIES:
+        raise MalformedMessage(f"event.severity: expected one of {list(SEVERITIES)}, got {event['severity']!r}")
     return EventPacket(seq, event)
 
 
-def _check_fields(record: dict[str, Any], spec: dict[str, Any], what: str) -> None:
+def _check_fields(record: dict[str, Any], spec: Mapping[str, type | None], what: str) -> None:
     for name, kind in spec.items():
         if name not in record:
             raise MalformedMessage(f"{what}: expected field {name!r}; fields are {sorted(spec)}")
@@ -495,17 +493,12 @@ def _command(body: list[Any]) -> Command:
     return Command(command_id, counter, name, args)
 
 
-_STATUS_FIELDS = {"id": str, "name": str, "stage": str, "source": str, "t": float, "reason": str, "message": str}
-_STATUS_SPEC = {**_STATUS_FIELDS, "progress": None}
-_STAGES = ("accepted", "started", "progress", "completed", "failed")
-
-
 def _status(body: list[Any]) -> StatusPacket:
     sseq = _int(body[1], "status.sseq", lo=1)
     status = _map(body[2], "status")
-    _check_fields(status, _STATUS_SPEC, "status")
-    if status["stage"] not in _STAGES:
-        raise MalformedMessage(f"status.stage: expected one of {list(_STAGES)}, got {status['stage']!r}")
+    _check_fields(status, STATUS_FIELDS, "status")
+    if status["stage"] not in STAGES:
+        raise MalformedMessage(f"status.stage: expected one of {list(STAGES)}, got {status['stage']!r}")
     return StatusPacket(sseq, status)
 
 
@@ -528,7 +521,7 @@ def _reject(body: list[Any]) -> Reject:
     )
 
 
-_DECODERS = {
+_DECODERS: dict[int, tuple[Callable[[list[Any]], Message], int]] = {
     Kind.HELLO: (_hello, 6),
     Kind.WELCOME: (_welcome, 10),
     Kind.DICTIONARY: (_dictionary, 1),

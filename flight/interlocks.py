@@ -213,7 +213,7 @@ class Interlocks:
         Each rule acts once per episode: while its condition persists after the stop was sent (a drill
         spinning down), it is not sent again every tick.
         """
-        self._now_acting: set[str] = set()
+        self._now_acting = set()
         turning = self._get("drill.rpm", 0.0) > self.settings.drill_turning_rpm
         if "drill" in self.rig and turning and not self.anchored:
             self._act("drill_unanchored", "drill", "stop", "drill turning while not anchored: stopped")

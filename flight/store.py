@@ -392,10 +392,15 @@ class FlightStore:
                     f"{self.path}: cannot record an extraction: expected {name} an integer >= 0, found {value!r}"
                 )
         amounts = {"water_kg": water_kg, "regolith_kg": regolith_kg, "energy_Wh": energy_Wh}
-        for name, value in amounts.items():
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        for name, amount in amounts.items():
+            if (
+                isinstance(amount, bool)
+                or not isinstance(amount, int | float)
+                or not math.isfinite(amount)
+                or amount < 0
+            ):
                 raise PersistenceError(
-                    f"{self.path}: cannot record an extraction: expected {name} a finite number >= 0, found {value!r}"
+                    f"{self.path}: cannot record an extraction: expected {name} a finite number >= 0, found {amount!r}"
                 )
         if isinstance(t, bool) or not isinstance(t, int | float) or not math.isfinite(t):
             raise PersistenceError(

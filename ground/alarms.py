@@ -118,7 +118,7 @@ class AlarmBoard:
     # ------------------------------------------------------------------------------------ setup
     def configure(self, channels: Iterable[dict[str, Any]]) -> int:
         """Take limits from dictionary channel entries; returns how many channels have limits."""
-        limits = {}
+        limits: dict[str, _Limits] = {}
         for entry in channels:
             bounds = [entry.get(k) for k in ("warn_low", "warn_high", "alarm_low", "alarm_high")]
             if all(b is None for b in bounds):
@@ -126,7 +126,10 @@ class AlarmBoard:
             if not all(b is None or (isinstance(b, int | float) and not isinstance(b, bool)) for b in bounds):
                 _LOGGER.warning("channel %s: non-numeric limits %r ignored", entry.get("name"), bounds)
                 continue
-            limits[str(entry["name"])] = _Limits(*bounds, unit=str(entry.get("unit") or ""))
+            warn_low, warn_high, alarm_low, alarm_high = bounds
+            limits[str(entry["name"])] = _Limits(
+                warn_low, warn_high, alarm_low, alarm_high, unit=str(entry.get("unit") or "")
+            )
         with self._lock:
             self._limits = limits
         return len(limits)

@@ -5,7 +5,7 @@ a dialog that shows its hazard text; Cancel sends nothing, Confirm sends it conf
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from nicegui import ui
 
@@ -88,7 +88,7 @@ class CommandForm:
             return
         self._show(f"sent {record.name} id={record.id}", "positive")
 
-    def _show(self, text: str, kind: str) -> None:
+    def _show(self, text: str, kind: Literal["positive", "negative", "info"]) -> None:
         self.result.set_text(text)
         ui.notify(text, type=kind)
 

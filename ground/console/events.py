@@ -79,7 +79,7 @@ def view(ctx: ConsoleContext) -> None:
     table = ui.table(columns=COLUMNS, rows=[], row_key="key", pagination=50).classes("w-full")
     table.props("dense wrap-cells").mark("event-table")
     table.add_slot("body-cell-severity", _SEVERITY_SLOT)
-    seen = {"key": None}
+    seen: dict[str, tuple[int, str, str] | None] = {"key": None}
 
     def refresh(force: bool = False) -> None:
         key = (ctx.feed.revision("event"), severity.value, search.value)

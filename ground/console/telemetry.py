@@ -15,7 +15,7 @@ from ground.console.overview import format_value
 
 _LOGGER = logging.getLogger(__name__)
 
-COLUMNS = [
+COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Channel", "field": "name", "align": "left", "sortable": True},
     {"name": "value", "label": "Value", "field": "value", "align": "right"},
     {"name": "unit", "label": "Unit", "field": "unit", "align": "left"},

@@ -1,8 +1,5 @@
-"""Simulated hardware: device firmware emulators, physics and faults behind real byte streams.
-
-Importing this package registers the ``sim://`` scheme with pyserial, so
-``serial.serial_for_url("sim://drill")`` opens a port with the drill emulator behind it.
-"""
+"""Simulated hardware: the device firmware emulators, their physics and line faults behind real byte streams.
+Importing it registers pyserial's ``sim://`` scheme (``serial.serial_for_url("sim://drill")``)."""
 
 import serial
 

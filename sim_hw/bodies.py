@@ -10,6 +10,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.errors import ModelParameterError, UnknownBodyError
+
 _LOGGER = logging.getLogger(__name__)
 
 #: Total solar irradiance at 1 AU, W/m^2 (Kopp & Lean 2011, GRL 38, L01706).
@@ -40,9 +42,11 @@ class Body:
 
     def __post_init__(self) -> None:
         if not self.gravity_m_s2 > 0:
-            raise ValueError(f"body {self.name!r}: gravity_m_s2 must be > 0, got {self.gravity_m_s2!r}")
+            raise ModelParameterError(f"body {self.name!r}: gravity_m_s2 must be > 0, got {self.gravity_m_s2!r}")
         if not self.rotation_period_s > 0:
-            raise ValueError(f"body {self.name!r}: rotation_period_s must be > 0, got {self.rotation_period_s!r}")
+            raise ModelParameterError(
+                f"body {self.name!r}: rotation_period_s must be > 0, got {self.rotation_period_s!r}"
+            )
 
 
 #: Bennu's mean heliocentric distance (semi-major axis), AU.
@@ -87,8 +91,8 @@ BODIES: dict[str, Body] = {
 
 
 def body_by_name(name: str) -> Body:
-    """The body called ``name``; raises ``KeyError`` naming the known ones."""
+    """The body called ``name``; raises :class:`UnknownBodyError` naming the known ones."""
     try:
         return BODIES[name]
     except KeyError:
-        raise KeyError(f"unknown body {name!r}; expected one of {sorted(BODIES)}") from None
+        raise UnknownBodyError(f"unknown body {name!r}; expected one of {sorted(BODIES)}") from None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from base.config_loader import setting
 from sim_hw.bodies import BODIES
-from sim_hw.devices import DEVICE_NAMES
+from sim_hw.device_names import DEVICE_NAMES
 
 
 @dataclass(frozen=True)

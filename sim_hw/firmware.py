@@ -17,7 +17,7 @@ import math
 import random
 import struct
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hal.errors import FrameError, VersionError
 from hal.icd import (
@@ -47,9 +47,8 @@ from hal.protocol import (
     NackCode,
     encode_frame,
 )
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,15 +57,6 @@ FIRMWARE_VERSION = (1, 0, 0)
 # Plain ints: ``int & IntFlag`` runs the enum's Python-level operator on every frame.
 _RETRY = int(Flags.RETRY)
 _RESPONSE = int(Flags.RESPONSE)
-
-
-class Nack(Exception):
-    """Raised by a command handler to refuse the command with ``code`` (a :class:`NackCode`)."""
-
-    def __init__(self, code: NackCode, detail: int = 0) -> None:
-        super().__init__(code.name)
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -105,7 +95,7 @@ class Firmware:
 
     spec: DeviceSpec
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         self.world = world
         self.serial_number = serial_number
         self.rng = random.Random(seed * 7919 + self.spec.address)
@@ -432,10 +422,12 @@ class Firmware:
         value), ``nan``, or ``noise`` (adds Gaussian noise of ``sigma`` in the field's unit) for
         ``duration_s`` seconds."""
         if kind not in SENSOR_FAULT_KINDS:
-            raise ValueError(f"sensor fault kind {kind!r}; expected one of {SENSOR_FAULT_KINDS}")
+            raise FaultParameterError(f"sensor fault kind {kind!r}; expected one of {SENSOR_FAULT_KINDS}")
         names = {f.name for f in self.spec.telemetry}
         if field not in names:
-            raise ValueError(f"{self.spec.name} has no telemetry field {field!r}; expected one of {sorted(names)}")
+            raise FaultParameterError(
+                f"{self.spec.name} has no telemetry field {field!r}; expected one of {sorted(names)}"
+            )
         current = float(self.telemetry_values()[field])
         self._sensor_faults[field] = SensorFault(kind, self.world.t + duration_s, current, sigma)
 

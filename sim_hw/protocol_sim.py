@@ -21,12 +21,17 @@ import urllib.parse
 import serial
 from serial.serialutil import PortNotOpenError, SerialBase, SerialException
 
+from sim_hw.errors import SimError
 from sim_hw.port_faults import DelayLine
 from sim_hw.registry import world_for_url
+from sim_hw.world import SimWorld
 
 
 class Serial(SerialBase):
     """A serial port connected to one emulated device."""
+
+    #: Declared for the type checker: pyserial is untyped, and ``SerialBase.__init__`` sets it to False.
+    is_open: bool
 
     def open(self) -> None:
         """Attach to the emulator named by the URL; raises ``SerialException`` if it is unplugged."""
@@ -47,7 +52,7 @@ class Serial(SerialBase):
         self._firmware.read_output()  # bytes sent while nothing was attached are lost, as on a real line
         self.is_open = True
 
-    def from_url(self, url: str) -> tuple[str, object]:
+    def from_url(self, url: str) -> tuple[str, SimWorld]:
         """Parse ``sim://DEVICE?params`` into the device name and its world."""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme != "sim":
@@ -57,7 +62,7 @@ class Serial(SerialBase):
             params = {k: v[-1] for k, v in urllib.parse.parse_qs(parts.query, strict_parsing=bool(parts.query)).items()}
             world = world_for_url(params)
             world.device(device)
-        except (KeyError, ValueError) as exc:
+        except (SimError, ValueError) as exc:  # ValueError: a query string parse_qs cannot read
             raise SerialException(f"{url}: {exc}") from exc
         return device, world
 

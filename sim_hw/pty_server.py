@@ -21,6 +21,7 @@ import threading
 import tty
 from dataclasses import dataclass
 
+from sim_hw.errors import PtyError
 from sim_hw.port_faults import DelayLine, PortFaults
 from sim_hw.world import SimWorld
 
@@ -40,8 +41,28 @@ class _Pty:
     faults: PortFaults
 
 
+def _open_pty(name: str, faults: PortFaults) -> _Pty:
+    """A raw, non-blocking pseudo-terminal for device ``name``; raises :class:`PtyError` if the system has none."""
+    try:
+        master, slave = os.openpty()
+    except OSError as exc:
+        raise PtyError(f"{name}: cannot open a pseudo-terminal: {exc}") from exc
+    try:
+        tty.setraw(slave)
+        flags = fcntl.fcntl(master, fcntl.F_GETFL)
+        fcntl.fcntl(master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        path = os.ttyname(slave)
+    except OSError as exc:
+        for fd in (master, slave):
+            with contextlib.suppress(OSError):
+                os.close(fd)
+        raise PtyError(f"{name}: cannot set up a pseudo-terminal: {exc}") from exc
+    return _Pty(name, master, slave, path, DelayLine(), faults)
+
+
 class PtyServer:
-    """Serve ``world``'s devices on pseudo-terminals until :meth:`stop` is called."""
+    """Serve ``world``'s devices on pseudo-terminals until :meth:`stop` is called (raises :class:`PtyError`
+    when the operating system refuses a pseudo-terminal)."""
 
     def __init__(self, world: SimWorld, devices: tuple[str, ...] | None = None) -> None:
         self.world = world
@@ -49,11 +70,7 @@ class PtyServer:
         self._ptys: list[_Pty] = []
         for name in devices or tuple(world.devices):
             world.device(name)  # raises for an unknown name
-            master, slave = os.openpty()
-            tty.setraw(slave)
-            flags = fcntl.fcntl(master, fcntl.F_GETFL)
-            fcntl.fcntl(master, fcntl.F_SETFL, flags | os.O_NONBLOCK)
-            self._ptys.append(_Pty(name, master, slave, os.ttyname(slave), DelayLine(), world.port_faults[name]))
+            self._ptys.append(_open_pty(name, world.port_faults[name]))
 
     @property
     def paths(self) -> dict[str, str]:
@@ -87,6 +104,8 @@ class PtyServer:
                 readable, _, _ = select.select(list(masters), [], [], timeout)
             except InterruptedError:
                 continue
+            except OSError as exc:
+                raise PtyError(f"waiting on the device ptys failed: {exc}") from exc
             if readable:
                 world.sync()
             for fd in readable:
@@ -96,7 +115,7 @@ class PtyServer:
                 except OSError as exc:
                     if exc.errno in (errno.EAGAIN, errno.EIO):
                         continue  # EIO: no process has the slave open at the moment
-                    raise
+                    raise PtyError(f"{pty.name}: reading {pty.path} failed: {exc}") from exc
                 if pty.faults.unplugged:
                     continue
                 world.device(pty.name).receive(pty.faults.apply(data))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING
 
 from base.clock import RealClock
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.errors import WorldUrlError
+from sim_hw.world import SimWorld
 
 _WORLDS: dict[str, SimWorld] = {}
 _LOCK = threading.Lock()
@@ -36,20 +34,18 @@ def installed_world(name: str = "default") -> SimWorld | None:
 def world_for_url(params: dict[str, str]) -> SimWorld:
     """The world a ``sim://`` URL names, creating it on a real-time clock if it does not exist.
 
-    Raises ``ValueError`` for unknown parameters, malformed numbers, or a seed/site/body that disagrees
-    with the existing world.
+    Raises :class:`WorldUrlError` for unknown parameters, malformed numbers, or a seed/site/body that
+    disagrees with the existing world.
     """
-    from sim_hw.world import SimWorld
-
     unknown = sorted(set(params) - set(_URL_PARAMS))
     if unknown:
-        raise ValueError(f"unknown sim:// parameter(s) {unknown}; expected among {list(_URL_PARAMS)}")
+        raise WorldUrlError(f"unknown sim:// parameter(s) {unknown}; expected among {list(_URL_PARAMS)}")
     name = params.get("world", "default")
     try:
         seed = int(params["seed"]) if "seed" in params else None
         site = int(params["site"]) if "site" in params else None
     except ValueError as exc:
-        raise ValueError(f"seed and site must be integers: {exc}") from None
+        raise WorldUrlError(f"seed and site must be integers: {exc}") from exc
     body = params.get("body")
     with _LOCK:
         world = _WORLDS.get(name)
@@ -58,7 +54,7 @@ def world_for_url(params: dict[str, str]) -> SimWorld:
             _WORLDS[name] = world
             return world
     if seed is not None and seed != world.seed:
-        raise ValueError(f"world {name!r} runs seed {world.seed}; the URL asks for seed {seed}")
+        raise WorldUrlError(f"world {name!r} runs seed {world.seed}; the URL asks for seed {seed}")
     if body is not None and body != world.body.name:
-        raise ValueError(f"world {name!r} is on {world.body.name}; the URL asks for {body}")
+        raise WorldUrlError(f"world {name!r} is on {world.body.name}; the URL asks for {body}")
     return world

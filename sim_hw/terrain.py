@@ -25,6 +25,7 @@ from functools import cached_property
 import numpy as np
 
 from sim_hw.bodies import Body
+from sim_hw.errors import ModelParameterError, UnknownBodyError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,6 +35,8 @@ COLUMN_DEPTH_M = 3.0
 LAYER_BOUNDS_M = (0.0, 0.05, 0.10, 0.20, 0.30, 0.50, 0.75, 1.00, 1.50, 2.00, COLUMN_DEPTH_M)
 #: Water forms a layer may hold.
 WATER_FORMS = ("ice", "hydrated")
+#: Distance within which the rover counts as standing on a site, metres.
+SITE_RADIUS_M = 3.0
 
 
 @dataclass(frozen=True)
@@ -80,26 +83,32 @@ class Site:
 
     def __post_init__(self) -> None:
         if not self.layers:
-            raise ValueError(f"site {self.index}: a column needs at least one layer")
+            raise ModelParameterError(f"site {self.index}: a column needs at least one layer")
         if self.layers[0].top_m != 0.0:
-            raise ValueError(f"site {self.index}: the first layer must start at 0 m, got {self.layers[0].top_m}")
+            raise ModelParameterError(
+                f"site {self.index}: the first layer must start at 0 m, got {self.layers[0].top_m}"
+            )
         for upper, lower in itertools.pairwise(self.layers):
             if lower.top_m != upper.bottom_m:
-                raise ValueError(
+                raise ModelParameterError(
                     f"site {self.index}: layers must be contiguous; one ends at {upper.bottom_m} m, "
                     f"the next starts at {lower.top_m} m"
                 )
         for layer in self.layers:
             if not layer.bottom_m > layer.top_m:
-                raise ValueError(f"site {self.index}: layer {layer.top_m}..{layer.bottom_m} m has no thickness")
+                raise ModelParameterError(
+                    f"site {self.index}: layer {layer.top_m}..{layer.bottom_m} m has no thickness"
+                )
             if not 0.0 <= layer.ice_fraction <= 1.0:
-                raise ValueError(f"site {self.index}: ice_fraction {layer.ice_fraction} outside 0..1")
+                raise ModelParameterError(f"site {self.index}: ice_fraction {layer.ice_fraction} outside 0..1")
             if layer.water_form not in WATER_FORMS:
-                raise ValueError(f"site {self.index}: water_form {layer.water_form!r}; expected one of {WATER_FORMS}")
+                raise ModelParameterError(
+                    f"site {self.index}: water_form {layer.water_form!r}; expected one of {WATER_FORMS}"
+                )
         if not 0.0 <= self.illumination <= 1.0:
-            raise ValueError(f"site {self.index}: illumination {self.illumination} outside 0..1")
+            raise ModelParameterError(f"site {self.index}: illumination {self.illumination} outside 0..1")
         if not self.soil_factor > 0.0:
-            raise ValueError(f"site {self.index}: soil_factor must be > 0, got {self.soil_factor}")
+            raise ModelParameterError(f"site {self.index}: soil_factor must be > 0, got {self.soil_factor}")
 
     @cached_property
     def _bottoms(self) -> tuple[float, ...]:
@@ -384,7 +393,9 @@ def _regolith(body: Body) -> _Regolith:
     try:
         return _REGOLITH[body.name]
     except KeyError:
-        raise KeyError(f"no regolith model for body {body.name!r}; expected one of {sorted(_REGOLITH)}") from None
+        raise UnknownBodyError(
+            f"no regolith model for body {body.name!r}; expected one of {sorted(_REGOLITH)}"
+        ) from None
 
 
 def _kind_order(rng: np.random.Generator, model: _Regolith, count: int) -> list[_Archetype]:
@@ -458,9 +469,9 @@ def generate_sites(body: Body, seed: int, count: int = 5, spacing_m: float = 20.
     """``count`` sites along the rover's traverse (site ``i`` near x = ``i * spacing_m``), each with its own
     regolith column; the same ``body``, ``seed`` and ``count`` always give the same sites."""
     if count < 0:
-        raise ValueError(f"site count must be >= 0, got {count}")
+        raise ModelParameterError(f"site count must be >= 0, got {count}")
     if not spacing_m > 0:
-        raise ValueError(f"site spacing_m must be > 0, got {spacing_m}")
+        raise ModelParameterError(f"site spacing_m must be > 0, got {spacing_m}")
     model = _regolith(body)
     rng = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, _BODY_SALT[body.name]])
     sites = []

@@ -10,46 +10,23 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from base.clock import Clock
 from sim_hw.bodies import Body, body_by_name
+from sim_hw.config import SimConfig
+from sim_hw.device_names import DEVICE_NAMES
+from sim_hw.devices import firmware_class
+from sim_hw.errors import UnknownDeviceError, UnknownFaultError
+from sim_hw.firmware import SENSOR_FAULT_KINDS, Firmware
 from sim_hw.port_faults import PortFaults
-from sim_hw.terrain import Site, generate_sites
-
-if TYPE_CHECKING:
-    from sim_hw.config import SimConfig
-    from sim_hw.firmware import Firmware
+from sim_hw.rover_state import RoverState
+from sim_hw.terrain import SITE_RADIUS_M, Site, generate_sites
 
 _LOGGER = logging.getLogger(__name__)
 
 #: Longest physics step, seconds.
 DEFAULT_STEP_S = 0.05
-#: Distance within which the rover counts as standing on a site, metres.
-SITE_RADIUS_M = 3.0
-
-
-@dataclass
-class RoverState:
-    """Physical state shared between device models (SI units). Devices write what they cause and read
-    what they feel; the comments say who writes each field."""
-
-    x_m: float = 0.0  # drive
-    y_m: float = 0.0  # drive
-    heading_rad: float = 0.0  # drive
-    speed_m_s: float = 0.0  # drive
-    yaw_rate_rad_s: float = 0.0  # drive
-    mass_kg: float = 120.0  # configuration
-    drill_thrust_N: float = 0.0  # drill: axial reaction pushing the rover up
-    drill_torque_Nm: float = 0.0  # drill: reaction torque on the body
-    drill_depth_m: float = 0.0  # drill
-    vibration_m_s2: float = 0.0  # drill (percussion, rotation)
-    anchor_holding_N: float = 0.0  # anchor: holding force available against uplift
-    anchored: bool = False  # anchor: all anchors deployed and preloaded
-    body_lift_m: float = 0.0  # anchor: how far the rover was pushed off the ground
-    body_velocity_m_s: float = 0.0  # anchor: uplift/slip velocity of the body
-    bus_on: dict[str, bool] = field(default_factory=dict)  # power: bus name -> switched on (absent = on)
 
 
 class SimWorld:
@@ -69,8 +46,6 @@ class SimWorld:
         step_s: float = DEFAULT_STEP_S,
         devices: tuple[str, ...] | None = None,
     ) -> None:
-        from sim_hw.devices import DEVICE_NAMES, firmware_class
-
         self.clock = clock
         self.seed = seed
         self.body = body if isinstance(body, Body) else body_by_name(body)
@@ -122,11 +97,11 @@ class SimWorld:
 
     # ------------------------------------------------------------------------------------- lookup
     def device(self, name: str) -> Firmware:
-        """The emulator of device ``name``."""
+        """The emulator of device ``name``; raises :class:`UnknownDeviceError` naming the world's devices."""
         try:
             return self.devices[name]
         except KeyError:
-            raise KeyError(f"no simulated device {name!r}; this world has {sorted(self.devices)}") from None
+            raise UnknownDeviceError(f"no simulated device {name!r}; this world has {sorted(self.devices)}") from None
 
     @property
     def site(self) -> Site | None:
@@ -202,8 +177,6 @@ class SimWorld:
         ``reconnect``, ``clear_line``. Sensor symptoms: ``dropout``/``stuck``/``nan``/``noise``
         (field, duration_s, sigma). Anything else calls the emulator's ``inject_<kind>(**params)``.
         """
-        from sim_hw.firmware import SENSOR_FAULT_KINDS
-
         firmware = self.device(device)
         line = self.port_faults[device]
         if kind == "corrupt":
@@ -226,7 +199,9 @@ class SimWorld:
             hook = getattr(firmware, f"inject_{kind}", None)
             if hook is None:
                 hooks = sorted(n[7:] for n in dir(firmware) if n.startswith("inject_"))
-                raise KeyError(f"{device} has no fault {kind!r}; expected one of {hooks} or a line/sensor fault")
+                raise UnknownFaultError(
+                    f"{device} has no fault {kind!r}; expected one of {hooks} or a line/sensor fault"
+                )
             hook(**params)
         self.wakeups_changed()
         _LOGGER.info("t=%.3f injected %s.%s %s", self.t, device, kind, params)

@@ -20,11 +20,11 @@ from __future__ import annotations
 import logging
 import math
 import random
-from typing import TYPE_CHECKING
 
 from hal.icd import ANCHOR, ANCHOR_COUNT, Completion
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.anchoring import (
     AnchorSet,
     advance_speed_m_s,
@@ -35,9 +35,7 @@ from sim_hw.physics.anchoring import (
 )
 from sim_hw.physics.icy_ground import default_layer
 from sim_hw.terrain import Layer, Site
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -59,7 +57,7 @@ class AnchorFirmware(Firmware):
 
     spec = ANCHOR
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         super().__init__(world, serial_number=serial_number, seed=seed)
         spread_rng = random.Random(seed * 104729 + 0x5A)
         spread = tuple(1.0 + ANCHOR_SPREAD * (2.0 * spread_rng.random() - 1.0) for _ in range(ANCHOR_COUNT))
@@ -68,7 +66,7 @@ class AnchorFirmware(Firmware):
         )
         self._fallback: tuple[Layer, ...] = (default_layer(world.body.surface_temp_K),)
         self._site_key: tuple[float, float] | None = None
-        self._layers = self._fallback
+        self._layers: tuple[Layer, ...] = self._fallback
         self._op_mask = 0
         self._op = ""
         self._op_list: list[int] = []

@@ -15,11 +15,11 @@ Faults to inject: :meth:`DrillFirmware.inject_stall`, :meth:`DrillFirmware.injec
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from hal.icd import DRILL, Completion
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.drilling import (
     FEED_BLOCKED,
     FEED_DONE,
@@ -33,9 +33,7 @@ from sim_hw.physics.drilling import (
 )
 from sim_hw.physics.icy_ground import default_layer
 from sim_hw.terrain import Layer, Site
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,7 +52,7 @@ class DrillFirmware(Firmware):
 
     spec = DRILL
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         body = world.body
         self._fallback = default_layer(body.surface_temp_K)
         self._site: Site | None = None

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from hal.icd import DRIVE, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.mobility import (
     Contact,
     DriveMotor,
@@ -32,10 +32,8 @@ from sim_hw.physics.mobility import (
     turning_moment_Nm,
     wheel_contact,
 )
-
-if TYPE_CHECKING:
-    from sim_hw.terrain import Site
-    from sim_hw.world import SimWorld
+from sim_hw.terrain import Site
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,7 +83,7 @@ class DriveFirmware(Firmware):
 
     spec = DRIVE
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         super().__init__(world, serial_number=serial_number, seed=seed)
         self.geometry = RoverGeometry()
         self.motor = DriveMotor()
@@ -465,7 +463,7 @@ class DriveFirmware(Firmware):
         """Jam the ``side`` wheels (``left``, ``right`` or ``both``) for ``duration_s`` seconds: they stop
         turning and their motor draws its current limit while commanded."""
         if side not in SIDES:
-            raise ValueError(f"wheel_stall side {side!r}; expected one of {SIDES}")
+            raise FaultParameterError(f"wheel_stall side {side!r}; expected one of {SIDES}")
         self._jam = [side in ("left", "both"), side in ("right", "both")]
         self._jam_until = self.world.t + float(duration_s)
 
@@ -478,7 +476,7 @@ class DriveFirmware(Firmware):
         """Add a ``amps`` short to the left motor's current whenever the motors are enabled, for
         ``duration_s`` seconds (the controller trips ``overcurrent`` after 0.2 s)."""
         if not amps > 0:
-            raise ValueError(f"overcurrent amps must be > 0, got {amps!r}")
+            raise FaultParameterError(f"overcurrent amps must be > 0, got {amps!r}")
         self._short_A = float(amps)
         self._short_until = self.world.t + float(duration_s)
 

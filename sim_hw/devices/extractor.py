@@ -12,15 +12,13 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from hal.icd import EXTRACTOR, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import FaultParameterError, ModelParameterError, Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.thermal import ExtractionChamber, StepInputs
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -58,7 +56,7 @@ class ExtractorFirmware(Firmware):
 
     spec = EXTRACTOR
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         body = world.body
         self.chamber = ExtractionChamber(temp_K=body.surface_temp_K, ambient_pressure_Pa=body.ambient_pressure_Pa)
         self._inputs = StepInputs(env_temp_K=body.surface_temp_K, ambient_pressure_Pa=body.ambient_pressure_Pa)
@@ -157,7 +155,7 @@ class ExtractorFirmware(Firmware):
         tipping; never more than the free capacity. The rest spills. Raises ``ValueError`` for non-finite or
         out-of-range values."""
         if not (isinstance(mass_kg, int | float) and math.isfinite(mass_kg) and mass_kg >= 0.0):
-            raise ValueError(f"regolith mass must be a finite number >= 0 kg, got {mass_kg!r}")
+            raise ModelParameterError(f"regolith mass must be a finite number >= 0 kg, got {mass_kg!r}")
         if self.lid_position > 0.0 or self.motion in ("lid", "dump"):
             self.refused_kg += max(mass_kg, 0.0)
             _LOGGER.warning("extractor: %.3f kg of regolith spilled on the closed lid", mass_kg)
@@ -340,7 +338,7 @@ class ExtractorFirmware(Firmware):
         """The lid seal leaks: while sealed, ``rate`` (1/s) of the chamber gas escapes per second."""
         rate = float(rate)
         if not (math.isfinite(rate) and rate >= 0.0):
-            raise ValueError(f"seal leak rate must be a finite number >= 0 (1/s), got {rate!r}")
+            raise FaultParameterError(f"seal leak rate must be a finite number >= 0 (1/s), got {rate!r}")
         self._leak_rate_s = rate
 
     def repair(self) -> None:

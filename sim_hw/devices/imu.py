@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from hal.icd import IMU, Completion
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.inertial import (
     DEFAULT_IMU,
     body_axes,
@@ -31,9 +31,7 @@ from sim_hw.physics.inertial import (
     window_sigma,
 )
 from sim_hw.terrain import Site
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,13 +47,14 @@ class ImuFirmware(Firmware):
 
     spec = IMU
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         super().__init__(world, serial_number=serial_number, seed=seed)
         d = self.design = DEFAULT_IMU
         gauss = self.rng.gauss
         self.accel_bias = tuple(gauss(0.0, d.accel_bias_sigma) for _ in range(3))
-        self.gyro_turn_on_bias = tuple(gauss(0.0, d.gyro_bias_sigma) for _ in range(3))
-        self.gyro_bias_estimate = (0.0, 0.0, 0.0)
+        sigma = d.gyro_bias_sigma
+        self.gyro_turn_on_bias = (gauss(0.0, sigma), gauss(0.0, sigma), gauss(0.0, sigma))
+        self.gyro_bias_estimate: tuple[float, float, float] = (0.0, 0.0, 0.0)
         rover = world.rover
         self._window_t = world.t
         self._window_lift_v = rover.body_velocity_m_s
@@ -130,7 +129,11 @@ class ImuFirmware(Firmware):
         if self.world.t >= self._cal_end - 1e-9:
             n = window_sigma(self.design.gyro_noise_density, self._cal_duration, self.design.sample_rate_Hz)
             gauss = self.rng.gauss
-            self.gyro_bias_estimate = tuple(v / self._cal_duration + gauss(0.0, n) for v in s)
+            duration = self._cal_duration
+            x = s[0] / duration + gauss(0.0, n)  # one draw per axis, x then y then z
+            y = s[1] / duration + gauss(0.0, n)
+            z = s[2] / duration + gauss(0.0, n)
+            self.gyro_bias_estimate = (x, y, z)
             _LOGGER.debug("imu: gyro bias estimate %s rad/s", self.gyro_bias_estimate)
             self._end_calibration(Completion.OK)
 

@@ -18,17 +18,14 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from hal.icd import POWER, POWER_BUSES, EventId, Severity
 from hal.protocol import NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.electrical import BatteryPack, SolarArray
-from sim_hw.terrain import illumination_at
-from sim_hw.world import SITE_RADIUS_M
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.terrain import SITE_RADIUS_M, illumination_at
+from sim_hw.world_view import PoweredDevice, WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +68,7 @@ class PowerFirmware(Firmware):
 
     spec = POWER
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         super().__init__(world, serial_number=serial_number, seed=seed)
         self.pack = BatteryPack()
         self.array = SolarArray()
@@ -88,7 +85,7 @@ class PowerFirmware(Firmware):
         self._lookup_xy = (math.inf, math.inf)
         self._illumination = 1.0
         self._sites_ref: object = None
-        self._bus_sources: list[tuple[str, float, Firmware | None, float]] = []
+        self._bus_sources: list[tuple[str, float, PoweredDevice | None, float]] = []
         self._cutoff_V = CUTOFF_CELL_V * self.pack.series
         self._sources_for = -1
         for bus in POWER_BUSES:
@@ -188,7 +185,7 @@ class PowerFirmware(Firmware):
         if mode != self.mode:
             self.set_mode(mode)
 
-    def _sources(self) -> list[tuple[str, float, Firmware | None, float]]:
+    def _sources(self) -> list[tuple[str, float, PoweredDevice | None, float]]:
         """(bus, constant load W, device or None, fuse rating A) for every bus, rebuilt when the world's
         devices change."""
         devices = self.world.devices
@@ -249,25 +246,25 @@ class PowerFirmware(Firmware):
     def inject_low_battery(self, soc: float = 0.15) -> None:
         """Set the state of charge to ``soc`` (0..1), as after an unplanned drain."""
         if not 0.0 <= soc <= 1.0:
-            raise ValueError(f"low_battery soc must be within 0..1, got {soc!r}")
+            raise FaultParameterError(f"low_battery soc must be within 0..1, got {soc!r}")
         self.soc = float(soc)
 
     def inject_overcurrent(self, bus: str = "drill", amps: float = 40.0, duration_s: float = 0.0) -> None:
         """Add a short of ``amps`` to ``bus`` for ``duration_s`` seconds (0: one surge); the bus fuse trips
         when the bus current exceeds its rating."""
         if bus not in POWER_BUSES:
-            raise ValueError(f"overcurrent bus {bus!r}; expected one of {list(POWER_BUSES)}")
+            raise FaultParameterError(f"overcurrent bus {bus!r}; expected one of {list(POWER_BUSES)}")
         if not amps > 0:
-            raise ValueError(f"overcurrent amps must be > 0, got {amps!r}")
+            raise FaultParameterError(f"overcurrent amps must be > 0, got {amps!r}")
         self._shorts[bus] = (float(amps), self.world.t + max(0.0, float(duration_s)))
 
     def inject_load(self, bus: str = "extractor", watts: float = 600.0) -> None:
         """Connect a resistive load bank of ``watts`` to ``bus`` (0 disconnects it), as on a test rig: it
         draws only while the bus is on and counts toward the bus fuse."""
         if bus not in POWER_BUSES:
-            raise ValueError(f"load bus {bus!r}; expected one of {list(POWER_BUSES)}")
+            raise FaultParameterError(f"load bus {bus!r}; expected one of {list(POWER_BUSES)}")
         if not watts >= 0:
-            raise ValueError(f"load watts must be >= 0, got {watts!r}")
+            raise FaultParameterError(f"load watts must be >= 0, got {watts!r}")
         if watts:
             self._extra_W[bus] = float(watts)
         else:
@@ -276,7 +273,7 @@ class PowerFirmware(Firmware):
     def inject_solar(self, watts: float | None = None) -> None:
         """Force the array output to ``watts`` (a lamp, dust, an eclipse); ``None`` restores the model."""
         if watts is not None and not watts >= 0:
-            raise ValueError(f"solar watts must be >= 0 or None, got {watts!r}")
+            raise FaultParameterError(f"solar watts must be >= 0 or None, got {watts!r}")
         self.solar_override_W = None if watts is None else float(watts)
 
 

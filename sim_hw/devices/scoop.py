@@ -15,22 +15,23 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import TYPE_CHECKING
 
 from hal.icd import SCOOP, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.firmware import Firmware, Nack
+from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.firmware import Firmware
 from sim_hw.physics.excavation import NOMINAL_DENSITY_KG_M3, Blade, CutResistance, CutSoil, nominal_soil, soil_between
-
-if TYPE_CHECKING:
-    from sim_hw.world import SimWorld
+from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
 PIVOT_HEIGHT_M = 0.30
 ARM_LENGTH_M = 1.20
-ANGLE_MIN_RAD = SCOOP.command("move").args[0].lo
-ANGLE_MAX_RAD = SCOOP.command("move").args[0].hi
+_ANGLE_ARG = SCOOP.command("move").args[0]
+assert _ANGLE_ARG.lo is not None and _ANGLE_ARG.hi is not None, "the ICD bounds the arm angle of scoop.move"
+#: Arm angle range, rad: the ICD's bounds on ``move``'s angle argument.
+ANGLE_MIN_RAD: float = _ANGLE_ARG.lo
+ANGLE_MAX_RAD: float = _ANGLE_ARG.hi
 ARM_MASS_KG = 6.0
 ARM_CG_M = 0.60
 BLADE = Blade()
@@ -84,7 +85,7 @@ class ScoopFirmware(Firmware):
 
     spec = SCOOP
 
-    def __init__(self, world: SimWorld, *, serial_number: int, seed: int = 0) -> None:
+    def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         self.angle_rad = CARRY_ANGLE_RAD  # boots stowed at the carry angle
         self._target_rad = self.angle_rad
         self._speed_rad_s = 0.0
@@ -382,7 +383,7 @@ class ScoopFirmware(Firmware):
         """The motor binds for ``duration_s`` seconds: any motion draws twice the current limit."""
         duration_s = float(duration_s)
         if not duration_s > 0.0:
-            raise ValueError(f"overcurrent duration must be > 0 s, got {duration_s!r}")
+            raise FaultParameterError(f"overcurrent duration must be > 0 s, got {duration_s!r}")
         self._binding_until = self.world.t + duration_s
 
 

@@ -1,1 +1,2 @@
-"""Physics models behind the device emulators (SI units throughout)."""
+"""Physics models behind the device emulators (mobility, drilling, excavation, thermal, electrical,
+anchoring, inertial; SI units throughout), free of any protocol or firmware."""

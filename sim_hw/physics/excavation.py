@@ -21,6 +21,7 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.errors import ModelParameterError
 from sim_hw.physics.icy_ground import cohesion_from_ucs, default_layer, friction_angle_rad
 from sim_hw.terrain import Layer, Site
 
@@ -59,7 +60,7 @@ def soil_between(site: Site, top_m: float, bottom_m: float, body: str = "moon") 
     mass-weighted water fractions (by water form) and temperature. Below the column the deepest layer
     continues."""
     if not bottom_m > top_m >= 0.0:
-        raise ValueError(f"soil interval must satisfy 0 <= top < bottom, got {top_m} .. {bottom_m} m")
+        raise ModelParameterError(f"soil interval must satisfy 0 <= top < bottom, got {top_m} .. {bottom_m} m")
     thick = mass = ucs = ice = bound = heat = 0.0
     for layer in site.layers:
         overlap = min(bottom_m, layer.bottom_m) - max(top_m, layer.top_m)
@@ -144,7 +145,7 @@ class CutResistance:
         self, soil: CutSoil, blade: Blade, gravity_m_s2: float, design_depth_m: float, surcharge_Pa: float = 0.0
     ) -> None:
         if not (design_depth_m > 0.0 and gravity_m_s2 >= 0.0):
-            raise ValueError(
+            raise ModelParameterError(
                 f"cut resistance needs depth > 0 and gravity >= 0, got {design_depth_m} m, {gravity_m_s2} m/s^2"
             )
         self.soil = soil
@@ -163,7 +164,9 @@ class CutResistance:
             if 0.0 < force < best_force:
                 best, best_force = factors, force
         if best is None:
-            raise ValueError(f"no admissible failure plane for rake {blade.rake_rad} rad, phi {soil.friction_rad}")
+            raise ModelParameterError(
+                f"no admissible failure plane for rake {blade.rake_rad} rad, phi {soil.friction_rad}"
+            )
         self.factors = best
 
     def _force(self, f: CuttingFactors, d: float) -> float:

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from sim_hw.errors import ModelParameterError, UnknownBodyError
+
 _LOGGER = logging.getLogger(__name__)
 
 
@@ -52,7 +54,7 @@ class Soil:
         25..55 deg), shear deformation modulus divided by ``factor`` (loose soil needs more shear
         displacement to mobilise its strength)."""
         if not factor > 0:
-            raise ValueError(f"soil scale factor must be > 0, got {factor!r}")
+            raise ModelParameterError(f"soil scale factor must be > 0, got {factor!r}")
         friction = self.friction_rad + math.radians(10.0) * math.log(factor)
         friction = min(max(friction, math.radians(25.0)), math.radians(55.0))
         return replace(
@@ -80,11 +82,12 @@ SOILS: dict[str, Soil] = {
 
 
 def soil_for(body_name: str) -> Soil:
-    """The reference soil of the body called ``body_name``; raises ``KeyError`` naming the known ones."""
+    """The reference soil of the body called ``body_name``; raises :class:`~sim_hw.errors.UnknownBodyError`
+    naming the known ones."""
     try:
         return SOILS[body_name]
     except KeyError:
-        raise KeyError(f"no soil model for body {body_name!r}; expected one of {sorted(SOILS)}") from None
+        raise UnknownBodyError(f"no soil model for body {body_name!r}; expected one of {sorted(SOILS)}") from None
 
 
 @dataclass(frozen=True)

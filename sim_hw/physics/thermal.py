@@ -18,6 +18,8 @@ import logging
 import math
 from dataclasses import dataclass
 
+from sim_hw.errors import ModelParameterError
+
 _LOGGER = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------------------------------ constants
@@ -267,7 +269,7 @@ class ExtractionChamber:
         energy counter)."""
         values = (mass_kg, ice_fraction, temp_K, hydrated_fraction)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
-            raise ValueError(f"regolith load needs finite numbers (kg, fraction, K, fraction), got {values!r}")
+            raise ModelParameterError(f"regolith load needs finite numbers (kg, fraction, K, fraction), got {values!r}")
         if (
             mass_kg < 0
             or ice_fraction < 0
@@ -275,7 +277,7 @@ class ExtractionChamber:
             or ice_fraction + hydrated_fraction > 1.0
             or temp_K <= 0
         ):
-            raise ValueError(
+            raise ModelParameterError(
                 f"regolith load: expected mass >= 0 kg, water fractions >= 0 summing to <= 1 and "
                 f"T > 0 K; got {mass_kg} kg, ice {ice_fraction}, bound {hydrated_fraction}, {temp_K} K"
             )

@@ -13,8 +13,6 @@ from bench.harness import run_metrics
 from bench.registry import Metric, Registry, RunOptions, load_metrics
 from bench.report import format_json, format_table
 
-_LOGGER = logging.getLogger(__name__)
-
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2

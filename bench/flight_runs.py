@@ -25,8 +25,6 @@ from typing import Any
 
 from base.clock import RealClock
 
-_LOGGER = logging.getLogger(__name__)
-
 
 def run_loop(seconds: float) -> dict[str, Any]:
     """The flight loop under its full sim:// load for ``seconds`` of real time; see the module doc."""

@@ -8,12 +8,9 @@ directory itself is fsynced so the rename is durable.
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import tempfile
 from pathlib import Path
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Permissions of a written file (mkstemp creates it 0600).
 FILE_MODE = 0o644

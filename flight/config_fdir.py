@@ -26,7 +26,6 @@ what was expected and what was found.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -35,8 +34,6 @@ from pathlib import Path
 
 from base.config_loader import ConfigError, load_file, load_text, setting
 from flight import fdir_expression
-
-_LOGGER = logging.getLogger(__name__)
 
 __all__ = [
     "MODES",

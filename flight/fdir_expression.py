@@ -15,12 +15,9 @@ anything else involving an unknown stays unknown.
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-
-_LOGGER = logging.getLogger(__name__)
 
 #: A watchpoint name usable in an expression.
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")

@@ -15,7 +15,6 @@ builds one from a counter.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -23,8 +22,6 @@ from typing import Any
 from base.clock import Clock
 from flight.events import EventLog
 from flight.telemetry import ChannelSpec
-
-_LOGGER = logging.getLogger(__name__)
 
 SOURCE = "health"
 Ping = Callable[[], bool]

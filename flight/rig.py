@@ -9,7 +9,6 @@ turns device events into flight events. It does **not** send actuation commands:
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,8 +21,6 @@ from hal.devices import open_device
 from hal.errors import HalError
 from hal.icd import DEVICES, DeviceState
 from hal.icd import Severity as DeviceSeverity
-
-_LOGGER = logging.getLogger(__name__)
 
 _STATE_NAMES = {state: state.name.lower() for state in DeviceState}
 _SEVERITY = {

@@ -26,7 +26,6 @@ file, the key (``steps[2].at``), what was expected and what was found.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,8 +33,6 @@ from typing import Any
 
 from base.config_loader import ConfigError, load_file, setting
 from flight.config_fdir import SEQUENCE_NAME
-
-_LOGGER = logging.getLogger(__name__)
 
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
 #: The longest relative delay accepted, seconds (one week).

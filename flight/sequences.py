@@ -23,7 +23,6 @@ same rate group.
 from __future__ import annotations
 
 import enum
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +34,6 @@ from flight.errors import CommandRejected
 from flight.events import EventLog
 from flight.sequence_file import Sequence, Step, load_directory
 from flight.telemetry import ChannelSpec
-
-_LOGGER = logging.getLogger(__name__)
 
 SOURCE = "seq"
 

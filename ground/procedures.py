@@ -15,7 +15,6 @@ stale value from before the command never satisfies a check), or an explicit :me
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 from collections.abc import Callable
@@ -25,8 +24,6 @@ from typing import Any
 from base.clock import Clock, RealClock
 from ground.errors import GroundError, WaitTimeout
 from ground.waiting import wait_until
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Arrivals kept for searches (per kind); older ones fall off.
 KEEP = 100_000

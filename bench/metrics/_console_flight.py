@@ -11,7 +11,6 @@ turns them into one packet. Prints ``endpoint <zmq endpoint>`` once serving; exi
 from __future__ import annotations
 
 import argparse
-import logging
 import math
 import signal
 import sys
@@ -26,8 +25,6 @@ from flight.events import EventLog
 from flight.failsafe import LinkFailsafe
 from flight.link_server import LinkServer
 from flight.telemetry import ChannelSpec, TelemetryTable
-
-_LOGGER = logging.getLogger(__name__)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,6 @@ chart was redrawn, minus the wall time flight stamped on the sample (same machin
 from __future__ import annotations
 
 import contextlib
-import logging
 import os
 import socket
 import subprocess
@@ -28,8 +27,6 @@ from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
 from link.keys import init_keys
-
-_LOGGER = logging.getLogger(__name__)
 
 RATE_HZ = 50.0
 CHANNELS = 8

@@ -14,7 +14,6 @@ own and no state leaks between metrics:
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -25,8 +24,6 @@ from typing import IO, Any
 from bench.errors import MeasurementError
 from bench.registry import Result, RunOptions, metric
 from bench.stats import median, percentile
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Wall seconds of the real-time loop run (full, quick).
 LOOP_SECONDS = (20.0, 5.0)

@@ -4,7 +4,6 @@ rules; this view presents them and passes the operator's actions to it."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nicegui import ui
@@ -14,8 +13,6 @@ from ground.console.context import ConsoleContext
 from ground.console.layout import RoleGate, frame
 from ground.console.overview import format_value
 from ground.errors import GroundError
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Shelving choices offered: label -> seconds.
 SHELVE_CHOICES = {"5 min": 300.0, "15 min": 900.0, "1 h": 3600.0, "8 h": 28800.0}

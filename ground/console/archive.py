@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,8 +11,6 @@ from ground.console.context import ConsoleContext
 from ground.console.layout import frame
 from ground.console.plots import NUMERIC_TYPES
 from ground.errors import GroundError
-
-_LOGGER = logging.getLogger(__name__)
 
 TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
 #: Default range: the last ten minutes.

@@ -3,7 +3,6 @@ failure reason."""
 
 from __future__ import annotations
 
-import logging
 from datetime import UTC, datetime
 from typing import Any
 
@@ -11,8 +10,6 @@ from nicegui import ui
 
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Commands shown (newest).
 SHOWN = 200

@@ -4,7 +4,6 @@ a dialog that shows its hazard text; Cancel sends nothing, Confirm sends it conf
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Literal
 
 from nicegui import ui
@@ -12,8 +11,6 @@ from nicegui import ui
 from ground.console.context import ConsoleContext
 from ground.console.layout import RoleGate, frame
 from ground.errors import GroundError, NeedsConfirmation, ValidationError
-
-_LOGGER = logging.getLogger(__name__)
 
 
 def arg_label(spec: dict[str, Any]) -> str:

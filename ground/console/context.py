@@ -3,7 +3,6 @@ the clock, and the console's timing settings."""
 
 from __future__ import annotations
 
-import logging
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,8 +11,6 @@ from typing import Any
 
 from base.clock import Clock
 from ground.console.feed import TelemetryFeed
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Kinds of core news that pages redraw on (each bumps a revision of the same name in the feed).
 REVISION_KINDS = ("event", "command", "alarm", "link", "dictionary")

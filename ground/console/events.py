@@ -3,7 +3,6 @@ against source, name and message, case-insensitive)."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nicegui import ui
@@ -12,8 +11,6 @@ from ground.console.command_history import clock_text
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
 from ground.dictionary import SEVERITIES
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Events shown at most (newest).
 SHOWN = 500

@@ -9,14 +9,11 @@ longer than a list append.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections import deque
 from collections.abc import Iterable
 from itertools import islice
 from typing import Any
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Samples kept per channel for plots that join late or resume after a pause.
 DEFAULT_CAPACITY = 4000

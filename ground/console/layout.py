@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nicegui import ui
 
 from ground.console.context import ConsoleContext
 from ground.errors import GroundError
-
-_LOGGER = logging.getLogger(__name__)
 
 #: The views, in menu order: (path, title).
 VIEWS = (

@@ -7,7 +7,6 @@ have is left out, so the overview follows whatever flight describes.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nicegui import ui
@@ -16,8 +15,6 @@ from ground.console import limits
 from ground.console.context import ConsoleContext
 from ground.console.diagram import highlight
 from ground.console.layout import frame, link_text
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Channel that names the current (leaf) state of the mission machine.
 STATE_CHANNEL = "mission.state"

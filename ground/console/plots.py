@@ -12,7 +12,6 @@ on resume it catches up from the feed (whatever the feed still holds).
 from __future__ import annotations
 
 import json
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +19,6 @@ from nicegui import ui
 
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
-
-_LOGGER = logging.getLogger(__name__)
 
 PLOTS_JS = (Path(__file__).parent / "plots.js").read_text(encoding="utf-8")
 #: Dictionary types that can be drawn as a line.

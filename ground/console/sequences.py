@@ -4,16 +4,12 @@ through the same forms and confirmation as any command; progress is the ``seq.*`
 
 from __future__ import annotations
 
-import logging
-
 from nicegui import ui
 
 from ground.console.commands import CommandForm, ConfirmDialog
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
 from ground.console.overview import format_value
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Prefix of the sequence commands and channels in the dictionary.
 PREFIX = "seq."

@@ -3,7 +3,6 @@ values out of their normal band are yellow, out of their tolerable band red."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from nicegui import ui
@@ -12,8 +11,6 @@ from ground.console import limits
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
 from ground.console.overview import format_value
-
-_LOGGER = logging.getLogger(__name__)
 
 COLUMNS: list[dict[str, Any]] = [
     {"name": "name", "label": "Channel", "field": "name", "align": "left", "sortable": True},

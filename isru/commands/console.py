@@ -9,14 +9,11 @@ directory: ``operator`` may command, ``observer`` (a partner agency) sees everyt
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 import tempfile
 from pathlib import Path
 
 from base.config_loader import ConfigError
-
-_LOGGER = logging.getLogger(__name__)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -8,108 +8,66 @@ second list to keep in step.
 A handler returns ``None`` when it is done at once, or a generator for a long-running command: the
 dispatcher advances it once per control tick; each ``yield`` reports progress (a fraction 0..1 or None),
 ``return`` completes it, and raising :class:`~flight.errors.CommandRejected` fails it with a reason.
+
+Arguments are :class:`link.schema.ArgSpec` and are checked by the schema's rules (ground checks the same);
+flight words a refusal as a ``CommandRejected`` with reason ``invalid_argument`` or ``out_of_range``.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import Any
 
 from flight.errors import CommandRejected
+from link.errors import ArgumentProblem, InvalidArgument
+from link.schema import ArgSpec
+from link.schema import CommandSpec as CommandEntry
 
-REQUIRED = object()
-_TYPES: dict[str, type | tuple[type, ...]] = {"float": (int, float), "int": int, "bool": bool, "str": str}
+__all__ = ["ArgSpec", "CommandRegistry", "CommandSpec", "Job", "command"]
 
 Job = Generator[float | None, None, None]
+#: How flight words a type an argument expected, where it is not the type's own name.
+_TYPE_WORDS = {"scalar": "a string, number or boolean"}
 
 
 @dataclass(frozen=True)
-class ArgSpec:
-    """One command argument: ``type`` is float, int, bool or str; ``lo``/``hi`` inclusive."""
+class CommandSpec(CommandEntry):
+    """A command's dictionary entry (:class:`link.schema.CommandSpec`), the resource it holds while it runs
+    and its bound handler."""
 
-    name: str
-    type: str = "float"
-    unit: str = ""
-    lo: float | None = None
-    hi: float | None = None
-    choices: tuple[Any, ...] | None = None
-    description: str = ""
-    default: Any = REQUIRED
-
-    def validate(self, value: Any) -> Any:
-        """Return ``value`` converted to the argument's type, or raise ``CommandRejected``."""
-        expected = _TYPES[self.type]
-        if (isinstance(value, bool) and self.type != "bool") or not isinstance(value, expected):
-            raise CommandRejected(
-                "invalid_argument", f"{self.name}: expected {self.type}, found {type(value).__name__} {value!r}"
-            )
-        if self.type == "float":
-            value = float(value)
-            if not math.isfinite(value):
-                raise CommandRejected("invalid_argument", f"{self.name}: expected a finite number, found {value}")
-        if self.choices is not None and value not in self.choices:
-            raise CommandRejected("out_of_range", f"{self.name}: expected one of {list(self.choices)}, found {value!r}")
-        if (self.lo is not None and value < self.lo) or (self.hi is not None and value > self.hi):
-            unit = f" {self.unit}" if self.unit else ""
-            raise CommandRejected("out_of_range", f"{self.name}: expected {self.lo}..{self.hi}{unit}, found {value}")
-        return value
-
-    def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry of this argument."""
-        entry: dict[str, Any] = {"name": self.name, "type": self.type, "unit": self.unit}
-        entry["description"] = self.description
-        if self.lo is not None:
-            entry["min"] = self.lo
-        if self.hi is not None:
-            entry["max"] = self.hi
-        if self.choices is not None:
-            entry["choices"] = list(self.choices)
-        if self.default is not REQUIRED:
-            entry["default"] = self.default
-        return entry
-
-
-@dataclass(frozen=True)
-class CommandSpec:
-    """A command's dictionary entry and its bound handler."""
-
-    name: str
-    description: str
-    args: tuple[ArgSpec, ...] = ()
-    hazardous: bool = False
-    hazard: str = ""
     resource: str = ""
     handler: Callable[..., Job | None] | None = field(default=None, compare=False, repr=False)
 
     def validate(self, args: dict[str, Any]) -> dict[str, Any]:
-        """Checked and converted arguments (defaults filled in), or ``CommandRejected``."""
-        known = {a.name for a in self.args}
-        unknown = sorted(set(args) - known)
-        if unknown:
-            raise CommandRejected(
-                "invalid_argument", f"{self.name} has no argument {unknown[0]!r}; expected among {sorted(known)}"
-            )
-        values = {}
-        for arg in self.args:
-            if arg.name in args:
-                values[arg.name] = arg.validate(args[arg.name])
-            elif arg.default is not REQUIRED:
-                values[arg.name] = arg.default
-            else:
-                raise CommandRejected("invalid_argument", f"{self.name}: missing argument {arg.name!r}")
-        return values
+        """Checked and converted arguments (defaults filled in), or ``CommandRejected`` with reason
+        ``invalid_argument`` or ``out_of_range``."""
+        try:
+            return self.check(args)
+        except InvalidArgument as exc:
+            raise CommandRejected(exc.reason, self._rejection(exc)) from exc
 
-    def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry (what ground builds its forms from)."""
-        return {
-            "name": self.name,
-            "description": self.description,
-            "hazardous": self.hazardous,
-            "hazard": self.hazard,
-            "args": [a.as_dict() for a in self.args],
-        }
+    def _rejection(self, error: InvalidArgument) -> str:
+        """Flight's wording of ``error`` (a command status message)."""
+        problem, name, value = error.problem, error.argument, error.value
+        arg = next((a for a in self.args if a.name == name), None)
+        if problem is ArgumentProblem.UNKNOWN:
+            return f"{self.name} has no argument {name!r}; expected among {sorted(a.name for a in self.args)}"
+        if problem is ArgumentProblem.MISSING:
+            return f"{self.name}: missing argument {name!r}"
+        if arg is None:  # not about one declared argument (args not a map): the schema's own words
+            return str(error)
+        if problem is ArgumentProblem.WRONG_TYPE:
+            expected = _TYPE_WORDS.get(arg.type, arg.type)
+            return f"{name}: expected {expected}, found {type(value).__name__} {value!r}"
+        if problem is ArgumentProblem.NOT_FINITE:
+            return f"{name}: expected a finite number, found {value}"
+        if problem is ArgumentProblem.BAD_CHOICE:
+            return f"{name}: expected one of {list(arg.choices or ())}, found {value!r}"
+        if problem is ArgumentProblem.OUT_OF_RANGE:
+            unit = f" {arg.unit}" if arg.unit else ""
+            return f"{name}: expected {arg.lo}..{arg.hi}{unit}, found {value}"
+        return str(error)
 
 
 _MARK = "__isru_command__"

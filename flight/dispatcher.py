@@ -2,12 +2,12 @@
 
 A command is validated, then reported ``accepted`` → ``started`` → ``progress``… → ``completed``, or
 ``failed`` with a reason code at any point. A command id is never executed twice: ids already seen (kept
-by an :class:`IdStore`, persistent in flight) fail with ``duplicate_id`` and run nothing.
+by an :class:`IdStore`, persistent in flight) fail with ``duplicate_id`` and run nothing. The stages are
+:class:`link.schema.Stage`, the ones ground verifies.
 """
 
 from __future__ import annotations
 
-import enum
 import itertools
 import logging
 from collections import OrderedDict
@@ -20,18 +20,9 @@ from flight.commands import CommandRegistry, CommandSpec, Job
 from flight.errors import AdmissionRefused, CommandRejected
 from flight.events import EventLog
 from hal.errors import HalError
+from link.schema import TERMINAL_STAGES, Stage
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class Stage(enum.StrEnum):
-    """Verification stages of a command."""
-
-    ACCEPTED = "accepted"
-    STARTED = "started"
-    PROGRESS = "progress"
-    COMPLETED = "completed"
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -97,7 +88,7 @@ class _Active:
 
 
 StatusListener = Callable[[CommandStatus], None]
-TERMINAL = (Stage.COMPLETED, Stage.FAILED)
+TERMINAL = TERMINAL_STAGES
 
 
 class Dispatcher:

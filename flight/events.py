@@ -1,12 +1,12 @@
 """Flight events: everything that happens that an operator should be able to see later.
 
 Every event has a sequence number (never reused within a store), a time (from the clock), a severity,
-a source, a name and a message. Listeners (the spool, the logger, tests) subscribe.
+a source, a name and a message (the record :data:`link.schema.EVENT_FIELDS` describes; severities are
+:class:`link.schema.Severity`). Listeners (the spool, the logger, tests) subscribe.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 from collections import Counter, deque
 from collections.abc import Callable
@@ -14,18 +14,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from base.clock import Clock
+from link.schema import Severity
+
+__all__ = ["Event", "EventListener", "EventLog", "Severity"]
 
 _LOGGER = logging.getLogger(__name__)
-
-
-class Severity(enum.IntEnum):
-    """How much an event matters."""
-
-    DEBUG = 0
-    INFO = 1
-    WARNING = 2
-    ERROR = 3
-    CRITICAL = 4
 
 
 @dataclass(frozen=True)

@@ -25,31 +25,24 @@ from flight.commands import ArgSpec, command
 from flight.errors import CommandRejected, ParameterError, PersistenceError
 from flight.events import EventLog
 from flight.telemetry import ChannelSpec
+from link.schema import FALSE_WORDS, TRUE_WORDS, VALUE_TYPES, ParameterSpec
 
 _LOGGER = logging.getLogger(__name__)
 
 SOURCE = "params"
 FILE_FORMAT = 1
-PARAM_TYPES = ("float", "int", "bool", "str")
+PARAM_TYPES = VALUE_TYPES
 _NAME = re.compile(r"[a-z][A-Za-z0-9_]*(\.[a-z][A-Za-z0-9_]*)*")
-_TRUE = frozenset({"true", "1", "yes", "on"})
-_FALSE = frozenset({"false", "0", "no", "off"})
 
 #: ``listener(name, value)`` is called after a parameter changes.
 ParamListener = Callable[[str, Any], None]
 
 
 @dataclass(frozen=True)
-class ParamSpec:
-    """One parameter. ``type`` is float, int, bool or str; ``lo``/``hi`` are inclusive, in ``unit``."""
-
-    name: str
-    type: str
-    unit: str
-    lo: float | None
-    hi: float | None
-    default: Any
-    description: str = ""
+class ParamSpec(ParameterSpec):
+    """One parameter (its dictionary entry is :class:`link.schema.ParameterSpec`): ``type`` is float, int,
+    bool or str; ``lo``/``hi`` are inclusive, in ``unit``. Built with a valid name, type, range and default,
+    or :class:`ParameterError`."""
 
     def __post_init__(self) -> None:
         if not _NAME.fullmatch(self.name):
@@ -99,8 +92,8 @@ class ParamSpec:
                 return value
             if isinstance(value, int) and value in (0, 1):
                 return bool(value)
-            if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
-                return value.strip().lower() in _TRUE
+            if isinstance(value, str) and value.strip().lower() in TRUE_WORDS | FALSE_WORDS:
+                return value.strip().lower() in TRUE_WORDS
             return None
         if isinstance(value, bool):
             return None
@@ -121,21 +114,6 @@ class ParamSpec:
             f"parameter {self.name}: expected {self.expected()}, found {type(value).__name__} {value!r}"
         )
 
-    def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry (without the current value)."""
-        entry: dict[str, Any] = {
-            "name": self.name,
-            "type": self.type,
-            "unit": self.unit,
-            "default": self.default,
-            "description": self.description,
-        }
-        if self.lo is not None:
-            entry["min"] = self.lo
-        if self.hi is not None:
-            entry["max"] = self.hi
-        return entry
-
 
 def _number(text: str) -> int | float | None:
     try:
@@ -146,24 +124,6 @@ def _number(text: str) -> int | float | None:
         return float(text)
     except ValueError:
         return None
-
-
-@dataclass(frozen=True)
-class ScalarArg(ArgSpec):
-    """A command argument that may be a string, a number or a boolean; the handler converts it."""
-
-    def validate(self, value: Any) -> Any:
-        """Accept any scalar; anything else is ``CommandRejected('invalid_argument')``."""
-        if isinstance(value, str | int | float | bool):
-            return value
-        raise CommandRejected(
-            "invalid_argument",
-            f"{self.name}: expected a string, number or boolean, found {type(value).__name__} {value!r}",
-        )
-
-    def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry: type ``scalar`` (string, number or boolean), so ground checks the same."""
-        return {**super().as_dict(), "type": "scalar"}
 
 
 class ParameterStore:
@@ -310,7 +270,7 @@ class ParameterStore:
         "param.set",
         "Set a flight parameter (the value is converted by the parameter's type and range-checked).",
         ArgSpec("name", "str", description="parameter name"),
-        ScalarArg("value", "str", description="new value: a number, true/false or text, per the parameter"),
+        ArgSpec("value", "scalar", description="new value: a number, true/false or text, per the parameter"),
     )
     def cmd_set(self, name: str, value: Any) -> None:
         """Handler of ``param.set``."""

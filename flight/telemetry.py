@@ -1,7 +1,7 @@
 """The flight telemetry table: latest value and time of every channel, plus the channel dictionary.
 
 Channels are named ``<source>.<field>`` (``drill.rpm``, ``extractor.chamber_temp_K``,
-``exec.control.slips``). Each has a :class:`ChannelSpec` (unit, description, limits) that ground uses
+``exec.control.slips``). Each has a :class:`link.schema.ChannelSpec` (unit, description, limits) that ground uses
 to build plots and alarms. Writers call :meth:`TelemetryTable.update`; readers (fault protection,
 interlocks, the link) read the latest value and its age.
 """
@@ -13,24 +13,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from link.schema import ChannelSpec, type_of
 
-@dataclass(frozen=True)
-class ChannelSpec:
-    """A telemetry channel's dictionary entry. Limits are inclusive bounds of the normal band (yellow)
-    and the red band; None where a side is unbounded."""
-
-    name: str
-    unit: str = ""
-    description: str = ""
-    type: str = "float"
-    warn_low: float | None = None
-    warn_high: float | None = None
-    alarm_low: float | None = None
-    alarm_high: float | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+__all__ = ["ChannelSpec", "Listener", "Sample", "TelemetryTable"]
 
 
 @dataclass(slots=True)
@@ -58,7 +43,7 @@ class TelemetryTable:
         self._listeners: list[Listener] = []
         # The same lookup as :meth:`get`, without a Python frame: interlocks and fault protection read
         # channels a thousand times per simulated second.
-        self.get = self._values.get  # type: ignore[method-assign]
+        self.get = self._values.get  # type: ignore[method-assign, assignment]
 
     @property
     def samples(self) -> dict[str, Sample]:
@@ -104,7 +89,7 @@ class TelemetryTable:
         specs = self.specs
         for name, value in values.items():
             if name not in specs:
-                specs[name] = ChannelSpec(name, type=_type_of(value))
+                specs[name] = ChannelSpec(name, type=type_of(value))
 
     def get(self, name: str, default: Any = None) -> Any:
         """The latest value of ``name`` (``default`` if never seen)."""
@@ -122,13 +107,3 @@ class TelemetryTable:
     def dictionary(self) -> list[dict[str, Any]]:
         """The channel dictionary, sorted by name."""
         return [self.specs[name].as_dict() for name in sorted(self.specs)]
-
-
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    return "str"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 
 import pytest
 
 from base.clock import VirtualClock
-from flight.commands import ArgSpec, CommandRegistry, command
+from flight.commands import ArgSpec, CommandRegistry, CommandSpec, command
 from flight.dispatcher import CommandStatus, Dispatcher, Stage
 from flight.errors import CommandRejected
 from flight.events import EventLog
@@ -105,6 +106,54 @@ def test_invalid_commands_fail_with_a_reason_and_run_nothing(setup, name, args, 
     assert status.message  # says what was wrong
     assert arm.moves == []
     assert stages(reports, "bad") == ["failed"]
+
+
+_CHECKED = CommandSpec(
+    "arm.move",
+    "",
+    (
+        ArgSpec("angle", "float", "rad", -1.0, 1.0),
+        ArgSpec("mode", "str", choices=("a", "b"), default="a"),
+        ArgSpec("n", "int", lo=0, hi=5, default=1),
+        ArgSpec("on", "bool", default=False),
+        ArgSpec("value", "scalar"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "reason", "message"),
+    [
+        ({}, "invalid_argument", "arm.move: missing argument 'angle'"),
+        ({"angle": 2, "value": 1}, "out_of_range", "angle: expected -1.0..1.0 rad, found 2.0"),
+        ({"angle": "x", "value": 1}, "invalid_argument", "angle: expected float, found str 'x'"),
+        ({"angle": True, "value": 1}, "invalid_argument", "angle: expected float, found bool True"),
+        ({"angle": math.inf, "value": 1}, "invalid_argument", "angle: expected a finite number, found inf"),
+        (
+            {"angle": 0.1, "value": None},
+            "invalid_argument",
+            "value: expected a string, number or boolean, found NoneType None",
+        ),
+        (
+            {"angle": 0.1, "value": 1, "zz": 1, "aa": 2},
+            "invalid_argument",
+            "arm.move has no argument 'aa'; expected among ['angle', 'mode', 'n', 'on', 'value']",
+        ),
+        ({"angle": 0.1, "value": 1, "mode": "c"}, "out_of_range", "mode: expected one of ['a', 'b'], found 'c'"),
+        ({"angle": 0.1, "value": 1, "n": -1}, "out_of_range", "n: expected 0..5, found -1"),
+        ({"angle": 0.1, "value": 1, "on": 1}, "invalid_argument", "on: expected bool, found int 1"),
+    ],
+)
+def test_flight_words_each_refusal_with_its_reason_code(args, reason, message) -> None:
+    with pytest.raises(CommandRejected) as info:
+        _CHECKED.validate(args)
+    assert (info.value.reason, info.value.message) == (reason, message)
+
+
+def test_valid_arguments_are_converted_and_defaults_filled() -> None:
+    values = _CHECKED.validate({"angle": 1, "value": "v"})
+    assert values == {"angle": 1.0, "mode": "a", "n": 1, "on": False, "value": "v"}
+    assert type(values["angle"]) is float
 
 
 def test_resource_busy_and_job_failure(setup) -> None:

@@ -33,9 +33,9 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from ground.dictionary import SEVERITIES
 from ground.errors import ArchiveError, UnknownChannel
 from ground.seqranges import SeqRanges
+from link.schema import SEVERITIES, type_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -201,7 +201,7 @@ class Archive:
         if cid is None:
             cid = self._next_channel_id
             self._next_channel_id += 1
-            kind = _type_of(value)
+            kind = type_of(value)
             self._channel_ids[name] = cid
             self._channel_types[name] = kind
             self._new_channels.append((cid, name, kind))
@@ -384,7 +384,8 @@ class Archive:
         ``min_severity`` is a severity name (debug … critical); ``text`` matches source, name or message
         (case-insensitive substring).
         """
-        where, params = [], []
+        where: list[str] = []
+        params: list[Any] = []
         if t0 is not None:
             where.append("t >= ?")
             params.append(float(t0))
@@ -563,16 +564,6 @@ class Archive:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
-
-
-def _type_of(value: Any) -> str:
-    if isinstance(value, bool):
-        return "bool"
-    if isinstance(value, int):
-        return "int"
-    if isinstance(value, float):
-        return "float"
-    return "str"
 
 
 def _storable(value: Any) -> Any:

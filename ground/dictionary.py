@@ -1,35 +1,24 @@
 """The flight dictionary as ground sees it: commands, channels, parameters, events and the mission diagram.
 
 Ground builds everything from this (forms, plots, alarms); no command or channel is named in ground code.
-:meth:`GroundDictionary.validate` applies the same rules as flight's dispatcher (types, ranges, choices,
-required and unknown arguments) so a bad command is refused before it leaves, with a message that names the
-argument, what was expected and what was found. :meth:`GroundDictionary.parse_args` turns ``key=value``
-strings (from a command line) into typed arguments using the dictionary's types.
+:meth:`GroundDictionary.validate` applies the rules flight's dispatcher applies — the same function,
+:func:`link.schema.validate_args` (types, ranges, choices, required and unknown arguments) — so a bad command is
+refused before it leaves, with a message that names the argument, what was expected and what was found.
+:meth:`GroundDictionary.parse_args` turns ``key=value`` strings (from a command line) into typed arguments using
+the dictionary's types.
 """
 
 from __future__ import annotations
 
-import logging
-import math
 from collections.abc import Iterable
 from typing import Any
 
 from ground.errors import UnknownChannel, UnknownCommand, ValidationError
+from link.errors import InvalidArgument
+from link.schema import FALSE_WORDS, SEVERITIES, TRUE_WORDS, ArgSpec, show, validate_args
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = ["DEFAULT_ESTOP", "SEVERITIES", "GroundDictionary"]
 
-#: Argument types the dictionary uses and the Python types that satisfy them.
-_TYPES: dict[str, type | tuple[type, ...]] = {
-    "float": (int, float),
-    "int": int,
-    "bool": bool,
-    "str": str,
-    "scalar": (str, int, float, bool),  # flight converts it (e.g. a parameter value by the parameter's type)
-}
-_TRUE = frozenset({"true", "yes", "on", "1"})
-_FALSE = frozenset({"false", "no", "off", "0"})
-#: Severity names in increasing order (the flight event log's).
-SEVERITIES = ("debug", "info", "warning", "error", "critical")
 #: Command name flight uses for the emergency stop when its dictionary does not name one.
 DEFAULT_ESTOP = "estop"
 
@@ -39,7 +28,7 @@ class GroundDictionary:
 
     def __init__(self, raw: dict[str, Any]) -> None:
         if not isinstance(raw, dict):
-            raise ValidationError("", "dictionary", "a dict with commands, telemetry and parameters", _show(raw))
+            raise ValidationError("", "dictionary", "a dict with commands, telemetry and parameters", show(raw))
         self.raw = raw
         self._commands = {c["name"]: c for c in raw.get("commands", []) if isinstance(c, dict) and "name" in c}
         self._channels = {c["name"]: c for c in raw.get("telemetry", []) if isinstance(c, dict) and "name" in c}
@@ -118,25 +107,11 @@ class GroundDictionary:
         expected and what was found).
         """
         entry = self.command(name)
-        args = {} if args is None else args
-        if not isinstance(args, dict):
-            raise ValidationError(name, "args", "a mapping of argument names to values", _show(args))
-        specs = entry.get("args", [])
-        known = [a["name"] for a in specs]
-        unknown = sorted(str(k) for k in set(args) - set(known))
-        if unknown:
-            expected = f"one of {known}" if known else "no arguments"
-            raise ValidationError(name, unknown[0], expected, "an argument flight does not know")
-        values: dict[str, Any] = {}
-        for spec in specs:
-            arg = spec["name"]
-            if arg in args:
-                values[arg] = _check(name, spec, args[arg])
-            elif "default" in spec:
-                values[arg] = spec["default"]
-            else:
-                raise ValidationError(name, arg, _describe(spec), "nothing (the argument is required)")
-        return values
+        specs = [ArgSpec.from_dict(a) for a in entry.get("args", [])]
+        try:
+            return validate_args(name, specs, {} if args is None else args)
+        except InvalidArgument as exc:
+            raise ValidationError(name, exc.argument, exc.expected, exc.found) from exc
 
     def parse_args(self, name: str, tokens: Iterable[str]) -> dict[str, Any]:
         """Parse ``key=value`` strings into typed arguments of command ``name`` and validate them.
@@ -145,7 +120,7 @@ class GroundDictionary:
         true/false, yes/no, on/off, 1/0, ``str`` and ``scalar`` the text as written (flight converts a scalar).
         """
         entry = self.command(name)
-        specs = {a["name"]: a for a in entry.get("args", [])}
+        specs = {a["name"]: ArgSpec.from_dict(a) for a in entry.get("args", [])}
         args: dict[str, Any] = {}
         for token in tokens:
             key, sep, text = str(token).partition("=")
@@ -161,9 +136,8 @@ class GroundDictionary:
         return self.validate(name, args)
 
 
-def _parse(command: str, spec: dict[str, Any], text: str) -> Any:
-    kind = spec.get("type", "float")
-    arg = spec["name"]
+def _parse(command: str, spec: ArgSpec, text: str) -> Any:
+    kind = spec.type
     stripped = text.strip()
     try:
         if kind == "float":
@@ -171,56 +145,12 @@ def _parse(command: str, spec: dict[str, Any], text: str) -> Any:
         if kind == "int":
             return int(stripped, 0) if stripped.lower().startswith(("0x", "0o", "0b")) else int(stripped)
     except ValueError:
-        raise ValidationError(command, arg, _describe(spec), repr(text)) from None
+        raise ValidationError(command, spec.name, spec.describe(), repr(text)) from None
     if kind == "bool":
         lowered = stripped.lower()
-        if lowered in _TRUE:
+        if lowered in TRUE_WORDS:
             return True
-        if lowered in _FALSE:
+        if lowered in FALSE_WORDS:
             return False
-        raise ValidationError(command, arg, "bool (true/false, yes/no, on/off, 1/0)", repr(text))
+        raise ValidationError(command, spec.name, "bool (true/false, yes/no, on/off, 1/0)", repr(text))
     return text
-
-
-def _check(command: str, spec: dict[str, Any], value: Any) -> Any:
-    """Mirror of flight's ``ArgSpec.validate``: the value converted, or ValidationError."""
-    kind = spec.get("type", "float")
-    arg = spec["name"]
-    expected = _TYPES.get(kind)
-    if expected is None:
-        raise ValidationError(command, arg, f"a type among {sorted(_TYPES)}", f"type {kind!r}")
-    if (isinstance(value, bool) and kind not in ("bool", "scalar")) or not isinstance(value, expected):
-        raise ValidationError(command, arg, _describe(spec), f"{type(value).__name__} {_show(value)}")
-    if kind == "float":
-        value = float(value)
-        if not math.isfinite(value):
-            raise ValidationError(command, arg, f"a finite number ({_describe(spec)})", repr(value))
-    choices = spec.get("choices")
-    if choices is not None and value not in choices:
-        raise ValidationError(command, arg, f"one of {list(choices)}", _show(value))
-    lo, hi = spec.get("min"), spec.get("max")
-    if (lo is not None and value < lo) or (hi is not None and value > hi):
-        raise ValidationError(command, arg, _describe(spec), f"{value}{_unit(spec)}")
-    return value
-
-
-def _describe(spec: dict[str, Any]) -> str:
-    """What an argument takes, e.g. ``float 0..600 rpm`` or ``str, one of ['a', 'b']``."""
-    text = str(spec.get("type", "float"))
-    lo, hi = spec.get("min"), spec.get("max")
-    if lo is not None or hi is not None:
-        text += f" {'-inf' if lo is None else lo}..{'inf' if hi is None else hi}"
-    text += _unit(spec)
-    if spec.get("choices") is not None:
-        text += f", one of {list(spec['choices'])}"
-    return text
-
-
-def _unit(spec: dict[str, Any]) -> str:
-    unit = spec.get("unit") or ""
-    return f" {unit}" if unit else ""
-
-
-def _show(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."

@@ -8,7 +8,6 @@ import math
 from collections.abc import Iterator
 
 import pytest
-from tests.support.sim_link import SimLink, mean, run
 
 from base.clock import VirtualClock
 from hal.icd import Completion
@@ -43,6 +42,7 @@ from sim_hw.physics.inertial import body_axes, gravity_reaction, window_sigma
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site, icy_strength_gain_kPa
 from sim_hw.world import SimWorld
+from tests.support.sim_link import SimLink, mean, run
 
 DRY_UCS_kPa = 15.0
 

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 from hypothesis import given, settings
-from tests.support.sim_link import SimLink, junk, nack_of, run, survives
 
 from base.clock import VirtualClock
 from hal.icd import ANCHOR, Completion, EventId
@@ -18,6 +17,7 @@ from sim_hw.devices.anchor import MODE_DEPLOYING, MODE_HOLDING, MODE_IDLE, Ancho
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
+from tests.support.sim_link import SimLink, junk, nack_of, run, survives
 
 #: Dry lunar-like column: cohesion rising with depth (UCS 2.5 -> 19 kPa), as the Lunar Sourcebook gives.
 DRY = (

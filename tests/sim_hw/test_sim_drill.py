@@ -10,7 +10,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 from hypothesis import given, settings
-from tests.support.sim_link import SimLink, junk, mean, nack_of, run, survives
 
 from base.clock import VirtualClock
 from hal.icd import DRILL, Completion, EventId
@@ -20,6 +19,7 @@ from sim_hw.physics.drilling import DEFAULT_DESIGN
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
+from tests.support.sim_link import SimLink, junk, mean, nack_of, run, survives
 
 DRY = (Layer(0.0, 3.0, 1700.0, 20.0, 0.0, 100.0),)
 ICY = (Layer(0.0, 0.1, 1500.0, 3.0, 0.0, 60.0), Layer(0.1, 3.0, 1900.0, 8000.0, 0.06, 60.0))

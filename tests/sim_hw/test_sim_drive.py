@@ -17,104 +17,30 @@ import serial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim_hw  # noqa: F401  (registers the sim:// URL scheme)
+import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
 from hal.icd import (
-    DEVICES,
     DRIVE,
-    EVENT_LAYOUT,
-    HEARTBEAT_REQUEST_LAYOUT,
     IDENTIFY_LAYOUT,
     NACK_LAYOUT,
     Completion,
     EventId,
 )
-from hal.protocol import AckResult, Frame, MsgType, NackCode
-from hal.transport import Transport
+from hal.protocol import AckResult, MsgType, NackCode
 from sim_hw.physics.mobility import Soil, soil_for, turning_moment_Nm, wheel_contact
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Site
 from sim_hw.world import SimWorld
+from tests.support.sim_link import SimLink, run
 
 pytestmark = pytest.mark.timeout(60)
-
-
-class Link:
-    """A host-side transport to one emulated device, with decoded telemetry and events."""
-
-    def __init__(self, clock: VirtualClock, device: str) -> None:
-        self.spec = DEVICES[device]
-        self.clock = clock
-        self.transport = Transport(f"sim://{device}", clock=clock, address=self.spec.address, timeout_s=0.05)
-        self.transport.open()
-        self.telemetry: list[tuple[float, dict]] = []
-        self.events: list[dict] = []
-        self.transport.subscribe(self._on_frame)
-
-    def _on_frame(self, frame: Frame) -> None:
-        if frame.msg_type == MsgType.TELEMETRY:
-            self.telemetry.append((self.clock.monotonic(), self.spec.telemetry_layout.unpack(frame.payload)))
-        elif frame.msg_type == MsgType.EVENT:
-            self.events.append(EVENT_LAYOUT.unpack(frame.payload))
-
-    def send(self, name: str, **args: float) -> Frame:
-        """Send command ``name`` and return the response frame."""
-        return self.transport.request(MsgType.COMMAND, self.spec.command(name).pack(args))
-
-    def ack(self, name: str, **args: float) -> AckResult:
-        """Send a command that must be acknowledged; returns the AckResult."""
-        frame = self.send(name, **args)
-        if frame.msg_type != MsgType.ACK:
-            code = NackCode(NACK_LAYOUT.unpack(frame.payload)["code"]).name
-            raise AssertionError(f"{self.spec.name}.{name}{args} refused: NACK {code}")
-        return AckResult(frame.payload[1])
-
-    def nack(self, name: str, **args: float) -> tuple[NackCode, int]:
-        """Send a command that must be refused; returns (code, detail)."""
-        frame = self.send(name, **args)
-        assert frame.msg_type == MsgType.NACK, f"{name}{args} was accepted, expected a NACK"
-        fields = NACK_LAYOUT.unpack(frame.payload)
-        return NackCode(fields["code"]), fields["detail"]
-
-    def heartbeat(self) -> None:
-        ms = int(self.clock.monotonic() * 1000) & 0xFFFFFFFF
-        reply = self.transport.request(MsgType.HEARTBEAT, HEARTBEAT_REQUEST_LAYOUT.pack(ms))
-        assert reply.msg_type == MsgType.HEARTBEAT
-
-    def latest(self) -> dict:
-        """The latest telemetry snapshot, asked for with ``get_telemetry``."""
-        frame = self.send("get_telemetry")
-        assert frame.msg_type == MsgType.ACK
-        return self.spec.telemetry_layout.unpack(frame.payload, 2)
-
-    def completions(self) -> list[tuple[int, Completion]]:
-        """(command id, completion) of every COMMAND_COMPLETE event so far."""
-        return [(e["code"], Completion(int(e["value"]))) for e in self.events if e["event"] == EventId.COMMAND_COMPLETE]
-
-    def close(self) -> None:
-        self.transport.close()
-
-
-def run(clock: VirtualClock, links: list[Link], seconds: float, *, feed: bool = True, step_s: float = 0.05) -> None:
-    """Let ``seconds`` of virtual time pass, polling every link; with ``feed`` a heartbeat every 0.2 s keeps
-    the dead-man timers fed, as the flight executive does."""
-    end = clock.monotonic() + seconds
-    next_beat = clock.monotonic()
-    while clock.monotonic() < end - 1e-9:
-        clock.sleep(min(step_s, end - clock.monotonic()))
-        for link in links:
-            link.transport.poll()
-        if feed and clock.monotonic() >= next_beat:
-            for link in links:
-                link.heartbeat()
-            next_beat = clock.monotonic() + 0.2
 
 
 @dataclasses.dataclass
 class Rig:
     clock: VirtualClock
     world: SimWorld
-    drive: Link
+    drive: SimLink
 
     def place(self, *, slope_deg: float = 0.0, azimuth_rad: float = 0.0, soil_factor: float = 1.0) -> Site:
         """Put the rover at the origin on one site of the given slope and soil (heading 0 = +x)."""
@@ -130,8 +56,10 @@ class Rig:
         self.world.sites = [site]
         return site
 
-    def run(self, seconds: float, **kwargs: object) -> None:
-        run(self.clock, [self.drive], seconds, **kwargs)
+    def run(self, seconds: float, *, feed: bool = True) -> None:
+        """Let ``seconds`` of virtual time pass, polling every 0.05 s; with ``feed`` a heartbeat every 0.2 s
+        keeps the dead-man timer fed, as the flight executive does."""
+        run([self.drive], seconds, slice_s=0.05, beat_s=0.2, keepalive=feed)
 
     def truth(self) -> tuple[float, float, float]:
         rover = self.world.rover
@@ -141,7 +69,7 @@ class Rig:
 def make_rig(body: str = "moon", seed: int = 4, devices: tuple[str, ...] = ("drive",)) -> Rig:
     clock = VirtualClock()
     world = install_world(SimWorld(clock, body=body, seed=seed, devices=devices))
-    return Rig(clock, world, Link(clock, "drive"))
+    return Rig(clock, world, SimLink(world, "drive", retries=2, timeout_s=0.05))
 
 
 @pytest.fixture
@@ -175,15 +103,15 @@ def test_identify_and_nack_rules(rig: Rig) -> None:
     assert rig.drive.ack("move", distance_m=0.5, speed_m_s=0.1) == AckResult.STARTED
     assert rig.drive.ack("turn", angle_rad=0.3, rate_rad_s=0.2) == AckResult.STARTED
     # The turn replaced the move: the move completed STOPPED before the turn's ACK.
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.STOPPED)]
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.STOPPED)]
     assert rig.drive.ack("stop") == AckResult.DONE
-    assert rig.drive.completions()[-1] == (DRIVE.command("turn").id, Completion.STOPPED)
+    assert rig.drive.all_completions()[-1] == (DRIVE.command("turn").id, Completion.STOPPED)
 
 
 def test_zero_distance_move_completes_ok_at_once(rig: Rig) -> None:
     assert rig.drive.ack("move", distance_m=0.0, speed_m_s=0.1) == AckResult.STARTED
     rig.run(0.2)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.OK)]
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.OK)]
 
 
 # ----------------------------------------------------------------------------------------- motions
@@ -191,15 +119,15 @@ def test_move_completes_with_odometry_on_target_and_truth_short_by_slip(rig: Rig
     rig.drive.ack("set_telemetry_period", period_ms=100)
     rig.drive.ack("move", distance_m=2.0, speed_m_s=0.2)
     rig.run(16.0)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.OK)]
-    tlm = rig.drive.latest()
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.OK)]
+    tlm = rig.drive.snapshot()
     assert tlm["x_m"] == pytest.approx(2.0, abs=1e-3)
     assert tlm["y_m"] == pytest.approx(0.0, abs=1e-6)
     assert tlm["odometer_m"] == pytest.approx(2.0, abs=1e-3)
     assert tlm["mode"] == 0 and tlm["v_m_s"] == 0.0
     x, y, heading = rig.truth()
     # Flat ground: the rover falls short of the odometry by the slip the telemetry reported while driving.
-    cruise = [t["slip"] for _, t in rig.drive.telemetry if t["v_m_s"] > 0.19]
+    cruise = [t["slip"] for _, t in rig.drive.timed_telemetry() if t["v_m_s"] > 0.19]
     assert cruise, "no telemetry at cruise speed"
     slip = sum(cruise) / len(cruise)
     assert 0.0 < slip < 0.3
@@ -210,16 +138,16 @@ def test_move_completes_with_odometry_on_target_and_truth_short_by_slip(rig: Rig
 def test_move_backwards(rig: Rig) -> None:
     rig.drive.ack("move", distance_m=-0.5, speed_m_s=0.1)
     rig.run(8.0)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.OK)]
-    assert rig.drive.latest()["x_m"] == pytest.approx(-0.5, abs=1e-3)
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.OK)]
+    assert rig.drive.snapshot()["x_m"] == pytest.approx(-0.5, abs=1e-3)
     assert -0.5 < rig.truth()[0] < -0.4
 
 
 def test_turn_on_reference_ground_matches_truth(rig: Rig) -> None:
     rig.drive.ack("turn", angle_rad=math.pi / 2, rate_rad_s=0.3)
     rig.run(12.0)
-    assert rig.drive.completions() == [(DRIVE.command("turn").id, Completion.OK)]
-    tlm = rig.drive.latest()
+    assert rig.drive.all_completions() == [(DRIVE.command("turn").id, Completion.OK)]
+    tlm = rig.drive.snapshot()
     assert tlm["heading_rad"] == pytest.approx(math.pi / 2, abs=1e-3)
     # Odometry's effective track was calibrated on this (flat, reference) ground: the truth agrees.
     assert rig.truth()[2] == pytest.approx(math.pi / 2, rel=0.02)
@@ -230,8 +158,8 @@ def test_turn_on_soft_soil_falls_short(rig: Rig) -> None:
     rig.place(soil_factor=0.75)
     rig.drive.ack("turn", angle_rad=-math.pi / 2, rate_rad_s=0.3)
     rig.run(12.0)
-    assert rig.drive.completions() == [(DRIVE.command("turn").id, Completion.OK)]
-    assert rig.drive.latest()["heading_rad"] == pytest.approx(-math.pi / 2, abs=1e-3)
+    assert rig.drive.all_completions() == [(DRIVE.command("turn").id, Completion.OK)]
+    assert rig.drive.snapshot()["heading_rad"] == pytest.approx(-math.pi / 2, abs=1e-3)
     # The odometry calibration (reference soil) no longer holds: the rover turns less, by the ratio of the
     # skid-steer turning slips on the two soils.
     weight = rig.world.rover.mass_kg * rig.world.body.gravity_m_s2
@@ -257,13 +185,13 @@ def _straight_run(slope_deg: float, *, uphill: bool = True, soil_factor: float =
         rig.place(slope_deg=slope_deg, azimuth_rad=0.0 if uphill else math.pi, soil_factor=soil_factor)
         rig.world.rover.x_m = rig.world.rover.y_m = 0.0
         rig.drive.ack("set_telemetry_period", period_ms=100)
-        start = rig.drive.latest()
+        start = rig.drive.snapshot()
         rig.drive.ack("wheels", left_m_s=0.2, right_m_s=0.2)
         rig.run(4.0)
         rig.drive.ack("wheels", left_m_s=0.0, right_m_s=0.0)
         rig.run(1.0)
-        end = rig.drive.latest()
-        slips = [t["slip"] for _, t in rig.drive.telemetry if t["v_m_s"] > 0.19]
+        end = rig.drive.snapshot()
+        slips = [t["slip"] for _, t in rig.drive.timed_telemetry() if t["v_m_s"] > 0.19]
         return rig.truth()[0], end["x_m"] - start["x_m"], sum(slips) / len(slips)
     finally:
         rig.drive.close()
@@ -298,7 +226,7 @@ def test_slip_matches_terramechanics_on_flat_ground(rig: Rig) -> None:
     contact = wheel_contact(soil_for("moon"), rig.world.device("drive").geometry, weight / 4)
     rig.drive.ack("wheels", left_m_s=0.2, right_m_s=0.2)
     rig.run(2.0)
-    assert rig.drive.latest()["slip"] == pytest.approx(contact.slip(contact.rolling_resistance_N), rel=1e-3)
+    assert rig.drive.snapshot()["slip"] == pytest.approx(contact.slip(contact.rolling_resistance_N), rel=1e-3)
 
 
 def test_wheel_currents_follow_load() -> None:
@@ -308,7 +236,7 @@ def test_wheel_currents_follow_load() -> None:
             rig.place(slope_deg=slope_deg)
             rig.drive.ack("wheels", left_m_s=0.2, right_m_s=0.2)
             rig.run(2.0)
-            tlm = rig.drive.latest()
+            tlm = rig.drive.snapshot()
             assert tlm["current_left_A"] == pytest.approx(tlm["current_right_A"])
             return tlm["current_left_A"]
         finally:
@@ -324,9 +252,9 @@ def test_telemetry_at_the_commanded_rate(rig: Rig) -> None:
     rig.drive.ack("set_telemetry_period", period_ms=100)
     t0 = rig.clock.monotonic()
     rig.run(5.0)
-    times = [t for t, _ in rig.drive.telemetry]
+    times = [t for t, _ in rig.drive.timed_telemetry()]
     assert len(times) in (49, 50, 51)
-    uptimes = [tlm["uptime_ms"] for _, tlm in rig.drive.telemetry]
+    uptimes = [tlm["uptime_ms"] for _, tlm in rig.drive.timed_telemetry()]
     gaps = [b - a for a, b in itertools.pairwise(uptimes)]
     assert set(gaps) <= {99, 100, 101}  # whole milliseconds of a float clock
     assert sum(gaps) / len(gaps) == pytest.approx(100.0, abs=0.5)
@@ -339,9 +267,9 @@ def test_deadman_stops_the_wheels(rig: Rig) -> None:
     rig.run(1.0)
     assert rig.world.rover.speed_m_s > 0.15
     rig.run(1.5, feed=False)  # the host falls silent
-    assert any(e["event"] == EventId.DEADMAN_STOP for e in rig.drive.events)
+    assert any(e["event"] == EventId.DEADMAN_STOP for e in rig.drive.events())
     assert rig.world.rover.speed_m_s == 0.0
-    tlm = rig.drive.latest()
+    tlm = rig.drive.snapshot()
     assert tlm["v_m_s"] == 0.0 and tlm["mode"] == 0
     assert tlm["faults"] & DRIVE.fault_bit("deadman")
     x = rig.truth()[0]
@@ -357,8 +285,8 @@ def test_deadman_ends_a_move(rig: Rig) -> None:
     rig.drive.ack("move", distance_m=5.0, speed_m_s=0.2)
     rig.run(1.0)
     rig.run(1.0, feed=False)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.DEADMAN)]
-    assert rig.drive.latest()["x_m"] < 1.0
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.DEADMAN)]
+    assert rig.drive.snapshot()["x_m"] < 1.0
 
 
 # ---------------------------------------------------------------------------------------- faults
@@ -367,11 +295,11 @@ def test_anchored_rover_cannot_move(rig: Rig) -> None:
     rig.drive.ack("move", distance_m=1.0, speed_m_s=0.2)
     rig.run(2.0)
     assert rig.truth() == (0.0, 0.0, 0.0)
-    tlm = rig.drive.latest()
+    tlm = rig.drive.snapshot()
     assert tlm["slip"] == 1.0 and tlm["x_m"] > 0.1  # the wheels spin, the rover does not move
     rig.run(3.0)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
-    tlm = rig.drive.latest()
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
+    tlm = rig.drive.snapshot()
     assert tlm["faults"] & DRIVE.fault_bit("wheel_stall")
     assert tlm["v_m_s"] == 0.0
     assert rig.truth() == (0.0, 0.0, 0.0)
@@ -382,35 +310,35 @@ def test_drill_in_the_ground_pins_the_rover(rig: Rig) -> None:
     rig.drive.ack("wheels", left_m_s=0.2, right_m_s=0.2)
     rig.run(2.0)
     assert rig.truth()[0] == 0.0
-    assert rig.drive.latest()["slip"] == 1.0
+    assert rig.drive.snapshot()["slip"] == 1.0
 
 
 def test_injected_wheel_stall(rig: Rig) -> None:
     rig.world.inject("drive", "wheel_stall", side="left")
     rig.drive.ack("move", distance_m=1.0, speed_m_s=0.2)
     rig.run(0.3)
-    tlm = rig.drive.latest()
+    tlm = rig.drive.snapshot()
     assert tlm["current_left_A"] == pytest.approx(rig.world.device("drive").motor.current_limit_A)
     rig.run(1.0)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
-    assert rig.drive.latest()["faults"] & DRIVE.fault_bit("wheel_stall")
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
+    assert rig.drive.snapshot()["faults"] & DRIVE.fault_bit("wheel_stall")
     assert rig.drive.nack("wheels", left_m_s=0.1, right_m_s=0.1)[0] == NackCode.DEVICE_FAULT
     rig.drive.ack("clear_fault")  # the wheel is still jammed: the fault stays
-    assert rig.drive.latest()["faults"] & DRIVE.fault_bit("wheel_stall")
+    assert rig.drive.snapshot()["faults"] & DRIVE.fault_bit("wheel_stall")
     rig.world.inject("drive", "wheel_free")
     rig.drive.ack("clear_fault")
-    assert rig.drive.latest()["faults"] == 0
-    assert any(e["event"] == EventId.FAULT_CLEARED for e in rig.drive.events)
+    assert rig.drive.snapshot()["faults"] == 0
+    assert any(e["event"] == EventId.FAULT_CLEARED for e in rig.drive.events())
 
 
 def test_injected_overcurrent(rig: Rig) -> None:
     rig.world.inject("drive", "overcurrent", amps=25.0)
     rig.run(0.5)
-    assert rig.drive.latest()["faults"] == 0  # a short only shows while the motors are enabled
+    assert rig.drive.snapshot()["faults"] == 0  # a short only shows while the motors are enabled
     rig.drive.ack("move", distance_m=1.0, speed_m_s=0.2)
     rig.run(0.5)
-    assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.FAULT)]
-    fault_events = [e for e in rig.drive.events if e["event"] == EventId.FAULT_SET]
+    assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.FAULT)]
+    fault_events = [e for e in rig.drive.events() if e["event"] == EventId.FAULT_SET]
     assert fault_events[-1]["code"] == DRIVE.faults.index("overcurrent")
     assert fault_events[-1]["value"] > 15.0
 
@@ -429,7 +357,7 @@ def test_asteroid_wheels_find_no_traction() -> None:
         start = rig.truth()
         rig.drive.ack("move", distance_m=1.0, speed_m_s=0.1)
         rig.run(5.0)
-        assert rig.drive.completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
+        assert rig.drive.all_completions() == [(DRIVE.command("move").id, Completion.BLOCKED)]
         moved = math.hypot(rig.truth()[0] - start[0], rig.truth()[1] - start[1])
         assert moved < 1e-3
     finally:
@@ -467,7 +395,7 @@ def _script() -> list[bytes]:
         rig.run(5.0)
         rig.drive.ack("twist", v_m_s=0.1, omega_rad_s=0.2)
         rig.run(3.0)
-        return [repr(t).encode() for t in rig.drive.telemetry] + [repr(rig.truth()).encode()]
+        return [repr(t).encode() for t in rig.drive.timed_telemetry()] + [repr(rig.truth()).encode()]
     finally:
         rig.drive.close()
         uninstall_world()

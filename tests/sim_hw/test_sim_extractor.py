@@ -8,96 +8,44 @@ import itertools
 import math
 import random
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import serial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim_hw
 from base.clock import VirtualClock
-from hal.icd import ACK_LAYOUT, EVENT_LAYOUT, EXTRACTOR, HEARTBEAT_REQUEST_LAYOUT, NACK_LAYOUT, Completion, EventId
+from hal.icd import EXTRACTOR, NACK_LAYOUT, Completion, EventId
 from hal.protocol import AckResult, Frame, MsgType, NackCode, encode_frame
-from hal.transport import Transport
 from sim_hw.devices.extractor import HARDWARE_LIMIT_K, HEATER_MAX_W, LID_TRAVEL_S, ExtractorFirmware
 from sim_hw.physics.thermal import P_TRIPLE_PA
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
-
-assert sim_hw  # importing it registers sim://
+from tests.support.sim_link import SimLink, run
 
 SPEC = EXTRACTOR
 
 
-class Host:
-    """A host talking to the extractor through a real transport; records decoded telemetry and events."""
+class Host(SimLink):
+    """The extractor alone in a world of its own, spoken to over the shared :class:`SimLink`."""
 
     def __init__(self, *, body: str = "moon", seed: int = 5, step_s: float = 0.05) -> None:
         self.clock = VirtualClock()
-        self.world = install_world(SimWorld(self.clock, body=body, seed=seed, step_s=step_s, devices=("extractor",)))
-        self.firmware: ExtractorFirmware = self.world.device("extractor")  # type: ignore[assignment]
-        self.transport = Transport("sim://extractor", clock=self.clock, address=SPEC.address)
-        self.transport.open()
-        self.telemetry: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
-        self.transport.subscribe(self._on_frame)
-
-    def _on_frame(self, frame: Frame) -> None:
-        self.raw.append(bytes([frame.msg_type]) + frame.payload)
-        if frame.msg_type == MsgType.TELEMETRY:
-            self.telemetry.append(SPEC.telemetry_layout.unpack(frame.payload))
-        elif frame.msg_type == MsgType.EVENT:
-            self.events.append(EVENT_LAYOUT.unpack(frame.payload))
-
-    def command(self, name: str, **args: Any) -> Frame:
-        return self.transport.request(MsgType.COMMAND, SPEC.command(name).pack(args))
-
-    def ok(self, name: str, **args: Any) -> AckResult:
-        reply = self.command(name, **args)
-        assert reply.msg_type == MsgType.ACK, f"{name} {args}: {NACK_LAYOUT.unpack(reply.payload)}"
-        return AckResult(ACK_LAYOUT.unpack(reply.payload[: ACK_LAYOUT.size])["result"])
-
-    def nack(self, name: str, **args: Any) -> tuple[NackCode, int]:
-        reply = self.command(name, **args)
-        assert reply.msg_type == MsgType.NACK, f"{name} {args} was accepted"
-        fields = NACK_LAYOUT.unpack(reply.payload)
-        return NackCode(fields["code"]), fields["detail"]
-
-    def snapshot(self) -> dict[str, Any]:
-        reply = self.command("get_telemetry")
-        assert reply.msg_type == MsgType.ACK
-        return SPEC.telemetry_layout.unpack(reply.payload[ACK_LAYOUT.size :])
+        world = install_world(SimWorld(self.clock, body=body, seed=seed, step_s=step_s, devices=("extractor",)))
+        self.firmware: ExtractorFirmware = world.device("extractor")  # type: ignore[assignment]
+        super().__init__(world, "extractor", retries=2)
 
     def run(self, seconds: float, *, beat_s: float = 0.2) -> None:
         """Let ``seconds`` of clock time pass, sending a heartbeat every ``beat_s`` and reading everything."""
-        end = self.clock.monotonic() + seconds
-        while self.clock.monotonic() < end - 1e-9:
-            self.clock.advance(min(beat_s, end - self.clock.monotonic()))
-            ms = int(self.clock.monotonic() * 1000) & 0xFFFFFFFF
-            self.transport.request(MsgType.HEARTBEAT, HEARTBEAT_REQUEST_LAYOUT.pack(ms))
-            self.transport.poll()
+        run([self], seconds, slice_s=beat_s)
 
     def silent(self, seconds: float) -> None:
         """Let time pass without sending anything (reads only)."""
-        self.clock.advance(seconds)
-        self.transport.poll()
-
-    def completions(self, command: str) -> list[Completion]:
-        cid = SPEC.command(command).id
-        return [
-            Completion(int(e["value"]))
-            for e in self.events
-            if e["event"] == EventId.COMMAND_COMPLETE and e["code"] == cid
-        ]
-
-    def fault_set(self, fault: str) -> bool:
-        bit = SPEC.faults.index(fault)
-        return any(e["event"] == EventId.FAULT_SET and e["code"] == bit for e in self.events)
+        run([self], seconds, slice_s=seconds, keepalive=False)
 
     def close(self) -> None:
-        self.transport.close()
+        """Close the line and forget the world."""
+        super().close()
         uninstall_world()
 
 
@@ -114,7 +62,7 @@ def host() -> Iterator[Host]:
 def slow_host() -> Iterator[Host]:
     """A world stepped at 1 s (the chamber sub-steps stably) for hours-long runs; long dead-man, slow telemetry."""
     rig = Host(step_s=1.0)
-    rig.ok("set_deadman", timeout_ms=60000)
+    rig.ack("set_deadman", timeout_ms=60000)
     try:
         yield rig
     finally:
@@ -126,24 +74,24 @@ def _load_batch(rig: Host, mass_kg: float = 10.0, ice: float = 0.05, temp_K: flo
 
 
 def _seal(rig: Host) -> None:
-    assert rig.ok("lid", sealed=1) == AckResult.STARTED
+    assert rig.ack("lid", sealed=1) == AckResult.STARTED
     rig.run(LID_TRAVEL_S + 1.0)
     assert rig.completions("lid")[-1] == Completion.OK
 
 
 # ------------------------------------------------------------------------------------------ commands
 def test_lid_is_a_motion_that_shows_in_telemetry(host: Host) -> None:
-    host.ok("set_telemetry_period", period_ms=100)
+    host.ack("set_telemetry_period", period_ms=100)
     assert host.snapshot()["lid"] == 0
-    assert host.ok("lid", sealed=1) == AckResult.STARTED
+    assert host.ack("lid", sealed=1) == AckResult.STARTED
     host.run(1.0)
-    moving = host.telemetry[-1]
+    moving = host.telemetry()[-1]
     assert moving["lid"] == 2 and SPEC.mode_name(moving["mode"]) == "sealing"
     host.run(LID_TRAVEL_S)
     assert host.completions("lid") == [Completion.OK]
     sealed = host.snapshot()
     assert sealed["lid"] == 1 and SPEC.mode_name(sealed["mode"]) == "sealed"
-    assert host.ok("lid", sealed=1) == AckResult.STARTED  # already there: completes OK at once
+    assert host.ack("lid", sealed=1) == AckResult.STARTED  # already there: completes OK at once
     host.run(0.2)
     assert host.completions("lid") == [Completion.OK, Completion.OK]
 
@@ -168,10 +116,10 @@ def test_dump_needs_the_lid_open_and_empties_the_chamber(host: Host) -> None:
     assert host.nack("dump") == (NackCode.BAD_STATE, 0)
     assert host.firmware.accept_regolith(1.0, 0.05, 100.0) == 0.0  # spilled on the sealed lid
     assert host.snapshot()["loaded_mass_kg"] == pytest.approx(4.0)
-    assert host.ok("lid", sealed=0) == AckResult.STARTED
+    assert host.ack("lid", sealed=0) == AckResult.STARTED
     assert host.nack("dump") == (NackCode.BAD_STATE, 0)  # still moving
     host.run(LID_TRAVEL_S + 0.5)
-    assert host.ok("dump") == AckResult.STARTED
+    assert host.ack("dump") == AckResult.STARTED
     host.run(1.0)
     assert SPEC.mode_name(host.snapshot()["mode"]) == "dumping"
     assert host.nack("lid", sealed=1) == (NackCode.BUSY, 0)  # the lid hinge tips with the hopper
@@ -186,19 +134,19 @@ def test_vent_opens_the_valve_and_drains_the_pressure() -> None:
     for vent in (0, 1):
         host = Host(step_s=1.0)
         try:
-            host.ok("set_deadman", timeout_ms=60000)
+            host.ack("set_deadman", timeout_ms=60000)
             _load_batch(host)
             _seal(host)
-            host.ok("heater_power", watts=600.0)
+            host.ack("heater_power", watts=600.0)
             host.run(3600.0, beat_s=10.0)
-            host.ok("heater_power", watts=0.0)
-            assert host.ok("vent", open=vent) == AckResult.DONE
+            host.ack("heater_power", watts=0.0)
+            assert host.ack("vent", open=vent) == AckResult.DONE
             host.run(60.0, beat_s=1.0)
             state = host.snapshot()
             assert state["vent"] == vent
             assert SPEC.mode_name(state["mode"]) == ("venting" if vent else "sealed")
             results[vent] = (state["pressure_Pa"], host.firmware.chamber.vented_kg)
-            host.ok("vent", open=0)
+            host.ack("vent", open=0)
             assert host.snapshot()["vent"] == 0
         finally:
             host.close()
@@ -211,11 +159,11 @@ def test_transfer_moves_the_cold_trap_water_into_the_tank(slow_host: Host) -> No
     host = slow_host
     _load_batch(host)
     _seal(host)
-    host.ok("heater_power", watts=400.0)
+    host.ack("heater_power", watts=400.0)
     host.run(5400.0, beat_s=10.0)
     trapped = host.snapshot()["water_kg"]
     assert trapped > 0.1
-    assert host.ok("transfer_water") == AckResult.STARTED
+    assert host.ack("transfer_water") == AckResult.STARTED
     host.run(2.0, beat_s=1.0)
     assert SPEC.mode_name(host.snapshot()["mode"]) == "transferring"
     host.run(trapped / 0.005 + 120.0, beat_s=10.0)
@@ -228,21 +176,21 @@ def test_heater_setpoint_regulates_the_chamber(slow_host: Host) -> None:
     host = slow_host
     _load_batch(host, 5.0, 0.0, 250.0)
     _seal(host)
-    host.ok("heater_setpoint", kelvin=450.0)
+    host.ack("heater_setpoint", kelvin=450.0)
     host.run(4 * 3600.0, beat_s=10.0)
     held = host.snapshot()
     assert held["chamber_temp_K"] == pytest.approx(450.0, abs=3.0)
     assert 0.0 < held["heater_power_W"] < HEATER_MAX_W  # holding against the losses, not saturated
-    host.ok("heater_setpoint", kelvin=0.0)
+    host.ack("heater_setpoint", kelvin=0.0)
     host.run(20.0, beat_s=10.0)
     assert host.snapshot()["heater_power_W"] == 0.0
 
 
 def test_telemetry_streams_at_the_commanded_rate(host: Host) -> None:
-    host.ok("set_telemetry_period", period_ms=100)
-    start = len(host.telemetry)
+    host.ack("set_telemetry_period", period_ms=100)
+    start = len(host.telemetry())
     host.run(10.0)
-    frames = host.telemetry[start:]
+    frames = host.telemetry()[start:]
     assert len(frames) == pytest.approx(100, abs=1)
     assert all(set(f) == set(SPEC.telemetry_layout.names) for f in frames)
     ms = [f["uptime_ms"] for f in frames]
@@ -251,8 +199,8 @@ def test_telemetry_streams_at_the_commanded_rate(host: Host) -> None:
 
 # ------------------------------------------------------------------------------------- power, dead-man
 def test_an_unpowered_bus_stops_the_heater_and_refuses_actuation(host: Host) -> None:
-    host.ok("heater_power", watts=300.0)
-    assert host.ok("lid", sealed=1) == AckResult.STARTED
+    host.ack("heater_power", watts=300.0)
+    assert host.ack("lid", sealed=1) == AckResult.STARTED
     host.run(1.0)
     host.world.rover.bus_on["extractor"] = False
     host.run(0.5)
@@ -261,26 +209,26 @@ def test_an_unpowered_bus_stops_the_heater_and_refuses_actuation(host: Host) -> 
     assert host.firmware.power_W() == 0.0
     assert host.nack("heater_power", watts=100.0) == (NackCode.BAD_STATE, 0)
     assert host.nack("lid", sealed=1) == (NackCode.BAD_STATE, 0)
-    assert host.ok("heater_power", watts=0.0) == AckResult.DONE  # switching off is always accepted
+    assert host.ack("heater_power", watts=0.0) == AckResult.DONE  # switching off is always accepted
     host.world.rover.bus_on["extractor"] = True
-    assert host.ok("heater_power", watts=100.0) == AckResult.DONE
+    assert host.ack("heater_power", watts=100.0) == AckResult.DONE
     host.run(0.5)
     assert host.snapshot()["heater_power_W"] == pytest.approx(100.0)
 
 
 def test_a_silent_host_trips_the_deadman_while_heating(host: Host) -> None:
-    host.ok("heater_power", watts=300.0)
+    host.ack("heater_power", watts=300.0)
     host.run(2.0)
     assert host.snapshot()["heater_power_W"] == pytest.approx(300.0)
     host.silent(1.5)
-    stops = [e for e in host.events if e["event"] == EventId.DEADMAN_STOP]
+    stops = [e for e in host.events() if e["event"] == EventId.DEADMAN_STOP]
     assert len(stops) == 1 and stops[0]["value"] > 1000.0
-    assert host.fault_set("deadman")
+    assert host.fault_was_set("deadman")
     state = host.snapshot()
     assert state["heater_power_W"] == 0.0 and "deadman" in SPEC.fault_names(state["faults"])
     assert host.nack("heater_power", watts=300.0) == (NackCode.DEVICE_FAULT, 0)
-    host.ok("clear_fault")
-    assert host.ok("heater_power", watts=300.0) == AckResult.DONE
+    host.ack("clear_fault")
+    assert host.ack("heater_power", watts=300.0) == AckResult.DONE
 
 
 # ------------------------------------------------------------------------------------------ faults
@@ -288,7 +236,7 @@ def test_heater_runaway_heats_past_the_hardware_limit_whatever_is_commanded(slow
     host = slow_host
     _seal(host)  # (with the lid open the aperture radiates enough to hold an empty chamber below the limit)
     host.world.inject("extractor", "heater_runaway")
-    host.ok("heater_power", watts=0.0)
+    host.ack("heater_power", watts=0.0)
     host.run(20.0, beat_s=10.0)
     assert host.snapshot()["heater_power_W"] == HEATER_MAX_W
     hottest = 0.0
@@ -298,9 +246,9 @@ def test_heater_runaway_heats_past_the_hardware_limit_whatever_is_commanded(slow
         if hottest > HARDWARE_LIMIT_K + 20.0:
             break
     assert hottest > HARDWARE_LIMIT_K + 20.0  # the cut-out cannot open a welded switch
-    assert host.fault_set("overtemp")
+    assert host.fault_was_set("overtemp")
     assert "overtemp" in SPEC.fault_names(host.snapshot()["faults"])
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert "overtemp" in SPEC.fault_names(host.snapshot()["faults"])  # cause persists
     host.world.rover.bus_on["extractor"] = False  # only bus power stops it
     host.run(20.0, beat_s=10.0)
@@ -310,12 +258,12 @@ def test_heater_runaway_heats_past_the_hardware_limit_whatever_is_commanded(slow
 def test_the_hardware_cutout_stops_an_open_loop_overheat(slow_host: Host) -> None:
     host = slow_host
     _seal(host)
-    host.ok("heater_power", watts=800.0)
+    host.ack("heater_power", watts=800.0)
     for _ in range(150):
         host.run(60.0, beat_s=20.0)
-        if host.fault_set("overtemp"):
+        if host.fault_was_set("overtemp"):
             break
-    assert host.fault_set("overtemp")
+    assert host.fault_was_set("overtemp")
     host.run(60.0, beat_s=20.0)
     state = host.snapshot()
     assert state["heater_power_W"] == 0.0 and state["chamber_temp_K"] < HARDWARE_LIMIT_K + 5.0
@@ -325,15 +273,15 @@ def test_the_hardware_cutout_stops_an_open_loop_overheat(slow_host: Host) -> Non
 def test_heater_failure_gives_no_heat_and_latches(host: Host) -> None:
     host.world.inject("extractor", "heater_failure")
     t0 = host.snapshot()["chamber_temp_K"]
-    host.ok("heater_power", watts=400.0)
+    host.ack("heater_power", watts=400.0)
     host.run(60.0)
     state = host.snapshot()
     assert state["heater_power_W"] == 0.0 and state["chamber_temp_K"] <= t0 + 0.01
     assert "heater_failure" in SPEC.fault_names(state["faults"])
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert "heater_failure" in SPEC.fault_names(host.snapshot()["faults"])  # still open circuit
     host.firmware.repair()
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert host.snapshot()["faults"] == 0
 
 
@@ -342,15 +290,15 @@ def test_seal_leak_bleeds_the_vapour_away() -> None:
     for rate in (0.0, 1.0):
         host = Host(step_s=1.0)
         try:
-            host.ok("set_deadman", timeout_ms=60000)
+            host.ack("set_deadman", timeout_ms=60000)
             _load_batch(host)
             _seal(host)
-            host.ok("heater_power", watts=500.0)
+            host.ack("heater_power", watts=500.0)
             host.run(1200.0, beat_s=10.0)
             if rate:
                 host.world.inject("extractor", "seal_leak", rate=rate)
                 host.run(5.0, beat_s=1.0)
-                assert host.fault_set("seal_leak")
+                assert host.fault_was_set("seal_leak")
                 assert "seal_leak" in SPEC.fault_names(host.snapshot()["faults"])
             host.run(1800.0, beat_s=10.0)
             state = host.snapshot()
@@ -371,12 +319,12 @@ def test_sensor_faults_show_in_telemetry_and_latch(host: Host, field: str, fault
     assert math.isnan(state[field]) and fault in SPEC.fault_names(state["faults"])
     host.run(6.0)
     assert math.isfinite(host.snapshot()[field])
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert host.snapshot()["faults"] == 0
 
 
 def test_a_failed_temperature_sensor_stops_the_regulator(host: Host) -> None:
-    host.ok("heater_setpoint", kelvin=500.0)
+    host.ack("heater_setpoint", kelvin=500.0)
     host.run(1.0)
     assert host.snapshot()["heater_power_W"] > 0.0
     host.world.inject("extractor", "dropout", field="chamber_temp_K")  # reads 0 K: implausible
@@ -392,9 +340,9 @@ def test_heating_rate_grows_with_heater_power() -> None:
         rig = Host()
         try:
             _load_batch(rig, 8.0, 0.0, 250.0)
-            rig.ok("set_deadman", timeout_ms=60000)
+            rig.ack("set_deadman", timeout_ms=60000)
             t0 = rig.snapshot()["chamber_temp_K"]
-            rig.ok("heater_power", watts=watts)
+            rig.ack("heater_power", watts=watts)
             rig.run(300.0, beat_s=5.0)
             rates.append((rig.snapshot()["chamber_temp_K"] - t0) / 300.0)
         finally:
@@ -406,8 +354,8 @@ def test_a_full_extraction_conserves_water_and_reports_its_energy(slow_host: Hos
     host = slow_host
     _load_batch(host, 10.0, 0.05, 100.0)
     _seal(host)
-    host.ok("set_telemetry_period", period_ms=60000)
-    host.ok("heater_power", watts=300.0)
+    host.ack("set_telemetry_period", period_ms=60000)
+    host.ack("heater_power", watts=300.0)
     loaded = host.firmware.chamber.water_loaded_kg
     yields = []
     for _ in range(4 * 60):
@@ -473,17 +421,17 @@ def test_same_seed_same_telemetry_bytes() -> None:
     def session() -> list[bytes]:
         rig = Host(seed=21)
         try:
-            rig.ok("set_telemetry_period", period_ms=50)
+            rig.ack("set_telemetry_period", period_ms=50)
             rig.world.inject("extractor", "noise", field="chamber_temp_K", sigma=0.5)
             _load_batch(rig, 6.0, 0.08, 90.0)
-            rig.ok("lid", sealed=1)
+            rig.ack("lid", sealed=1)
             rig.run(5.0)
-            rig.ok("heater_setpoint", kelvin=400.0)
+            rig.ack("heater_setpoint", kelvin=400.0)
             rig.run(30.0)
             rig.world.inject("extractor", "seal_leak", rate=0.1)
-            rig.ok("vent", open=1)
+            rig.ack("vent", open=1)
             rig.run(5.0)
-            return rig.raw
+            return rig.wire_log()
         finally:
             rig.close()
 

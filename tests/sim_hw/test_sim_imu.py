@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 import pytest
 import serial
 from hypothesis import given, settings
-from tests.support.sim_link import SimLink, junk, mean, nack_of, run, survives
 
 from base.clock import VirtualClock
 from hal.icd import IMU, Completion, EventId
@@ -19,6 +18,7 @@ from sim_hw.physics.inertial import DEFAULT_IMU
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
+from tests.support.sim_link import SimLink, junk, mean, nack_of, run, survives
 
 COLUMN = (Layer(0.0, 3.0, 1600.0, 5.0, 0.0, 100.0),)
 

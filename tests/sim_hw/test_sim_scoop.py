@@ -5,18 +5,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 import serial
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import sim_hw
 from base.clock import VirtualClock
-from hal.icd import ACK_LAYOUT, EVENT_LAYOUT, HEARTBEAT_REQUEST_LAYOUT, NACK_LAYOUT, SCOOP, Completion, EventId
+from hal.icd import NACK_LAYOUT, SCOOP, Completion, EventId
 from hal.protocol import AckResult, Frame, MsgType, NackCode, encode_frame
-from hal.transport import Transport
 from sim_hw.devices.scoop import (
     ARM_LENGTH_M,
     BLADE,
@@ -40,8 +37,7 @@ from sim_hw.physics.icy_ground import cohesion_from_ucs
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.terrain import Layer, Site
 from sim_hw.world import SimWorld
-
-assert sim_hw  # importing it registers sim://
+from tests.support.sim_link import SimLink, run
 
 SPEC = SCOOP
 
@@ -66,66 +62,24 @@ def uniform_site(
     return Site(index=0, x_m=0.0, y_m=0.0, slope_rad=0.0, slope_azimuth_rad=0.0, layers=layers)
 
 
-class Host:
-    """A host talking to the scoop (and the extractor, if present) through real transports."""
+class Host(SimLink):
+    """The scoop (and the extractor, if present) in a world of its own, spoken to over the shared
+    :class:`SimLink`."""
 
     def __init__(
         self, *, body: str = "moon", seed: int = 5, site: Site | None = None, devices: tuple[str, ...] = ("scoop",)
     ) -> None:
         self.clock = VirtualClock()
-        self.world = install_world(SimWorld(self.clock, body=body, seed=seed, devices=devices))
+        world = install_world(SimWorld(self.clock, body=body, seed=seed, devices=devices))
         if site is not None:
-            self.world.sites = [site]
-            self.world.rover.x_m, self.world.rover.y_m = site.x_m, site.y_m
-        self.firmware: ScoopFirmware = self.world.device("scoop")  # type: ignore[assignment]
-        self.transport = Transport("sim://scoop", clock=self.clock, address=SPEC.address)
-        self.transport.open()
-        self.telemetry: list[dict[str, Any]] = []
-        self.events: list[dict[str, Any]] = []
-        self.raw: list[bytes] = []
-        self.transport.subscribe(self._on_frame)
-
-    def _on_frame(self, frame: Frame) -> None:
-        self.raw.append(bytes([frame.msg_type]) + frame.payload)
-        if frame.msg_type == MsgType.TELEMETRY:
-            self.telemetry.append(SPEC.telemetry_layout.unpack(frame.payload))
-        elif frame.msg_type == MsgType.EVENT:
-            self.events.append(EVENT_LAYOUT.unpack(frame.payload))
-
-    def command(self, name: str, **args: Any) -> Frame:
-        return self.transport.request(MsgType.COMMAND, SPEC.command(name).pack(args))
-
-    def ok(self, name: str, **args: Any) -> AckResult:
-        reply = self.command(name, **args)
-        assert reply.msg_type == MsgType.ACK, f"{name} {args}: {NACK_LAYOUT.unpack(reply.payload)}"
-        return AckResult(ACK_LAYOUT.unpack(reply.payload[: ACK_LAYOUT.size])["result"])
-
-    def nack(self, name: str, **args: Any) -> tuple[NackCode, int]:
-        reply = self.command(name, **args)
-        assert reply.msg_type == MsgType.NACK, f"{name} {args} was accepted"
-        fields = NACK_LAYOUT.unpack(reply.payload)
-        return NackCode(fields["code"]), fields["detail"]
-
-    def snapshot(self) -> dict[str, Any]:
-        reply = self.command("get_telemetry")
-        assert reply.msg_type == MsgType.ACK
-        return SPEC.telemetry_layout.unpack(reply.payload[ACK_LAYOUT.size :])
+            world.sites = [site]
+            world.rover.x_m, world.rover.y_m = site.x_m, site.y_m
+        self.firmware: ScoopFirmware = world.device("scoop")  # type: ignore[assignment]
+        super().__init__(world, "scoop", retries=2)
 
     def run(self, seconds: float, *, beat_s: float = 0.2) -> None:
-        end = self.clock.monotonic() + seconds
-        while self.clock.monotonic() < end - 1e-9:
-            self.clock.advance(min(beat_s, end - self.clock.monotonic()))
-            ms = int(self.clock.monotonic() * 1000) & 0xFFFFFFFF
-            self.transport.request(MsgType.HEARTBEAT, HEARTBEAT_REQUEST_LAYOUT.pack(ms))
-            self.transport.poll()
-
-    def completions(self, command: str) -> list[Completion]:
-        cid = SPEC.command(command).id
-        return [
-            Completion(int(e["value"]))
-            for e in self.events
-            if e["event"] == EventId.COMMAND_COMPLETE and e["code"] == cid
-        ]
+        """Let ``seconds`` of clock time pass, sending a heartbeat every ``beat_s`` and reading everything."""
+        run([self], seconds, slice_s=beat_s)
 
     def finish(self, command: str, timeout_s: float = 120.0) -> Completion:
         """Run until ``command``'s next COMMAND_COMPLETE arrives; return it."""
@@ -139,10 +93,12 @@ class Host:
         return done[-1]
 
     def faults(self) -> list[str]:
-        return SPEC.fault_names(self.snapshot()["faults"])
+        """Names of the fault bits set now (asked for with ``get_telemetry``)."""
+        return self.fault_names(self.snapshot())
 
     def close(self) -> None:
-        self.transport.close()
+        """Close the line and forget the world."""
+        super().close()
         uninstall_world()
 
 
@@ -156,18 +112,18 @@ def host() -> Iterator[Host]:
 
 
 def _dig(rig: Host, depth_m: float) -> Completion:
-    assert rig.ok("dig", depth_m=depth_m) == AckResult.STARTED
+    assert rig.ack("dig", depth_m=depth_m) == AckResult.STARTED
     return rig.finish("dig", 300.0)
 
 
 # ------------------------------------------------------------------------------------------ motion
 def test_move_slews_at_the_commanded_speed_and_shows_in_telemetry(host: Host) -> None:
-    host.ok("set_telemetry_period", period_ms=100)
+    host.ack("set_telemetry_period", period_ms=100)
     start = host.snapshot()["arm_angle_rad"]
     assert start == pytest.approx(CARRY_ANGLE_RAD)
-    assert host.ok("move", angle_rad=2.0, speed_rad_s=0.1) == AckResult.STARTED
+    assert host.ack("move", angle_rad=2.0, speed_rad_s=0.1) == AckResult.STARTED
     host.run(5.0)
-    mid = host.telemetry[-1]
+    mid = host.telemetry()[-1]
     assert SPEC.mode_name(mid["mode"]) == "moving"
     assert mid["arm_angle_rad"] == pytest.approx(start + 0.5, abs=0.02)
     assert mid["current_A"] > 0.0 and mid["power_W"] == pytest.approx(BUS_V * mid["current_A"], rel=1e-5)
@@ -175,12 +131,12 @@ def test_move_slews_at_the_commanded_speed_and_shows_in_telemetry(host: Host) ->
     done = host.snapshot()
     assert done["arm_angle_rad"] == pytest.approx(2.0, abs=1e-6)
     assert SPEC.mode_name(done["mode"]) == "idle" and done["current_A"] == 0.0
-    angles = [f["arm_angle_rad"] for f in host.telemetry]
+    angles = [f["arm_angle_rad"] for f in host.telemetry()]
     assert angles == sorted(angles)
 
 
 def test_move_into_the_ground_stops_blocked_at_contact(host: Host) -> None:
-    host.ok("move", angle_rad=-0.59, speed_rad_s=0.5)
+    host.ack("move", angle_rad=-0.59, speed_rad_s=0.5)
     assert host.finish("move", 20.0) == Completion.BLOCKED
     contact = math.asin(-PIVOT_HEIGHT_M / ARM_LENGTH_M)
     assert host.snapshot()["arm_angle_rad"] == pytest.approx(contact, abs=1e-6)
@@ -188,9 +144,9 @@ def test_move_into_the_ground_stops_blocked_at_contact(host: Host) -> None:
 
 
 def test_a_new_motion_replaces_the_running_one(host: Host) -> None:
-    host.ok("move", angle_rad=2.1, speed_rad_s=0.05)
+    host.ack("move", angle_rad=2.1, speed_rad_s=0.05)
     host.run(1.0)
-    host.ok("lift")
+    host.ack("lift")
     assert host.completions("move") == [Completion.STOPPED]
     assert host.finish("lift", 10.0) == Completion.OK
     assert host.snapshot()["arm_angle_rad"] == pytest.approx(CARRY_ANGLE_RAD)
@@ -208,10 +164,10 @@ def test_arguments_outside_the_icd_are_refused(host: Host) -> None:
 
 
 def test_telemetry_streams_at_the_commanded_rate(host: Host) -> None:
-    host.ok("set_telemetry_period", period_ms=50)
-    start = len(host.telemetry)
+    host.ack("set_telemetry_period", period_ms=50)
+    start = len(host.telemetry())
     host.run(5.0)
-    assert len(host.telemetry) - start == pytest.approx(100, abs=1)
+    assert len(host.telemetry()) - start == pytest.approx(100, abs=1)
 
 
 # ------------------------------------------------------------------------------------------ digging
@@ -219,9 +175,9 @@ def test_telemetry_streams_at_the_commanded_rate(host: Host) -> None:
 def test_fill_is_density_times_swept_volume(density: float, depth: float) -> None:
     rig = Host(site=uniform_site(density=density))
     try:
-        rig.ok("set_telemetry_period", period_ms=500)
+        rig.ack("set_telemetry_period", period_ms=500)
         assert _dig(rig, depth) == Completion.OK
-        assert "digging" in {SPEC.mode_name(f["mode"]) for f in rig.telemetry}
+        assert "digging" in {SPEC.mode_name(f["mode"]) for f in rig.telemetry()}
         expected = density * min(BLADE.width_m * depth * STROKE_M, BUCKET_VOLUME_M3)
         assert rig.snapshot()["bucket_load_kg"] == pytest.approx(expected, abs=0.002)  # 1 g load cell
         assert rig.firmware.trench_m[0] == pytest.approx(
@@ -245,9 +201,9 @@ def test_a_deep_cut_is_capped_by_the_bucket_volume() -> None:
 def _peak_force(site: Site, depth: float, body: str = "moon") -> float:
     rig = Host(site=site, body=body)
     try:
-        rig.ok("set_telemetry_period", period_ms=50)
+        rig.ack("set_telemetry_period", period_ms=50)
         assert _dig(rig, depth) == Completion.OK
-        return max(f["dig_force_N"] for f in rig.telemetry)
+        return max(f["dig_force_N"] for f in rig.telemetry())
     finally:
         rig.close()
 
@@ -268,9 +224,9 @@ def test_repeated_digs_deepen_the_trench_into_the_ice() -> None:
         for _ in range(4):
             assert _dig(rig, 0.03) == Completion.OK
             ice.append(rig.firmware.bucket_ice_kg / rig.firmware.bucket_kg)
-            assert rig.ok("lift") == AckResult.STARTED
+            assert rig.ack("lift") == AckResult.STARTED
             rig.finish("lift")
-            assert rig.ok("dump") == AckResult.STARTED
+            assert rig.ack("dump") == AckResult.STARTED
             rig.finish("dump")
         assert ice[0] == 0.0 and ice[-1] == pytest.approx(0.04)
         assert rig.firmware.trench_m[0] == pytest.approx(4 * 0.03)
@@ -302,9 +258,9 @@ def test_scoop_to_extractor_transfer_conserves_mass() -> None:
         assert _dig(rig, 0.03) == Completion.OK
         load = rig.snapshot()["bucket_load_kg"]
         bucket, bucket_ice = rig.firmware.bucket_kg, rig.firmware.bucket_ice_kg
-        rig.ok("lift")
+        rig.ack("lift")
         assert rig.finish("lift") == Completion.OK
-        assert rig.ok("dump") == AckResult.STARTED
+        assert rig.ack("dump") == AckResult.STARTED
         rig.run(2.0)
         assert SPEC.mode_name(rig.snapshot()["mode"]) == "dumping"
         assert rig.finish("dump") == Completion.OK
@@ -329,7 +285,7 @@ def test_dumping_on_a_sealed_lid_spills_the_load() -> None:
         rig.run(6.0)
         assert _dig(rig, 0.02) == Completion.OK
         bucket = rig.firmware.bucket_kg
-        rig.ok("dump")
+        rig.ack("dump")
         assert rig.finish("dump") == Completion.OK  # the bucket tipped; the scoop cannot see where it went
         assert rig.snapshot()["dumped_kg"] == pytest.approx(bucket, abs=0.002)
         assert extractor.chamber.loaded_kg == 0.0
@@ -361,7 +317,7 @@ def test_in_microgravity_the_load_cell_reports_the_volume_estimate() -> None:
 
 # ------------------------------------------------------------------------------------------ faults
 def test_overload_during_a_dig_blocks_it_and_latches(host: Host) -> None:
-    host.ok("dig", depth_m=0.03)
+    host.ack("dig", depth_m=0.03)
     for _ in range(200):
         host.run(0.2)
         if host.firmware.dig_force_N > 0.0:
@@ -371,9 +327,9 @@ def test_overload_during_a_dig_blocks_it_and_latches(host: Host) -> None:
     assert host.completions("dig") == [Completion.BLOCKED]
     assert host.faults() == ["overload"]
     assert host.nack("lift") == (NackCode.DEVICE_FAULT, 0)
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert host.faults() == []
-    host.ok("lift")
+    host.ack("lift")
     assert host.finish("lift") == Completion.OK
 
 
@@ -396,13 +352,13 @@ def test_soil_too_strong_for_the_drive_overloads() -> None:
 
 def test_overcurrent_ends_the_motion_with_fault(host: Host) -> None:
     host.world.inject("scoop", "overcurrent", duration_s=3.0)
-    host.ok("move", angle_rad=1.5, speed_rad_s=0.1)
+    host.ack("move", angle_rad=1.5, speed_rad_s=0.1)
     assert host.finish("move", 5.0) == Completion.FAULT
     assert host.faults() == ["overcurrent"]
     assert host.snapshot()["current_A"] == 0.0
     host.run(3.0)
-    host.ok("clear_fault")
-    host.ok("move", angle_rad=1.5, speed_rad_s=0.1)
+    host.ack("clear_fault")
+    host.ack("move", angle_rad=1.5, speed_rad_s=0.1)
     assert host.finish("move", 10.0) == Completion.OK
 
 
@@ -411,15 +367,15 @@ def test_load_cell_sensor_fault_shows_and_latches(host: Host) -> None:
     host.run(0.5)
     state = host.snapshot()
     assert math.isnan(state["bucket_load_kg"]) and "load_cell" in SPEC.fault_names(state["faults"])
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert "load_cell" in host.faults()  # the reading is still invalid
     host.run(2.0)
-    host.ok("clear_fault")
+    host.ack("clear_fault")
     assert host.faults() == []
 
 
 def test_power_loss_stops_the_arm_and_refuses_motion(host: Host) -> None:
-    host.ok("move", angle_rad=2.0, speed_rad_s=0.1)
+    host.ack("move", angle_rad=2.0, speed_rad_s=0.1)
     host.run(2.0)
     host.world.rover.bus_on["scoop"] = False
     host.run(1.0)
@@ -430,17 +386,17 @@ def test_power_loss_stops_the_arm_and_refuses_motion(host: Host) -> None:
     assert host.snapshot()["arm_angle_rad"] == stopped["arm_angle_rad"]
     assert host.nack("move", angle_rad=1.0, speed_rad_s=0.1) == (NackCode.BAD_STATE, 0)
     host.world.rover.bus_on["scoop"] = True
-    host.ok("move", angle_rad=1.0, speed_rad_s=0.5)
+    host.ack("move", angle_rad=1.0, speed_rad_s=0.5)
     assert host.finish("move", 10.0) == Completion.OK
 
 
 def test_a_silent_host_trips_the_deadman_mid_motion(host: Host) -> None:
-    host.ok("move", angle_rad=2.1, speed_rad_s=0.05)
+    host.ack("move", angle_rad=2.1, speed_rad_s=0.05)
     host.run(1.0)
     host.clock.advance(1.5)
     host.transport.poll()
     assert host.completions("move") == [Completion.DEADMAN]
-    assert any(e["event"] == EventId.DEADMAN_STOP for e in host.events)
+    assert any(e["event"] == EventId.DEADMAN_STOP for e in host.events())
     angle = host.snapshot()["arm_angle_rad"]
     assert angle < 2.1 and "deadman" in host.faults()
     host.run(1.0)
@@ -496,15 +452,15 @@ def test_same_seed_same_telemetry_bytes() -> None:
     def session() -> list[bytes]:
         rig = Host(seed=13, devices=("scoop", "extractor"))
         try:
-            rig.ok("set_telemetry_period", period_ms=50)
+            rig.ack("set_telemetry_period", period_ms=50)
             rig.world.inject("scoop", "noise", field="bucket_load_kg", sigma=0.01)
-            rig.ok("dig", depth_m=0.04)
+            rig.ack("dig", depth_m=0.04)
             rig.finish("dig", 300.0)
-            rig.ok("lift")
+            rig.ack("lift")
             rig.finish("lift")
-            rig.ok("dump")
+            rig.ack("dump")
             rig.finish("dump")
-            return rig.raw
+            return rig.wire_log()
         finally:
             rig.close()
 

@@ -2,7 +2,8 @@
 the pyserial URL handler, with decoded telemetry, events and command results.
 
 Time is a :class:`base.clock.VirtualClock`; :func:`run` advances it in slices, polling every link and
-(unless told otherwise) sending each device a heartbeat so that its dead-man timer stays quiet.
+(unless told otherwise) sending each device a heartbeat so that its dead-man timer stays quiet. Test files
+build their worlds themselves and speak to the emulators only through :class:`SimLink`.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import serial
 from hypothesis import strategies as st
 
-import sim_hw
+import sim_hw  # noqa: F401  (registers sim://)
 from hal.icd import (
     ACK_LAYOUT,
     DEVICES,
@@ -25,24 +26,32 @@ from hal.icd import (
     Completion,
     EventId,
 )
-from hal.protocol import PROTOCOL_VERSION, Flags, Frame, FrameDecoder, MsgType, NackCode, encode_frame
+from hal.protocol import PROTOCOL_VERSION, AckResult, Flags, Frame, FrameDecoder, MsgType, NackCode, encode_frame
 from hal.transport import Transport
 from sim_hw.world import SimWorld
-
-assert sim_hw  # importing it registers sim://
 
 
 class SimLink:
     """One device's line: commands, heartbeats, and everything the device sent, decoded."""
 
-    def __init__(self, world: SimWorld, device: str) -> None:
+    def __init__(self, world: SimWorld, device: str, *, retries: int = 0, timeout_s: float = 0.1) -> None:
+        """Open ``sim://device`` on ``world`` (installed in :mod:`sim_hw.registry`); ``retries`` and
+        ``timeout_s`` (clock seconds) are the transport's."""
         self.world = world
         self.spec = DEVICES[device]
-        self.transport = Transport(f"sim://{device}", clock=world.clock, address=self.spec.address, retries=0)
+        self.transport = Transport(
+            f"sim://{device}", clock=world.clock, address=self.spec.address, timeout_s=timeout_s, retries=retries
+        )
         self.transport.open()
         self.frames: list[Frame] = []
-        self.transport.subscribe(self.frames.append)
+        #: Clock time (s) at which each of :attr:`frames` was read.
+        self.arrivals_s: list[float] = []
+        self.transport.subscribe(self._on_frame)
         self._host_ms = 0
+
+    def _on_frame(self, frame: Frame) -> None:
+        self.frames.append(frame)
+        self.arrivals_s.append(self.world.clock.monotonic())
 
     def close(self) -> None:
         """Close the port."""
@@ -57,11 +66,11 @@ class SimLink:
         """Send command ``name``; the response frame (ACK or NACK)."""
         return self.raw(self.spec.command(name).pack(args))
 
-    def ack(self, name: str, **args: Any) -> int:
-        """Send a command that must be acknowledged; returns the ACK result code."""
+    def ack(self, name: str, **args: Any) -> AckResult:
+        """Send a command that must be acknowledged; returns the ACK result."""
         frame = self.command(name, **args)
         assert frame.msg_type == MsgType.ACK, f"{name} {args}: expected ACK, got {describe(frame)}"
-        return ACK_LAYOUT.unpack(frame.payload[: ACK_LAYOUT.size])["result"]
+        return AckResult(ACK_LAYOUT.unpack(frame.payload[: ACK_LAYOUT.size])["result"])
 
     def nack(self, name: str, **args: Any) -> tuple[NackCode, int]:
         """Send a command that must be refused; returns (NACK code, detail)."""
@@ -86,6 +95,15 @@ class SimLink:
         layout = self.spec.telemetry_layout
         return [layout.unpack(f.payload) for f in self.frames if f.msg_type == MsgType.TELEMETRY]
 
+    def timed_telemetry(self) -> list[tuple[float, dict[str, Any]]]:
+        """(clock time read, s; decoded frame) of every streamed TELEMETRY frame so far (oldest first)."""
+        layout = self.spec.telemetry_layout
+        return [
+            (t, layout.unpack(f.payload))
+            for t, f in zip(self.arrivals_s, self.frames, strict=True)
+            if f.msg_type == MsgType.TELEMETRY
+        ]
+
     def events(self) -> list[dict[str, Any]]:
         """Every EVENT frame so far, decoded (oldest first)."""
         return [EVENT_LAYOUT.unpack(f.payload) for f in self.frames if f.msg_type == MsgType.EVENT]
@@ -99,6 +117,21 @@ class SimLink:
             if e["event"] == EventId.COMMAND_COMPLETE and e["code"] == command_id
         ]
 
+    def all_completions(self) -> list[tuple[int, Completion]]:
+        """(command id, how it ended) of every COMMAND_COMPLETE event so far, in order."""
+        return [
+            (e["code"], Completion(int(e["value"]))) for e in self.events() if e["event"] == EventId.COMMAND_COMPLETE
+        ]
+
+    def fault_was_set(self, fault: str) -> bool:
+        """True if a FAULT_SET event for ``fault`` (a name from the device's fault table) arrived."""
+        code = self.spec.faults.index(fault)
+        return any(e["event"] == EventId.FAULT_SET and e["code"] == code for e in self.events())
+
+    def wire_log(self) -> list[bytes]:
+        """Every frame received so far as its message type byte and payload (a run's fingerprint)."""
+        return [bytes([f.msg_type]) + f.payload for f in self.frames]
+
     def fault_names(self, telemetry: dict[str, Any]) -> list[str]:
         """Names of the fault bits set in a telemetry snapshot."""
         return self.spec.fault_names(telemetry["faults"])
@@ -106,6 +139,7 @@ class SimLink:
     def clear(self) -> None:
         """Forget the frames received so far."""
         self.frames.clear()
+        self.arrivals_s.clear()
 
 
 def describe(frame: Frame) -> str:
@@ -123,18 +157,29 @@ def nack_of(frame: Frame) -> tuple[NackCode, int]:
     return NackCode(fields["code"]), fields["detail"]
 
 
-def run(links: Iterable[SimLink], seconds: float, *, slice_s: float = 0.25, keepalive: bool = True) -> None:
-    """Advance the links' (shared) virtual clock by ``seconds``, polling every link after each slice and,
-    with ``keepalive``, sending each a heartbeat (slices must stay well under the dead-man timeout)."""
+def run(
+    links: Iterable[SimLink],
+    seconds: float,
+    *,
+    slice_s: float = 0.25,
+    beat_s: float = 0.0,
+    keepalive: bool = True,
+) -> None:
+    """Advance the links' (shared) virtual clock by ``seconds``, polling every link after each slice of
+    ``slice_s`` and, with ``keepalive``, sending each a heartbeat after the slices that end ``beat_s`` or more
+    after the last one (0: after every slice; keep it well under the dead-man timeout)."""
     links = list(links)
     clock = links[0].world.clock
     end = clock.monotonic() + seconds
+    next_beat = clock.monotonic()
     while clock.monotonic() < end - 1e-9:
         clock.sleep(min(slice_s, end - clock.monotonic()))
         for link in links:
             link.transport.poll()
-            if keepalive:
+        if keepalive and clock.monotonic() >= next_beat:
+            for link in links:
                 link.heartbeat()
+            next_beat = clock.monotonic() + beat_s
     for link in links:
         link.transport.poll()
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-import sim_hw
+import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
 from hal.device import Device, DeviceEvent, Motion, telemetry_field_names
 from hal.devices import DRIVER_CLASSES, open_device
@@ -26,18 +26,8 @@ from sim_hw.devices import DEVICE_NAMES
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
 
-assert sim_hw  # importing it registers sim://
-
 CONFIG = load_config()
 SEED = 7
-
-
-def need(*names: str) -> None:
-    """Skip (naming it) when an emulator this test needs has not been written yet."""
-    for name in names:
-        pytest.importorskip(
-            f"sim_hw.devices.{name}", reason=f"the {name} emulator (sim_hw/devices/{name}.py) is missing"
-        )
 
 
 @pytest.fixture
@@ -54,7 +44,6 @@ class Bench:
         self.devices: list[Device] = []
 
     def build(self, *names: str, **world_args: Any) -> SimWorld:
-        need(*names)
         world_args.setdefault("seed", SEED)
         self.world = install_world(SimWorld(self.clock, devices=names, **world_args))
         return self.world

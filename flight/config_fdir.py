@@ -34,6 +34,7 @@ from pathlib import Path
 
 from base.config_loader import ConfigError, load_file, load_text, setting
 from flight import fdir_expression
+from link import schema
 
 __all__ = [
     "MODES",
@@ -55,7 +56,8 @@ __all__ = [
 
 OPS = ("<", "<=", ">", ">=", "==", "!=")
 MODES = ("active", "passive", "disabled")
-SEVERITIES = ("info", "warning", "error", "critical")
+#: Severities a fault-protection event may have (every event severity but debug).
+SEVERITIES = tuple(name for name in schema.SEVERITIES if name != "debug")
 #: Fixed responses; ``sequence:<name>`` starts a stored sequence.
 RESPONSES = ("event", "hold", "safe", "retract")
 POLICIES = ("continue", "hold", "safe")

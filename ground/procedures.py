@@ -24,6 +24,7 @@ from typing import Any
 from base.clock import Clock, RealClock
 from ground.errors import GroundError, WaitTimeout
 from ground.waiting import wait_until
+from link.schema import Stage
 
 #: Arrivals kept for searches (per kind); older ones fall off.
 KEEP = 100_000
@@ -77,18 +78,18 @@ class CommandHandle:
         try:
             self.record.wait_for(stage, timeout_s)
         except WaitTimeout as exc:
-            if self.record.terminal == "failed":
+            if self.record.terminal == Stage.FAILED:
                 raise CommandFailed(self.name, self.id, self.record.reason, self.record.message) from None
             raise ProcedureTimeout(str(exc)) from None
         return next(s for s in self.record.statuses() if s["stage"] == stage)
 
     def wait_accepted(self, timeout_s: float = 10.0) -> dict[str, Any]:
         """Wait for ``accepted``; raises :class:`CommandFailed` if the command was refused."""
-        return self.wait_stage("accepted", timeout_s)
+        return self.wait_stage(Stage.ACCEPTED, timeout_s)
 
     def wait_completed(self, timeout_s: float = 60.0) -> dict[str, Any]:
         """Wait for ``completed``; raises :class:`CommandFailed` with flight's reason if it failed."""
-        return self.wait_stage("completed", timeout_s)
+        return self.wait_stage(Stage.COMPLETED, timeout_s)
 
     def wait_failed(self, timeout_s: float = 10.0) -> dict[str, Any]:
         """Wait for ``failed`` (tests of refusals); returns the failed status with its reason."""
@@ -96,9 +97,9 @@ class CommandHandle:
             end = self.record.wait_terminal(timeout_s)
         except WaitTimeout as exc:
             raise ProcedureTimeout(str(exc)) from None
-        if end != "failed":
+        if end != Stage.FAILED:
             raise ProcedureError(f"command {self.name} ({self.id}) {end}; a failure was expected")
-        return next(s for s in self.record.statuses() if s["stage"] == "failed")
+        return next(s for s in self.record.statuses() if s["stage"] == Stage.FAILED)
 
 
 class Procedures:

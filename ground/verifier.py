@@ -19,10 +19,11 @@ from typing import Any
 from base.clock import Clock
 from ground.errors import WaitTimeout
 from ground.waiting import wait_until
+from link.schema import TERMINAL_STAGES, Stage
 
 _LOGGER = logging.getLogger(__name__)
 
-TERMINAL = ("completed", "failed")
+TERMINAL = TERMINAL_STAGES
 #: Stages kept per record; beyond this, successive progress reports replace the last one.
 MAX_STAGES = 200
 
@@ -105,7 +106,7 @@ class CommandRecord:
     def reason(self) -> str:
         """The failure reason code ('' unless failed)."""
         with self._history.cond:
-            failed = [s for s in self._stages if s.stage == "failed"]
+            failed = [s for s in self._stages if s.stage == Stage.FAILED]
             return failed[-1].reason if failed else ""
 
     @property
@@ -118,7 +119,7 @@ class CommandRecord:
     def progress(self) -> float | None:
         """The latest progress fraction (0..1), 1.0 once completed, None if never reported."""
         with self._history.cond:
-            if self._terminal() == "completed":
+            if self._terminal() == Stage.COMPLETED:
                 return 1.0
             return next((s.progress for s in reversed(self._stages) if s.progress is not None), None)
 
@@ -132,7 +133,7 @@ class CommandRecord:
                 "source": self.source,
                 "sent_t": self.sent_t,
                 "stage": self._stages[-1].stage if self._stages else "sent",
-                "reason": next((s.reason for s in reversed(self._stages) if s.stage == "failed"), ""),
+                "reason": next((s.reason for s in reversed(self._stages) if s.stage == Stage.FAILED), ""),
                 "stages": [self._status(s) for s in self._stages],
             }
 

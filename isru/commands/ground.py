@@ -27,6 +27,7 @@ from typing import Any
 
 from base.config_loader import ConfigError
 from ground.dictionary import SEVERITIES
+from link.schema import Stage
 
 #: Exit codes of ``send``.
 EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
@@ -216,7 +217,7 @@ def _send(args: argparse.Namespace) -> int:
             except WaitTimeout as exc:
                 print(f"isru ground: {exc}", file=sys.stderr)
                 return EXIT_LINK
-            if end == "completed":
+            if end == Stage.COMPLETED:
                 return EXIT_COMPLETED
             print(f"isru ground: {args.name} failed: {record.reason}: {record.message}", file=sys.stderr)
             return EXIT_FAILED

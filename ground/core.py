@@ -36,8 +36,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import zmq
-
 from base.clock import Clock
 from ground.alarms import AlarmBoard
 from ground.archive import Archive
@@ -238,7 +236,11 @@ class GroundCore:
         apply the archive's retention once an hour."""
         with self._lock:
             self._link = status
-        stats = dataclasses.asdict(status) if dataclasses.is_dataclass(status) else dict(vars(status))
+        stats = (
+            dataclasses.asdict(status)
+            if dataclasses.is_dataclass(status) and not isinstance(status, type)
+            else dict(vars(status))
+        )
         try:
             self.archive.ingest_link_stats(self.clock.now(), stats)
             self.archive.flush()
@@ -311,7 +313,7 @@ class GroundCore:
         record = self.commands.expect(command_id, name, values, self.identity)
         try:
             self.client.send_command(name, values, command_id=command_id)
-        except (LinkError, zmq.ZMQError, OSError) as exc:
+        except LinkError as exc:
             self.commands.forget(command_id)
             raise SendFailed(name, exc) from exc
         _LOGGER.info("sent %s %s as %s", name, values, command_id)

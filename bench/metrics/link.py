@@ -131,7 +131,7 @@ def _project_stream_rate(keys: Path, count: int) -> float:
                 if time.perf_counter() > deadline:
                     raise MeasurementError(f"link delivered {got[0]} of {count} packets in {TIMEOUT_S} s")
                 client.poll(0.05)
-            client._ack_if_due(clock.monotonic(), force=True)
+            client.acknowledge()
             elapsed = time.perf_counter() - got[1]
             return (count - 1) / elapsed
         finally:

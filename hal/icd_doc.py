@@ -20,8 +20,9 @@ import enum
 import json
 import logging
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 from hal.icd import (
     ACK_LAYOUT,
@@ -61,6 +62,10 @@ _LOGGER = logging.getLogger(__name__)
 
 #: The document whose generated regions this module maintains.
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "icd.md"
+
+#: An ICD code table's member (its value goes in the table) and the description a table gives it.
+_Member = TypeVar("_Member", bound=enum.IntEnum | enum.IntFlag)
+_Text = TypeVar("_Text")
 
 #: The command whose ACK carries the device's telemetry block after the two ACK bytes.
 _TELEMETRY_REPLY_COMMAND = "get_telemetry"
@@ -198,7 +203,7 @@ def _unit(fld: Field) -> str:
     return fld.unit or "—"
 
 
-def _described(members: Iterable[enum.Enum], texts: dict) -> list[tuple[enum.Enum, object]]:
+def _described(members: Iterable[_Member], texts: Mapping[_Member, _Text]) -> list[tuple[_Member, _Text]]:
     """Pair every enum member with its description; a member without one is a documentation bug."""
     missing = [m.name for m in members if m not in texts]
     if missing:
@@ -250,7 +255,7 @@ def _command_table(commands: Sequence[Command]) -> str:
     return _table((*header, "ACK reply", "description"), rows)
 
 
-def _enum_table(members: Iterable[tuple[enum.Enum, object]], header: Sequence[str]) -> str:
+def _enum_table(members: Iterable[tuple[_Member, object]], header: Sequence[str]) -> str:
     rows = []
     for member, text in members:
         extra = text if isinstance(text, tuple) else (text,)

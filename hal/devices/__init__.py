@@ -1,13 +1,6 @@
-"""Typed drivers of the seven rover devices, and :func:`open_device` to build one from configuration.
-
-The port URL in the configuration alone decides what is on the other end: ``sim://drill`` (an emulator
-in this process; ``sim_hw`` must have been imported to register the scheme), a pty path from
-``isru sim --pty``, or the real device's ``/dev/serial/by-id/...``.
-"""
+"""Typed drivers of the seven rover devices, and :func:`open_device` to build one from configuration."""
 
 from __future__ import annotations
-
-import logging
 
 from base.clock import Clock
 from hal.config import DeviceConfig, TransportConfig
@@ -21,8 +14,6 @@ from hal.devices.power import Power
 from hal.devices.scoop import Scoop
 from hal.icd import DEVICES
 from hal.transport import Transport
-
-_LOGGER = logging.getLogger(__name__)
 
 #: Driver class of each device, by ICD device name.
 DRIVER_CLASSES: dict[str, type[Device]] = {
@@ -53,6 +44,10 @@ def open_device(
     connect: bool = False,
 ) -> Device:
     """Build the driver of device ``name`` on a transport to ``device_config.port``.
+
+    The port URL alone decides what is on the other end: ``sim://drill`` (an emulator in this process;
+    ``sim_hw`` must have been imported to register the scheme), a pty path from ``isru sim --pty``, or
+    the real device's ``/dev/serial/by-id/...``.
 
     The port is not opened: call :meth:`Device.connect` (identify, self-test, configure dead-man and
     telemetry period), or pass ``connect=True`` to do it here (the port is closed again if that fails).

@@ -14,9 +14,9 @@ from typing import Any
 from flight.commands import ArgSpec, CommandRegistry, CommandSpec, Job, command
 from flight.errors import CommandRejected
 from flight.interlocks import Interlocks
-from hal.device import Motion
 from hal.icd import DEVICES, Command, DeviceSpec
 from hal.icd import Field as IcdField
+from hal.motion import Motion
 
 #: Device commands that are hazardous, with what can go wrong.
 HAZARDS: dict[str, str] = {

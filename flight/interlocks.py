@@ -36,9 +36,9 @@ from flight.errors import InterlockViolation
 from flight.events import EventLog
 from flight.rig import Rig
 from flight.telemetry import TelemetryTable
-from hal.device import Motion
 from hal.errors import HalError
 from hal.icd import ANCHOR_COUNT, POWER_BUSES
+from hal.motion import Motion
 from hal.protocol import AckResult, MsgType
 
 _LOGGER = logging.getLogger(__name__)

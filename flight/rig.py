@@ -16,11 +16,13 @@ from base.clock import Clock
 from flight.config import FlightSegmentConfig
 from flight.events import EventLog, Severity
 from flight.telemetry import ChannelSpec, TelemetryTable
-from hal.device import Device, DeviceEvent, telemetry_field_names
+from hal.device import Device
+from hal.device_events import DeviceEvent
 from hal.devices import open_device
 from hal.errors import HalError
 from hal.icd import DEVICES, DeviceState
 from hal.icd import Severity as DeviceSeverity
+from hal.telemetry import telemetry_field_names
 
 _STATE_NAMES = {state: state.name.lower() for state in DeviceState}
 _SEVERITY = {

@@ -1,5 +1,5 @@
-"""The hal exception tree. Third-party errors (``SerialException``, ``OSError``) are translated at the
-boundary with ``raise ... from``, so callers catch :class:`HalError` and nothing else."""
+"""The hal exception tree. Third-party errors (``SerialException``, ``OSError``, ``struct.error``) are
+translated where they enter hal with ``raise ... from``, so callers catch :class:`HalError` and nothing else."""
 
 from __future__ import annotations
 
@@ -25,8 +25,7 @@ class CrcError(FrameError):
 
 
 class VersionError(FrameError):
-    """The frame carries a protocol version this host does not speak; ``frame`` holds its (CRC-checked)
-    header and payload so a device can answer with a NACK."""
+    """The frame carries a protocol version this host does not speak (``frame``: its header and payload)."""
 
     frame: object = None
 
@@ -36,21 +35,19 @@ class PayloadError(HalError):
 
 
 class CommandError(HalError):
-    """A command was refused on the host side before anything was sent (unknown name, argument out of
-    the configured or ICD range)."""
+    """A command was refused on the host before anything was sent (unknown name, bad or out-of-range argument)."""
 
 
-class LinkError(HalError):
-    """The serial link is down: the port could not be opened, was unplugged, or failed during I/O."""
+class PortError(HalError):
+    """The serial port is unusable: it could not be opened, was unplugged, or failed during I/O."""
 
 
-class LinkTimeout(HalError):
-    """A request got no response within its timeout after every retry."""
+class ResponseTimeout(HalError):
+    """A request to a device got no response within its timeout after every retry."""
 
 
 class DeviceNack(HalError):
-    """The device refused a command with a NACK; ``code`` is a :class:`hal.protocol.NackCode` value and
-    ``code_name`` its name (``UNKNOWN_<n>`` for a code this host does not know)."""
+    """The device refused a command with a NACK (``code``: a NackCode value, ``code_name``: its name)."""
 
     def __init__(self, device: str, command: str, code: int, code_name: str, detail: int = 0) -> None:
         super().__init__(f"{device}: command {command!r} refused by the device: {code_name} (detail {detail})")

@@ -11,7 +11,7 @@ read at a well-defined point of the owner's loop.
 
 Unplugging is detected at the next read or write: pyserial raises ``SerialException`` from
 ``read``/``write`` but a plain ``OSError`` from ``in_waiting``; both mark the link down, fail the
-request in flight at once with :class:`~hal.errors.LinkError`, and start a reconnect loop with
+request in flight at once with :class:`~hal.errors.PortError`, and start a reconnect loop with
 exponential backoff driven by later :meth:`poll` calls.
 """
 
@@ -26,10 +26,9 @@ from dataclasses import dataclass, fields
 import serial
 
 from base.clock import Clock
-from hal.errors import FrameError, LinkError, LinkTimeout
+from hal.errors import FrameError, PortError, ResponseTimeout
 from hal.protocol import (
     SEQ_MODULO,
-    DecoderStats,
     Flags,
     Frame,
     FrameDecoder,
@@ -127,7 +126,7 @@ class Transport:
         return self._port is not None
 
     def open(self) -> None:
-        """Open the port now; raises :class:`LinkError` naming the URL and the cause."""
+        """Open the port now; raises :class:`PortError` naming the URL and the cause."""
         with self._lock:
             self._closed = False
             if self._port is None:
@@ -164,7 +163,7 @@ class Transport:
         try:
             return serial.serial_for_url(self.url, **kwargs)
         except (serial.SerialException, OSError, ValueError) as exc:
-            raise LinkError(f"{self.name}: cannot open {self.url}: {exc}") from exc
+            raise PortError(f"{self.name}: cannot open {self.url}: {exc}") from exc
 
     # ------------------------------------------------------------------------------------ listeners
     def subscribe(self, handler: FrameHandler, msg_types: set[int] | None = None) -> None:
@@ -223,13 +222,13 @@ class Transport:
         """Send a request and return the device's response frame (ACK, NACK, IDENTIFY or HEARTBEAT).
 
         Resends with the RETRY flag after each timeout, up to ``retries`` times. Raises
-        :class:`LinkTimeout` when no response came, :class:`LinkError` when the link is or goes down.
+        :class:`ResponseTimeout` when no response came, :class:`PortError` when the link is or goes down.
         """
         timeout_s = self.timeout_s if timeout_s is None else timeout_s
         retries = self.retries if retries is None else retries
         with self._lock:
             if self._port is None:
-                raise LinkError(f"{self.name}: link is down ({self.last_error or 'not open'})")
+                raise PortError(f"{self.name}: link is down ({self.last_error or 'not open'})")
             self.stats.requests += 1
             seq = self._next_seq()
             self._awaiting, self._response = seq, None
@@ -243,7 +242,7 @@ class Transport:
                     if response is not None:
                         return response
                 self.stats.timeouts += 1
-                raise LinkTimeout(
+                raise ResponseTimeout(
                     f"{self.name}: no response to {_type_name(msg_type)} seq {seq} after "
                     f"{retries + 1} attempts of {timeout_s:.3f} s"
                 )
@@ -254,7 +253,7 @@ class Transport:
         while True:
             port = self._port
             if port is None:
-                raise LinkError(f"{self.name}: link went down while waiting for a response: {self.last_error}")
+                raise PortError(f"{self.name}: link went down while waiting for a response: {self.last_error}")
             try:
                 # What has arrived already, in one read; else wait (one read slice) for the first byte.
                 waiting = port.in_waiting
@@ -268,7 +267,7 @@ class Transport:
                             data += port.read(min(waiting, _MAX_READ))
             except (serial.SerialException, OSError) as exc:
                 self._link_down(f"read failed: {exc}")
-                continue
+                raise PortError(f"{self.name}: link went down while waiting for a response: {self.last_error}") from exc
             if data:
                 self._ingest(data)
                 if self._response is not None:
@@ -279,13 +278,13 @@ class Transport:
     def _write(self, frame: Frame) -> None:
         port = self._port
         if port is None:
-            raise LinkError(f"{self.name}: link is down ({self.last_error or 'not open'})")
+            raise PortError(f"{self.name}: link is down ({self.last_error or 'not open'})")
         wire = encode_frame(frame)
         try:
             port.write(wire)
         except (serial.SerialException, OSError) as exc:
             self._link_down(f"write failed: {exc}")
-            raise LinkError(f"{self.name}: write failed: {exc}") from exc
+            raise PortError(f"{self.name}: write failed: {exc}") from exc
         self.stats.bytes_out += len(wire)
 
     def _ingest(self, data: bytes) -> int:
@@ -342,7 +341,7 @@ class Transport:
             return
         try:
             self._set_port(self._open_port())
-        except LinkError as exc:
+        except PortError as exc:
             self.last_error = str(exc)
             self._backoff_s = min(self._backoff_s * 2, self.reconnect_max_s)
             self._next_attempt = self.clock.monotonic() + self._backoff_s
@@ -388,10 +387,6 @@ def _close_quietly(port: serial.SerialBase) -> None:
         port.close()
     except (serial.SerialException, OSError) as exc:
         _LOGGER.debug("closing a failed port raised %s", exc)
-
-
-def _other_errors(stats: DecoderStats) -> int:
-    return stats.framing_errors + stats.cobs_errors + stats.version_errors
 
 
 def _type_name(msg_type: int) -> str:

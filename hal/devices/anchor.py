@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from hal.device import Device, Limit, Motion, TelemetryBase
+from hal.device import Device
 from hal.errors import CommandError
 from hal.icd import ANCHOR, ANCHOR_COUNT
-
-_LOGGER = logging.getLogger(__name__)
+from hal.limits import Limit
+from hal.motion import Motion
+from hal.telemetry import TelemetryBase
 
 #: Mask selecting every anchor.
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass
 
-from hal.device import Device, Limit, Motion, TelemetryBase
+from hal.device import Device
 from hal.icd import DRILL
+from hal.limits import Limit
+from hal.motion import Motion
 from hal.protocol import AckResult
-
-_LOGGER = logging.getLogger(__name__)
+from hal.telemetry import TelemetryBase
 
 
 @dataclass(frozen=True)

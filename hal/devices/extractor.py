@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from hal.device import Device, Limit, Motion, TelemetryBase
+from hal.device import Device
 from hal.icd import EXTRACTOR
+from hal.limits import Limit
+from hal.motion import Motion
 from hal.protocol import AckResult
-
-_LOGGER = logging.getLogger(__name__)
+from hal.telemetry import TelemetryBase
 
 #: Values of the ``lid`` telemetry field.
 LID_STATES = ("open", "sealed", "moving")

@@ -3,15 +3,14 @@ address 0x07)."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from hal.device import Device, Limit, TelemetryBase
+from hal.device import Device
 from hal.errors import CommandError
 from hal.icd import POWER, POWER_BUSES
+from hal.limits import Limit
 from hal.protocol import AckResult
-
-_LOGGER = logging.getLogger(__name__)
+from hal.telemetry import TelemetryBase
 
 
 @dataclass(frozen=True)

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
-from hal.device import Device, Limit, Motion, TelemetryBase
+from hal.device import Device
 from hal.icd import SCOOP
-
-_LOGGER = logging.getLogger(__name__)
+from hal.limits import Limit
+from hal.motion import Motion
+from hal.telemetry import TelemetryBase
 
 
 @dataclass(frozen=True)

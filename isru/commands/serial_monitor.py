@@ -21,7 +21,7 @@ import sys
 from typing import Any, TextIO
 
 from base.clock import Clock, RealClock
-from hal.errors import HalError, LinkError, LinkTimeout, PayloadError
+from hal.errors import HalError, PayloadError, PortError, ResponseTimeout
 from hal.icd import (
     ACK_LAYOUT,
     DEVICE_BY_ADDRESS,
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     transport = Transport(args.url, clock=clock, address=args.address, baud=args.baud, name=args.url)
     try:
         transport.open()
-    except LinkError as exc:
+    except PortError as exc:
         print(f"isru serial-monitor: {exc}", file=sys.stderr)
         return 1
     monitor = SerialMonitor(transport, clock, sys.stdout, DEVICE_BY_ADDRESS.get(args.address))
@@ -120,7 +120,7 @@ class SerialMonitor:
         reply: Frame | None = None
         try:
             reply = self.transport.request(MsgType.IDENTIFY)
-        except (LinkTimeout, LinkError) as exc:
+        except (ResponseTimeout, PortError) as exc:
             self._note(f"no IDENTIFY reply: {exc}")
         else:
             self.show("tx", Frame(self.transport.address, MsgType.IDENTIFY, reply.seq), sent_at)

@@ -18,15 +18,18 @@ import pytest
 import sim_hw
 from base.clock import VirtualClock
 from base.config_loader import ConfigError
-from hal.device import TELEMETRY_BASE_FIELDS, Device, DeviceEvent, Motion, telemetry_field_names
+from hal.device import Device
+from hal.device_events import DeviceEvent
 from hal.devices import DRIVER_CLASSES, Drill, Drive, Power, driver_class, open_device
 from hal.devices.anchor import ALL_ANCHORS, Anchor, anchor_mask
 from hal.devices.extractor import ExtractorTelemetry
 from hal.devices.imu import ImuTelemetry
 from hal.devices.power import PowerTelemetry, bus_index
-from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, LinkError, LinkTimeout
+from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, PortError, ResponseTimeout
 from hal.icd import DEFAULT_DEADMAN_MS, DEVICES, DRILL, IMU, POWER_BUSES, Completion, DeviceState, EventId
+from hal.motion import Motion
 from hal.protocol import AckResult, NackCode
+from hal.telemetry import TELEMETRY_BASE_FIELDS, telemetry_field_names
 from hal.transport import Transport
 from isru.config import load_config
 from sim_hw.firmware import Firmware, Nack
@@ -227,7 +230,7 @@ def test_connect_fails_on_a_failed_self_test_naming_the_checks(
 def test_connect_to_a_missing_port_raises_link_error_and_retries_from_poll(tmp_path, clock: VirtualClock):
     path = tmp_path / "ttyUSB-not-plugged"
     device = Drill(Transport(str(path), clock=clock, address=DRILL.address), clock)
-    with pytest.raises(LinkError, match="ttyUSB-not-plugged"):
+    with pytest.raises(PortError, match="ttyUSB-not-plugged"):
         device.connect()
     assert device.state == DeviceState.FAULT and "connect failed" in device.fault_reason
     run_for(device, clock, 0.5)  # poll keeps trying to open the port
@@ -308,7 +311,7 @@ def test_limits_bound_signed_arguments_by_magnitude_for_every_target(clock: Virt
         with pytest.raises(CommandError, match=arg):
             call()
     # Within the limits the command gets as far as the (unopened) link.
-    with pytest.raises(LinkError, match="link is down"):
+    with pytest.raises(PortError, match="link is down"):
         drive.move(-5.0, 0.2)
 
 
@@ -444,7 +447,7 @@ def test_motion_wait_times_out_on_the_clock_then_stop_ends_it(drill: Drill, cloc
     drill.spin(100)
     motion = drill.feed(0.5, 0.0001)
     t0 = clock.monotonic()
-    with pytest.raises(LinkTimeout, match="feed did not complete within 2 s"):
+    with pytest.raises(ResponseTimeout, match="feed did not complete within 2 s"):
         motion.wait(2.0)
     assert clock.monotonic() - t0 == pytest.approx(2.0, abs=0.05)
     drill.stop()
@@ -558,9 +561,9 @@ def test_disconnect_faults_the_device_and_reconnect_reidentifies(
     assert device.state == DeviceState.FAULT and not device.link_up
     assert "Input/output error" in device.fault_reason
     assert any(e.name == "LINK_DOWN" for e in seen)
-    with pytest.raises(LinkError, match="outcome unknown: link down"):
+    with pytest.raises(PortError, match="outcome unknown: link down"):
         motion.wait(1.0)
-    with pytest.raises(LinkError, match="link is down"):
+    with pytest.raises(PortError, match="link is down"):
         device.spin(10)
     run_for(device, clock, 1.0)
     assert not device.link_up
@@ -616,5 +619,5 @@ def test_anchor_and_power_drivers_refuse_out_of_range_before_the_link(clock: Vir
     with pytest.raises(CommandError, match=r"mask = 0 is outside the ICD range 1\.\.15"):
         anchor.deploy(0.2, anchors=0)
     power = Power(Transport("sim://power", clock=clock, address=0x07), clock)
-    with pytest.raises(LinkError):
+    with pytest.raises(PortError):
         power.bus("drill", False)

@@ -19,10 +19,11 @@ import pytest
 
 from base.clock import RealClock
 from hal.config import DeviceConfig, TransportConfig
-from hal.device import Device, telemetry_field_names
+from hal.device import Device
 from hal.devices import DRIVER_CLASSES, open_device
 from hal.icd import DEVICES, DeviceState
 from hal.protocol import AckResult
+from hal.telemetry import telemetry_field_names
 from sim_hw.devices import DEVICE_NAMES
 
 #: Wall-second bounds of the waits below.

@@ -17,10 +17,13 @@ import pytest
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
-from hal.device import Device, DeviceEvent, Motion, telemetry_field_names
+from hal.device import Device
+from hal.device_events import DeviceEvent
 from hal.devices import DRIVER_CLASSES, open_device
-from hal.errors import CommandError, DeviceNack, LinkError
+from hal.errors import CommandError, DeviceNack, PortError
 from hal.icd import DEVICES, POWER_BUSES, Completion, DeviceState, EventId
+from hal.motion import Motion
+from hal.telemetry import telemetry_field_names
 from isru.config import load_config
 from sim_hw.devices import DEVICE_NAMES
 from sim_hw.registry import install_world, uninstall_world
@@ -184,7 +187,7 @@ def test_disconnect_faults_and_reconnect_reidentifies(bench: Bench, name: str):
     bench.run(0.1)
     assert device.state == DeviceState.FAULT and not device.link_up
     assert [e.name for e in seen].count("LINK_DOWN") == 1
-    with pytest.raises(LinkError):
+    with pytest.raises(PortError):
         device.stop()
     bench.run(2.0)
     assert device.state == DeviceState.FAULT

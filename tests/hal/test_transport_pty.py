@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device, silent
 
 from base.clock import RealClock
 from hal.cobs_codec import cobs_encode
-from hal.errors import LinkError, LinkTimeout
+from hal.errors import PortError, ResponseTimeout
 from hal.icd import ACK_LAYOUT, DRILL, EVENT_LAYOUT, NACK_LAYOUT, EventId, Severity
 from hal.protocol import AckResult, Flags, Frame, MsgType, NackCode, encode_frame, pack_frame
 from hal.transport import Transport
+from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device, silent
 
 STOP = DRILL.command("stop").pack({})
 SPIN_TOO_FAST = DRILL.command("spin").pack({"rpm": 900.0})
@@ -88,7 +88,7 @@ def test_timeout_resends_with_retry_flag_and_same_seq(link) -> None:
     transport, device = link
     device.handler = silent
     start = time.perf_counter()
-    with pytest.raises(LinkTimeout, match="no response to COMMAND seq 1 after 3 attempts"):
+    with pytest.raises(ResponseTimeout, match="no response to COMMAND seq 1 after 3 attempts"):
         transport.request(MsgType.COMMAND, STOP, timeout_s=0.05, retries=2)
     elapsed = time.perf_counter() - start
     frames = device.wait_received(3)
@@ -122,7 +122,7 @@ def test_late_response_is_counted_stale_not_taken_for_the_next(link) -> None:
         dev.reply(frame, MsgType.ACK, ACK_LAYOUT.pack(frame.payload[0], AckResult.DONE), delay_s=0.15 if first else 0)
 
     device.handler = late_then_prompt
-    with pytest.raises(LinkTimeout):
+    with pytest.raises(ResponseTimeout):
         transport.request(MsgType.COMMAND, STOP, timeout_s=0.05, retries=0)
     device.flush()
     response = transport.request(MsgType.COMMAND, SPIN_TOO_FAST[:1] + bytes(4))
@@ -222,7 +222,7 @@ def test_unplug_marks_the_link_down_within_a_second(link, pty_pair: PtyPair) -> 
     assert [up for up, _ in changes] == [False]
     assert "read failed" in changes[0][1]
     start = time.perf_counter()
-    with pytest.raises(LinkError, match="link is down"):
+    with pytest.raises(PortError, match="link is down"):
         transport.request(MsgType.COMMAND, STOP)
     assert time.perf_counter() - start < 0.1
 
@@ -248,7 +248,7 @@ def test_unplug_fails_a_pending_request_at_once(link, pty_pair: PtyPair) -> None
     assert not thread.is_alive()
     assert time.perf_counter() - unplugged < 1.0
     assert len(outcome) == 1
-    assert isinstance(outcome[0], LinkError), outcome
+    assert isinstance(outcome[0], PortError), outcome
     assert "went down while waiting" in str(outcome[0])
     assert not transport.connected
 
@@ -298,7 +298,7 @@ def test_loop_url_delivers_frames_and_never_mistakes_an_echo_for_a_response() ->
         seq = transport.send(MsgType.EVENT, payload)
         wait_until(lambda: len(seen) == 1, 1.0, step=transport.poll)
         assert seen[0] == Frame(0x01, MsgType.EVENT, seq, payload)
-        with pytest.raises(LinkTimeout):
+        with pytest.raises(ResponseTimeout):
             transport.request(MsgType.COMMAND, STOP)
     # The request and its retry looped back as ordinary frames, not as responses.
     assert [(f.msg_type, f.flags) for f in seen[1:]] == [(MsgType.COMMAND, 0), (MsgType.COMMAND, Flags.RETRY)]
@@ -323,12 +323,12 @@ def test_spy_url_exchanges_frames_and_logs_the_traffic(tmp_path: Path, pty_pair:
 @pytest.mark.parametrize("url", ["/dev/isru-no-such-port", "nosuchscheme://drill"])
 def test_a_port_that_cannot_be_opened_names_the_url(url: str) -> None:
     transport = make_transport(url)
-    with pytest.raises(LinkError, match=f"cannot open {url}"):
+    with pytest.raises(PortError, match=f"cannot open {url}"):
         transport.open()
     assert not transport.connected
 
 
 def test_request_on_a_closed_transport_is_a_link_error() -> None:
     transport = make_transport("loop://")
-    with pytest.raises(LinkError, match="link is down"):
+    with pytest.raises(PortError, match="link is down"):
         transport.request(MsgType.IDENTIFY)

@@ -4,7 +4,8 @@
 :meth:`LinkServer.open`), :mod:`flight.link_packets` (telemetry, events and statuses numbered and committed to
 the :class:`~flight.spool.Spool` first, sent after), :mod:`flight.link_sessions` (a cursor and a window per
 client; loss of signal), :mod:`flight.link_admission` (roles and command counters), :mod:`flight.link_batches`
-(one batch frame per client per pass) and :mod:`flight.link_pump` (the per-pass socket work). Flight never has
+(one batch frame per client per pass), :mod:`flight.link_pump` (the per-pass socket work) and
+:mod:`flight.link_reports` (rate-limited events about refused traffic). Flight never has
 more than ``window`` packets + statuses unacknowledged by a client, so no high-water mark ever drops
 must-deliver data.
 
@@ -16,7 +17,6 @@ soon as it arrives. Times are clock seconds (monotonic unless named ``t``, which
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import uuid
 from collections.abc import Callable
@@ -31,6 +31,7 @@ from flight.link_admission import Admission, CounterStore
 from flight.link_batches import Batcher
 from flight.link_packets import PacketWriter, encode
 from flight.link_pump import Pump
+from flight.link_reports import TrafficReports
 from flight.link_sessions import Session, SessionTable
 from flight.link_socket import RouterSocket, open_router
 from flight.spool import Spool
@@ -45,8 +46,6 @@ _LOGGER = logging.getLogger(__name__)
 __all__ = ["CounterStore", "LinkServer"]
 
 SOURCE = "link"
-#: Seconds between two events reporting malformed or refused traffic (the counts keep every one).
-REPORT_INTERVAL_S = 1.0
 
 
 class LinkServer:
@@ -94,7 +93,7 @@ class LinkServer:
             "commands": 0,
             "losses": 0,
         }
-        self._reported: dict[str, tuple[float, int]] = {}
+        self._reports = TrafficReports(clock, events, self.stats)
         self._packets = PacketWriter(spool, clock, events)
         self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats)
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
@@ -309,7 +308,7 @@ class LinkServer:
         refusal = self._admission.refusal(identity, command)
         if refusal is not None:
             self._send(session.routing_id, wire.Reject(refusal.reason, refusal.message, command.id, refusal.counter))
-            self._report(
+            self._reports.report(
                 refusal.reason, f"command {command.name} ({command.id}) from {identity.name} refused: {refusal.message}"
             )
             return
@@ -345,23 +344,12 @@ class LinkServer:
 
     def _unauthenticated(self) -> None:
         self.stats["unauthenticated"] += 1
-        self._report("unauthenticated", "message from a peer without an allowed key dropped")
+        self._reports.report("unauthenticated", "message from a peer without an allowed key dropped")
 
     def _malformed(self, routing_id: bytes, detail: str) -> None:
         self.stats["malformed"] += 1
-        self._report("malformed", f"malformed message dropped: {detail}")
+        self._reports.report("malformed", f"malformed message dropped: {detail}")
         self._send(routing_id, wire.Reject("malformed", detail[:4000], "", 0))
-
-    def _report(self, kind: str, message: str) -> None:
-        """An event for ``kind``, at most one per REPORT_INTERVAL_S (with the count since the last one)."""
-        now = self.clock.monotonic()
-        last, suppressed = self._reported.get(kind, (-math.inf, 0))
-        if now - last < REPORT_INTERVAL_S:
-            self._reported[kind] = (last, suppressed + 1)
-            return
-        self._reported[kind] = (now, 0)
-        suffix = f" ({suppressed} more since the last report)" if suppressed else ""
-        self.events.warning(SOURCE, kind, message + suffix, count=self.stats.get(kind + "s", self.stats.get(kind, 0)))
 
     def _send(self, routing_id: bytes, message: wire.Message) -> None:
         self._batcher.send(routing_id, encode(message))

@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device
 
 from hal.cobs_codec import cobs_encode
 from hal.icd import DEVICE_BY_ADDRESS, DRILL, EVENT_LAYOUT, Completion, EventId, Severity
 from hal.icd_doc import DOC_PATH, read_block
 from hal.protocol import Frame, MsgType, pack_frame
 from isru.commands.serial_monitor import describe_frame
+from tests.support.ptyfake import FakeDevice, PtyPair, answer_like_a_device
 
 TELEMETRY_VALUES = {
     "state": 2,

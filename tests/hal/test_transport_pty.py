@@ -27,7 +27,7 @@ SPIN_TOO_FAST = DRILL.command("spin").pack({"rpm": 900.0})
 
 
 def wait_until(condition, timeout_s: float, step=None) -> float:
-    """Call ``step()`` (if given) and poll ``condition()`` until true; returns the wall seconds it took."""
+    """Call ``step()`` (if given) and poll ``condition()`` until true; fails after ``timeout_s`` wall seconds."""
     start = time.perf_counter()
     while not condition():
         if time.perf_counter() - start > timeout_s:
@@ -97,7 +97,7 @@ def test_timeout_resends_with_retry_flag_and_same_seq(link) -> None:
     assert {f.payload for f in frames} == {STOP}
     assert transport.stats.retries == 2
     assert transport.stats.timeouts == 1
-    assert 0.15 <= elapsed < 1.0
+    assert elapsed >= 0.15  # every attempt waited out its 0.05 s timeout
 
 
 def test_retry_is_answered(link) -> None:
@@ -209,22 +209,25 @@ def test_garbage_is_counted_and_the_next_request_works(link) -> None:
     assert transport.stats.timeouts == 0
 
 
-def test_unplug_marks_the_link_down_within_a_second(link, pty_pair: PtyPair) -> None:
+def test_unplug_is_seen_by_poll_and_later_requests_fail_without_sending(link, pty_pair: PtyPair) -> None:
     transport, device = link
     changes: list[tuple[bool, str]] = []
     transport.on_link_change(lambda up, reason: changes.append((up, reason)))
     assert transport.request(MsgType.COMMAND, STOP).msg_type == MsgType.ACK
     device.stop()
     pty_pair.close_master()
-    took = wait_until(lambda: not transport.connected, 1.0, step=transport.poll)
-    assert took < 1.0
+    wait_until(lambda: not transport.connected, 5.0, step=transport.poll)  # a guard, not a timing check
+    # poll() itself found the hang-up (a failed read), not a request timing out.
     assert transport.stats.disconnects == 1
+    assert transport.stats.timeouts == 0
     assert [up for up, _ in changes] == [False]
     assert "read failed" in changes[0][1]
-    start = time.perf_counter()
+    requests, bytes_out = transport.stats.requests, transport.stats.bytes_out
     with pytest.raises(PortError, match="link is down"):
         transport.request(MsgType.COMMAND, STOP)
-    assert time.perf_counter() - start < 0.1
+    # Refused up front: nothing was written and nothing waited for a response.
+    assert (transport.stats.requests, transport.stats.bytes_out) == (requests, bytes_out)
+    assert transport.stats.timeouts == 0
 
 
 def test_unplug_fails_a_pending_request_at_once(link, pty_pair: PtyPair) -> None:
@@ -242,14 +245,15 @@ def test_unplug_fails_a_pending_request_at_once(link, pty_pair: PtyPair) -> None
     thread.start()
     device.wait_received(1)
     device.stop()
-    unplugged = time.perf_counter()
     pty_pair.close_master()
-    thread.join(timeout=2.0)
+    thread.join(timeout=30.0)  # a guard against a hang, not a timing check
     assert not thread.is_alive()
-    assert time.perf_counter() - unplugged < 1.0
+    # The request ended because the port failed, not because its 5 s response timeout ran out.
     assert len(outcome) == 1
     assert isinstance(outcome[0], PortError), outcome
     assert "went down while waiting" in str(outcome[0])
+    assert isinstance(outcome[0].__cause__, OSError)  # the serial error, translated where it entered
+    assert transport.stats.timeouts == 0
     assert not transport.connected
 
 

@@ -152,8 +152,9 @@ class LinkClient:
         """Call ``cb(seq, samples)`` for every telemetry packet, once, in seq order."""
         self._listeners.telemetry.add(cb)
 
-    def on_event(self, cb: Callable[[int, dict[str, Any]], None]) -> None:
+    def on_event(self, cb: Callable[[int, dict[str, Any]], object]) -> None:
         """Call ``cb(seq, event)`` for every event packet, once, in seq order."""
+        # What ``cb`` returns is ignored (an archive's ingest_event reports whether it stored the event).
         self._listeners.event.add(cb)
 
     def on_command_status(self, cb: Callable[[dict[str, Any]], None]) -> None:

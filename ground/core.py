@@ -39,6 +39,7 @@ from typing import Any
 from base.clock import Clock
 from ground.alarms import AlarmBoard
 from ground.archive import Archive
+from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.verifier import CommandHistory, CommandRecord
@@ -61,7 +62,9 @@ class GroundCore:
     never command).
     """
 
-    def __init__(self, client: Any | None, archive: Archive, clock: Clock, *, keep_events: int = KEEP_EVENTS) -> None:
+    def __init__(
+        self, client: LinkClient | None, archive: Archive, clock: Clock, *, keep_events: int = KEEP_EVENTS
+    ) -> None:
         self.client = client
         self.archive = archive
         self.clock = clock
@@ -82,7 +85,7 @@ class GroundCore:
             client.on_command_status(self.handle_command_status)
             client.on_link(self.handle_link)
             client.set_ack_gate(self.ack_gate)
-            if getattr(client, "dictionary", None):
+            if client.dictionary:
                 self.handle_dictionary(client.dictionary)
 
     @classmethod
@@ -97,13 +100,18 @@ class GroundCore:
         and never prunes. ``client_options`` go to the client (``keys_dir``, ``identity``, ``insecure``,
         ``light_time_s`` …); the caller services the client (``run_in_thread()`` or ``poll()``) and closes it.
         """
-        from ground.client import LinkClient  # the link is optional for archive-only use
-
         resume_after = archive.high_seq() if archiving else 0
         client = LinkClient(endpoint, clock, resume_after=resume_after, archive=archiving, **client_options)
         return cls(client, archive, clock)
 
     # ------------------------------------------------------------------------------------- state
+    @property
+    def link_client(self) -> LinkClient:
+        """The link client (:class:`NotConnected` for an archive-only core, which has none)."""
+        if self.client is None:
+            raise NotConnected("this ground core has no link (archive only)")
+        return self.client
+
     @property
     def role(self) -> str:
         """The link role: ``operator`` (may command) or ``observer`` (read-only; also an archive-only core);

@@ -15,7 +15,7 @@ __all__ = ["Listeners", "Samples"]
 #: A telemetry packet's samples: ``(channel, t epoch s, value)``.
 Samples = list[tuple[str, float, Any]]
 
-_Callback = TypeVar("_Callback", bound=Callable[..., None])
+_Callback = TypeVar("_Callback", bound=Callable[..., object])
 
 
 @dataclass
@@ -40,6 +40,6 @@ class Listeners:
     def __init__(self) -> None:
         self.dictionary: _Kind[Callable[[dict[str, Any]], None]] = _Kind()
         self.telemetry: _Kind[Callable[[int, Samples], None]] = _Kind()
-        self.event: _Kind[Callable[[int, dict[str, Any]], None]] = _Kind()
+        self.event: _Kind[Callable[[int, dict[str, Any]], object]] = _Kind()
         self.status: _Kind[Callable[[dict[str, Any]], None]] = _Kind()
         self.link: _Kind[Callable[[Any], None]] = _Kind()

@@ -103,6 +103,20 @@ class SimStack:
 
         self.config_path.write_text(derived_config_text(self.flight_overrides(), self.base_config))
 
+    @property
+    def ground(self) -> GroundCore:
+        """The archiving ground core (:class:`StackError` before :meth:`start`)."""
+        if self.core is None:
+            raise StackError("the stack has not been started")
+        return self.core
+
+    @property
+    def flight_pid(self) -> int:
+        """The flight process's id (:class:`StackError` when it was never started)."""
+        if self.flight is None:
+            raise StackError("flight has not been started")
+        return self.flight.pid
+
     # -------------------------------------------------------------------------------------- life
     def start(self) -> SimStack:
         """Make keys, start flight, connect ground, wait for the dictionary; returns self."""
@@ -157,7 +171,7 @@ class SimStack:
             insecure=self.insecure,
             light_time_s=self.light_time_s,
         )
-        core.client.run_in_thread()
+        core.link_client.run_in_thread()
         if not archive:
             self._extra_cores.append(core)
         self.await_dictionary(core)
@@ -206,9 +220,12 @@ class SimStack:
         for core in [*self._extra_cores, self.core]:  # the archiving core last: views first
             if core is None:
                 continue
-            core.client.stop()
+            link = core.client
+            if link is not None:
+                link.stop()
             core.close()
-            core.client.close()
+            if link is not None:
+                link.close()
             if core.archive is not self.archive:
                 core.archive.close()
         self._extra_cores.clear()

@@ -82,11 +82,11 @@ def run(args: argparse.Namespace) -> int:
             heartbeat_s=link.heartbeat_s,
             los_missed=link.los_missed,
         )
-    except (LinkError, GroundError, OSError) as exc:
+    except (LinkError, GroundError) as exc:
         print(f"isru console: cannot set up the link as {args.identity!r}: {exc}", file=sys.stderr)
         archive.close()
         return 2
-    client = core.client
+    client = core.link_client
     ctx = ConsoleContext(core, clock)
     client.run_in_thread()
     print(f"isru console: http://{host}:{port} as {args.identity} over {link.endpoint}", flush=True)

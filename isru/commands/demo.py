@@ -229,11 +229,11 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     try:
         stack.start()
         print(
-            f"isru demo: flight (pid {stack.flight.pid}, {where}) on a clock {warp:g}x real time, "
+            f"isru demo: flight (pid {stack.flight_pid}, {where}) on a clock {warp:g}x real time, "
             f"link {stack.endpoint} (CURVE, keys in {stack.keys_dir}); ground archive {stack.archive_path}",
             flush=True,
         )
-        stack.core.subscribe("event", _print_event)
+        stack.ground.subscribe("event", _print_event)
         if not args.no_console:
             console = _start_console(stack, config, args)
         _run_cycles(stack, stopping)

@@ -131,17 +131,17 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
             heartbeat_s=link.heartbeat_s,
             los_missed=link.los_missed,
         )
-    except (LinkError, GroundError, OSError) as exc:
+    except (LinkError, GroundError) as exc:
         archive.close()
         raise SystemExit(f"isru ground: cannot open the link: {exc}") from None
-    core.client.run_in_thread()
+    core.link_client.run_in_thread()
     try:
         _await_dictionary(core, clock, args.connect_timeout)
         yield core
     finally:
-        core.client.stop()
+        core.link_client.stop()
         core.close()
-        core.client.close()
+        core.link_client.close()
         archive.close()
         if tmp is not None:
             tmp.cleanup()

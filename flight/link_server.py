@@ -40,6 +40,7 @@ from link import wire
 from link.errors import LinkError, MalformedMessage
 from link.keys import ClientIdentity
 from link.lighttime import los_timeout_s
+from link.schema import SEVERITIES, Stage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ class LinkServer:
         self._packets.add_status(status.as_dict())
         if self._admission.admitting:
             error = self._admit()
-            if error is not None and status.stage == "accepted":
+            if error is not None and status.stage == Stage.ACCEPTED:
                 # The dispatcher stops the command before its handler runs (it reports it failed instead).
                 raise AdmissionRefused("persistence", f"the command counter could not be recorded: {error}")
 
@@ -299,7 +300,7 @@ class LinkServer:
     def dictionary(self) -> dict[str, Any]:
         """The flight dictionary plus event severities and flight's name and boot id."""
         dictionary = dict(self._dictionary())
-        dictionary.setdefault("events", ["debug", "info", "warning", "error", "critical"])
+        dictionary.setdefault("events", list(SEVERITIES))
         dictionary["flight"] = {"name": self.name, "boot_id": self.boot_id}
         return dictionary
 

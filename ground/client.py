@@ -33,6 +33,7 @@ from ground.link_socket import open_dealer
 from link import wire
 from link.errors import MalformedMessage
 from link.lighttime import DelayLine, los_timeout_s
+from link.schema import Stage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -298,7 +299,7 @@ class LinkClient:
             status = {
                 "id": message.command_id,
                 "name": self._outbox.name_of(message.command_id),
-                "stage": "failed",
+                "stage": Stage.FAILED.value,
                 "source": self.identity,
                 "t": self.clock.now(),
                 "reason": message.reason,

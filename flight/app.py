@@ -30,7 +30,7 @@ from flight.health import HealthMonitor, progress_ping
 from flight.interlocks import Interlocks, InterlockSettings
 from flight.limits import apply_limits, derived_limits
 from flight.mission import Mission, export_diagram
-from flight.mission_params import LiveMissionConfig, mission_param_specs
+from flight.mission.params import LiveMissionConfig, mission_param_specs
 from flight.params import ParameterStore
 from flight.rig import Rig
 from flight.sequences import SequenceRunner

@@ -1,0 +1,67 @@
+"""Drilling skill: torque-limited feeds, bites (feed, then retract to lift the cuttings), and withdrawing."""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+
+from flight.mission.context import MissionContext, MissionFailure
+from flight.mission.motion import motion, wait
+from hal.icd import Completion
+from hal.motion import Motion
+
+#: Slowest feed the torque limiter or a stall retry goes down to, m/s.
+MIN_FEED_M_S = 0.0001
+
+
+def bite(
+    ctx: MissionContext, goal_m: float, rate_m_s: float, *, hammer: bool
+) -> Generator[None, None, tuple[Completion, float]]:
+    """Drill one bite of the hole to ``goal_m`` (m) and retract, the retract carrying the cuttings up the
+    auger into the hopper; the deepest point reached is recorded in the progress (``hole_m``). Returns
+    how the feed ended and the feed rate (m/s) it ended at."""
+    ctx.io.command("drill", "spin", rpm=ctx.config.drill_rpm)
+    if hammer:
+        ctx.io.command("drill", "percussion", on=1)
+    completion, rate_m_s = yield from feed(ctx, goal_m, rate_m_s)
+    ctx.progress.hole_m = max(ctx.progress.hole_m, ctx.get("drill.depth_m"))
+    yield from drill_out(ctx)  # the retract delivers the bite's cuttings to the hopper
+    yield from wait(ctx, 1.0)
+    return completion, rate_m_s
+
+
+def feed(ctx: MissionContext, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:
+    """Feed the turning drill to ``goal_m`` (m), halving the rate (m/s) while the torque is above the limit;
+    returns how the feed ended and the rate it ended at. In very strong ground a bite takes long: the
+    watchdog is on progress (``motion_timeout_s`` without 5 mm of advance), not on the whole feed."""
+    cfg = ctx.config
+    feeding = ctx.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
+    deadline = ctx.now() + cfg.motion_timeout_s
+    mark = ctx.get("drill.depth_m")
+    while isinstance(feeding, Motion) and not feeding.done:
+        if feeding.lost_reason is not None:
+            raise MissionFailure(f"drill.feed: link lost during the motion ({feeding.lost_reason})")
+        depth = ctx.get("drill.depth_m")
+        if depth >= mark + 0.005:
+            mark, deadline = depth, ctx.now() + cfg.motion_timeout_s
+        if ctx.now() > deadline:
+            ctx.io.command("drill", "stop")
+            raise MissionFailure(f"drill.feed made no progress for {cfg.motion_timeout_s:g} s")
+        if ctx.get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * MIN_FEED_M_S:
+            rate = max(rate / 2, MIN_FEED_M_S)
+            ctx.events.info("mission", "feed_slowed", f"torque above {cfg.torque_limit_Nm:g} N*m: feed {rate:g} m/s")
+            feeding = ctx.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
+        yield
+    if not isinstance(feeding, Motion):
+        return Completion.OK, rate
+    assert feeding.completion is not None
+    return feeding.completion, rate
+
+
+def drill_out(ctx: MissionContext) -> Generator[None, None, None]:
+    """Withdraw the drill and wait until the auger has stopped turning (30 s at most)."""
+    if ctx.get("drill.depth_m") > 0.001:
+        yield from motion(ctx, "drill", "retract", rate_m_s=0.01)
+    ctx.io.command("drill", "spin", rpm=0.0)
+    deadline = ctx.now() + 30.0
+    while ctx.get("drill.rpm") > ctx.io.settings.drill_turning_rpm and ctx.now() < deadline:
+        yield

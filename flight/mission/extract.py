@@ -1,0 +1,124 @@
+"""EXTRACT: fill the hopper with drill cuttings, bite by bite, and top it up with the scoop where it pays."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping
+
+from flight.mission.anchoring import anchor_out
+from flight.mission.context import Activity, MissionContext, MissionFailure
+from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
+from flight.mission.motion import require, wait
+from hal.icd import Completion
+
+
+class Extract:
+    """The extraction phase's activities (leaves ``extract_drill``, ``extract_scoop``)."""
+
+    def __init__(self, ctx: MissionContext) -> None:
+        self._ctx = ctx
+
+    def activities(self) -> Mapping[str, Callable[[], Activity]]:
+        """Leaf name → activity."""
+        return {"extract_drill": self.drill, "extract_scoop": self.scoop}
+
+    def drill(self) -> Activity:
+        """Drill in bites, each retract carrying its cuttings up the auger into the hopper, until the hopper
+        holds ``hopper_target_kg``, the hole is ``drill_depth_m`` deeper than at the cycle's start, or it is
+        as deep as the drill reaches. Feed is torque-limited
+        (halved above ``torque_limit_Nm``); a stall retracts, clears and retries at half the rate, and after
+        ``stall_retries`` retries drilling is given up and reported."""
+        ctx = self._ctx
+        cfg = ctx.config
+        progress = ctx.progress
+        deepest = float(ctx.io.rig.device("drill").limits.get("max_depth_m", 3.0))
+        if progress.hole_site != progress.site:
+            progress.hole_site, progress.hole_m, progress.hole_offset = progress.site, 0.0, 0
+        if progress.hole_m >= deepest - 0.01:
+            return (yield from self._next_hole(deepest))
+        if ctx.get("extractor.lid", 0) != 0:
+            yield from require(ctx, "extractor", "lid", sealed=0)
+        hammer = bool(progress.site_probe().get("cemented", 0.0))
+        rate = cfg.feed_rate_m_s
+        stalls = bites = 0
+        outcome = ""
+        floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
+        while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
+            if progress.hole_m >= deepest - 0.01:
+                outcome = f"hole at its deepest ({progress.hole_m:.2f} m)"
+                break
+            if progress.hole_m >= floor - 0.001:
+                outcome = f"drilled the cycle's {cfg.drill_depth_m:g} m"
+                break
+            goal = min(progress.hole_m + cfg.bite_m, floor)
+            completion, rate = yield from bite(ctx, goal, rate, hammer=hammer)
+            if completion == Completion.OK:
+                bites += 1
+                continue
+            if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):
+                outcome = f"refusal at {progress.hole_m:.2f} m"  # the bit cannot advance: the hole ends here
+                progress.hole_m = deepest
+                break
+            stalls += 1
+            ctx.events.warning("mission", "drill_stall", f"drill stopped ({completion.name}), stall {stalls}")
+            ctx.io.rig.device("drill").clear_fault()
+            if stalls > cfg.stall_retries:
+                ctx.events.error("mission", "drilling_abandoned", f"gave up drilling after {stalls} stalls")
+                outcome = f"abandoned after {stalls} stalls"
+                break
+            rate = max(rate / 2, MIN_FEED_M_S)
+        if hammer:
+            ctx.io.command("drill", "percussion", on=0)
+        loaded = ctx.get("extractor.loaded_mass_kg")
+        summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
+        return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _next_hole(self, deepest: float) -> Generator[None, None, tuple[str, str]]:
+        """The hole is as deep as the drill reaches (``deepest`` m): withdraw, and move to a fresh hole at
+        this site, or to the next best site once ``holes_per_site`` holes are worked out."""
+        ctx = self._ctx
+        progress = ctx.progress
+        yield from drill_out(ctx)
+        yield from anchor_out(ctx)
+        progress.hole_offset += 1
+        progress.hole_m = 0.0
+        if progress.hole_offset < ctx.config.holes_per_site:
+            return "exhausted", f"hole worked out at {deepest:.2f} m; moving to hole {progress.hole_offset + 1}"
+        ranked = [i for i in sorted(progress.scores, key=lambda i: -progress.scores[i]) if progress.scores[i] > 0]
+        later = ranked[ranked.index(progress.site) + 1 :] if progress.site in ranked else []
+        if not later:
+            raise MissionFailure(f"site {progress.site} is worked out and no other site holds water")
+        progress.site, progress.hole_offset, progress.hole_site = later[0], 0, later[0]
+        return "exhausted", f"site worked out ({ctx.config.holes_per_site} holes); moving to site {later[0]}"
+
+    def scoop(self) -> Activity:
+        """Top the hopper up with the scoop where the ground is loose and icy near the surface (dry or
+        ice-cemented ground is not scooped: dry fill only costs heater energy, cemented ground overloads
+        the scoop)."""
+        ctx = self._ctx
+        cfg = ctx.config
+        probe = ctx.progress.site_probe()
+        loaded = ctx.get("extractor.loaded_mass_kg")
+        if loaded >= cfg.hopper_target_kg:
+            return "hopper_full", f"{loaded:.2f} kg loaded by the drill"
+        loose = not probe.get("cemented", 0.0)
+        icy_top = probe.get("ice_top", 0.0) >= cfg.scoop_min_ice_fraction
+        if probe and not (loose and icy_top):
+            if loaded <= 0.0:
+                raise MissionFailure(f"nothing excavated at site {ctx.progress.site} (drill gave nothing)")
+            why = "cemented" if not loose else "dry near the surface"
+            return "hopper_full", f"{loaded:.2f} kg loaded by the drill; not scooping ({why} ground)"
+        if ctx.get("extractor.lid", 0) != 0:
+            yield from require(ctx, "extractor", "lid", sealed=0)
+        passes = 0
+        while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
+            if passes >= cfg.scoop_passes_max:
+                if ctx.get("extractor.loaded_mass_kg") > 0:
+                    break
+                raise MissionFailure(f"hopper still empty after {passes} scoop passes")
+            passes += 1
+            yield from require(ctx, "scoop", "dig", depth_m=cfg.scoop_depth_m)
+            yield from require(ctx, "scoop", "lift")
+            yield from require(ctx, "scoop", "dump")
+            yield from wait(ctx, 1.0)
+        loaded = ctx.get("extractor.loaded_mass_kg")
+        return "hopper_full", f"{loaded:.2f} kg loaded ({passes} scoop passes)"

@@ -1,0 +1,290 @@
+"""The mission state machine: prospect → anchor → extract → process, cycle after cycle.
+
+States and transitions are declared as tables (:mod:`flight.mission.states`) and run by ``transitions``'
+hierarchical machine. Each leaf state has an *activity*, supplied by its phase (:mod:`~flight.mission.prospect`,
+:mod:`~flight.mission.anchor`, :mod:`~flight.mission.extract`, :mod:`~flight.mission.process`,
+:mod:`~flight.mission.stow`): a generator that issues device commands through
+:class:`~flight.interlocks.Interlocks` (the only path to the actuators) and yields once per tick while it
+waits. When an activity returns, it names the trigger to fire and the reason, and the machine moves on.
+Nothing here sleeps or uses a timer: time comes from the clock, checked on every tick, so a three-hour
+extraction runs in seconds on a virtual clock.
+
+Operator controls: ``hold`` (freeze; ``resume`` re-enters the exact leaf, whose activity continues from
+the hardware's present state), ``abort`` (orderly retract, then SAFE), ``fault`` (straight to SAFE), and
+``recover`` (SAFE → IDLE, explicit). The emergency stop is not here: it lives in the interlocks and only
+*tells* the machine afterwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from transitions.core import MachineError
+from transitions.extensions import HierarchicalMachine
+
+from flight.commands import ArgSpec, command
+from flight.errors import CommandRejected
+from flight.events import EventLog
+from flight.interlocks import Interlocks
+from flight.mission import safing
+from flight.mission.anchor import Anchor
+from flight.mission.context import Activity, MissionContext, MissionFailure, MissionSettings, Phase
+from flight.mission.extract import Extract
+from flight.mission.heating import heater_off
+from flight.mission.navigation import Navigator
+from flight.mission.process import LedgerSink, Process
+from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
+from flight.mission.prospect import Prospect
+from flight.mission.states import OPERATIONAL, STATES, transition_table
+from flight.mission.stow import Stow
+from flight.telemetry import TelemetryTable
+from hal.errors import HalError
+
+
+class Mission:
+    """The autonomous mining mission over :class:`~flight.interlocks.Interlocks`."""
+
+    def __init__(
+        self,
+        io: Interlocks,
+        table: TelemetryTable,
+        events: EventLog,
+        config: MissionSettings,
+        *,
+        ledger: LedgerSink | None = None,
+        on_change: Callable[[Mission], None] | None = None,
+    ) -> None:
+        self.io = io
+        self.table = table
+        self.events = events
+        self.clock = events.clock
+        self.config = config
+        self._ctx = MissionContext(io, table, events, config, MissionProgress(cycles_target=config.cycles))
+        self._on_change = on_change
+        phases: tuple[Phase, ...] = (
+            Prospect(self._ctx, Navigator(self._ctx)),
+            Anchor(self._ctx),
+            Extract(self._ctx),
+            Process(self._ctx, ledger),
+            Stow(self._ctx),
+        )
+        self._activities: dict[str, Callable[[], Activity]] = {
+            leaf: start for phase in phases for leaf, start in phase.activities().items()
+        }
+        self._activities["aborting"] = lambda: safing.orderly_retract(self._ctx, self._reason)
+        self._activity: Activity | None = None
+        self._reason = "start-up"
+        self.state = "idle"
+        self.machine = HierarchicalMachine(
+            model=self,
+            states=STATES,
+            transitions=transition_table(self._held_is),
+            initial="idle",
+            auto_transitions=False,
+            send_event=True,
+            after_state_change="_entered",
+            ignore_invalid_triggers=False,
+        )
+
+    @property
+    def progress(self) -> MissionProgress:
+        """What the mission has done and where it is (replaced by :meth:`restore`)."""
+        return self._ctx.progress
+
+    # --------------------------------------------------------------------------- conditions
+    def will_prospect(self, _event: Any = None) -> bool:
+        """Prospecting is configured and there are sites to probe."""
+        return bool(self.config.prospect) and len(self.config.sites) > 1
+
+    def more_sites(self, _event: Any = None) -> bool:
+        """Candidate sites remain to be probed."""
+        return self.progress.probe_index < len(self.config.sites)
+
+    def more_cycles(self, _event: Any = None) -> bool:
+        """Extraction cycles remain."""
+        return self.progress.cycle < self.progress.cycles_target
+
+    def remember_held(self, _event: Any) -> None:
+        """Keep the leaf HOLD came from, to resume it exactly."""
+        self.progress.held = self.state
+
+    def _held_is(self, leaf: str, _event: Any = None) -> bool:
+        return self.progress.held == leaf
+
+    # --------------------------------------------------------------------------------- core
+    @property
+    def top_state(self) -> str:
+        """The top-level state (``extract`` for ``extract_drill``)."""
+        return self.state.split("_", 1)[0]
+
+    def fire(self, trigger: str, reason: str) -> bool:
+        """Fire ``trigger`` with ``reason``; returns False (with an event) if it is not valid now."""
+        try:
+            return bool(getattr(self, trigger)(reason=reason))
+        except MachineError:
+            self.events.warning("mission", "invalid_trigger", f"{trigger} is not possible in {self.state}: {reason}")
+            return False
+
+    def _entered(self, event: Any) -> None:
+        previous = event.transition.source
+        reason = event.kwargs.get("reason", "")
+        self._reason = reason
+        top = self.top_state
+        if not self.progress.visited or self.progress.visited[-1] != top:
+            self.progress.visited.append(top)
+        self.events.info(
+            "mission", "transition", f"{previous} → {self.state}: {reason}", origin=previous, dest=self.state
+        )
+        self._activity = None
+        start = self._activities.get(self.state)
+        if start is not None:
+            self._activity = start()
+        elif self.state == "safe":
+            safing.make_safe(self._ctx, reason)
+        elif self.state == "hold":
+            safing.freeze(self._ctx)
+        if self._on_change is not None:
+            self._on_change(self)
+
+    def tick(self, _now: float = 0.0) -> None:
+        """Advance the current activity once (the executive calls this at the mission rate)."""
+        activity = self._activity
+        if activity is None:
+            return
+        try:
+            next(activity)
+        except StopIteration as done:
+            self._activity = None
+            trigger, reason = done.value
+            self.fire(trigger, reason)
+        except (MissionFailure, CommandRejected, HalError) as exc:
+            self._activity = None
+            reason = getattr(exc, "reason", "") or type(exc).__name__
+            self.events.error("mission", "activity_failed", f"{self.state}: {exc}")
+            if self.state == "aborting":
+                self.fire("aborted", f"abort incomplete: {exc}")
+            else:
+                self.fire("fault", f"{self.state} failed: {reason}: {exc}")
+
+    # ------------------------------------------------------------------------------ commands
+    @command(
+        "mission.start",
+        "Start the mining campaign from IDLE: prospect, anchor, then extraction cycles.",
+        ArgSpec("cycles", "int", "", 1, 10_000, description="extraction cycles before stowing", default=0),
+        hazardous=True,
+        hazard="The rover drives, anchors, drills and heats on its own until the cycles are done.",
+        resource="mission",
+    )
+    def cmd_start(self, cycles: int) -> None:
+        """Start from IDLE."""
+        if self.state != "idle":
+            raise CommandRejected("bad_state", f"mission.start needs IDLE, the mission is in {self.state}")
+        self.progress.cycles_target = self.progress.cycle + (cycles or self.config.cycles)
+        self.fire("start", f"operator start: {cycles or self.config.cycles} cycle(s)")
+
+    @command("mission.hold", "Freeze the mission where it is; motion stops, the heater holds its set point.")
+    def cmd_hold(self) -> None:
+        """HOLD."""
+        if self.state not in OPERATIONAL:
+            raise CommandRejected("bad_state", f"nothing to hold in {self.state}")
+        self.fire("hold", "operator hold")
+
+    @command(
+        "mission.resume",
+        "Resume the exact sub-state the mission was held in.",
+        hazardous=True,
+        hazard="Autonomous motion and heating resume.",
+    )
+    def cmd_resume(self) -> None:
+        """RESUME."""
+        if self.state != "hold":
+            raise CommandRejected("bad_state", f"mission.resume needs HOLD, the mission is in {self.state}")
+        self.fire("resume", f"operator resume into {self.progress.held}")
+
+    @command("mission.abort", "Orderly retract: heater off, drill out, scoop stowed, then SAFE.")
+    def cmd_abort(self) -> None:
+        """ABORT."""
+        if self.state not in (*OPERATIONAL, "hold"):
+            raise CommandRejected("bad_state", f"nothing to abort in {self.state}")
+        self.fire("abort", "operator abort")
+
+    @command(
+        "mission.recover",
+        "Leave SAFE for IDLE once the operator has checked the rover.",
+        hazardous=True,
+        hazard="The rover can be commanded again; make sure the cause of SAFE is understood.",
+    )
+    def cmd_recover(self) -> None:
+        """SAFE → IDLE."""
+        if self.state != "safe":
+            raise CommandRejected("bad_state", f"mission.recover needs SAFE, the mission is in {self.state}")
+        if self.io.estopped:
+            raise CommandRejected("interlock:estop", "release the emergency stop first (estop.reset)")
+        self.fire("recover", "operator recovery")
+
+    # ----------------------------------------------------------------------- fault responses
+    def respond(self, response: str, reason: str) -> None:
+        """Carry out a fault-protection response: ``hold``, ``safe``, ``retract`` or ``abort``."""
+        if response == "hold" and self.state in OPERATIONAL:
+            self.fire("hold", reason)
+        elif response == "safe" and self.state != "safe":
+            self.fire("fault", reason)
+        elif response in ("retract", "abort") and self.state in (*OPERATIONAL, "hold"):
+            self.fire("abort", reason)
+
+    # ---------------------------------------------------------------------------- safe stops
+    def _heater_off(self) -> None:
+        """Switch the heater off (errors reported, not raised); the flight app's make-safe calls this."""
+        heater_off(self._ctx)
+
+    def _freeze(self) -> None:
+        """Stop every actuator where it is; the flight app's make-safe calls this."""
+        safing.freeze(self._ctx)
+
+    # -------------------------------------------------------------------------- persistence
+    def snapshot(self) -> dict[str, Any]:
+        """Everything needed to pick the mission up after a restart (JSON-serialisable)."""
+        return {"state": self.state, "progress": progress_to_json(self.progress)}
+
+    def restore(self, snapshot: dict[str, Any], policy: str) -> None:
+        """Continue from a snapshot taken before a restart. The hardware is made safe first; then the
+        mission holds in the leaf it was in (``policy`` ``hold``) or resumes it (``resume``)."""
+        self._ctx.progress = progress_from_json(snapshot.get("progress", {}))
+        state = snapshot.get("state", "idle")
+        heater_off(self._ctx)
+        safing.freeze(self._ctx)
+        if state in OPERATIONAL or state == "hold":
+            leaf = state if state in OPERATIONAL else self.progress.held
+            if policy == "resume" and leaf in OPERATIONAL:
+                self.machine.set_state(leaf)
+                self._activity = self._activities[leaf]()
+                message = f"restart: hardware made safe, resuming {leaf}"
+            else:
+                self.progress.held = leaf
+                self.machine.set_state("hold")
+                message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
+        elif state in ("aborting", "safe"):
+            self.machine.set_state("safe")
+            message = "restart: hardware made safe, in SAFE as before (mission.recover to leave it)"
+        else:
+            message = "restart: hardware made safe, idle"
+        self.events.warning("mission", "restored", message, state=self.state)
+        if self._on_change is not None:
+            self._on_change(self)
+
+    # ---------------------------------------------------------------------------- telemetry
+    def telemetry(self) -> dict[str, Any]:
+        """Mission channels."""
+        p = self.progress
+        return {
+            "mission.state": self.state,
+            "mission.top_state": self.top_state,
+            "mission.cycle": p.cycle,
+            "mission.cycles_target": p.cycles_target,
+            "mission.site": p.site,
+            "mission.water_kg": p.water_kg,
+            "mission.regolith_kg": p.regolith_kg,
+            "mission.energy_Wh": p.energy_Wh,
+            "mission.held": p.held,
+        }

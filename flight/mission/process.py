@@ -1,0 +1,88 @@
+"""PROCESS: seal the hopper, bake the batch, vent, dump the tailings and transfer the water to the tank."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from flight.mission.context import Activity, MissionContext
+from flight.mission.heating import heat_batch
+from flight.mission.motion import require, wait
+
+#: Receives each completed cycle: (cycle, site, water kg, regolith kg, heater energy Wh).
+LedgerSink = Callable[[int, int, float, float, float], None]
+
+
+class Process:
+    """The processing phase's activities (leaves ``process_seal``, ``_heat``, ``_vent``, ``_dump``,
+    ``_transfer``); a finished cycle is added to the progress and reported to the ledger."""
+
+    def __init__(self, ctx: MissionContext, ledger: LedgerSink | None = None) -> None:
+        self._ctx = ctx
+        self._ledger = ledger
+        #: The batch being processed, measured when it is dumped (kg, Wh).
+        self._batch_regolith_kg = 0.0
+        self._batch_energy_Wh = 0.0
+
+    def activities(self) -> Mapping[str, Callable[[], Activity]]:
+        """Leaf name → activity."""
+        return {
+            "process_seal": self.seal,
+            "process_heat": self.heat,
+            "process_vent": self.vent,
+            "process_dump": self.dump,
+            "process_transfer": self.transfer,
+        }
+
+    def seal(self) -> Activity:
+        """Close the hopper's lid."""
+        yield from require(self._ctx, "extractor", "lid", sealed=1)
+        return "sealed", "lid sealed"
+
+    def heat(self) -> Activity:
+        """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`)."""
+        reason = yield from heat_batch(self._ctx)
+        return "heated", reason
+
+    def vent(self) -> Activity:
+        """Open the vent for ``vent_s``."""
+        ctx = self._ctx
+        ctx.io.command("extractor", "vent", open=1)
+        yield from wait(ctx, ctx.config.vent_s)
+        ctx.io.command("extractor", "vent", open=0)
+        return "vented", f"vented for {ctx.config.vent_s:g} s"
+
+    def dump(self) -> Activity:
+        """Note the batch's regolith and heater energy, then open the lid and dump the tailings."""
+        ctx = self._ctx
+        self._batch_regolith_kg = ctx.get("extractor.loaded_mass_kg")
+        self._batch_energy_Wh = ctx.get("extractor.heater_energy_J") / 3600.0
+        yield from require(ctx, "extractor", "lid", sealed=0)
+        yield from require(ctx, "extractor", "dump")
+        return "dumped", f"{self._batch_regolith_kg:.2f} kg of tailings dumped"
+
+    def transfer(self) -> Activity:
+        """Move the batch's water to the tank and book the cycle."""
+        ctx = self._ctx
+        before = ctx.get("extractor.tank_kg")
+        yield from require(ctx, "extractor", "transfer_water")
+        yield from wait(ctx, 0.5)
+        water = max(0.0, ctx.get("extractor.tank_kg") - before)
+        regolith = self._batch_regolith_kg
+        energy = self._batch_energy_Wh
+        progress = ctx.progress
+        progress.cycle += 1
+        progress.water_kg += water
+        progress.regolith_kg += regolith
+        progress.energy_Wh += energy
+        if self._ledger is not None:
+            self._ledger(progress.cycle, progress.site, water, regolith, energy)
+        ctx.events.info(
+            "mission",
+            "cycle_complete",
+            f"cycle {progress.cycle}: {water:.3f} kg water from {regolith:.2f} kg regolith, {energy:.0f} Wh",
+            cycle=progress.cycle,
+            water_kg=water,
+            regolith_kg=regolith,
+            energy_Wh=energy,
+        )
+        return "cycle_done", f"cycle {progress.cycle} of {progress.cycles_target} complete"

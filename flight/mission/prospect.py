@@ -1,0 +1,149 @@
+"""PROSPECT: drive to each candidate site, probe it with a shallow drill hole, rank the sites, travel to one."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+
+from flight.mission.anchoring import anchor_out, try_anchor
+from flight.mission.context import Activity, MissionContext, MissionFailure
+from flight.mission.drilling import drill_out
+from flight.mission.motion import require, wait
+from flight.mission.navigation import Navigator
+from hal.icd import Completion
+from hal.motion import Motion
+
+
+class Prospect:
+    """The prospecting phase's activities (leaves ``prospect_drive``, ``_probe``, ``_rank``, ``_travel``)."""
+
+    def __init__(self, ctx: MissionContext, navigator: Navigator) -> None:
+        self._ctx = ctx
+        self._navigator = navigator
+
+    def activities(self) -> Mapping[str, Callable[[], Activity]]:
+        """Leaf name → activity."""
+        return {
+            "prospect_drive": self.drive,
+            "prospect_probe": self.probe,
+            "prospect_rank": self.rank,
+            "prospect_travel": self.travel,
+        }
+
+    def drive(self) -> Activity:
+        """Drive to the next candidate site."""
+        progress = self._ctx.progress
+        site = self._ctx.config.sites[progress.probe_index]
+        yield from self._navigator.drive_to(site.x_m, site.y_m)
+        return "reached", f"at candidate site {progress.probe_index}"
+
+    def probe(self) -> Activity:
+        """Anchor, drill a shallow probe hole measuring the cutting work and the water the volatiles sensor
+        sees, withdraw, and score the site (:func:`assess`). A site that cannot be anchored ranks last."""
+        ctx = self._ctx
+        cfg = ctx.config
+        index = ctx.progress.probe_index
+        ctx.progress.probe_index += 1
+        anchored = yield from try_anchor(ctx)
+        if not anchored:
+            # A site the rover cannot anchor on cannot be drilled either: rank it last.
+            yield from anchor_out(ctx)
+            ctx.progress.scores[index] = -math.inf
+            ctx.events.warning("mission", "probe", f"site {index}: cannot anchor; not workable")
+            return "probed", f"site {index} not workable"
+        if ctx.get("extractor.lid", 0) != 1:
+            # probe cuttings are not a batch: with the lid shut they fall beside the collar
+            yield from require(ctx, "extractor", "lid", sealed=1)
+        ctx.io.command("drill", "spin", rpm=cfg.drill_rpm)
+        yield from wait(ctx, 2.0)
+        idle_torque = ctx.get("drill.torque_Nm")
+        feed = ctx.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
+        samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction)
+        energy_J = torque_max = 0.0
+        last = ctx.now()
+        while isinstance(feed, Motion) and not feed.done:
+            yield
+            now = ctx.now()
+            torque = ctx.get("drill.torque_Nm")
+            omega = ctx.get("drill.rpm") * math.tau / 60.0
+            energy_J += max(0.0, torque - idle_torque) * omega * (now - last)  # cutting work at the bit
+            last = now
+            torque_max = max(torque_max, torque)
+            samples.append((ctx.get("drill.depth_m"), ctx.get("drill.volatiles_ice_fraction")))
+        stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
+        mass_kg = ctx.get("drill.cuttings_kg")
+        yield from drill_out(ctx)
+        if stalled:
+            ctx.io.rig.device("drill").clear_fault()
+        yield from anchor_out(ctx)
+        ctx.progress.probes[index] = probe = assess(ctx, samples, energy_J, mass_kg, torque_max)
+        score = ctx.progress.scores[index] = probe["kg_per_kWh"]
+        ctx.events.info(
+            "mission",
+            "probe",
+            f"site {index}: water {probe['ice']:.4f} (surface {probe['ice_top']:.4f}), "
+            f"drilling {probe['drill_J_kg']:.0f} J/kg ({'cemented' if probe['cemented'] else 'loose'}), "
+            f"peak torque {torque_max:.1f} N*m, {'stalled, ' if stalled else ''}"
+            f"expected {score:.4f} kg water per kWh",
+            site=index,
+            ice=probe["ice"],
+            torque=torque_max,
+        )
+        return "probed", f"site {index} probed"
+
+    def rank(self) -> Activity:
+        """Choose the site with the best expected water per energy."""
+        progress = self._ctx.progress
+        ranked = sorted(progress.scores, key=lambda i: progress.scores[i], reverse=True)
+        if not ranked or progress.scores[ranked[0]] == -math.inf:
+            raise MissionFailure("no candidate site is workable (none could be anchored and drilled)")
+        progress.site = ranked[0]
+        progress.tried_sites = []
+        yield
+        return "ranked", f"best site {ranked[0]} (ranking {ranked})"
+
+    def travel(self) -> Activity:
+        """Drive to a fresh hole at the chosen site."""
+        ctx = self._ctx
+        if ctx.progress.site < 0:
+            ctx.progress.site = 0
+        progress = ctx.progress
+        if ctx.config.sites:
+            site = ctx.config.sites[progress.site]
+            # a fresh hole beside the worked-out ones: alternate sides, hole_spacing_m apart, across the site
+            offset = progress.hole_offset if progress.hole_site == progress.site else 0
+            side = (offset + 1) // 2 * ctx.config.hole_spacing_m * (1.0 if offset % 2 else -1.0)
+            yield from self._navigator.drive_to(site.x_m, site.y_m + side)
+        return "arrived", f"at site {progress.site}"
+
+
+def assess(
+    ctx: MissionContext, samples: list[tuple[float, float]], energy_J: float, mass_kg: float, torque_max: float
+) -> dict[str, float]:
+    """What a probe says about a site: water fraction of the deeper half and of the top (the volatiles
+    sensor's median, robust to its noise), drilling energy per kg, whether the ground is cemented, and
+    the expected water per energy of mining it (kg per kWh: water over drilling plus heating energy)."""
+    cfg = ctx.config
+    deep = [ice for depth, ice in samples if depth >= 0.5 * cfg.probe_depth_m]
+    top = [ice for depth, ice in samples if 0.0 < depth <= 2.0 * cfg.scoop_depth_m]
+    ice = median(deep)
+    drill_J_kg = energy_J / mass_kg if mass_kg > 1e-6 else math.inf
+    cemented = drill_J_kg > cfg.cemented_J_kg
+    per_kg_J = (drill_J_kg if math.isfinite(drill_J_kg) else 1.0e9) + cfg.process_J_kg
+    return {
+        "ice": ice,
+        "ice_top": median(top),
+        "drill_J_kg": drill_J_kg if math.isfinite(drill_J_kg) else -1.0,
+        "cemented": 1.0 if cemented else 0.0,
+        "torque_max": torque_max,
+        "kg_per_kWh": ice / per_kg_J * 3.6e6,
+    }
+
+
+def median(values: list[float]) -> float:
+    """Median of ``values`` (0 for none)."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else 0.5 * (ordered[mid - 1] + ordered[mid])

@@ -93,3 +93,13 @@ def test_every_path_it_names_exists() -> None:
     assert paths, "the page names no paths"
     missing = sorted(path for path in paths if not (REPO / path).exists())
     assert not missing, f"docs/architecture.md names paths that do not exist: {missing}"
+
+
+def test_the_emulators_are_kept_from_every_hal_module_but_the_protocol() -> None:
+    """sim_hw's forbidden contract names every hal module except the protocol's own, so a new driver-side
+    module cannot slip through."""
+    contract = next(c for c in _contracts() if c["type"] == "forbidden" and c["source_modules"] == ["sim_hw"])
+    protocol = {"hal.protocol", "hal.cobs_codec", "hal.icd", "hal.errors"}
+    modules = {f"hal.{path.stem}" for path in (REPO / "hal").glob("*.py") if path.stem != "__init__"}
+    modules |= {f"hal.{path.name}" for path in (REPO / "hal").iterdir() if (path / "__init__.py").exists()}
+    assert set(contract["forbidden_modules"]) - {"link"} == modules - protocol

@@ -188,8 +188,7 @@ class FlightApp:
 
     def make_safe(self, reason: str) -> None:
         """Stop every actuator and the heater without changing the mission state (shutdown, restart)."""
-        self.mission._heater_off()
-        self.mission._freeze()
+        self.mission.stop_hardware()
         self.events.warning("flight", "made_safe", reason)
 
     def close(self) -> None:

@@ -234,12 +234,10 @@ class Mission:
             self.fire("abort", reason)
 
     # ---------------------------------------------------------------------------- safe stops
-    def _heater_off(self) -> None:
-        """Switch the heater off (errors reported, not raised); the flight app's make-safe calls this."""
+    def stop_hardware(self) -> None:
+        """Switch the heater off, then stop every actuator where it is, without changing the mission state
+        (errors reported, not raised); the flight app's make-safe calls this at shutdown and restart."""
         heater_off(self._ctx)
-
-    def _freeze(self) -> None:
-        """Stop every actuator where it is; the flight app's make-safe calls this."""
         safing.freeze(self._ctx)
 
     # -------------------------------------------------------------------------- persistence

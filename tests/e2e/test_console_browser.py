@@ -31,7 +31,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webelement import WebElement
-from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 from base.clock import RealClock
 from flight.link_server import LinkServer
@@ -41,6 +40,7 @@ from ground.console.context import ConsoleContext
 from ground.core import GroundCore
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
+from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 import zmq
-from tests.support.link_harness import MiniFlight
 
 from base.clock import RealClock
 from flight.commands import command
 from link import wire
 from link.keys import init_keys
 from link.security import secure_client
+from tests.support.link_harness import MiniFlight
 
 
 @pytest.fixture(scope="module")

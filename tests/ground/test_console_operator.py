@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from nicegui.testing import User, user_simulation
-from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 from base.clock import RealClock
 from flight.link_server import LinkServer
@@ -25,6 +24,7 @@ from ground.console.context import ConsoleContext, ConsoleSettings
 from ground.core import GroundCore
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
+from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 WAIT_S = 10.0

@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from nicegui.testing import User, user_simulation
-from tests.support.console_support import BATTERY_CHANNEL, HandlerFeed, archive_only_core, build_flight
 
 from base.clock import RealClock
 from ground.console.app import register_pages
 from ground.console.context import ConsoleContext, ConsoleSettings
 from ground.errors import Forbidden
 from sim_hw.registry import uninstall_world
+from tests.support.console_support import BATTERY_CHANNEL, HandlerFeed, archive_only_core, build_flight
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.timeout(60)]
 

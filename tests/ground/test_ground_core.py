@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.support.flight_stack import build
 
 from base.clock import VirtualClock
 from flight.app import FlightApp
@@ -36,6 +35,7 @@ from ground.errors import (
 from link.errors import LinkError
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
+from tests.support.flight_stack import build
 
 #: A channel with limits declared the way a limit table declares them (the red band above 850 K).
 HOT = ChannelSpec("test.chamber_K", unit="K", warn_high=700.0, alarm_high=850.0)

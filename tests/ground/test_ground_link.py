@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from tests.support.flight_stack import build
 
 from base.clock import VirtualClock
 from flight.app import FlightApp
@@ -21,6 +20,7 @@ from ground.errors import Forbidden, NeedsConfirmation
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
+from tests.support.flight_stack import build
 
 HOT = ChannelSpec("test.chamber_K", unit="K", warn_high=700.0, alarm_high=850.0)
 #: Flight steps per wait (clock s) and the wall time the client may wait for traffic each step (s).

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from tests.support.flight_stack import build
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
@@ -14,6 +13,7 @@ from flight.app import FlightApp
 from flight.dispatcher import Stage
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
+from tests.support.flight_stack import build
 
 
 @pytest.fixture

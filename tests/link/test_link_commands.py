@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import zmq
-from tests.support.link_harness import MiniFlight
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import RealClock, VirtualClock
@@ -25,6 +24,7 @@ from link.keys import init_keys
 from link.security import secure_client
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
+from tests.support.link_harness import MiniFlight
 
 REPLAYS = 10_000
 

@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from tests.support.link_harness import MiniFlight
 
 from base.clock import Clock, RealClock, ScaledClock
 from ground.client import LinkClient
 from link.keys import init_keys
+from tests.support.link_harness import MiniFlight
 
 WARP = 20.0
 

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 import zmq
 import zmq.auth.thread
-from tests.support.link_harness import MiniFlight
 
 from base.clock import RealClock
 from ground.client import LinkClient
@@ -21,6 +20,7 @@ from link import wire
 from link.errors import InsecureSetup, KeyFileError
 from link.keys import add_client, init_keys, key_file_mode, load_allowed, load_client_keys
 from link.security import ServerSecurity, check_server_socket, secure_client
+from tests.support.link_harness import MiniFlight
 
 ATTEMPTS = 100
 

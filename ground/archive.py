@@ -33,14 +33,23 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from ground.archive_sql import (
+    COMMANDS_SQL,
+    LEVELS,
+    STAGE_CHUNK,
+    command_records,
+    delete_older_than,
+    event_records,
+    events_sql,
+    stages_sql,
+)
 from ground.errors import ArchiveError, UnknownChannel
 from ground.seqranges import SeqRanges
-from link.schema import SEVERITIES, type_of
+from link.schema import type_of
 
 _LOGGER = logging.getLogger(__name__)
 
 SECONDS_PER_DAY = 86_400.0
-_LEVELS = {name: level for level, name in enumerate(SEVERITIES)}
 _KIND_TELEMETRY = 0
 _KIND_EVENT = 1
 _INDEX_ORDER = itemgetter(0)  # channel_id of a sample row (stable sort: each channel stays in arrival order)
@@ -167,12 +176,10 @@ class Archive:
             if seq in self._pending or seq in self._held:
                 return False
             ids = self._channel_ids
-            try:
+            try:  # the fast path: known channels, well-formed samples
                 rows = [(ids[c], t, v, seq) for c, t, v in samples]
-            except KeyError:
-                rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in self._checked(seq, samples)]
-            except (TypeError, ValueError):
-                rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in self._checked(seq, samples)]
+            except (KeyError, TypeError, ValueError):  # a new channel, or a bad sample to name
+                rows = [(self._channel_id(c, v), t, v, seq) for c, t, v in checked_samples(seq, samples)]
             if not self._take_seq(seq, "telemetry"):
                 return False
             self._samples.extend(rows)
@@ -180,21 +187,6 @@ class Archive:
             if len(self._samples) >= self.batch_rows:
                 self.flush()
             return True
-
-    @staticmethod
-    def _checked(seq: Any, samples: Any) -> list[tuple[str, float, Any]]:
-        try:
-            items = list(samples)
-        except TypeError:
-            raise ArchiveError(f"telemetry packet {seq!r}: expected a list of samples, found {samples!r}") from None
-        for item in items:
-            if not (isinstance(item, tuple | list) and len(item) == 3 and isinstance(item[0], str)):
-                raise ArchiveError(f"telemetry packet {seq!r}: expected (channel, t, value) samples, found {item!r}")
-            if not isinstance(item[1], int | float) or isinstance(item[1], bool):
-                raise ArchiveError(
-                    f"telemetry packet {seq!r}: time of {item[0]!r}: expected epoch seconds, found {item[1]!r}"
-                )
-        return items
 
     def _channel_id(self, name: str, value: Any) -> int:
         cid = self._channel_ids.get(name)
@@ -226,7 +218,7 @@ class Archive:
             row = (
                 seq,
                 t,
-                _LEVELS.get(severity, _LEVELS["info"]),
+                LEVELS.get(severity, LEVELS["info"]),
                 severity,
                 str(event.get("source", "")),
                 str(event.get("name", "")),
@@ -384,70 +376,23 @@ class Archive:
         ``min_severity`` is a severity name (debug … critical); ``text`` matches source, name or message
         (case-insensitive substring).
         """
-        where: list[str] = []
-        params: list[Any] = []
-        if t0 is not None:
-            where.append("t >= ?")
-            params.append(float(t0))
-        if t1 is not None:
-            where.append("t <= ?")
-            params.append(float(t1))
-        if min_severity is not None:
-            if min_severity not in _LEVELS:
-                raise ArchiveError(f"min_severity: expected one of {list(SEVERITIES)}, found {min_severity!r}")
-            where.append("level >= ?")
-            params.append(_LEVELS[min_severity])
-        if text:
-            pattern = "%" + str(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-            where.append("(source LIKE ? ESCAPE '\\' OR name LIKE ? ESCAPE '\\' OR message LIKE ? ESCAPE '\\')")
-            params.extend([pattern] * 3)
-        clause = f"WHERE {' AND '.join(where)}" if where else ""
-        sql = f"SELECT seq, t, severity, source, name, message, data FROM events {clause} ORDER BY seq DESC LIMIT ?"
+        sql, params = events_sql(t0=t0, t1=t1, min_severity=min_severity, text=text, limit=limit)
         with self._lock:
             self.flush()
-        rows = self._read(sql, (*params, max(0, int(limit))))
-        return [
-            {"seq": s, "t": t, "severity": sev, "source": src, "name": n, "message": m, "data": json.loads(d)}
-            for s, t, sev, src, n, m, d in reversed(rows)
-        ]
+        return event_records(self._read(sql, params))
 
     def command_history(self, limit: int = 1000) -> list[dict[str, Any]]:
         """The latest ``limit`` commands, oldest first, each with every stage it reported (in order)."""
         with self._lock:
             self.flush()
         with self._read_lock:
-            commands = self._read_unlocked(
-                "SELECT id, name, source, t, stage, stage_t, reason, message FROM commands "
-                "ORDER BY t DESC, rowid DESC LIMIT ?",
-                (max(0, int(limit)),),
-            )
+            commands = self._read_unlocked(COMMANDS_SQL, (max(0, int(limit)),))
             ids = [row[0] for row in commands]
-            stages: dict[str, list[dict[str, Any]]] = {i: [] for i in ids}
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                marks = ",".join("?" * len(chunk))
-                for cid, t, stage, reason, message, progress in self._read_unlocked(
-                    "SELECT command_id, t, stage, reason, message, progress FROM command_stages "
-                    f"WHERE command_id IN ({marks}) ORDER BY rowid",
-                    tuple(chunk),
-                ):
-                    stages[cid].append(
-                        {"t": t, "stage": stage, "reason": reason, "message": message, "progress": progress}
-                    )
-        return [
-            {
-                "id": i,
-                "name": n,
-                "source": src,
-                "t": t,
-                "stage": st,
-                "stage_t": st_t,
-                "reason": r,
-                "message": m,
-                "stages": stages[i],
-            }
-            for i, n, src, t, st, st_t, r, m in reversed(commands)
-        ]
+            stage_rows: list[tuple[Any, ...]] = []
+            for start in range(0, len(ids), STAGE_CHUNK):
+                chunk = tuple(ids[start : start + STAGE_CHUNK])
+                stage_rows.extend(self._read_unlocked(stages_sql(len(chunk)), chunk))
+        return command_records(commands, stage_rows)
 
     def link_stats(self, t0: float, t1: float) -> list[tuple[float, dict[str, Any]]]:
         """Link statistics snapshots with ``t0 <= t <= t1`` (epoch s), in time order."""
@@ -526,13 +471,7 @@ class Archive:
             conn = self._conn
             try:
                 conn.execute("BEGIN")
-                removed = conn.execute("DELETE FROM samples WHERE t < ?", (cutoff,)).rowcount
-                removed += conn.execute("DELETE FROM events WHERE t < ?", (cutoff,)).rowcount
-                old = "SELECT id FROM commands WHERE stage_t < ?"
-                removed += conn.execute(f"DELETE FROM command_stages WHERE command_id IN ({old})", (cutoff,)).rowcount
-                removed += conn.execute("DELETE FROM commands WHERE stage_t < ?", (cutoff,)).rowcount
-                removed += conn.execute("DELETE FROM link_stats WHERE t < ?", (cutoff,)).rowcount
-                removed += conn.execute("DELETE FROM alarm_journal WHERE t < ?", (cutoff,)).rowcount
+                removed = delete_older_than(conn, cutoff)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
@@ -577,3 +516,19 @@ def _float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return 0.0
+
+
+def checked_samples(seq: Any, samples: Any) -> list[tuple[str, float, Any]]:
+    """The samples of telemetry packet ``seq`` as a list, or :class:`ArchiveError` naming the first bad one."""
+    try:
+        items = list(samples)
+    except TypeError:
+        raise ArchiveError(f"telemetry packet {seq!r}: expected a list of samples, found {samples!r}") from None
+    for item in items:
+        if not (isinstance(item, tuple | list) and len(item) == 3 and isinstance(item[0], str)):
+            raise ArchiveError(f"telemetry packet {seq!r}: expected (channel, t, value) samples, found {item!r}")
+        if not isinstance(item[1], int | float) or isinstance(item[1], bool):
+            raise ArchiveError(
+                f"telemetry packet {seq!r}: time of {item[0]!r}: expected epoch seconds, found {item[1]!r}"
+            )
+    return items

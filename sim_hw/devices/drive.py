@@ -78,6 +78,23 @@ def _sign(x: float) -> float:
     return 1.0 if x > 0.0 else -1.0 if x < 0.0 else 0.0
 
 
+def side_motion(contact: Contact, rim: float, force: float, pinned: bool) -> tuple[float, float]:
+    """Ground speed of one side (m/s) and the force its wheels actually push with (N), for a rim speed ``rim``
+    (m/s) and the thrust ``force`` (N) its two wheels ask of the ground through ``contact``."""
+    if rim == 0.0:
+        return 0.0, 0.0  # brakes hold
+    direction = 1.0 if rim > 0 else -1.0
+    per_wheel = force * direction / 2.0
+    saturation = contact.saturation_thrust_N
+    if pinned or per_wheel >= saturation:
+        return 0.0, direction * 2.0 * saturation  # 100 % slip: the wheels dig in
+    if per_wheel >= 0.0:
+        return rim * (1.0 - contact.slip(per_wheel)), force
+    if -per_wheel >= saturation:
+        return 2.0 * rim, -direction * 2.0 * saturation  # skidding: braking force exhausted
+    return rim * (1.0 + contact.slip(-per_wheel)), force
+
+
 class DriveFirmware(Firmware):
     """The drive controller: two motors (left, right), each driving a side's two wheels, with encoders."""
 
@@ -353,8 +370,8 @@ class DriveFirmware(Firmware):
         force_l = rolling * _sign(rl) + grade - couple
         force_r = rolling * _sign(rr) + grade + couple
         pinned = self.pinned
-        ground_l, force_l = self._side(rl, force_l, pinned)
-        ground_r, force_r = self._side(rr, force_r, pinned)
+        ground_l, force_l = side_motion(self._contact, rl, force_l, pinned)
+        ground_r, force_r = side_motion(self._contact, rr, force_r, pinned)
         if pinned:
             v_new = omega_new = 0.0
         else:
@@ -398,22 +415,6 @@ class DriveFirmware(Firmware):
         if self._short_A and self.world.t < self._short_until and (want_l or want_r or rl or rr):
             cur_l += math.copysign(self._short_A, cur_l or 1.0)
         self.current_left_A, self.current_right_A = cur_l, cur_r
-
-    def _side(self, rim: float, force: float, pinned: bool) -> tuple[float, float]:
-        """Ground speed of one side (m/s) and the force its wheels actually push with (N)."""
-        contact = self._contact
-        if rim == 0.0:
-            return 0.0, 0.0  # brakes hold
-        direction = 1.0 if rim > 0 else -1.0
-        per_wheel = force * direction / 2.0
-        saturation = contact.saturation_thrust_N
-        if pinned or per_wheel >= saturation:
-            return 0.0, direction * 2.0 * saturation  # 100 % slip: the wheels dig in
-        if per_wheel >= 0.0:
-            return rim * (1.0 - contact.slip(per_wheel)), force
-        if -per_wheel >= saturation:
-            return 2.0 * rim, -direction * 2.0 * saturation  # skidding: braking force exhausted
-        return rim * (1.0 + contact.slip(-per_wheel)), force
 
     def _motor_current(self, side: int, force: float, rim: float, want: float) -> float:
         """Signed current of one motor, A: the current limit against a jammed wheel that is commanded."""

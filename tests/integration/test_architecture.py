@@ -4,6 +4,7 @@ names exists."""
 
 from __future__ import annotations
 
+import ast
 import re
 import tomllib
 from pathlib import Path
@@ -103,3 +104,25 @@ def test_the_emulators_are_kept_from_every_hal_module_but_the_protocol() -> None
     modules = {f"hal.{path.stem}" for path in (REPO / "hal").glob("*.py") if path.stem != "__init__"}
     modules |= {f"hal.{path.name}" for path in (REPO / "hal").iterdir() if (path / "__init__.py").exists()}
     assert set(contract["forbidden_modules"]) - {"link"} == modules - protocol
+
+
+#: Product files that are tables (data, not logic) and may be longer than the file limit.
+TABLE_FILES: frozenset[str] = frozenset()
+MAX_CLASS_LINES = 400
+MAX_FILE_LINES = 650
+
+
+def test_no_class_or_file_is_too_big_to_hold_in_ones_head() -> None:
+    too_big = []
+    for package in TOP_LEVEL:
+        for path in sorted((REPO / package).rglob("*.py")):
+            source = path.read_text(encoding="utf-8")
+            name = str(path.relative_to(REPO))
+            if source.count("\n") > MAX_FILE_LINES and name not in TABLE_FILES:
+                too_big.append(f"{name}: {source.count(chr(10))} lines")
+            for node in ast.walk(ast.parse(source)):
+                if isinstance(node, ast.ClassDef) and node.end_lineno is not None:
+                    lines = node.end_lineno - node.lineno + 1
+                    if lines > MAX_CLASS_LINES:
+                        too_big.append(f"{name}: class {node.name} {lines} lines")
+    assert not too_big, f"over {MAX_CLASS_LINES} lines a class or {MAX_FILE_LINES} a file: {too_big}"

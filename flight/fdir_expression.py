@@ -19,6 +19,8 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from flight.errors import FlightError
+
 #: A watchpoint name usable in an expression.
 NAME_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 KEYWORDS = frozenset({"and", "or", "not"})
@@ -29,7 +31,7 @@ MAX_DEPTH = 64
 Truth = bool | None
 
 
-class ExpressionError(ValueError):
+class ExpressionError(FlightError, ValueError):
     """An expression is malformed; ``position`` is the 0-based character offset of the problem."""
 
     def __init__(self, expected: str, found: str, position: int) -> None:

@@ -261,20 +261,16 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
 
 
 def _run_cycles(stack: Any, stopping: list[int]) -> None:
-    """Start a cycle whenever the mission is idle, until SIGTERM/Ctrl-C or SAFE."""
-    core = stack.core
+    """Start a cycle whenever the mission is idle until SIGTERM/Ctrl-C; SAFE and an emergency stop are reported
+    with the commands that recover, and the station keeps running. Stops only if flight itself exits."""
+    from isru.demo_loop import CycleLoop, RecoveryHint
+
+    hint = RecoveryHint(endpoint=stack.endpoint, keys_dir=str(stack.keys_dir))
+    loop = CycleLoop(stack.ground, hint, lambda text: print(f"isru demo: {text}", flush=True))
     while not stopping:
-        state = core.value("mission.state", "")
-        if state == "idle":
-            record = core.send("mission.start", {"cycles": 1}, confirmed=True)
-            end = record.wait_terminal(30.0)
-            if end == "failed":
-                print(f"isru demo: mission.start failed: {record.reason} {record.message}", flush=True)
-        elif state == "safe":
-            print("isru demo: the mission is in SAFE (see the events); stopping", flush=True)
-            return
-        if stack.flight.poll() is not None:
-            print(f"isru demo: flight exited ({stack.flight.returncode}); see {stack.log_path}", flush=True)
+        loop.step()
+        if stack.flight is None or stack.flight.poll() is not None:
+            print(f"isru demo: flight exited; see {stack.log_path}", flush=True)
             return
         stack.clock.sleep(1.0)
 

@@ -102,9 +102,19 @@ class Rig:
         return self.wait(lambda: self.driver.find_element(By.XPATH, xpath), f"field {label_start!r}")
 
     def type_into(self, label_start: str, text: str) -> None:
-        element = self.field(label_start)
-        element.clear()
-        element.send_keys(text)
+        """Type into a field once it takes input (a dialog's field is not interactable while it opens)."""
+
+        def typed() -> bool:
+            element = self.field(label_start)
+            element.clear()
+            element.send_keys(text)
+            return True
+
+        self.wait(typed, f"the field {label_start!r} to take input")
+
+    def click(self, xpath: str, what: str) -> None:
+        """Click the element at ``xpath`` once it is there and interactable."""
+        self.wait(lambda: self.driver.find_element(By.XPATH, xpath).click() or True, what)
 
     def js(self, script: str) -> Any:
         return self.driver.execute_script(script)
@@ -376,7 +386,7 @@ def test_battery_in_its_red_band_raises_an_alarm_that_acknowledging_changes(rig:
     ).click()
     rig.type_into("comment", "battery swap scheduled")
     dialog = "//div[contains(@class,'q-dialog')]"
-    rig.driver.find_element(By.XPATH, dialog + "//button[.//span[text()='Acknowledge']]").click()
+    rig.click(dialog + "//button[.//span[text()='Acknowledge']]", "the dialog's acknowledge button")
     rig.wait(
         lambda: rig.core.alarms.get(BATTERY_CHANNEL) is None or rig.core.alarms.get(BATTERY_CHANNEL).acked,
         "the alarm acknowledged",

@@ -87,6 +87,7 @@ class BundleReport:
     roots: dict[int, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     entries: list[dict[str, Any]] = field(default_factory=list)
+    tree: MerkleTree = field(default_factory=MerkleTree)
 
     @property
     def ok(self) -> bool:
@@ -129,7 +130,7 @@ def verify_bundle(
     log = _key(log_key, root / "keys" / "log.vkey", "log", report)
     if rover is None or log is None:
         return report
-    tree = _check_records(root, rover, report)
+    tree = report.tree = _check_records(root, rover, report)
     try:
         latest_note = (root / "checkpoint").read_text()
         latest, _ = open_checkpoint(latest_note, log)

@@ -25,7 +25,7 @@ from ground.ledger.checkpoint import Checkpoint, cosign, open_checkpoint, sign_c
 from ground.ledger.merkle import MerkleTree, leaf_hash
 from link.note import Signer, Verifier, format_note
 
-__all__ = ["LedgerLog"]
+__all__ = ["LedgerLog", "store_cosignature"]
 
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS leaves (idx INTEGER PRIMARY KEY, leaf BLOB NOT NULL, hash BLOB NOT NULL UNIQUE, "
@@ -147,35 +147,13 @@ class LedgerLog:
         return [(int(size), cosigned.get(int(size), str(note)), float(t)) for size, note, t in rows]
 
     def add_cosignature(self, note: str, witness: str) -> None:
-        """Store ``note`` (a checkpoint this log signed, with a witness's cosignature line) for its size.
-
-        The note keeps every cosignature stored before for that size.
-        """
-        checkpoint, _ = open_checkpoint(note, self.verifier)
+        """Store ``note`` (a checkpoint this log signed, with ``witness``'s cosignature line) for its size; the
+        stored note keeps every cosignature stored before for that size."""
         with self._lock:
-            stored = self._query("SELECT note FROM checkpoints WHERE size = ?", (checkpoint.size,))
-            if not stored or open_checkpoint(str(stored[0][0]), self.verifier)[0] != checkpoint:
-                raise LedgerError(
-                    f"cosignature by {witness!r}: checkpoint of size {checkpoint.size} is not one this log signed"
-                )
-            merged = self._merged(checkpoint.size, note)
-            with self._write("store a cosignature") as db:
-                db.execute(
-                    "INSERT INTO cosignatures (size, witness, note, t) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (size, witness) DO UPDATE SET note = excluded.note, t = excluded.t",
-                    (checkpoint.size, witness, merged, self.clock.now()),
-                )
-
-    def _merged(self, size: int, note: str) -> str:
-        """``note`` plus the cosignature lines already stored for ``size``."""
-        rows = self._query("SELECT note FROM cosignatures WHERE size = ? ORDER BY t DESC LIMIT 1", (size,))
-        if not rows:
-            return note
-        _, old = open_checkpoint(str(rows[0][0]), self.verifier)
-        checkpoint, new = open_checkpoint(note, self.verifier)
-        lines = {(s.name, s.key_id): s for s in old}
-        lines.update({(s.name, s.key_id): s for s in new})
-        return format_note(checkpoint.body, list(lines.values()))
+            try:
+                store_cosignature(self._db, self.verifier, note, witness, self.clock.now())
+            except sqlite3.Error as exc:
+                raise LedgerError(f"{self.path}: cannot store a cosignature: {exc}") from exc
 
     def cosign_latest(self, witness: Signer) -> str:
         """Cosign the newest checkpoint with ``witness`` (a partner's key) here and store it; returns the note."""
@@ -203,3 +181,30 @@ class LedgerLog:
         """Close the file."""
         with self._lock:
             self._db.close()
+
+
+def store_cosignature(db: sqlite3.Connection, log: Verifier, note: str, witness: str, t: float) -> None:
+    """In one transaction on ``db`` (autocommit mode): check ``note`` is a checkpoint the log signed and
+    stored, merge its signature lines with those stored for its size, and store the result for ``witness``."""
+    checkpoint, new = open_checkpoint(note, log)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        stored = db.execute("SELECT note FROM checkpoints WHERE size = ?", (checkpoint.size,)).fetchone()
+        if stored is None or open_checkpoint(str(stored[0]), log)[0] != checkpoint:
+            raise LedgerError(
+                f"cosignature by {witness!r}: checkpoint of size {checkpoint.size} is not one this log signed"
+            )
+        previous = db.execute(
+            "SELECT note FROM cosignatures WHERE size = ? ORDER BY t DESC LIMIT 1", (checkpoint.size,)
+        ).fetchone()
+        lines = {(s.name, s.key_id): s for s in (open_checkpoint(str(previous[0]), log)[1] if previous else [])}
+        lines.update({(s.name, s.key_id): s for s in new})
+        db.execute(
+            "INSERT INTO cosignatures (size, witness, note, t) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (size, witness) DO UPDATE SET note = excluded.note, t = excluded.t",
+            (checkpoint.size, witness, format_note(checkpoint.body, list(lines.values())), t),
+        )
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise

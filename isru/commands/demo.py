@@ -308,6 +308,8 @@ def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subproc
         str(stack.keys_dir),
         "--archive",
         str(stack.workdir / "console.sqlite"),
+        "--ledger",
+        str(stack.ledger_path),
         "--port",
         str(port),
     ]

@@ -178,7 +178,7 @@ def _witness_key(args: argparse.Namespace) -> int:
 def _cosign(args: argparse.Namespace) -> int:
     from base.clock import RealClock
     from ground.errors import LedgerError
-    from ground.ledger.checkpoint import cosign
+    from ground.ledger.witness import Witness
     from link.errors import KeyFileError
     from link.ledger_keys import load_signer, load_verifier
 
@@ -186,30 +186,21 @@ def _cosign(args: argparse.Namespace) -> int:
     if not report.ok:
         return _fail(f"{args.directory} does not verify ({report.problems[0]}); not cosigned", 1)
     root = Path(args.directory)
-    state = Path(args.witness_key + ".state")
-    head = report.checkpoint
+    tree = report.tree
     try:
-        witness = load_signer(args.witness_key)
+        witness = Witness(load_signer(args.witness_key), args.witness_key + ".state")
         log = load_verifier(args.log_key or root / "keys" / "log.vkey")
-        if state.exists():
-            size_text, root_text = state.read_text().split()
-            size = int(size_text)
-            if (
-                size > head.size
-                or report.roots.get(size) not in (None, root_text)
-                or (size not in report.roots and size != 0)
-            ):
-                return _fail(
-                    f"checkpoint {head.size} is not consistent with checkpoint {size} this witness "
-                    "cosigned before (or the bundle omits it): the log forked or went back",
-                    1,
-                )
-        note = cosign((root / "checkpoint").read_text(), log, witness, int(RealClock().now()))
+        note = witness.cosign(
+            (root / "checkpoint").read_text(), log, lambda n: tree.root(n) if n <= tree.size else None,
+            int(RealClock().now()),
+        )  # fmt: skip
         (root / "checkpoint").write_text(note)
-        state.write_text(f"{head.size} {report.roots[head.size]}\n")
-    except (OSError, ValueError, KeyFileError, LedgerError) as exc:
+    except LedgerError as exc:
+        return _fail(str(exc), 1)
+    except (OSError, KeyFileError) as exc:
         return _fail(str(exc))
-    print(f"isru ledger: checkpoint {head.size} cosigned by {witness.name}; send {root / 'checkpoint'} to the log")
+    size = report.checkpoint.size if report.checkpoint else 0
+    print(f"isru ledger: checkpoint {size} cosigned by {witness.signer.name}; send {root / 'checkpoint'} to the log")
     return 0
 
 

@@ -8,10 +8,13 @@ transparency-dev/formats' tests.
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from link.errors import NoteError, RecordError
+from link.errors import KeyFileError, NoteError, RecordError
+from link.keys import init_keys, key_file_mode
+from link.ledger_keys import init_ledger_keys, load_signer, load_verifier
 from link.note import ALG_COSIGNATURE, NoteSignature, Signer, Verifier, format_note, generate, split_note
 from link.record import canonical, parse_leaf, sign_record, verify_record
 from tests.support.ledger_support import signed_records
@@ -91,3 +94,18 @@ def test_a_record_altered_or_signed_by_another_key_is_refused_naming_why() -> No
         parse_leaf(leaf.replace(b",", b", ", 1))
     with pytest.raises(RecordError, match="field 'cycle'"):
         parse_leaf(canonical({**json.loads(leaf), "cycle": "one"}))
+
+
+def test_keys_init_makes_the_rover_and_log_keys_beside_the_link_certificates(tmp_path: Path) -> None:
+    root = init_keys(tmp_path / "keys")
+    folder = root / "ledger"
+    assert key_file_mode(folder / "rover.skey") == 0o600 and key_file_mode(folder / "log.skey") == 0o600
+    rover = load_signer(folder / "rover.skey")
+    leaf = signed_records(1, rover)[0]
+    assert verify_record(leaf, load_verifier(folder / "rover.vkey"))["cycle"] == 1
+    (folder / "rover.skey").chmod(0o644)
+    with pytest.raises(KeyFileError, match="expected mode 600"):
+        load_signer(folder / "rover.skey")
+    before = (folder / "log.vkey").read_text()
+    init_ledger_keys(root)  # an existing key is kept
+    assert (folder / "log.vkey").read_text() == before

@@ -28,6 +28,7 @@ from flight.failsafe import LinkFailsafe
 from flight.fdir import FaultProtection
 from flight.health import HealthMonitor, progress_ping
 from flight.interlocks import Interlocks, InterlockSettings
+from flight.ledger import RecordBook
 from flight.limits import apply_limits, derived_limits
 from flight.mission import Mission, export_diagram
 from flight.mission.params import LiveMissionConfig, mission_param_specs
@@ -36,6 +37,10 @@ from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
 from flight.telemetry import ChannelSpec, TelemetryTable
+from link.config import resolve_keys_dir
+from link.errors import KeyFileError
+from link.ledger_keys import ROVER, load_signer, signer_path
+from link.note import Signer, generate
 
 
 class ChannelSource(Protocol):
@@ -49,7 +54,7 @@ class ChannelSource(Protocol):
 class FlightApp:
     """Everything the flight process runs, built from a :class:`flight.config.FlightSegmentConfig`."""
 
-    def __init__(self, config: FlightSegmentConfig, clock: Clock) -> None:
+    def __init__(self, config: FlightSegmentConfig, clock: Clock, *, rover_key: Signer | None = None) -> None:
         self.config = config
         self.clock = clock
         flight = config.flight
@@ -74,6 +79,9 @@ class FlightApp:
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []
+        self.records = RecordBook(
+            rover_key or self._rover_key(), config.name, flight.licence, self.events, self.table, clock
+        )
         self._unsaved_extraction: dict[str, Any] | None = None
         self.mission = Mission(
             self.interlocks,
@@ -126,6 +134,7 @@ class FlightApp:
         self.executive.add_task("telemetry", "publish", self._publish)
         self.executive.add_task("telemetry", "fdir", self.fdir.tick)
         self.executive.add_task("housekeeping", "health", self.health.tick)
+        self.executive.add_task("housekeeping", "evidence", self.records.sample)
         control = self.executive.group("control")
         self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
         for name in self.rig.devices:
@@ -143,7 +152,31 @@ class FlightApp:
         else:
             self.mission.respond(response, reason)
 
+    def _rover_key(self) -> Signer:
+        """The rover's record-signing key: ``[flight] ledger_key``, else ``ledger/rover.skey`` in the link's
+        key directory; without either, a key made for this run (a warning event gives its verifier key)."""
+        flight = self.config.flight
+        path = (
+            Path(flight.ledger_key)
+            if flight.ledger_key
+            else signer_path(resolve_keys_dir(self.config.link.keys), ROVER)
+        )
+        if flight.ledger_key or path.exists():
+            try:
+                return load_signer(path)
+            except KeyFileError as exc:
+                self.events.error("ledger", "key_unreadable", f"rover key: {exc}; signing with a key for this run")
+        signer = generate(self.config.name.replace(" ", "_") or "isru-rover")
+        self.events.warning(
+            "ledger",
+            "key_ephemeral",
+            f"no rover key at {path}: records are signed with a key made for this run",
+            vkey=signer.verifier.vkey,
+        )
+        return signer
+
     def _record(self, cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
+        self.records.record(cycle, max(site, 0), list(self.mission.progress.pose), water_kg, regolith_kg, energy_Wh)
         entry = {"cycle": cycle, "site": site, "water_kg": water_kg, "regolith_kg": regolith_kg, "energy_Wh": energy_Wh}
         self.ledger.append(entry)
         # Stored with the snapshot that follows the cycle's end (the next transition), in one transaction, so a

@@ -44,6 +44,10 @@ class FlightConfig:
     params: str = setting("", doc="JSON file of saved parameter values ('' = a temporary file)")
     fdir: str = setting("", doc="fault protection table ('' = the embedded configs/fdir.toml)")
     sequences: str = setting("", doc="folder of stored sequences ('' = the embedded configs/sequences)")
+    licence: str = setting("", doc="mission authorisation (licence) id written into every extraction record")
+    ledger_key: str = setting(
+        "", doc="the rover's record-signing key ('' = ledger/rover.skey in [link] keys; missing: a key for this run)"
+    )
     limits: dict[str, LimitBand] = setting(
         default_factory=dict, doc="limit bands by channel name (added to, and overriding, the derived ones)"
     )

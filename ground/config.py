@@ -12,6 +12,7 @@ class GroundConfig:
     """The ground station: archive and console."""
 
     archive: str = setting("", doc="SQLite archive of everything received ('' = a temporary file)")
+    ledger: str = setting("", doc="SQLite ledger log of signed extraction records ('' = beside the archive)")
     retention_days: float = setting(
         0.0, lo=0.0, hi=36500.0, unit="d", doc="drop archive rows older than this (0 = keep all)"
     )

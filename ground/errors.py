@@ -80,3 +80,7 @@ class ArchiveError(GroundError):
 
 class WaitTimeout(GroundError):
     """A wait on a command, a value or an event passed its deadline (clock seconds)."""
+
+
+class LedgerError(GroundError):
+    """The ledger's log, a checkpoint, a proof or a bundle is malformed, inconsistent or fails verification."""

@@ -26,6 +26,7 @@ from base.clock import RealClock
 from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import WaitTimeout
+from ground.ledger.hub import LedgerHub
 from ground.procedures import Procedures
 from isru.config import merge_overrides
 from isru.errors import StackError
@@ -73,6 +74,8 @@ class SimStack:
         self.config_path = self.workdir / "flight.toml"
         self.log_path = self.workdir / "flight.log"
         self.archive_path = self.workdir / "archive.sqlite"
+        self.ledger_path = self.workdir / "ledger.sqlite"
+        self.ledger: LedgerHub | None = None
         self.clock = RealClock()
         self._overrides = overrides or {}
         self.flight: subprocess.Popen[bytes] | None = None
@@ -121,9 +124,11 @@ class SimStack:
     def start(self) -> SimStack:
         """Make keys, start flight, connect ground, wait for the dictionary; returns self."""
         from link.keys import init_keys
+        from link.ledger_keys import init_ledger_keys
 
         if not self.insecure and not (self.keys_dir / "server.key").exists():
             init_keys(self.keys_dir)
+        init_ledger_keys(self.keys_dir)  # a key directory made before the ledger gets its keys
         self._write_config()
         self.start_flight()
         try:
@@ -171,6 +176,11 @@ class SimStack:
             insecure=self.insecure,
             light_time_s=self.light_time_s,
         )
+        if archive:
+            if self.ledger is not None:
+                self.ledger.log.close()
+            self.ledger = LedgerHub.open(self.keys_dir, self.ledger_path, self.clock)
+            self.ledger.attach(core)
         core.link_client.run_in_thread()
         if not archive:
             self._extra_cores.append(core)
@@ -233,6 +243,9 @@ class SimStack:
         if self.archive is not None:
             self.archive.close()
             self.archive = None
+        if self.ledger is not None:
+            self.ledger.log.close()
+            self.ledger = None
 
     def __enter__(self) -> SimStack:
         return self.start()

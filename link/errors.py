@@ -81,3 +81,11 @@ class InvalidArgument(SchemaError):
     def reason(self) -> str:
         """The reason code a command failing this way reports: ``out_of_range`` or ``invalid_argument``."""
         return _REASONS.get(self.problem, "invalid_argument")
+
+
+class NoteError(LinkError):
+    """A signed note, a verifier or signer key, or a signature line is malformed (C2SP signed-note)."""
+
+
+class RecordError(LinkError):
+    """An extraction record is malformed, or its signature does not verify against the rover key."""

@@ -11,6 +11,8 @@ Layout made by :func:`init_keys` (``isru keys init DIR``)::
       allowed/                 mode 0700: the public keys flight lets in, one folder per role
         operator/operator.key
         observer/observer.key
+      ledger/                  mode 0700: the ledger's Ed25519 keys (:mod:`link.ledger_keys`)
+        rover.skey rover.vkey log.skey log.vkey
 
 A client's role is the folder its public key is in (``operator`` may command, ``observer`` is read-only)
 and its name is the file name. :func:`add_client` (``isru keys add-client DIR NAME --role ROLE``) adds one.
@@ -30,6 +32,7 @@ from pathlib import Path
 import zmq.auth
 
 from link.errors import KeyFileError
+from link.ledger_keys import init_ledger_keys
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -95,6 +98,7 @@ def init_keys(directory: str | Path, *, force: bool = False) -> Path:
         _private_dir(allowed / role)
     for role in ROLES:
         add_client(root, role, role=role)
+    init_ledger_keys(root, force=force)
     _LOGGER.info("link keys created in %s", root)
     return root
 

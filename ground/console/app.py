@@ -17,6 +17,7 @@ from ground.console import (
     command_history,
     commands,
     events,
+    ledger,
     overview,
     plots,
     sequences,
@@ -66,6 +67,10 @@ def register_pages(ctx: ConsoleContext) -> None:
     @ui.page("/archive")
     def archive_page(request: Request) -> None:
         archive.view(ctx, [name for value in request.query_params.getlist("c") for name in value.split(",")])
+
+    @ui.page("/ledger")
+    def ledger_page() -> None:
+        ledger.view(ctx)
 
 
 def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -42,6 +42,10 @@ class ConsoleContext:
     clock: Clock
     settings: ConsoleSettings = field(default_factory=ConsoleSettings)
     feed: TelemetryFeed = field(default_factory=TelemetryFeed)
+    #: The hub's ledger log read with public keys (a :class:`ground.ledger.reader.LedgerReader`), or None.
+    ledger: Any = None
+    #: This console's partner as a witness (a :class:`ground.ledger.witness.Witness`), or None.
+    witness: Any = None
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
     _exports: tempfile.TemporaryDirectory | None = None
 

@@ -20,6 +20,7 @@ VIEWS = (
     ("/alarms", "Alarms"),
     ("/sequences", "Sequences"),
     ("/archive", "Archive"),
+    ("/ledger", "Ledger"),
 )
 
 

@@ -4,6 +4,8 @@ to the flight link and serve the operator console in the browser.
 The link endpoint, light time and heartbeat come from ``[link]``; the archive and the console address from
 ``[ground]`` (loopback, port 8080 by default). ``--identity`` names the client certificate in the key
 directory: ``operator`` may command, ``observer`` (a partner agency) sees everything and can send nothing.
+The Ledger view reads the hub's ledger log (``--ledger``) with the public keys in ``DIR/ledger``; with
+``--witness-key`` a partner cosigns checkpoints from it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import argparse
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from base.config_loader import ConfigError
 
@@ -25,6 +28,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--keys", help="key directory from `isru keys init` (default: [link] keys)")
     parser.add_argument("--identity", default="operator", help="client certificate to connect as (default: operator)")
     parser.add_argument("--archive", help="archive file (default: [ground] archive, '' = a temporary file)")
+    parser.add_argument(
+        "--ledger", help="the hub's ledger log for the Ledger view (default: [ground] ledger, or beside the archive)"
+    )
+    parser.add_argument("--witness-key", help="a partner's cosigning key (.skey): the Ledger view can cosign")
     parser.set_defaults(func=run)
 
 
@@ -88,6 +95,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     client = core.link_client
     ctx = ConsoleContext(core, clock)
+    ctx.ledger, ctx.witness = _ledger_parts(args, ground, keys, archive_path)
     client.run_in_thread()
     print(f"isru console: http://{host}:{port} as {args.identity} over {link.endpoint}", flush=True)
     try:
@@ -103,3 +111,27 @@ def run(args: argparse.Namespace) -> int:
         if scratch is not None:
             scratch.cleanup()
     return 0
+
+
+def _ledger_parts(args: argparse.Namespace, ground: Any, keys: str, archive_path: str) -> tuple[Any, Any]:
+    """The Ledger view's reader and witness (None each when the log or a key is missing; printed)."""
+    from ground.ledger.reader import LedgerReader
+    from ground.ledger.witness import Witness
+    from link.config import resolve_keys_dir
+    from link.errors import KeyFileError
+    from link.ledger_keys import load_signer, load_verifier
+
+    path = args.ledger or ground.ledger or str(Path(archive_path).with_suffix(".ledger.sqlite"))
+    folder = resolve_keys_dir(keys) / "ledger"
+    try:
+        known = [load_verifier(p) for p in sorted((folder / "witnesses").glob("*.vkey"))]
+        witness = None
+        if args.witness_key:
+            signer = load_signer(args.witness_key)
+            witness = Witness(signer, args.witness_key + ".state")
+            known.append(signer.verifier)
+        reader = LedgerReader(path, load_verifier(folder / "log.vkey"), load_verifier(folder / "rover.vkey"), known)
+    except KeyFileError as exc:
+        print(f"isru console: no Ledger view: {exc}", file=sys.stderr)
+        return None, None
+    return reader, witness

@@ -54,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--no-console", action="store_true", help="do not start the browser console (live demo)")
     parser.add_argument("--port", type=int, help="console port (default: [ground] console_port)")
     parser.add_argument(
+        "--ledger-export", metavar="DIR", help="headless: write the ledger bundle of the run's signed records to DIR"
+    )
+    parser.add_argument(
         "--max-sim-hours", type=float, default=48.0, help="give up after this much simulated time (headless)"
     )
     parser.set_defaults(func=run)
@@ -122,7 +125,11 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
     install_world(world)
     wall = RealClock()
     wall0 = wall.monotonic()
-    app = FlightApp(_sim_ports(config, world), clock)
+    from isru.ledger_run import InProcessLedger
+
+    ledger = InProcessLedger(clock)
+    app = FlightApp(_sim_ports(config, world), clock, rover_key=ledger.rover)
+    ledger.attach(app.events)
     try:
         app.start()
         sim0 = clock.monotonic()
@@ -133,8 +140,11 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         limit = sim0 + args.max_sim_hours * 3600.0
         app.executive.run(until=lambda: app.mission.state in ("idle", "safe") or clock.monotonic() > limit)
         summary = _summary(app, world, clock.monotonic() - sim0, wall.monotonic() - wall0, args)
+        if args.ledger_export:
+            summary["ledger_export"] = ledger.export(args.ledger_export)
     finally:
         app.close()
+        ledger.close()
         uninstall_world()
     _print_summary(summary, args.json)
     return 0 if summary["cycles_completed"] >= args.cycles else 1
@@ -206,7 +216,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         print("isru demo: --warp must be > 0", file=sys.stderr)
         return 2
     workdir = resolve_keys_dir("").parent / "demo"
-    for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "params.json"):
+    for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "ledger.sqlite", "params.json"):
         for path in workdir.glob(stale + "*"):
             path.unlink()
     overrides: dict[str, Any] = {"sim": {"seed": config.sim.seed}}
@@ -294,6 +304,8 @@ def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subproc
         str(stack.keys_dir),
         "--archive",
         str(stack.workdir / "console.sqlite"),
+        "--ledger",
+        str(stack.ledger_path),
         "--port",
         str(port),
     ]

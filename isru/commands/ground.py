@@ -134,6 +134,9 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
     except (LinkError, GroundError) as exc:
         archive.close()
         raise SystemExit(f"isru ground: cannot open the link: {exc}") from None
+    hub = _ledger_hub(config, keys, archive_path, clock) if archiving else None
+    if hub is not None:
+        hub.attach(core)
     core.link_client.run_in_thread()
     try:
         _await_dictionary(core, clock, args.connect_timeout)
@@ -143,8 +146,24 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
         core.close()
         core.link_client.close()
         archive.close()
+        if hub is not None:
+            hub.log.close()
         if tmp is not None:
             tmp.cleanup()
+
+
+def _ledger_hub(config: Any, keys: Path | None, archive_path: str, clock: Any) -> Any:
+    """The archiving station's ledger hub (None, with a warning, when the ledger keys are missing)."""
+    from ground.errors import LedgerError
+    from ground.ledger.hub import LedgerHub
+    from link.config import resolve_keys_dir
+
+    path = config.ground.ledger or str(Path(archive_path).with_suffix(".ledger.sqlite"))
+    try:
+        return LedgerHub.open(keys or resolve_keys_dir(config.link.keys), path, clock)
+    except LedgerError as exc:
+        print(f"isru ground: no resource ledger: {exc} (run `isru keys init`)", file=sys.stderr)
+        return None
 
 
 def _await_dictionary(core: Any, clock: Any, timeout_s: float) -> None:

@@ -1,8 +1,9 @@
 """``isru keys``: the link's CURVE key directory.
 
 * ``isru keys init DIR`` — create flight's server certificate, an ``operator`` and an ``observer`` client
-  certificate, and the folder of allowed client keys (``allowed/<role>/NAME.key``). Secret files are mode
-  0600, folders 0700.
+  certificate, the folder of allowed client keys (``allowed/<role>/NAME.key``), and the resource ledger's
+  Ed25519 keys (``ledger/rover.skey`` for flight, ``ledger/log.skey`` for the ground hub, their ``.vkey``
+  verifier keys for partners; docs/ledger.md). Secret files are mode 0600, folders 0700.
 * ``isru keys add-client DIR NAME --role observer`` — create and allow another client (a partner agency's
   observer, a second operator console).
 
@@ -49,6 +50,8 @@ def _init(args: argparse.Namespace) -> int:
     print(f"isru keys: created {root} (server, clients operator and observer)")
     print(f"  flight needs:  {root / 'server.key_secret'} and {root / 'allowed'}/")
     print(f"  ground needs:  {root / 'server.key'} and {root / 'clients'}/NAME.key_secret")
+    print(f"  ledger:        {root / 'ledger' / 'rover.skey'} (flight), {root / 'ledger' / 'log.skey'} (ground hub);")
+    print(f"                 {root / 'ledger'}/rover.vkey and log.vkey for partners")
     return 0
 
 

@@ -170,6 +170,11 @@ class ExtractorFirmware(Firmware):
         """Heater energy per kg of water collected from the current batch, J/kg (inf before any water)."""
         return self.chamber.energy_per_kg_J()
 
+    def energy_audit(self) -> dict[str, float]:
+        """Where the heater energy went since power-on, J: heater = sensible + latent + losses + stored
+        + residual (:meth:`~sim_hw.physics.thermal.ExtractionChamber.energy_audit`)."""
+        return self.chamber.energy_audit()
+
     def water_balance_error_kg(self) -> float:
         """Water accounted for minus water loaded, kg (rounding level)."""
         return self.chamber.water_balance_error_kg()
@@ -191,6 +196,8 @@ class ExtractorFirmware(Firmware):
         u.vent_open = self.vent_open
         u.leak_rate_s = self._leak_rate_s if self.lid_position >= 1.0 else 0.0
         u.cooler_on = powered
+        site = self.world.site  # the chamber radiates to and leaks heat into the ground it stands on
+        u.env_temp_K = site.layers[0].temperature_K if site is not None else self.world.body.surface_temp_K
         self.chamber.step(dt, u)
         self._monitor()
         self.set_mode(self._derived_mode())

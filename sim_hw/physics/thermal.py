@@ -165,7 +165,8 @@ class StepInputs:
     """What the hardware around the chamber imposes during one step."""
 
     heater_W: float = 0.0  # heater power into the chamber, W
-    env_temp_K: float = 250.0  # environment (body surface) temperature, K
+    env_temp_K: float = 250.0  # radiative surroundings (the surface the rover stands on), K
+    mount_temp_K: float = 250.0  # rover structure the mounts and harness conduct into, K
     ambient_pressure_Pa: float = 0.0  # outside pressure, Pa
     lid_open: float = 1.0  # 0 sealed .. 1 fully open
     vent_open: bool = False
@@ -378,6 +379,7 @@ class ExtractionChamber:
         d = self.design
         T = self.temp_K
         T_env = u.env_temp_K
+        T_mount = u.mount_temp_K
         volume = self.free_volume_m3()
         # paths to the outside: vent, open lid (molecular-flow orifice), leaking seal; 1/s
         k_out = u.leak_rate_s
@@ -394,7 +396,7 @@ class ExtractionChamber:
         # enthalpy at T with it (the vapour step removed it from the reservoirs already)
         T4 = T * T * T * T
         Te4 = T_env * T_env * T_env * T_env
-        loss = d.support_conductance_W_K * (T - T_env) + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (T4 - Te4)
+        loss = d.support_conductance_W_K * (T - T_mount) + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (T4 - Te4)
         if u.lid_open > 0.0:
             loss += u.lid_open * d.aperture_emissivity * d.aperture_area_m2 * SIGMA_SB * (T4 - Te4)
         latent = 0.0
@@ -470,7 +472,7 @@ class ExtractionChamber:
         self.vented_kg += out
         # cold trap: deposition heats it, the cryocooler and the environment pull it back
         tt = self.trap_temp_K
-        q = latent_sublimation(tt) * to_trap / h - d.trap_leak_conductance_W_K * (tt - u.env_temp_K)
+        q = latent_sublimation(tt) * to_trap / h - d.trap_leak_conductance_W_K * (tt - u.mount_temp_K)
         if u.cooler_on:
             q -= d.cooler_conductance_W_K * (tt - d.cooler_sink_K)
         self.trap_temp_K = tt + q * h / d.trap_heat_capacity_J_K

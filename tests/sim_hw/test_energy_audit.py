@@ -9,7 +9,14 @@ import pytest
 from base.clock import VirtualClock
 from sim_hw.devices.extractor import ExtractorFirmware
 from sim_hw.physics.enthalpy import h_ice, h_liquid, h_regolith
-from sim_hw.physics.thermal import ExtractionChamber, StepInputs, cp_ice, cp_regolith, latent_vaporisation
+from sim_hw.physics.thermal import (
+    SIGMA_SB,
+    ExtractionChamber,
+    StepInputs,
+    cp_ice,
+    cp_regolith,
+    latent_vaporisation,
+)
 from sim_hw.world import SimWorld
 
 RESIDUAL_LIMIT = 0.01
@@ -112,3 +119,22 @@ def test_the_extractor_exchanges_heat_with_the_site_it_stands_on() -> None:
     assert world.site is cold
     assert extractor._inputs.env_temp_K == pytest.approx(cold.layers[0].temperature_K)
     assert cold.layers[0].temperature_K < 150.0
+    # its mounts and harness conduct into the rover's structure, not into the ground
+    assert extractor._inputs.mount_temp_K == pytest.approx(world.body.surface_temp_K)
+
+
+def test_the_mounts_conduct_to_the_rover_and_the_insulation_radiates_to_the_ground() -> None:
+    """One second of an empty sealed chamber at 300 K over 60 K ground on a 250 K rover: the loss is
+    G_sup (T - T_mount) + eps_MLI A_out sigma (T^4 - T_ground^4), about 10 W + 3.7 W, not 48 W + 3.7 W."""
+    chamber = ExtractionChamber(temp_K=300.0)
+    d = chamber.design
+    chamber.step(1.0, StepInputs(env_temp_K=60.0, mount_temp_K=250.0, lid_open=0.0, cooler_on=False))
+    expected = d.support_conductance_W_K * 50.0 + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (300.0**4 - 60.0**4)
+    assert chamber.energy_audit()["losses_J"] == pytest.approx(expected, rel=1e-3)
+    _closes_or_idle(chamber)
+
+
+def _closes_or_idle(chamber: ExtractionChamber) -> None:
+    audit = chamber.energy_audit()
+    assert audit["heater_J"] == 0.0
+    assert audit["losses_J"] + audit["stored_J"] + audit["sensible_J"] == pytest.approx(0.0, abs=1e-6)

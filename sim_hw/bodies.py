@@ -39,6 +39,9 @@ class Body:
     solar_irradiance_W_m2: float = SOLAR_CONSTANT_W_M2
     sun_elevation_rad: float = 0.0
     rotation_period_s: float = math.inf
+    latitude_rad: float | None = None  # where the regolith thermal model runs (None: no model)
+    declination_rad: float = 0.0  # solar declination during the mission
+    local_hour: float = 0.0  # local time of the mission, lunar hours after noon (0..24)
 
     def __post_init__(self) -> None:
         if not self.gravity_m_s2 > 0:
@@ -64,6 +67,9 @@ BODIES: dict[str, Body] = {
             "the Sun skims the horizon (elevation <= 1.5 deg), so arrays are vertical.",
             solar_irradiance_W_m2=SOLAR_CONSTANT_W_M2,
             sun_elevation_rad=math.radians(1.5),
+            # 89.5 S in southern summer: the Sun's declination reaches the lunar obliquity, 1.54 deg
+            latitude_rad=math.radians(-89.5),
+            declination_rad=math.radians(-1.54),
         ),
         Body(
             "asteroid",

@@ -24,6 +24,7 @@ from functools import cached_property
 
 import numpy as np
 
+from sim_hw import regolith_thermal as rt
 from sim_hw.bodies import Body
 from sim_hw.errors import ModelParameterError, UnknownBodyError
 
@@ -267,7 +268,7 @@ _MOON = _Regolith(
         ),
         # Shadowed but ice-poor: patchy, thin deposits.
         _Archetype(
-            "psr_poor", (0.0, 0.0), (60.0, 110.0), (0.002, 0.015), (0.1, 0.4), (0.7, 0.95), (0.0, 8.0), (1.0, 1.2)
+            "psr_poor", (0.0, 0.0), (60.0, 100.0), (0.002, 0.015), (0.1, 0.4), (0.7, 0.95), (0.0, 8.0), (1.0, 1.2)
         ),
         # Ice-cemented, near-saturated layer close to the surface: rich but very hard to drill.
         _Archetype(
@@ -277,7 +278,7 @@ _MOON = _Regolith(
         _Archetype(
             "sunlit_dry",
             (0.8, 1.0),
-            (200.0, 245.0),
+            (70.0, 110.0),
             (0.0, 0.0),
             (math.inf, math.inf),
             (0.9, 1.3),
@@ -288,8 +289,8 @@ _MOON = _Regolith(
         # ice below a dry layer of 0.3-0.8 m.
         _Archetype(
             "ice_stability_region",
-            (0.2, 0.5),
-            (100.0, 150.0),
+            (0.05, 0.2),
+            (40.0, 60.0),
             (0.01, 0.04),
             (0.3, 0.8),
             (0.8, 1.1),
@@ -427,30 +428,66 @@ def _snap(depth_m: float) -> float:
     return nearest if abs(nearest - depth_m) < 0.01 else round(depth_m, 3)
 
 
-def _column(rng: np.random.Generator, model: _Regolith, kind: _Archetype) -> tuple[tuple[Layer, ...], float, float]:
-    """Layers of one site, its ice table (m) and its surface temperature (K)."""
-    surface_T = _draw(rng, kind.temperature_K)
+@dataclass(frozen=True)
+class _ColumnDraws:
+    """The random part of one site's column, drawn before its geometry (the draw order fixes every seed's
+    sites): water fraction, the kind's ice table (m, before the stability check), hardness, strength
+    floor (kPa), density scale, and per layer of the drawn column (top, bottom, water jitter or None above
+    the table, strength jitter)."""
+
+    water: float
+    table_m: float
+    hardness: float
+    floor_kPa: float
+    density_scale: float
+    jitters: tuple[tuple[float, float, float | None, float], ...]
+
+    def jitter_at(self, depth_m: float) -> tuple[float, float]:
+        """Water and strength jitter of the drawn layer holding ``depth_m``."""
+        for top, bottom, w_jitter, s_jitter in self.jitters:
+            if top <= depth_m < bottom:
+                return (1.0 if w_jitter is None else w_jitter), s_jitter
+        return 1.0, 1.0
+
+
+def _draw_column(rng: np.random.Generator, kind: _Archetype) -> _ColumnDraws:
     water = _draw(rng, kind.ice_fraction)
     table = _snap(_draw(rng, kind.ice_table_m)) if water > 0 else math.inf
     hardness = _draw(rng, kind.hardness)
     floor_kPa = _draw(rng, kind.min_strength_kPa)
     density_scale = float(rng.normal(1.0, 0.03))
     bounds = sorted(set(LAYER_BOUNDS_M) | ({table} if 0.0 < table < COLUMN_DEPTH_M else set()))
+    jitters = []
+    for top, bottom in itertools.pairwise(bounds):
+        w_jitter = float(rng.uniform(0.9, 1.1)) if top >= table else None
+        jitters.append((top, bottom, w_jitter, float(rng.uniform(0.85, 1.15))))
+    return _ColumnDraws(water, table, hardness, floor_kPa, density_scale, tuple(jitters))
+
+
+def _column(
+    model: _Regolith, draws: _ColumnDraws, temperature_at: Callable[[float], float], stable_below_m: float
+) -> tuple[tuple[Layer, ...], float]:
+    """Layers of one site and its ice table (m); ``temperature_at(depth)`` gives the layer temperatures and
+    ice is kept only at and below ``stable_below_m`` (where it survives the site's temperatures)."""
+    table = draws.table_m
+    if table < stable_below_m:
+        table = _snap(stable_below_m) if stable_below_m < COLUMN_DEPTH_M else math.inf
+    bounds = sorted(set(LAYER_BOUNDS_M) | ({table} if 0.0 < table < COLUMN_DEPTH_M else set()))
     layers = []
     for top, bottom in itertools.pairwise(bounds):
         mid = 0.5 * (top + bottom)
-        temperature = surface_T + model.thermal_gradient_K_m * mid
+        temperature = temperature_at(mid)
+        w_jitter, s_jitter = draws.jitter_at(mid)
         # Water content grows with depth below the table (LCROSS plume models: Luchsinger et al. 2021).
         w = 0.0
         if top >= table:
-            w = water * (0.75 + 0.5 * min(1.0, (mid - table) / 1.0)) * float(rng.uniform(0.9, 1.1))
-            w = min(w, 0.3)
-        dry = model.dry_density_kg_m3(mid) * density_scale
-        strength = model.dry_strength_kPa(mid) * float(rng.uniform(0.85, 1.15))
+            w = min(draws.water * (0.75 + 0.5 * min(1.0, (mid - table) / 1.0)) * w_jitter, 0.3)
+        dry = model.dry_density_kg_m3(mid) * draws.density_scale
+        strength = model.dry_strength_kPa(mid) * s_jitter
         if w > 0:
             if model.ice_cements:
                 strength += icy_strength_gain_kPa(w, temperature)
-            strength = max(strength * hardness, floor_kPa)
+            strength = max(strength * draws.hardness, draws.floor_kPa)
         layers.append(
             Layer(
                 top_m=top,
@@ -462,7 +499,64 @@ def _column(rng: np.random.Generator, model: _Regolith, kind: _Archetype) -> tup
                 water_form=model.water_form,
             )
         )
-    return tuple(layers), table, surface_T
+    return tuple(layers), table
+
+
+#: Ice is kept only where the warmest temperature of the day stays below this, K: above ~110 K ice
+#: sublimates faster than ~1 mm per Gyr (Paige et al. 2010, Science 330; Schorghofer & Taylor 2007).
+ICE_STABILITY_K = 110.0
+
+
+def _thermal(
+    body: Body, model: _Regolith, floor_T: float, slope: float, azimuth: float, illumination: float
+) -> tuple[Callable[[float], float], float]:
+    """The site's temperature at depth (K, at the mission's local time) and the shallowest depth (m) where
+    ice is stable. On the Moon both come from the regolith thermal model
+    (:mod:`sim_hw.regolith_thermal`, Hayne et al. 2017): the direct sun at the body's latitude and
+    declination on this slope, scaled by the site's sunlight, plus the secondary flux from surrounding
+    terrain that would hold a shadowed floor at ``floor_T``. Elsewhere: ``floor_T`` plus the body's gradient."""
+    if body.latitude_rad is None:
+        return (lambda z: floor_T + model.thermal_gradient_K_m * z), 0.0
+    p = rt.MOON
+    secondary = max(p.emissivity * rt.SIGMA_SB * floor_T**4 - p.Q, 0.0)
+    drivers = rt.Drivers(
+        latitude_rad=body.latitude_rad,
+        declination_rad=body.declination_rad,
+        slope_rad=round(slope, 3),
+        facing_rad=round(azimuth + math.pi, 2),  # the ground rises toward ``azimuth``: it faces away
+        shadow_factor=round(illumination, 2),
+        secondary_W_m2=round(secondary, 4),
+    )
+    solution = rt.solve(drivers, steps_per_day=96 if illumination > 0.0 else 4, days=3 if illumination else 2)
+    stable = next((z for z in _STABILITY_PROBES_M if solution.max_K(z) < ICE_STABILITY_K), math.inf)
+    hour = body.local_hour
+    return (lambda z: solution.at(z, hour)), stable
+
+
+def _cold_enough(
+    body: Body, model: _Regolith, kind: _Archetype, floor_T: float, slope: float, azimuth: float, illumination: float
+) -> tuple[float, tuple[Callable[[float], float], float]]:
+    """The site's sunlight and :func:`_thermal` for it. An ice-bearing kind is a place where ice is stable
+    within its ice-table range (Paige et al. 2010 and Siegler et al. 2016 map stability depths of 0-1 m
+    over the polar cold traps); where the drawn slope faces the Sun so steeply that the drawn sunlight
+    would warm the whole column past 110 K, the site is one that terrain shades more: its sunlight is
+    lowered (in steps of a fifth, to full shadow at most) until ice is stable above the range's deepest
+    table."""
+    thermal = _thermal(body, model, floor_T, slope, azimuth, illumination)
+    if kind.ice_fraction[1] <= 0.0:
+        return illumination, thermal
+    lit = illumination
+    for scale in (0.8, 0.6, 0.4, 0.2, 0.0):
+        if thermal[1] <= kind.ice_table_m[1]:
+            break
+        lit = round(illumination * scale, 4)
+        thermal = _thermal(body, model, floor_T, slope, azimuth, lit)
+    return lit, thermal
+
+
+_STABILITY_PROBES_M = tuple(round(0.005 * i, 3) for i in range(0, 20)) + tuple(
+    round(0.1 + 0.05 * i, 3) for i in range(0, 59)
+)
 
 
 def generate_sites(body: Body, seed: int, count: int = 5, spacing_m: float = 20.0) -> list[Site]:
@@ -476,18 +570,30 @@ def generate_sites(body: Body, seed: int, count: int = 5, spacing_m: float = 20.
     rng = np.random.default_rng([seed & 0xFFFF_FFFF_FFFF_FFFF, _BODY_SALT[body.name]])
     sites = []
     for index, kind in enumerate(_kind_order(rng, model, count)):
-        layers, table, _ = _column(rng, model, kind)
+        # the column is drawn before the geometry, in this order, so a seed's positions and slopes do not
+        # depend on the thermal model
+        floor_T = _draw(rng, kind.temperature_K)
+        draws = _draw_column(rng, kind)
+        y_m = float(rng.uniform(-5.0, 5.0))
+        slope = math.radians(_draw(rng, kind.slope_deg))
+        azimuth = float(rng.uniform(-math.pi, math.pi))
+        illumination = _draw(rng, kind.illumination)
+        soil = _draw(rng, kind.soil_factor)
+        illumination, (temperature_at, stable_below) = _cold_enough(
+            body, model, kind, floor_T, slope, azimuth, illumination
+        )
+        layers, table = _column(model, draws, temperature_at, stable_below)
         sites.append(
             Site(
                 index=index,
                 x_m=index * spacing_m,
-                y_m=float(rng.uniform(-5.0, 5.0)),
-                slope_rad=math.radians(_draw(rng, kind.slope_deg)),
-                slope_azimuth_rad=float(rng.uniform(-math.pi, math.pi)),
+                y_m=y_m,
+                slope_rad=slope,
+                slope_azimuth_rad=azimuth,
                 layers=layers,
                 kind=kind.kind,
-                illumination=_draw(rng, kind.illumination),
-                soil_factor=_draw(rng, kind.soil_factor),
+                illumination=illumination,
+                soil_factor=soil,
                 ice_table_m=table,
             )
         )

@@ -186,7 +186,14 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "injected": args.inject,
         "sim_seconds": round(sim_s, 3),
         "wall_seconds": round(wall_s, 3),
+        "energy_balance": _energy_balance(world),
     }
+
+
+def _energy_balance(world: Any) -> dict[str, float]:
+    """The extractor's energy audit (J per term, and the residual as a fraction of the heater energy)."""
+    audit = world.device("extractor").energy_audit()
+    return {key: round(value, 6 if key == "residual_fraction" else 1) for key, value in audit.items()}
 
 
 def _print_summary(summary: dict[str, Any], as_json: bool) -> None:

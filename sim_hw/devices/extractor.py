@@ -59,7 +59,8 @@ class ExtractorFirmware(Firmware):
     def __init__(self, world: WorldView, *, serial_number: int, seed: int = 0) -> None:
         body = world.body
         self.chamber = ExtractionChamber(temp_K=body.surface_temp_K, ambient_pressure_Pa=body.ambient_pressure_Pa)
-        self._inputs = StepInputs(env_temp_K=body.surface_temp_K, ambient_pressure_Pa=body.ambient_pressure_Pa)
+        T = body.surface_temp_K
+        self._inputs = StepInputs(env_temp_K=T, mount_temp_K=T, ambient_pressure_Pa=body.ambient_pressure_Pa)
         self.lid_position = 0.0  # 0 open .. 1 sealed; boots open, ready for a load
         self._lid_target = 0.0
         self.vent_open = False
@@ -170,6 +171,11 @@ class ExtractorFirmware(Firmware):
         """Heater energy per kg of water collected from the current batch, J/kg (inf before any water)."""
         return self.chamber.energy_per_kg_J()
 
+    def energy_audit(self) -> dict[str, float]:
+        """Where the heater energy went since power-on, J: heater = sensible + latent + losses + stored
+        + residual (:meth:`~sim_hw.physics.thermal.ExtractionChamber.energy_audit`)."""
+        return self.chamber.energy_audit()
+
     def water_balance_error_kg(self) -> float:
         """Water accounted for minus water loaded, kg (rounding level)."""
         return self.chamber.water_balance_error_kg()
@@ -191,6 +197,11 @@ class ExtractorFirmware(Firmware):
         u.vent_open = self.vent_open
         u.leak_rate_s = self._leak_rate_s if self.lid_position >= 1.0 else 0.0
         u.cooler_on = powered
+        # the insulation and the open lid radiate to the ground the rover stands on; the mounts and harness
+        # conduct into the rover's structure, which its thermal control holds at the body's working temperature
+        site = self.world.site
+        u.env_temp_K = site.layers[0].temperature_K if site is not None else self.world.body.surface_temp_K
+        u.mount_temp_K = self.world.body.surface_temp_K
         self.chamber.step(dt, u)
         self._monitor()
         self.set_mode(self._derived_mode())

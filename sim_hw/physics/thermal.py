@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from sim_hw.errors import ModelParameterError
+from sim_hw.physics.enthalpy import HAYNE_CP, EnergyAudit, h_ice, h_liquid, h_regolith
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ SIGMA_SB = 5.670374419e-8
 RHO_ICE = 917.0
 RHO_LIQUID = 1000.0
 
-_HAYNE = (-3.6125, 2.7431, 2.3616e-3, -1.2340e-5, 8.9093e-9)
+_HAYNE = HAYNE_CP
 _WAGNER = (-7.85951783, 1.84408259, -11.7866497, 22.6807411, -15.9618719, 1.80122502)
 _HK_COEFF = M_WATER / (2.0 * math.pi * R_GAS)
 _L_VAP_TRIPLE_J_KG = 2.5008e6  # at the triple point (IAPWS-95)
@@ -164,7 +165,8 @@ class StepInputs:
     """What the hardware around the chamber imposes during one step."""
 
     heater_W: float = 0.0  # heater power into the chamber, W
-    env_temp_K: float = 250.0  # environment (body surface) temperature, K
+    env_temp_K: float = 250.0  # radiative surroundings (the surface the rover stands on), K
+    mount_temp_K: float = 250.0  # rover structure the mounts and harness conduct into, K
     ambient_pressure_Pa: float = 0.0  # outside pressure, Pa
     lid_open: float = 1.0  # 0 sealed .. 1 fully open
     vent_open: bool = False
@@ -184,12 +186,13 @@ class ExtractionChamber:
         self, design: ChamberDesign = DEFAULT_DESIGN, *, temp_K: float = 250.0, ambient_pressure_Pa: float = 0.0
     ) -> None:
         self.design = design
-        self.temp_K = temp_K
+        self._T = temp_K
         self.trap_temp_K = design.cooler_sink_K
         self.dry_kg = 0.0
         self.ice_kg = 0.0
         self.liquid_kg = 0.0
         self.bound_kg = 0.0  # water bound in hydrated minerals, released by dehydration
+        self.adsorbed_kg = 0.0  # water adsorbed on grain surfaces, released by desorption
         self.vapour_kg = 0.0
         self.gas_kg = ambient_pressure_Pa * design.volume_m3 / (R_AIR * temp_K)
         self.trap_kg = 0.0
@@ -200,19 +203,62 @@ class ExtractionChamber:
         self.melted_kg = 0.0  # ice that went through the liquid phase (diagnostic), kg
         self.heater_energy_J = 0.0  # since the current batch started
         self._batch_baseline_kg = 0.0  # trap + tank when the batch started
+        self.audit = EnergyAudit(structure0_J=self.structure_enthalpy_J())
+
+    # ------------------------------------------------------------------------------------ enthalpy
+    @property
+    def temp_K(self) -> float:
+        """Temperature of regolith and structure, K. Setting it from outside the model (a test forcing a
+        state) books the enthalpy change as brought in from outside, so the energy audit still closes."""
+        return self._T
+
+    @temp_K.setter
+    def temp_K(self, value: float) -> None:
+        before = self.contents_enthalpy_J() + self.structure_enthalpy_J()
+        self._T = float(value)
+        self.audit.arrived_J += self.contents_enthalpy_J() + self.structure_enthalpy_J() - before
+
+    def contents_enthalpy_J(self, T: float | None = None) -> float:
+        """Sensible enthalpy of the regolith and the water it holds at ``T`` (default: now), J."""
+        T = self._T if T is None else T
+        return (
+            (self.dry_kg + self.bound_kg + self.adsorbed_kg) * h_regolith(T)
+            + self.ice_kg * h_ice(T)
+            + self.liquid_kg * h_liquid(T)
+        )
+
+    def structure_enthalpy_J(self, T: float | None = None) -> float:
+        """Sensible enthalpy of the liner, heater and stirrer at ``T`` (default: now), J."""
+        return self.design.structure_heat_capacity_J_K * (self._T if T is None else T)
+
+    def _temperature_for(self, enthalpy_J: float, guess_K: float) -> float:
+        """The temperature at which contents + structure hold ``enthalpy_J`` (Newton's method on the
+        monotonic enthalpy; converges to 1e-7 J in two or three iterations for a 1 s step)."""
+        T = max(guess_K, 1.0)
+        for _ in range(20):
+            error = self.contents_enthalpy_J(T) + self.structure_enthalpy_J(T) - enthalpy_J
+            T_next = max(T - error / self.heat_capacity_J_K(T), 1.0)
+            if abs(T_next - T) < 1e-9:
+                return T_next
+            T = T_next
+        return T
+
+    def energy_audit(self) -> dict[str, float]:
+        """Where the heater energy went since the chamber was made, J (see :class:`EnergyAudit`)."""
+        return self.audit.balance(self.contents_enthalpy_J(), self.structure_enthalpy_J())
 
     # ------------------------------------------------------------------------------------ derived
     @property
     def loaded_kg(self) -> float:
         """Material in the chamber: dry regolith + ice + liquid + bound water, kg."""
-        return self.dry_kg + self.ice_kg + self.liquid_kg + self.bound_kg
+        return self.dry_kg + self.ice_kg + self.liquid_kg + self.bound_kg + self.adsorbed_kg
 
     def free_volume_m3(self) -> float:
         """Gas volume: chamber volume minus the solids and the condensed water, m^3."""
         d = self.design
         return (
             d.volume_m3
-            - (self.dry_kg + self.bound_kg) / d.grain_density_kg_m3
+            - (self.dry_kg + self.bound_kg + self.adsorbed_kg) / d.grain_density_kg_m3
             - self.ice_kg / RHO_ICE
             - self.liquid_kg / RHO_LIQUID
         )
@@ -225,12 +271,12 @@ class ExtractionChamber:
         """Partial pressure of water vapour, Pa."""
         return self.vapour_kg * R_VAPOUR * self.temp_K / self.free_volume_m3()
 
-    def heat_capacity_J_K(self) -> float:
-        """Heat capacity of the chamber contents and structure at the current temperature, J/K."""
-        T = self.temp_K
+    def heat_capacity_J_K(self, T: float | None = None) -> float:
+        """Heat capacity of the chamber contents and structure at ``T`` (default: now), J/K."""
+        T = self._T if T is None else T
         return (
             self.design.structure_heat_capacity_J_K
-            + (self.dry_kg + self.bound_kg) * cp_regolith(T)
+            + (self.dry_kg + self.bound_kg + self.adsorbed_kg) * cp_regolith(T)
             + self.ice_kg * cp_ice(T)
             + self.liquid_kg * CP_LIQUID_J_KG_K
         )
@@ -250,6 +296,7 @@ class ExtractionChamber:
             self.ice_kg
             + self.liquid_kg
             + self.bound_kg
+            + self.adsorbed_kg
             + self.vapour_kg
             + self.trap_kg
             + self.tank_kg
@@ -290,20 +337,23 @@ class ExtractionChamber:
         ice = taken * ice_fraction
         bound = taken * hydrated_fraction
         dry = taken - ice - bound
-        c_old = self.heat_capacity_J_K()
-        c_new = (dry + bound) * cp_regolith(temp_K) + ice * cp_ice(temp_K)
-        self.temp_K = (c_old * self.temp_K + c_new * temp_K) / (c_old + c_new)
+        # mix by enthalpy: what the chamber holds plus what arrives, at the temperature that holds both
+        arriving = (dry + bound) * h_regolith(temp_K) + ice * h_ice(temp_K)
+        total = self.contents_enthalpy_J() + self.structure_enthalpy_J() + arriving
+        self.audit.arrived_J += arriving
         self.dry_kg += dry
         self.ice_kg += ice
         self.bound_kg += bound
+        self._T = self._temperature_for(total, self._T)
         self.water_loaded_kg += ice + bound
         return taken
 
     def dump(self) -> float:
         """Empty the chamber (tailings out); the water still in the regolith leaves with it. Returns kg dumped."""
         mass = self.loaded_kg
-        self.dumped_water_kg += self.ice_kg + self.liquid_kg + self.bound_kg
-        self.dry_kg = self.ice_kg = self.liquid_kg = self.bound_kg = 0.0
+        self.audit.departed_J += self.contents_enthalpy_J()
+        self.dumped_water_kg += self.ice_kg + self.liquid_kg + self.bound_kg + self.adsorbed_kg
+        self.dry_kg = self.ice_kg = self.liquid_kg = self.bound_kg = self.adsorbed_kg = 0.0
         return mass
 
     def transfer_to_tank(self, max_kg: float) -> float:
@@ -321,6 +371,7 @@ class ExtractionChamber:
         n = max(1, math.ceil(dt / self.design.max_substep_s - 1e-9))
         h = dt / n
         self.heater_energy_J += inputs.heater_W * dt
+        self.audit.heater_J += inputs.heater_W * dt
         for _ in range(n):
             self._substep(h, inputs)
 
@@ -328,6 +379,7 @@ class ExtractionChamber:
         d = self.design
         T = self.temp_K
         T_env = u.env_temp_K
+        T_mount = u.mount_temp_K
         volume = self.free_volume_m3()
         # paths to the outside: vent, open lid (molecular-flow orifice), leaking seal; 1/s
         k_out = u.leak_rate_s
@@ -340,20 +392,28 @@ class ExtractionChamber:
             released = self.bound_kg * -math.expm1(-dehydration_rate_s(T) * h)
         if self.ice_kg > 0.0 or self.liquid_kg > 0.0 or self.vapour_kg > 0.0 or self.trap_kg > 0.0 or released:
             sub_ice, sub_liq = self._vapour_substep(h, T, volume, k_out, u, released)
-        # energy balance of regolith + structure
+        # energy balance of regolith + structure, by enthalpy: the water that left took its sensible
+        # enthalpy at T with it (the vapour step removed it from the reservoirs already)
         T4 = T * T * T * T
         Te4 = T_env * T_env * T_env * T_env
-        loss = d.support_conductance_W_K * (T - T_env) + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (T4 - Te4)
+        loss = d.support_conductance_W_K * (T - T_mount) + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (T4 - Te4)
         if u.lid_open > 0.0:
             loss += u.lid_open * d.aperture_emissivity * d.aperture_area_m2 * SIGMA_SB * (T4 - Te4)
-        energy = (u.heater_W - loss) * h
+        latent = 0.0
         if sub_ice:
-            energy -= latent_sublimation(T) * sub_ice
+            latent += latent_sublimation(T) * sub_ice
         if sub_liq:
-            energy -= latent_vaporisation(T) * sub_liq
+            latent += latent_vaporisation(T) * sub_liq
         if released:
-            energy -= DEHYDRATION_ENTHALPY_J_KG * released
-        self.temp_K = max(T + energy / self.heat_capacity_J_K(), 1.0)
+            latent += DEHYDRATION_ENTHALPY_J_KG * released
+        audit = self.audit
+        audit.departed_J += sub_ice * h_ice(T) + sub_liq * h_liquid(T) + released * h_regolith(T)
+        audit.losses_J += loss * h
+        audit.latent_J += latent
+        energy = (u.heater_W - loss) * h - latent
+        if energy:
+            target = self.contents_enthalpy_J(T) + self.structure_enthalpy_J(T) + energy
+            self._T = self._temperature_for(target, T + energy / self.heat_capacity_J_K(T))
         if self.ice_kg > 0.0 or self.liquid_kg > 0.0:
             self._phase_change()
         # non-condensable gas relaxes toward the outside pressure through the same paths
@@ -412,7 +472,7 @@ class ExtractionChamber:
         self.vented_kg += out
         # cold trap: deposition heats it, the cryocooler and the environment pull it back
         tt = self.trap_temp_K
-        q = latent_sublimation(tt) * to_trap / h - d.trap_leak_conductance_W_K * (tt - u.env_temp_K)
+        q = latent_sublimation(tt) * to_trap / h - d.trap_leak_conductance_W_K * (tt - u.mount_temp_K)
         if u.cooler_on:
             q -= d.cooler_conductance_W_K * (tt - d.cooler_sink_K)
         self.trap_temp_K = tt + q * h / d.trap_heat_capacity_J_K
@@ -420,18 +480,23 @@ class ExtractionChamber:
 
     def _phase_change(self) -> None:
         """Melting above the triple point when the pressure allows a liquid, freezing below it (enthalpy
-        method: the temperature excess past 273.16 K is spent on the phase change first)."""
-        T = self.temp_K
+        method: the enthalpy held above 273.16 K is spent on the phase change first; ice and liquid have the
+        same sensible enthalpy at the triple point, so moving mass there conserves energy exactly)."""
+        T = self._T
         if T > T_TRIPLE_K and self.ice_kg > 0.0 and self.pressure_Pa() >= P_TRIPLE_PA:
-            c = self.heat_capacity_J_K()
-            melt = min(self.ice_kg, c * (T - T_TRIPLE_K) / L_FUSION_J_KG)
+            total = self.contents_enthalpy_J(T) + self.structure_enthalpy_J(T)
+            excess = total - self.contents_enthalpy_J(T_TRIPLE_K) - self.structure_enthalpy_J(T_TRIPLE_K)
+            melt = min(self.ice_kg, excess / L_FUSION_J_KG)
             self.ice_kg -= melt
             self.liquid_kg += melt
             self.melted_kg += melt
-            self.temp_K = T - melt * L_FUSION_J_KG / c
+            self.audit.latent_J += melt * L_FUSION_J_KG
+            self._T = self._temperature_for(total - melt * L_FUSION_J_KG, T_TRIPLE_K)
         elif T < T_TRIPLE_K and self.liquid_kg > 0.0:
-            c = self.heat_capacity_J_K()
-            freeze = min(self.liquid_kg, c * (T_TRIPLE_K - T) / L_FUSION_J_KG)
+            total = self.contents_enthalpy_J(T) + self.structure_enthalpy_J(T)
+            deficit = self.contents_enthalpy_J(T_TRIPLE_K) + self.structure_enthalpy_J(T_TRIPLE_K) - total
+            freeze = min(self.liquid_kg, deficit / L_FUSION_J_KG)
             self.liquid_kg -= freeze
             self.ice_kg += freeze
-            self.temp_K = T + freeze * L_FUSION_J_KG / c
+            self.audit.latent_J -= freeze * L_FUSION_J_KG
+            self._T = self._temperature_for(total + freeze * L_FUSION_J_KG, T_TRIPLE_K)

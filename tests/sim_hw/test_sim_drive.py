@@ -54,6 +54,7 @@ class Rig:
             soil_factor=soil_factor,
         )
         self.world.sites = [site]
+        self.world.rover.x_m = self.world.rover.y_m = 0.0
         return site
 
     def run(self, seconds: float, *, feed: bool = True) -> None:

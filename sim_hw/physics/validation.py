@@ -1,0 +1,107 @@
+"""The simulator's validation table: published cases, their sources' bands and what the models give.
+
+``python -m sim_hw.physics.validation`` prints the table; ``--write docs/sim.md`` replaces the table between
+the ``<!-- validation:begin -->`` and ``<!-- validation:end -->`` markers. ``tests/sim_hw/test_validation.py``
+fails if the table in the document is stale or a row is out of its band.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim_hw import regolith_thermal as rt
+
+BEGIN, END = "<!-- validation:begin -->", "<!-- validation:end -->"
+HAYNE = "Hayne et al. 2017, JGR Planets 122, table A2"
+#: Mare sites (Apollo 15 and 17): normal Bond albedo 0.06 with the highland model's other parameters.
+_MARE = dataclasses.replace(rt.MOON, albedo=0.06)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One validation row: published ``value`` ± ``band`` in ``unit``, and how to simulate it."""
+
+    name: str
+    value: float
+    band: float
+    unit: str
+    source: str
+    simulate: Callable[[], float]
+
+
+def _equator() -> rt.Solution:
+    return rt.solve(rt.Drivers(0.0))
+
+
+def _mare(lat_deg: float) -> rt.Solution:
+    return rt.solve(rt.Drivers(math.radians(lat_deg), params=_MARE))
+
+
+CASES: tuple[Case, ...] = (
+    Case("equator, peak noon surface", 385.0, 5.0, "K", HAYNE, lambda: float(_equator().surface_K.max())),
+    Case("equator, midnight surface", 101.0, 5.0, "K", HAYNE, lambda: _equator().at(0.0, 12.0)),
+    Case("equator, coldest night surface", 95.0, 5.0, "K", HAYNE, lambda: float(_equator().surface_K.min())),
+    Case("Apollo 15 (26 N), mean surface", 211.0, 5.0, "K", HAYNE, lambda: float(_mare(26.0).surface_K.mean())),
+    Case("Apollo 15 (26 N), mean at 0.83 m", 252.0, 5.0, "K", HAYNE, lambda: _mare(26.0).mean_K(0.83)),
+    Case("Apollo 17 (20 N), mean surface", 216.0, 5.0, "K", HAYNE, lambda: float(_mare(20.0).surface_K.mean())),
+    Case("Apollo 17 (20 N), mean at 0.13 m", 256.0, 5.0, "K", HAYNE, lambda: _mare(20.0).mean_K(0.13)),
+)
+
+
+def rows() -> list[tuple[Case, float, bool]]:
+    """Every case with its simulated value and whether it is within the source's band."""
+    out = []
+    for case in CASES:
+        simulated = case.simulate()
+        out.append((case, simulated, abs(simulated - case.value) <= case.band))
+    return out
+
+
+def render() -> str:
+    """The Markdown table (between its markers)."""
+    lines = [
+        BEGIN,
+        "| case | published | source | simulated | within band |",
+        "|---|---|---|---|---|",
+    ]
+    for case, simulated, ok in rows():
+        lines.append(
+            f"| {case.name} | {case.value:g} ± {case.band:g} {case.unit} | {case.source} | "
+            f"{simulated:.1f} {case.unit} | {'yes' if ok else 'NO'} |"
+        )
+    lines.append(END)
+    return "\n".join(lines)
+
+
+def table_in(text: str) -> str:
+    """The validation table (with its markers) found in a document's ``text``; '' if there is none."""
+    start, end = text.find(BEGIN), text.find(END)
+    return text[start : end + len(END)] if start >= 0 and end > start else ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the table, or write it into a document between its markers."""
+    parser = argparse.ArgumentParser(prog="python -m sim_hw.physics.validation")
+    parser.add_argument("--write", type=Path, help="document whose table to replace (e.g. docs/sim.md)")
+    args = parser.parse_args(argv)
+    table = render()
+    if args.write is None:
+        print(table)
+        return 0
+    text = args.write.read_text(encoding="utf-8")
+    old = table_in(text)
+    if not old:
+        print(f"{args.write}: no {BEGIN} ... {END} markers", file=sys.stderr)
+        return 1
+    args.write.write_text(text.replace(old, table), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -251,7 +251,7 @@ class LinkServer:
 
     def _handle(self, routing_id: bytes, identity: ClientIdentity, payload: bytes, now: float) -> None:
         try:
-            message = wire.decode([payload])
+            message = wire.decode([payload], wire.MAX_UPLINK_BYTES)
         except MalformedMessage as exc:
             self._malformed(routing_id, str(exc))
             return

@@ -21,8 +21,9 @@ __all__ = ["PeerUnreachable", "RouterSocket", "open_router"]
 
 #: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
 SOCKET_HWM = 1_000_000
-#: Messages larger than this make libzmq drop the connection before they are buffered (bytes).
-SOCKET_MAX_MSG_BYTES = 4 * wire.MAX_MESSAGE_BYTES
+#: Messages larger than this make libzmq drop the connection before they are buffered (bytes): ground sends
+#: nothing over :data:`link.wire.MAX_UPLINK_BYTES`, so a bigger frame never reaches the control loop.
+SOCKET_MAX_MSG_BYTES = 4 * wire.MAX_UPLINK_BYTES
 
 
 class PeerUnreachable(LinkError):

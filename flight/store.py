@@ -482,8 +482,8 @@ class FlightStore:
         let an old command be replayed.
         """
         self._check_key(client, "link client")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise PersistenceError(f"{self.path}: link client {client!r}: expected a counter >= 0, found {n!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**63:
+            raise PersistenceError(f"{self.path}: link client {client!r}: expected a counter 0..2^63-1, found {n!r}")
         with self._write(f"set the counter of link client {client!r}") as connection:
             row = connection.execute("SELECT counter FROM link_counters WHERE client = ?", (client,)).fetchone()
             if row is not None and n < row[0]:

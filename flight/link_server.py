@@ -31,6 +31,7 @@ from flight.link_admission import Admission, CounterStore
 from flight.link_batches import Batcher
 from flight.link_packets import PacketWriter, encode
 from flight.link_pump import Pump
+from flight.link_quota import LinkLimits, Quotas
 from flight.link_reports import TrafficReports
 from flight.link_sessions import Session, SessionTable
 from flight.link_socket import RouterSocket, open_router
@@ -69,6 +70,7 @@ class LinkServer:
         heartbeat_s: float = 1.0,
         los_missed: int = 3,
         counters: CounterStore | None = None,
+        limits: LinkLimits | None = None,
     ) -> None:
         self.clock = clock
         self.socket = socket
@@ -93,10 +95,17 @@ class LinkServer:
             "forbidden": 0,
             "commands": 0,
             "losses": 0,
+            "budget_spent": 0,
+            "service_us": 0,
+            "throttled": 0,
+            "over_cap": 0,
         }
+        self.limits = limits if limits is not None else LinkLimits()
         self._reports = TrafficReports(clock, events, self.stats)
         self._packets = PacketWriter(spool, clock, events)
-        self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats)
+        self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats, Quotas(self.limits))
+        self._sessions.report = self._reports.report
+        self._dictionary_frame: tuple[float, bytes] | None = None
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
         self._batcher = Batcher(socket, clock, light_time_s, self.stats, self._sessions.unreachable)
         self._pump = Pump(
@@ -107,6 +116,7 @@ class LinkServer:
             handle=self._handle,
             unauthenticated=self._unauthenticated,
             malformed=self._malformed,
+            limits=self.limits,
         )
         # Set by open(): the context it made and the spool's temporary folder, closed with the server.
         self._own_context: zmq.Context | None = None
@@ -241,13 +251,27 @@ class LinkServer:
         if self._packets.pending:
             self._packets.commit(with_telemetry=False)
         self._send_windows()
+        self._send_dictionaries(now)
         self._batcher.release(now)
         self._batcher.flush()
         self._sessions.watch(now)
         return handled
 
     def _send_windows(self) -> None:
-        Pump.send_windows(self._sessions, self.spool, self._batcher)
+        Pump.send_windows(self._sessions, self.spool, self._batcher, self.clock.monotonic())
+
+    def _send_dictionaries(self, now: float) -> None:
+        """Send the dictionaries that are due (one per key per interval: a deferred request waits here)."""
+        for session in list(self.sessions.values()):
+            if session.dictionary_at is not None and session.dictionary_at <= now:
+                if session.sent.bytes and self._sessions.quotas.room(session.identity.name, now) <= 0:
+                    continue  # over its key's byte cap: waits for acks like a packet would
+                session.dictionary_at = None
+                frame = self._dictionary_bytes(now)
+                self._batcher.send(session.routing_id, frame)
+                # charged like a packet sent after the current one: freed when the client acknowledges past it
+                session.sent.charge(0, session.sent_seq + 1, len(frame))
+                self._sessions.quotas.charge(session.identity.name, len(frame))
 
     def _handle(self, routing_id: bytes, identity: ClientIdentity, payload: bytes, now: float) -> None:
         try:
@@ -294,8 +318,20 @@ class LinkServer:
             session.sent_sseq,
         )
         self._send(routing_id, welcome)
-        if hello.want_dictionary:
-            self._send(routing_id, wire.DictionaryMessage(self.dictionary()))
+        if hello.want_dictionary and session.dictionary_at is None:
+            session.dictionary_at = self._sessions.quotas.dictionary_slot(identity.name, now)
+            if session.dictionary_at > now:
+                self.stats["throttled"] += 1
+                self._reports.report("throttled", f"dictionary for {identity.name} deferred: one per key per interval")
+            else:
+                self._send_dictionaries(now)
+
+    def _dictionary_bytes(self, now: float) -> bytes:
+        """The encoded dictionary message, rebuilt at most once per ``dictionary_cache_s``."""
+        cached = self._dictionary_frame
+        if cached is None or now - cached[0] >= self.limits.dictionary_cache_s:
+            cached = self._dictionary_frame = (now, encode(wire.DictionaryMessage(self.dictionary())))
+        return cached[1]
 
     def dictionary(self) -> dict[str, Any]:
         """The flight dictionary plus event severities and flight's name and boot id."""
@@ -365,6 +401,8 @@ class LinkServer:
             "link.malformed": self.stats["malformed"],
             "link.replays": self.stats["replays"],
             "link.forbidden": self.stats["forbidden"],
+            "link.service_us": self.stats["service_us"],
+            "link.throttled": self.stats["throttled"] + self.stats["over_cap"],
         }
 
     def channels(self) -> list[ChannelSpec]:
@@ -376,6 +414,8 @@ class LinkServer:
             ChannelSpec("link.malformed", description="malformed messages dropped since start", type="int"),
             ChannelSpec("link.replays", description="commands refused for a stale counter", type="int"),
             ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
+            ChannelSpec("link.service_us", unit="us", description="wall time of the last receive pass", type="int"),
+            ChannelSpec("link.throttled", description="sends paused or sessions dropped by per-key caps", type="int"),
         ]
 
     def close(self) -> None:

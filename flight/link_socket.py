@@ -19,11 +19,16 @@ from link.security import ServerSecurity
 
 __all__ = ["PeerUnreachable", "RouterSocket", "open_router"]
 
-#: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
-SOCKET_HWM = 1_000_000
+#: Send high-water mark per peer (batch frames waiting for the peer's TCP connection): flow control (windows
+#: and each key's byte cap) bounds what a reading client is sent; this bounds what piles up for one that does
+#: not read. A send past it fails (``ROUTER_MANDATORY``) and the session stops until it says hello again.
+SOCKET_HWM = 1_000
+#: Receive high-water mark per peer (messages): past it libzmq stops reading that peer's connection, so a
+#: flooding client is slowed at its own TCP connection instead of filling flight's memory.
+SOCKET_RCVHWM = 256
 #: Messages larger than this make libzmq drop the connection before they are buffered (bytes): ground sends
 #: nothing over :data:`link.wire.MAX_UPLINK_BYTES`, so a bigger frame never reaches the control loop.
-SOCKET_MAX_MSG_BYTES = 4 * wire.MAX_UPLINK_BYTES
+SOCKET_MAX_MSG_BYTES = 2 * wire.MAX_UPLINK_BYTES
 
 
 class PeerUnreachable(LinkError):
@@ -87,7 +92,7 @@ def open_router(
     try:
         socket.linger = 0
         socket.sndhwm = SOCKET_HWM
-        socket.rcvhwm = SOCKET_HWM
+        socket.rcvhwm = SOCKET_RCVHWM
         socket.maxmsgsize = SOCKET_MAX_MSG_BYTES
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         bound = security.bind(socket, endpoint)

@@ -235,7 +235,7 @@ class LinkServer:
     def tick(self, _now: float = 0.0) -> None:
         """Telemetry rate: the samples since the last tick become a packet; then commit and send."""
         self.table.update(self.telemetry(), self.clock.now())
-        self._packets.commit(with_telemetry=True)
+        self._packets.commit_or_buffer(with_telemetry=True)
         self.service()
 
     # ----------------------------------------------------------------------------------- service
@@ -249,7 +249,7 @@ class LinkServer:
         now = self.clock.monotonic()
         handled = self._pump.receive(now)
         if self._packets.pending:
-            self._packets.commit(with_telemetry=False)
+            self._packets.commit_or_buffer(with_telemetry=False)
         self._send_windows()
         self._send_dictionaries(now)
         self._batcher.release(now)
@@ -403,6 +403,9 @@ class LinkServer:
             "link.forbidden": self.stats["forbidden"],
             "link.service_us": self.stats["service_us"],
             "link.throttled": self.stats["throttled"] + self.stats["over_cap"],
+            "link.spool_ok": int(self._packets.degraded is None),
+            "link.spool_buffered": self._packets.buffered_bytes,
+            "link.samples_dropped": self._packets.dropped_samples,
         }
 
     def channels(self) -> list[ChannelSpec]:
@@ -416,6 +419,18 @@ class LinkServer:
             ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
             ChannelSpec("link.service_us", unit="us", description="wall time of the last receive pass", type="int"),
             ChannelSpec("link.throttled", description="sends paused or sessions dropped by per-key caps", type="int"),
+            ChannelSpec(
+                "link.spool_ok",
+                description="1 while the spool commits, 0 (alarm) while it cannot",
+                type="int",
+                alarm_low=1,
+            ),
+            ChannelSpec(
+                "link.spool_buffered", unit="B", description="bytes waiting in memory for the spool", type="int"
+            ),
+            ChannelSpec(
+                "link.samples_dropped", description="samples dropped while the memory buffer was full", type="int"
+            ),
         ]
 
     def close(self) -> None:

@@ -16,6 +16,7 @@ from typing import Any
 from flight.link_quota import LinkLimits, Quotas, Sent
 from flight.spool import Spool
 from link import wire
+from link.errors import LinkError
 from link.keys import ClientIdentity
 
 _LOGGER = logging.getLogger(__name__)
@@ -141,7 +142,10 @@ class SessionTable:
         """Drop from the spool what every connected archiving client has acknowledged."""
         pruning = [s for s in self.sessions.values() if s.prunes and s.reachable]
         if pruning:
-            self.spool.acknowledge(min(s.acked_seq for s in pruning), min(s.acked_sseq for s in pruning))
+            try:
+                self.spool.acknowledge(min(s.acked_seq for s in pruning), min(s.acked_sseq for s in pruning))
+            except LinkError as exc:  # a full disk: pruned by a later acknowledgement
+                _LOGGER.warning("link: spool not pruned yet: %s", exc)
 
     def unreachable(self, routing_id: bytes, why: Exception) -> None:
         """A send to ``routing_id`` failed: stop sending to it until it says hello again."""

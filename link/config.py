@@ -19,7 +19,9 @@ class LinkConfig:
     light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
     heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")
     los_missed: int = setting(3, lo=1, hi=100, doc="missed heartbeats before loss of signal is declared")
-    spool: str = setting("", doc="SQLite spool of unacknowledged telemetry and events ('' = a temporary file)")
+    spool: str = setting(
+        "", doc="SQLite spool of unacknowledged telemetry, events and command counters ('' = $ISRU_HOME/spool.sqlite)"
+    )
 
 
 #: Where the keys live when ``[link] keys`` is empty: ``$ISRU_HOME/keys``, ``ISRU_HOME`` defaulting to ``.isru``
@@ -32,3 +34,12 @@ def resolve_keys_dir(keys: str) -> Path:
     if keys:
         return Path(keys).expanduser()
     return Path(os.environ.get("ISRU_HOME", DEFAULT_HOME)).expanduser() / "keys"
+
+
+def resolve_spool(spool: str) -> Path:
+    """The spool file ``spool`` names, or ``$ISRU_HOME/spool.sqlite`` when it is empty: the spool keeps the
+    command counters when flight has no store, so it is never a temporary file for ``isru flight`` (a replayed
+    command must not run after a restart, whatever the configuration)."""
+    if spool:
+        return Path(spool).expanduser()
+    return Path(os.environ.get("ISRU_HOME", DEFAULT_HOME)).expanduser() / "spool.sqlite"

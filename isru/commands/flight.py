@@ -106,7 +106,7 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     """``[link]`` with the command line's overrides; the key directory resolved and checked (unless insecure)."""
     import dataclasses
 
-    from link.config import resolve_keys_dir
+    from link.config import resolve_keys_dir, resolve_spool
     from link.errors import KeyFileError
 
     if args.light_time is not None and not 0.0 <= args.light_time <= 3600.0:
@@ -115,8 +115,11 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     keys = "" if insecure else str(resolve_keys_dir(args.keys or link.keys))
     if keys and not (Path(keys) / "server.key_secret").is_file():
         raise KeyFileError(f"{keys}: no server.key_secret; expected a key directory (run `isru keys init {keys}`)")
+    spool = resolve_spool(link.spool)
+    spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return dataclasses.replace(
         link,
+        spool=str(spool),
         endpoint=args.endpoint or link.endpoint,
         keys=keys,
         insecure=insecure,

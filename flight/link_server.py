@@ -32,7 +32,7 @@ from flight.link_batches import Batcher
 from flight.link_packets import PacketWriter, encode
 from flight.link_pump import Pump
 from flight.link_quota import LinkLimits, Quotas
-from flight.link_reports import TrafficReports
+from flight.link_reports import LINK_CHANNELS, TrafficReports
 from flight.link_sessions import Session, SessionTable
 from flight.link_socket import RouterSocket, open_router
 from flight.spool import Spool
@@ -121,6 +121,15 @@ class LinkServer:
         # Set by open(): the context it made and the spool's temporary folder, closed with the server.
         self._own_context: zmq.Context | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        if spool.moved_aside is not None:
+            kept = ", ".join(f"{k} {v}" for k, v in sorted(spool.salvaged.items())) or "nothing"
+            self.events.error(
+                SOURCE,
+                "spool_damaged",
+                f"spool {spool.path} was damaged: moved aside to {spool.moved_aside}; started a fresh one taking "
+                f"over {kept}; its unacknowledged packets are not resent",
+                moved_to=str(spool.moved_aside),
+            )
         table.subscribe(self._packets.collector)
         events.subscribe(self._on_event)
         dispatcher.on_status(self._on_status)
@@ -410,28 +419,7 @@ class LinkServer:
 
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
-        return [
-            ChannelSpec("link.state", description="ground link: waiting, up or los", type="str"),
-            ChannelSpec("link.clients", description="ground clients connected", type="int"),
-            ChannelSpec("link.spool_depth", description="packets + statuses not yet acknowledged", type="int"),
-            ChannelSpec("link.malformed", description="malformed messages dropped since start", type="int"),
-            ChannelSpec("link.replays", description="commands refused for a stale counter", type="int"),
-            ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
-            ChannelSpec("link.service_us", unit="us", description="wall time of the last receive pass", type="int"),
-            ChannelSpec("link.throttled", description="sends paused or sessions dropped by per-key caps", type="int"),
-            ChannelSpec(
-                "link.spool_ok",
-                description="1 while the spool commits, 0 (alarm) while it cannot",
-                type="int",
-                alarm_low=1,
-            ),
-            ChannelSpec(
-                "link.spool_buffered", unit="B", description="bytes waiting in memory for the spool", type="int"
-            ),
-            ChannelSpec(
-                "link.samples_dropped", description="samples dropped while the memory buffer was full", type="int"
-            ),
-        ]
+        return list(LINK_CHANNELS)
 
     def close(self) -> None:
         """Flush what is pending, close the socket, the authenticator, the context and the spool."""

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     from base.clock import make_clock
     from flight.app import FlightApp
+    from flight.errors import FlightError
     from flight.link_server import LinkServer
     from flight.sdnotify import Notifier, watchdog_period_s
     from isru.config import load_config
@@ -60,7 +61,11 @@ def run(args: argparse.Namespace) -> int:
         return 2
     clock = make_clock(config.clock.mode, config.clock.warp)
     config, world_name = install_simulation(config, clock)
-    app = FlightApp(config, clock)
+    try:
+        app = FlightApp(config, clock)
+    except FlightError as exc:  # a damaged store, an unreadable file: named, with the way out
+        print(f"isru flight: {exc}", file=sys.stderr)
+        return 2
     try:
         server = LinkServer.attach(app, link, keys_dir=link.keys or None)
     except LinkError as exc:

@@ -252,7 +252,9 @@ class GroundCore:
         try:
             self.archive.ingest_link_stats(self.clock.now(), stats)
             self.archive.flush()
-            if self.archive.retention_days > 0 and self.clock.monotonic() >= self._retention_due:
+            if (
+                self.archive.retention_days > 0 or self.archive.max_bytes > 0
+            ) and self.clock.monotonic() >= self._retention_due:
                 self._retention_due = self.clock.monotonic() + RETENTION_PERIOD_S
                 self.archive.apply_retention(self.clock.now())
         except ArchiveError as exc:

@@ -117,7 +117,14 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
         tmp = tempfile.TemporaryDirectory(prefix="isru-ground-")
         archive_path = str(Path(tmp.name) / "archive.sqlite")
     clock = RealClock()
-    archive = Archive(archive_path, retention_days=config.ground.retention_days)
+    try:
+        archive = Archive(
+            archive_path,
+            retention_days=config.ground.retention_days,
+            max_bytes=int(config.ground.archive_max_mb * 1024 * 1024),
+        )
+    except GroundError as exc:  # a damaged archive: named, no traceback
+        raise SystemExit(f"isru ground: {exc}") from None
     try:
         core = GroundCore.connect(
             args.endpoint or link.endpoint,

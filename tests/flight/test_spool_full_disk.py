@@ -3,44 +3,13 @@ when space returns; nothing is renumbered or lost (a real 2 MiB tmpfs, filled fo
 
 from __future__ import annotations
 
-import contextlib
-import errno
-import subprocess
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from base.clock import RealClock
 from link import wire
 from link.keys import init_keys
+from tests.support.disks import fill
 from tests.support.link_harness import MiniFlight, RawOperator
-
-
-@pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 2 MiB tmpfs mounted for this test (skipped where mounting is not permitted)."""
-    disk = tmp_path / "disk"
-    disk.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(disk)], capture_output=True, text=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root or CAP_SYS_ADMIN): {done.stderr.strip()}")
-    try:
-        yield disk
-    finally:
-        subprocess.run(["umount", "-l", str(disk)], check=False)
-
-
-def _fill(disk: Path) -> Path:
-    """Write a file until the disk is full; returns it."""
-    filler = disk / "filler"
-    with filler.open("wb", buffering=0) as handle, contextlib.suppress(OSError):
-        while True:
-            handle.write(b"\0" * 4096)
-    with pytest.raises(OSError) as caught:
-        (disk / "probe").write_bytes(b"\0" * 65536)
-    assert caught.value.errno == errno.ENOSPC
-    return filler
 
 
 def test_a_full_disk_degrades_the_spool_to_memory_and_it_catches_up_losing_nothing(
@@ -53,7 +22,7 @@ def test_a_full_disk_degrades_the_spool_to_memory_and_it_catches_up_losing_nothi
         operator.drain(flight, 1, wire.Welcome)
         for _ in range(5):
             flight.produce()
-        filler = _fill(small_disk)
+        filler = fill(small_disk)
         for _ in range(200):  # telemetry keeps coming; the spool cannot take it
             flight.produce(n_channels=50)
             operator.service(flight)

@@ -48,6 +48,8 @@ _LOGGER = logging.getLogger(__name__)
 __all__ = ["CounterStore", "LinkServer"]
 
 SOURCE = "link"
+#: How often the allowed-keys folder is checked for changes (clock s): revocation takes effect within this.
+KEYS_REFRESH_S = 2.0
 
 
 class LinkServer:
@@ -106,6 +108,7 @@ class LinkServer:
         self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats, Quotas(self.limits))
         self._sessions.report = self._reports.report
         self._dictionary_frame: tuple[float, bytes] | None = None
+        self._keys_due = 0.0  # when the allowed keys are next checked for changes (clock monotonic s)
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
         self._batcher = Batcher(socket, clock, light_time_s, self.stats, self._sessions.unreachable)
         self._pump = Pump(
@@ -264,6 +267,10 @@ class LinkServer:
         self._batcher.release(now)
         self._batcher.flush()
         self._sessions.watch(now)
+        if now >= self._keys_due:
+            self._keys_due = now + KEYS_REFRESH_S
+            if self.socket.security.refresh():
+                self._sessions.revalidate(self.socket.security.current, now)
         return handled
 
     def _send_windows(self) -> None:

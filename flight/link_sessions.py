@@ -87,7 +87,7 @@ class SessionTable:
         spool = self.spool
         seq = min(max(hello.resume_after, spool.packets.acked), spool.next_seq - 1)
         sseq = min(max(hello.status_after, spool.statuses.acked), spool.next_sseq - 1)
-        prunes = identity.role == "operator" and hello.archive
+        prunes = identity.role == "archive" and hello.archive  # only the archiving station's acks prune
         window = min(hello.window, MAX_WINDOW)
         session = self.sessions.get(routing_id)
         if session is not None and session.identity == identity:
@@ -156,6 +156,29 @@ class SessionTable:
             session.reachable = False
             _LOGGER.info("link: %s unreachable (%s)", session.identity.name, why)
             self.prune()
+
+    def revalidate(self, current: Callable[[ClientIdentity], ClientIdentity | None], now: float) -> None:
+        """The allowed keys changed: end every session whose key is no longer allowed (``client_revoked``) or
+        now has another name or role (``client_changed``: its next message is answered ``hello_required``, and
+        its new hello gets the new role)."""
+        for routing_id, session in list(self.sessions.items()):
+            identity = session.identity
+            now_is = current(identity)
+            if now_is == identity:
+                continue
+            self.drop(routing_id, now, "its key was removed" if now_is is None else "its role changed")
+            if now_is is None:
+                self.events.warning(
+                    SOURCE, "client_revoked", f"key of {identity.name} removed: session ended", client=identity.name
+                )
+            else:
+                self.events.info(
+                    SOURCE,
+                    "client_changed",
+                    f"{identity.name} is now {now_is.name} ({now_is.role}): session ended, new role at its next hello",
+                    client=identity.name,
+                    role=now_is.role,
+                )
 
     def throttled(self, session: Session, cap: int) -> None:
         """``session``'s key reached its byte cap: nothing more goes to it until acks free room (reported)."""

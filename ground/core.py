@@ -44,6 +44,7 @@ from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.verifier import CommandHistory, CommandRecord
 from link.errors import LinkError
+from link.keys import COMMANDING_ROLES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -283,9 +284,12 @@ class GroundCore:
         role = self.role
         if not role:
             raise NotConnected(f"{action}: the link has not been acquired yet, so this client's role is unknown")
-        if role != OPERATOR:
+        if role not in COMMANDING_ROLES and role != "safety":  # flight limits safety to estop and mission.hold
             why = "this ground core has no link" if self.client is None else f"this link's role is {role!r}"
-            raise Forbidden(f"{action}: refused, {why}; only an operator may command (observers are read-only)")
+            raise Forbidden(
+                f"{action}: refused, {why}; only an operator or the archive station may command "
+                "(observers are read-only)"
+            )
 
     def _dictionary(self) -> GroundDictionary:
         dictionary = self.dictionary

@@ -28,6 +28,7 @@ def test_keys_init_and_add_client(tmp_path: Path, capsys) -> None:
     assert {i.name: i.role for i in load_allowed(root).values()} == {
         "operator": "operator",
         "observer": "observer",
+        "archive": "archive",
         "partner": "observer",
     }
     assert main(["keys", "add-client", str(root), "partner"]) == 2

@@ -135,6 +135,11 @@ class VirtualClock(Clock):
     def now(self) -> float:
         return self._epoch + self._t
 
+    def step_wall(self, seconds: float) -> None:
+        """Step the wall clock (:meth:`now`) by ``seconds`` (negative: backwards), the monotonic clock untouched,
+        as NTP correcting a bad start or an operator setting the date does."""
+        self._epoch += float(seconds)
+
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` (>= 0), running due callbacks and waking sleepers."""
         if seconds < 0:

@@ -145,6 +145,7 @@ class LinkServer:
         clock: Clock,
         *,
         endpoint: str = "tcp://127.0.0.1:0",
+        reserved_endpoint: str = "",
         keys_dir: str | Path | None = None,
         insecure: bool = False,
         spool: str | Path | None = None,
@@ -164,7 +165,7 @@ class LinkServer:
         if context is None:
             context = own_context = zmq.Context()
         try:
-            socket = open_router(context, endpoint, keys_dir, insecure=insecure)
+            socket = open_router(context, endpoint, keys_dir, insecure=insecure, reserved_endpoint=reserved_endpoint)
         except LinkError:
             if own_context is not None:
                 own_context.term()
@@ -184,6 +185,7 @@ class LinkServer:
         link = config if config is not None else app.config.link
         settings: dict[str, Any] = {
             "endpoint": link.endpoint,
+            "reserved_endpoint": link.reserved_endpoint,
             "keys_dir": link.keys or None,
             "insecure": link.insecure,
             "light_time_s": link.light_time_s,

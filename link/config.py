@@ -15,6 +15,11 @@ class LinkConfig:
 
     endpoint: str = setting("tcp://127.0.0.1:7700", doc="ZeroMQ endpoint flight binds and ground connects to")
     keys: str = setting("", doc="key directory made by `isru keys init` ('' = the demo's own temporary keys)")
+    reserved_endpoint: str = setting(
+        "",
+        doc="a second endpoint for the ground station only, e.g. on its private network ('' = none): a flood of "
+        "the public endpoint cannot fill its listen queue",
+    )
     insecure: bool = setting(False, doc="plaintext link without CURVE (logs a warning; never on a real mission)")
     light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
     heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")

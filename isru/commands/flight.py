@@ -59,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, LinkError) as exc:
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
+    raise_fd_limit()
     clock = make_clock(config.clock.mode, config.clock.warp)
     config, world_name = install_simulation(config, clock)
     try:
@@ -132,4 +133,20 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     )
 
 
-__all__ = ["register", "run"]
+def raise_fd_limit(target: int = 65_536) -> int:
+    """Raise this process's soft file-descriptor limit towards ``target`` (within the hard limit, which the
+    service unit sets with LimitNOFILE); returns the soft limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            print(f"isru flight: cannot raise the file-descriptor limit to {wanted}: {exc}", file=sys.stderr)
+    return soft
+
+
+__all__ = ["raise_fd_limit", "register", "run"]

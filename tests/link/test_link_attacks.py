@@ -149,3 +149,42 @@ def test_huge_frames_are_dropped_by_libzmq_before_flight_reads_them(keys: Path, 
         attacker.close()
         operator.close()
         flight.close()
+
+
+def test_half_open_connections_are_dropped_after_the_handshake_time_and_the_station_gets_in(
+    keys: Path, tmp_path: Path
+) -> None:
+    import select
+    import socket
+    import time
+
+    reserved = f"ipc://{tmp_path}/station.sock"  # the ground station's own door
+    flight = MiniFlight(RealClock(), tmp_path / "spool.db", keys_dir=keys, reserved_endpoint=reserved)
+    host, port = flight.server.endpoint.removeprefix("tcp://").rsplit(":", 1)
+    flood = [socket.create_connection((host, int(port)), timeout=5) for _ in range(300)]  # no key, no handshake
+    station = RawOperator(reserved, keys, "archive")
+    public = RawOperator(flight.server.endpoint, keys, "operator")  # the public door works too, during the flood
+    try:
+        assert station.drain(flight, 1, wire.Welcome)[0].role == "archive"  # in, during the flood
+        assert public.drain(flight, 1, wire.Welcome)[0].role == "operator"
+        open_ = {s.fileno(): s for s in flood}
+        deadline = time.monotonic() + 15.0
+        while open_ and time.monotonic() < deadline:
+            flight.server.wait_until(flight.clock.monotonic() + 0.05)
+            readable, _, _ = select.select(list(open_.values()), [], [], 0.05)
+            for sock in readable:
+                try:
+                    data = sock.recv(4096)  # libzmq's greeting first, then end of file
+                except OSError:
+                    data = b""
+                if not data:
+                    del open_[sock.fileno()]
+        assert not open_, f"{len(open_)} of {len(flood)} half-open connections still held by flight"
+        station.send(wire.Heartbeat(1.0, 0.0, 0))
+        assert station.drain(flight, 1, wire.Heartbeat)  # the station's session is untouched
+    finally:
+        for sock in flood:
+            sock.close()
+        station.close()
+        public.close()
+        flight.close()

@@ -28,6 +28,9 @@ MAX_PACKET_SAMPLES = 20_000
 #: telemetry of a tick is dropped (counted, reported), events and statuses are always kept.
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
 
+#: How often the spool's size is checked against its cap (clock s).
+TRIM_PERIOD_S = 10.0
+
 #: Numbered frames: (seq or sseq, encoded message).
 Numbered = list[tuple[int, bytes]]
 
@@ -68,7 +71,9 @@ def encode(message: wire.Message) -> bytes:
 class PacketWriter:
     """Collects samples, events and statuses, and commits them to the spool as numbered frames."""
 
-    def __init__(self, spool: Spool, clock: Clock, events: Any) -> None:
+    def __init__(self, spool: Spool, clock: Clock, events: Any, *, spool_max_bytes: int = 0) -> None:
+        self.spool_max_bytes = spool_max_bytes
+        self._trim_due = 0.0
         self.spool = spool
         self.clock = clock
         self.events = events
@@ -150,6 +155,7 @@ class PacketWriter:
                     "sending resumes from the spool when it can commit again",
                 )
             return False
+        self._trim()
         if self.degraded is not None:
             self.degraded = None
             _LOGGER.info("link: spool recovered")
@@ -158,6 +164,27 @@ class PacketWriter:
             )
             self.commit(with_telemetry=False)  # the recovery event itself
         return True
+
+    def _trim(self) -> None:
+        """At most every :data:`TRIM_PERIOD_S`: hold the spool under its size cap (a never-acknowledging or
+        absent archive must not fill the disk), dropping the oldest packets with a warning event."""
+        now = self.clock.monotonic()
+        if not self.spool_max_bytes or now < self._trim_due:
+            return
+        self._trim_due = now + TRIM_PERIOD_S
+        try:
+            dropped = self.spool.trim(self.spool_max_bytes)
+        except LinkError as exc:
+            _LOGGER.warning("link: spool not trimmed: %s", exc)
+            return
+        if dropped:
+            self.events.warning(
+                SOURCE,
+                "spool_overflow",
+                f"spool over its {self.spool_max_bytes}-byte cap: the {dropped} oldest unacknowledged packets dropped "
+                "(no archiving station acknowledged them); ground counts them lost",
+                dropped=dropped,
+            )
 
     def _telemetry_frames(
         self, seq: int, t: float, names: list[str], times: list[float], values: list[Any]

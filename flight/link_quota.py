@@ -32,6 +32,8 @@ class LinkLimits:
     dictionary_interval_s: float = 2.0
     dictionary_cache_s: float = 1.0
     orphan_hold_s: float = 30.0
+    #: The spool's size cap (bytes, 0 = none): past it the oldest unacknowledged packets are dropped.
+    spool_max_bytes: int = 1024 * 1024 * 1024
 
 
 @dataclass

@@ -104,7 +104,7 @@ class LinkServer:
         }
         self.limits = limits if limits is not None else LinkLimits()
         self._reports = TrafficReports(clock, events, self.stats)
-        self._packets = PacketWriter(spool, clock, events)
+        self._packets = PacketWriter(spool, clock, events, spool_max_bytes=self.limits.spool_max_bytes)
         self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats, Quotas(self.limits))
         self._sessions.report = self._reports.report
         self._dictionary_frame: tuple[float, bytes] | None = None
@@ -192,6 +192,7 @@ class LinkServer:
             "heartbeat_s": link.heartbeat_s,
             "los_missed": link.los_missed,
             "spool": link.spool or None,
+            "limits": LinkLimits(spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)),
         }
         settings.update(overrides)
         server = cls.open(

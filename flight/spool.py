@@ -274,6 +274,26 @@ class Spool:
         for stream in (self.packets, self.statuses):
             stream.forget_through(stream.acked)
 
+    def used_bytes(self) -> int:
+        """Bytes of the file's pages in use (freed pages are reused, so this is what the spool occupies)."""
+        try:
+            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+            size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot read the spool's size: {exc}") from exc
+        return int((pages - free) * size)
+
+    def trim(self, max_bytes: int) -> int:
+        """Drop the oldest unacknowledged *packets* (statuses are kept: they are few and must arrive) until the
+        spool is under 90 % of ``max_bytes``; returns how many went. Ground, resuming, counts them lost."""
+        used = self.used_bytes()
+        if used <= max_bytes or self.packets.depth <= 0:
+            return 0
+        count = max(1, min(self.packets.depth, int(self.packets.depth * (1.0 - 0.9 * max_bytes / used)) + 1))
+        self.acknowledge(self.packets.acked + count, self.statuses.acked)
+        return count
+
     # ------------------------------------------------------------------------------------ counters
     def last_counter(self, client: str) -> int:
         """The last command counter accepted from ``client`` (0 if none)."""

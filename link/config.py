@@ -24,6 +24,9 @@ class LinkConfig:
     light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
     heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")
     los_missed: int = setting(3, lo=1, hi=100, doc="missed heartbeats before loss of signal is declared")
+    spool_max_mb: float = setting(
+        1024.0, lo=0.0, hi=1_048_576.0, unit="MiB", doc="spool size cap: past it the oldest unacknowledged packets go"
+    )
     spool: str = setting(
         "", doc="SQLite spool of unacknowledged telemetry, events and command counters ('' = $ISRU_HOME/spool.sqlite)"
     )

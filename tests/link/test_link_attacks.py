@@ -8,7 +8,8 @@ from pathlib import Path
 import msgpack
 import pytest
 
-from base.clock import RealClock
+from base.clock import RealClock, VirtualClock
+from flight.link_packets import TRIM_PERIOD_S
 from flight.link_quota import LinkLimits
 from flight.store import FlightStore
 from link import wire
@@ -187,4 +188,23 @@ def test_half_open_connections_are_dropped_after_the_handshake_time_and_the_stat
             sock.close()
         station.close()
         public.close()
+        flight.close()
+
+
+def test_a_spool_no_one_acknowledges_stays_under_its_size_cap(keys: Path, tmp_path: Path) -> None:
+    cap = 256 * 1024
+    clock = VirtualClock()
+    flight = MiniFlight(clock, tmp_path / "spool.db", keys_dir=keys, limits=LinkLimits(spool_max_bytes=cap))
+    try:  # no archiving station connected: nothing is ever acknowledged
+        for _ in range(15):
+            for _ in range(100):  # ~100 kB of telemetry
+                flight.produce(n_channels=40)
+            clock.advance(TRIM_PERIOD_S)
+        flight.produce()
+        assert flight.server.spool.used_bytes() <= cap
+        dropped = [e for e in flight.events.recent if e.name == "spool_overflow"]
+        assert dropped and all(e.data["dropped"] > 0 for e in dropped)
+        assert flight.server.spool.first_seq > 1  # the oldest went; the newest are kept
+        assert flight.server.spool.depth > 0
+    finally:
         flight.close()

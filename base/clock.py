@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "cpu_seconds", "make_clock"]
+__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "cpu_seconds", "make_clock", "work_seconds"]
 
 #: Default epoch for a virtual clock: 2030-01-01T00:00:00Z, so virtual timestamps look like dates.
 VIRTUAL_EPOCH_S = 1_893_456_000.0
@@ -135,6 +135,11 @@ class VirtualClock(Clock):
     def now(self) -> float:
         return self._epoch + self._t
 
+    def step_wall(self, seconds: float) -> None:
+        """Step the wall clock (:meth:`now`) by ``seconds`` (negative: backwards), the monotonic clock untouched,
+        as NTP correcting a bad start or an operator setting the date does."""
+        self._epoch += float(seconds)
+
     def advance(self, seconds: float) -> None:
         """Move time forward by ``seconds`` (>= 0), running due callbacks and waking sleepers."""
         if seconds < 0:
@@ -206,3 +211,9 @@ def make_clock(mode: str, warp: float = 1.0) -> Clock:
 def cpu_seconds() -> float:
     """CPU time this process has used, seconds (user + system); for load telemetry, not for timing."""
     return time.process_time()
+
+
+def work_seconds() -> float:
+    """A stopwatch reading, wall seconds from an arbitrary origin, whatever the clock mode: for measuring how
+    long a piece of work took (time budgets), never for timestamps or scheduling."""
+    return time.perf_counter()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import re
 import tomllib
 import types
 import typing
@@ -23,7 +24,7 @@ from base.errors import ConfigError
 
 T = TypeVar("T")
 
-__all__ = ["ConfigError", "build", "load_file", "load_text", "setting"]
+__all__ = ["ConfigError", "build", "load_file", "load_text", "parse_toml", "read_text", "read_toml", "setting"]
 
 
 def setting(
@@ -44,22 +45,47 @@ def setting(
 
 
 def load_file(path: str | Path, schema: type[T]) -> T:
-    """Read ``path`` and build ``schema`` from it."""
+    """Read ``path`` and build ``schema`` from it (:class:`ConfigError` for anything wrong, see :func:`read_toml`)."""
+    path = Path(path)
+    return build(schema, read_toml(path), str(path))
+
+
+def read_text(path: str | Path) -> str:
+    """The text of the UTF-8 file ``path``. Raises :class:`ConfigError` naming the file — and, for a byte that
+    is not UTF-8, its line and column (1-based) — if it cannot be read or decoded."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except OSError as exc:
         raise ConfigError(str(path), "", "a readable TOML file", f"{type(exc).__name__}: {exc.strerror}") from exc
-    return load_text(text, schema, source=str(path))
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        found = f"byte 0x{data[exc.start]:02x} ({exc.reason})"
+        raise ConfigError(str(path), "", "UTF-8 text", found, line, column) from exc
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """The table parsed from the TOML file ``path``; raises :class:`ConfigError` naming the file and line."""
+    return parse_toml(read_text(path), str(path))
+
+
+def parse_toml(text: str, source: str = "<string>") -> dict[str, Any]:
+    """The table parsed from TOML ``text``; raises :class:`ConfigError` naming ``source``, the line and column
+    and what TOML expected there."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        line, column = (int(match.group(1)), int(match.group(2))) if match else (None, None)
+        raise ConfigError(source, "", "valid TOML", f"a syntax error ({exc})", line, column) from exc
 
 
 def load_text(text: str, schema: type[T], source: str = "<string>") -> T:
     """Parse TOML ``text`` and build ``schema`` from it; ``source`` names it in errors."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(source, "", "valid TOML", f"a syntax error ({exc})") from exc
-    return build(schema, data, source)
+    return build(schema, parse_toml(text, source), source)
 
 
 def _describe(value: Any) -> str:

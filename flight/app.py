@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from base.clock import Clock
+from flight.clock_watch import ClockWatch
 from flight.commands import CommandRegistry
 from flight.config import FlightSegmentConfig
 from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
@@ -112,7 +113,15 @@ class FlightApp:
         for component in commanded:  # each is registered as the object it is (no common type)
             self.registry.register(component)
         register_device_commands(self.registry, self.interlocks)
-        publishers: tuple[ChannelSource, ...] = (self.fdir, self.failsafe, self.health, self.params, self.sequences)
+        self.clock_watch = ClockWatch(clock, self.events)
+        publishers: tuple[ChannelSource, ...] = (
+            self.fdir,
+            self.failsafe,
+            self.health,
+            self.params,
+            self.sequences,
+            self.clock_watch,
+        )
         for publisher in publishers:
             self.table.define_many(publisher.channels())
         rates = flight.rates
@@ -131,6 +140,7 @@ class FlightApp:
         self.executive.add_task("control", "commands", self.dispatcher.tick)
         self.executive.add_task("mission", "mission", self.mission.tick)
         self.executive.add_task("mission", "sequences", self.sequences.tick)
+        self.executive.add_task("telemetry", "clock", self.clock_watch.tick)
         self.executive.add_task("telemetry", "publish", self._publish)
         self.executive.add_task("telemetry", "fdir", self.fdir.tick)
         self.executive.add_task("housekeeping", "health", self.health.tick)
@@ -197,7 +207,8 @@ class FlightApp:
 
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()
-        for component in (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences):
+        parts = (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences, self.clock_watch)
+        for component in parts:
             values.update(component.telemetry())
         self.table.update(values, self.clock.now())
 

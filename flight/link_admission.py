@@ -1,8 +1,9 @@
 """Admission of ground commands: roles, the per-client counter check (replay rejection) and the counter's
 durability before the command runs (``docs/link.md``, Security).
 
-Operators' commands need a counter strictly above the last one accepted from their key; observers' are
-refused as ``forbidden``, stale or repeated counters as ``replay``. An accepted counter is made durable before
+Commands need a role that may send them (``operator`` and ``archive``: any; ``safety``: estop and
+mission.hold) and a counter strictly above the last one accepted from their key; others are refused as
+``forbidden``, stale or repeated counters as ``replay``. An accepted counter is made durable before
 the command's handler runs: written to the counter store at once, or — when the spool keeps the counters —
 committed with the command's first status in one spool transaction (the server does that commit).
 """
@@ -74,9 +75,11 @@ class Admission:
 
     def refusal(self, identity: ClientIdentity, command: wire.Command) -> Refusal | None:
         """Why ``command`` from ``identity`` may not run (None: it may; counted as a command)."""
-        if identity.role != "operator":
+        if not identity.may_send(command.name):
             self.stats["forbidden"] += 1
-            return Refusal("forbidden", f"{identity.name} is an {identity.role}: may not command", command.counter)
+            what = "only estop and mission.hold" if identity.role == "safety" else "no command"
+            message = f"{identity.name} has the role {identity.role}: may send {what}, not {command.name}"
+            return Refusal("forbidden", message, command.counter)
         last = self.last_counter(identity.name)
         if command.counter <= last:
             self.stats["replays"] += 1

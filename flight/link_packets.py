@@ -24,6 +24,13 @@ SOURCE = "link"
 #: Samples per telemetry packet at most (a tick with more is split into several packets).
 MAX_PACKET_SAMPLES = 20_000
 
+#: While the spool cannot take commits (a full disk), frames wait in memory up to this many bytes; past it the
+#: telemetry of a tick is dropped (counted, reported), events and statuses are always kept.
+MAX_BUFFER_BYTES = 16 * 1024 * 1024
+
+#: How often the spool's size is checked against its cap (clock s).
+TRIM_PERIOD_S = 10.0
+
 #: Numbered frames: (seq or sseq, encoded message).
 Numbered = list[tuple[int, bytes]]
 
@@ -64,7 +71,9 @@ def encode(message: wire.Message) -> bytes:
 class PacketWriter:
     """Collects samples, events and statuses, and commits them to the spool as numbered frames."""
 
-    def __init__(self, spool: Spool, clock: Clock, events: Any) -> None:
+    def __init__(self, spool: Spool, clock: Clock, events: Any, *, spool_max_bytes: int = 0) -> None:
+        self.spool_max_bytes = spool_max_bytes
+        self._trim_due = 0.0
         self.spool = spool
         self.clock = clock
         self.events = events
@@ -73,6 +82,10 @@ class PacketWriter:
         self._pending_statuses: list[dict[str, Any]] = []
         # Packets and statuses a failed spool append left, numbered, for the next commit.
         self._unspooled: tuple[Numbered, Numbered] = ([], [])
+        self.buffered_bytes = 0
+        self.dropped_samples = 0
+        #: The spool error while commits fail (flight runs on, buffering in memory), None while they succeed.
+        self.degraded: str | None = None
 
     def add_event(self, event: dict[str, Any]) -> None:
         """Queue an event (``Event.as_dict()``) for the next commit."""
@@ -101,6 +114,8 @@ class PacketWriter:
             for event in events:
                 packets.append((seq, encode(wire.EventPacket(seq, event))))
                 seq += 1
+        if with_telemetry and self.collector.names and self.buffered_bytes > MAX_BUFFER_BYTES:
+            self.dropped_samples += len(self.collector.take()[0])  # the memory buffer is full: telemetry goes
         if with_telemetry and self.collector.names:
             t = self.clock.now()
             names, times, values = self.collector.take()
@@ -119,7 +134,57 @@ class PacketWriter:
             spool.append(packets, statuses, counter=counter)
         except LinkError:
             self._unspooled = (packets, statuses)  # retried by the next commit
+            self.buffered_bytes = sum(len(f) for _, f in packets) + sum(len(f) for _, f in statuses)
             raise
+        self.buffered_bytes = 0
+
+    def commit_or_buffer(self, *, with_telemetry: bool) -> bool:
+        """:meth:`commit`, and if the spool cannot take it (a full disk), keep it in memory (bounded by
+        :data:`MAX_BUFFER_BYTES`) for the next commit and go on: an error event when that starts, an info event
+        when a commit succeeds again. Returns whether the commit succeeded."""
+        try:
+            self.commit(with_telemetry=with_telemetry)
+        except LinkError as exc:
+            if self.degraded is None:
+                self.degraded = str(exc)
+                _LOGGER.error("link: spool degraded, buffering in memory: %s", exc)
+                self.events.error(
+                    SOURCE,
+                    "spool_degraded",
+                    f"spool cannot commit ({exc}); buffering up to {MAX_BUFFER_BYTES} bytes in memory, "
+                    "sending resumes from the spool when it can commit again",
+                )
+            return False
+        self._trim()
+        if self.degraded is not None:
+            self.degraded = None
+            _LOGGER.info("link: spool recovered")
+            self.events.info(
+                SOURCE, "spool_recovered", f"spool commits again; {self.dropped_samples} samples dropped so far"
+            )
+            self.commit(with_telemetry=False)  # the recovery event itself
+        return True
+
+    def _trim(self) -> None:
+        """At most every :data:`TRIM_PERIOD_S`: hold the spool under its size cap (a never-acknowledging or
+        absent archive must not fill the disk), dropping the oldest packets with a warning event."""
+        now = self.clock.monotonic()
+        if not self.spool_max_bytes or now < self._trim_due:
+            return
+        self._trim_due = now + TRIM_PERIOD_S
+        try:
+            dropped = self.spool.trim(self.spool_max_bytes)
+        except LinkError as exc:
+            _LOGGER.warning("link: spool not trimmed: %s", exc)
+            return
+        if dropped:
+            self.events.warning(
+                SOURCE,
+                "spool_overflow",
+                f"spool over its {self.spool_max_bytes}-byte cap: the {dropped} oldest unacknowledged packets dropped "
+                "(no archiving station acknowledged them); ground counts them lost",
+                dropped=dropped,
+            )
 
     def _telemetry_frames(
         self, seq: int, t: float, names: list[str], times: list[float], values: list[Any]

@@ -7,9 +7,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from base.clock import Clock, VirtualClock
+from base.clock import Clock, VirtualClock, work_seconds
 from flight.link_batches import Batcher
-from flight.link_sessions import SessionTable
+from flight.link_quota import LinkLimits
+from flight.link_sessions import Session, SessionTable
 from flight.link_socket import RouterSocket
 from flight.spool import Spool
 from link.keys import ClientIdentity
@@ -17,8 +18,11 @@ from link.lighttime import DelayLine
 
 __all__ = ["MAX_MESSAGES_PER_SERVICE", "Pump"]
 
-#: Messages handled per service call at most, so a flood cannot starve the control loop.
+#: Messages handled per service call at most (a backstop: the time budget, :attr:`LinkLimits.budget_us`, is
+#: what bounds a pass; it is measured in wall µs even under a virtual clock).
 MAX_MESSAGES_PER_SERVICE = 2_000
+#: Frames read from the spool per query while filling a window.
+READ_CHUNK = 256
 
 #: Handles one payload: (routing id, identity, payload, now).
 Handler = Callable[[bytes, ClientIdentity, bytes, float], None]
@@ -37,7 +41,9 @@ class Pump:
         handle: Handler,
         unauthenticated: Callable[[], None],
         malformed: Callable[[bytes, str], None],
+        limits: LinkLimits | None = None,
     ) -> None:
+        self.limits = limits if limits is not None else LinkLimits()
         self.socket = socket
         self.clock = clock
         self.light_time_s = light_time_s
@@ -48,11 +54,17 @@ class Pump:
         self.inbound: DelayLine[tuple[bytes, ClientIdentity, bytes]] = DelayLine(light_time_s)
 
     def receive(self, now: float) -> int:
-        """Take what arrived (up to :data:`MAX_MESSAGES_PER_SERVICE`), then what the delay line releases;
-        returns the messages taken off the socket."""
+        """Take what arrived until the pass's time budget is spent (or :data:`MAX_MESSAGES_PER_SERVICE`), then
+        what the delay line releases; returns the messages taken off the socket. What is left waits in libzmq's
+        queue (bounded by its receive high-water mark) for the next pass."""
         socket = self.socket
         count = 0
+        start = work_seconds()
+        budget_s = self.limits.budget_us * 1e-6
         while count < MAX_MESSAGES_PER_SERVICE:
+            if count and work_seconds() - start > budget_s:
+                self.stats["budget_spent"] += 1
+                break
             frames = socket.receive()
             if frames is None:
                 break
@@ -73,24 +85,26 @@ class Pump:
                 self._handle(routing_id, identity, payload, now)
         for routing_id, identity, payload in self.inbound.due(now):
             self._handle(routing_id, identity, payload, now)
+        self.stats["service_us"] = round((work_seconds() - start) * 1e6)
         return count
 
     @staticmethod
-    def send_windows(sessions: SessionTable, spool: Spool, batcher: Batcher) -> None:
-        """Send spooled statuses then packets to every session, as far as its window allows."""
+    def send_windows(sessions: SessionTable, spool: Spool, batcher: Batcher, now: float = 0.0) -> None:
+        """Send spooled statuses then packets to every session, as far as its window and its key's byte cap
+        allow (the first frame to a session with nothing outstanding always goes)."""
+        quotas = sessions.quotas
         for session in list(sessions.sessions.values()):
             room = session.window - session.outstanding
             if room <= 0 or not session.reachable:
                 continue
-            if session.sent_sseq < spool.next_sseq - 1:
-                for sseq, frame in spool.read_statuses(session.sent_sseq, room):
-                    batcher.send(session.routing_id, frame)
-                    session.sent_sseq = sseq
-                    room -= 1
-            if room > 0 and session.sent_seq < spool.next_seq - 1:
-                for seq, frame in spool.read_packets(session.sent_seq, room):
-                    batcher.send(session.routing_id, frame)
-                    session.sent_seq = seq
+            client = session.identity.name
+            budget = quotas.room(client, now)
+            start_bytes = session.sent.bytes
+            for stream in (1, 0):
+                room, budget = _fill(session, spool, batcher, stream, room, budget)
+            quotas.charge(client, session.sent.bytes - start_bytes)
+            if budget <= 0 and room > 0 and _behind(session, spool):
+                sessions.throttled(session, quotas.limits.max_bytes)
 
     def wait_until(self, deadline: float, service: Callable[[], object], outbound: DelayLine) -> None:
         """Call ``service`` until clock ``deadline`` (monotonic s), sleeping on the socket in between (and
@@ -114,3 +128,30 @@ class Pump:
                 clock.sleep_until(wake)
                 continue
             self.socket.wait(timeout_ms)
+
+
+def _behind(session: Session, spool: Spool) -> bool:
+    """``session`` has not been sent everything the spool holds."""
+    return session.sent_seq < spool.next_seq - 1 or session.sent_sseq < spool.next_sseq - 1
+
+
+def _fill(session: Session, spool: Spool, batcher: Batcher, stream: int, room: int, budget: int) -> tuple[int, int]:
+    """Send ``session`` frames of ``stream`` (1 statuses, 0 packets) while ``room`` (messages) and ``budget``
+    (bytes) last — one frame at least when nothing is outstanding; returns what is left of both."""
+    while room > 0 and (budget > 0 or not session.sent.bytes):
+        after = session.sent_sseq if stream else session.sent_seq
+        frames = (spool.read_statuses if stream else spool.read_packets)(after, min(room, READ_CHUNK))
+        if not frames:
+            break
+        for number, frame in frames:
+            batcher.send(session.routing_id, frame)
+            session.sent.charge(stream, number, len(frame))
+            if stream:
+                session.sent_sseq = number
+            else:
+                session.sent_seq = number
+            room -= 1
+            budget -= len(frame)
+            if budget <= 0:
+                break
+    return room, budget

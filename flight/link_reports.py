@@ -8,8 +8,9 @@ import math
 from typing import Any
 
 from base.clock import Clock
+from flight.telemetry import ChannelSpec
 
-__all__ = ["REPORT_INTERVAL_S", "TrafficReports"]
+__all__ = ["LINK_CHANNELS", "REPORT_INTERVAL_S", "TrafficReports"]
 
 SOURCE = "link"
 #: Seconds between two events reporting malformed or refused traffic (the counts keep every one).
@@ -36,3 +37,24 @@ class TrafficReports:
         self._reported[kind] = (now, 0)
         suffix = f" ({suppressed} more since the last report)" if suppressed else ""
         self.events.warning(SOURCE, kind, message + suffix, count=self.stats.get(kind + "s", self.stats.get(kind, 0)))
+
+
+#: Dictionary entries of the link server's telemetry (:meth:`flight.link_server.LinkServer.telemetry`).
+LINK_CHANNELS: tuple[ChannelSpec, ...] = (
+    ChannelSpec("link.state", description="ground link: waiting, up or los", type="str"),
+    ChannelSpec("link.clients", description="ground clients connected", type="int"),
+    ChannelSpec("link.spool_depth", description="packets + statuses not yet acknowledged", type="int"),
+    ChannelSpec("link.malformed", description="malformed messages dropped since start", type="int"),
+    ChannelSpec("link.replays", description="commands refused for a stale counter", type="int"),
+    ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
+    ChannelSpec("link.service_us", unit="us", description="wall time of the last receive pass", type="int"),
+    ChannelSpec("link.throttled", description="sends paused or sessions dropped by per-key caps", type="int"),
+    ChannelSpec(
+        "link.spool_ok",
+        description="1 while the spool commits, 0 (alarm) while it cannot",
+        type="int",
+        alarm_low=1,
+    ),
+    ChannelSpec("link.spool_buffered", unit="B", description="bytes waiting in memory for the spool", type="int"),
+    ChannelSpec("link.samples_dropped", description="samples dropped while the memory buffer was full", type="int"),
+)

@@ -31,7 +31,8 @@ from flight.link_admission import Admission, CounterStore
 from flight.link_batches import Batcher
 from flight.link_packets import PacketWriter, encode
 from flight.link_pump import Pump
-from flight.link_reports import TrafficReports
+from flight.link_quota import LinkLimits, Quotas
+from flight.link_reports import LINK_CHANNELS, TrafficReports
 from flight.link_sessions import Session, SessionTable
 from flight.link_socket import RouterSocket, open_router
 from flight.spool import Spool
@@ -47,6 +48,8 @@ _LOGGER = logging.getLogger(__name__)
 __all__ = ["CounterStore", "LinkServer"]
 
 SOURCE = "link"
+#: How often the allowed-keys folder is checked for changes (clock s): revocation takes effect within this.
+KEYS_REFRESH_S = 2.0
 
 
 class LinkServer:
@@ -69,6 +72,7 @@ class LinkServer:
         heartbeat_s: float = 1.0,
         los_missed: int = 3,
         counters: CounterStore | None = None,
+        limits: LinkLimits | None = None,
     ) -> None:
         self.clock = clock
         self.socket = socket
@@ -93,10 +97,18 @@ class LinkServer:
             "forbidden": 0,
             "commands": 0,
             "losses": 0,
+            "budget_spent": 0,
+            "service_us": 0,
+            "throttled": 0,
+            "over_cap": 0,
         }
+        self.limits = limits if limits is not None else LinkLimits()
         self._reports = TrafficReports(clock, events, self.stats)
-        self._packets = PacketWriter(spool, clock, events)
-        self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats)
+        self._packets = PacketWriter(spool, clock, events, spool_max_bytes=self.limits.spool_max_bytes)
+        self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats, Quotas(self.limits))
+        self._sessions.report = self._reports.report
+        self._dictionary_frame: tuple[float, bytes] | None = None
+        self._keys_due = 0.0  # when the allowed keys are next checked for changes (clock monotonic s)
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
         self._batcher = Batcher(socket, clock, light_time_s, self.stats, self._sessions.unreachable)
         self._pump = Pump(
@@ -107,10 +119,20 @@ class LinkServer:
             handle=self._handle,
             unauthenticated=self._unauthenticated,
             malformed=self._malformed,
+            limits=self.limits,
         )
         # Set by open(): the context it made and the spool's temporary folder, closed with the server.
         self._own_context: zmq.Context | None = None
         self._tmpdir: tempfile.TemporaryDirectory[str] | None = None
+        if spool.moved_aside is not None:
+            kept = ", ".join(f"{k} {v}" for k, v in sorted(spool.salvaged.items())) or "nothing"
+            self.events.error(
+                SOURCE,
+                "spool_damaged",
+                f"spool {spool.path} was damaged: moved aside to {spool.moved_aside}; started a fresh one taking "
+                f"over {kept}; its unacknowledged packets are not resent",
+                moved_to=str(spool.moved_aside),
+            )
         table.subscribe(self._packets.collector)
         events.subscribe(self._on_event)
         dispatcher.on_status(self._on_status)
@@ -123,6 +145,7 @@ class LinkServer:
         clock: Clock,
         *,
         endpoint: str = "tcp://127.0.0.1:0",
+        reserved_endpoint: str = "",
         keys_dir: str | Path | None = None,
         insecure: bool = False,
         spool: str | Path | None = None,
@@ -142,7 +165,7 @@ class LinkServer:
         if context is None:
             context = own_context = zmq.Context()
         try:
-            socket = open_router(context, endpoint, keys_dir, insecure=insecure)
+            socket = open_router(context, endpoint, keys_dir, insecure=insecure, reserved_endpoint=reserved_endpoint)
         except LinkError:
             if own_context is not None:
                 own_context.term()
@@ -162,12 +185,14 @@ class LinkServer:
         link = config if config is not None else app.config.link
         settings: dict[str, Any] = {
             "endpoint": link.endpoint,
+            "reserved_endpoint": link.reserved_endpoint,
             "keys_dir": link.keys or None,
             "insecure": link.insecure,
             "light_time_s": link.light_time_s,
             "heartbeat_s": link.heartbeat_s,
             "los_missed": link.los_missed,
             "spool": link.spool or None,
+            "limits": LinkLimits(spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)),
         }
         settings.update(overrides)
         server = cls.open(
@@ -225,7 +250,7 @@ class LinkServer:
     def tick(self, _now: float = 0.0) -> None:
         """Telemetry rate: the samples since the last tick become a packet; then commit and send."""
         self.table.update(self.telemetry(), self.clock.now())
-        self._packets.commit(with_telemetry=True)
+        self._packets.commit_or_buffer(with_telemetry=True)
         self.service()
 
     # ----------------------------------------------------------------------------------- service
@@ -239,19 +264,37 @@ class LinkServer:
         now = self.clock.monotonic()
         handled = self._pump.receive(now)
         if self._packets.pending:
-            self._packets.commit(with_telemetry=False)
+            self._packets.commit_or_buffer(with_telemetry=False)
         self._send_windows()
+        self._send_dictionaries(now)
         self._batcher.release(now)
         self._batcher.flush()
         self._sessions.watch(now)
+        if now >= self._keys_due:
+            self._keys_due = now + KEYS_REFRESH_S
+            if self.socket.security.refresh():
+                self._sessions.revalidate(self.socket.security.current, now)
         return handled
 
     def _send_windows(self) -> None:
-        Pump.send_windows(self._sessions, self.spool, self._batcher)
+        Pump.send_windows(self._sessions, self.spool, self._batcher, self.clock.monotonic())
+
+    def _send_dictionaries(self, now: float) -> None:
+        """Send the dictionaries that are due (one per key per interval: a deferred request waits here)."""
+        for session in list(self.sessions.values()):
+            if session.dictionary_at is not None and session.dictionary_at <= now:
+                if session.sent.bytes and self._sessions.quotas.room(session.identity.name, now) <= 0:
+                    continue  # over its key's byte cap: waits for acks like a packet would
+                session.dictionary_at = None
+                frame = self._dictionary_bytes(now)
+                self._batcher.send(session.routing_id, frame)
+                # charged like a packet sent after the current one: freed when the client acknowledges past it
+                session.sent.charge(0, session.sent_seq + 1, len(frame))
+                self._sessions.quotas.charge(session.identity.name, len(frame))
 
     def _handle(self, routing_id: bytes, identity: ClientIdentity, payload: bytes, now: float) -> None:
         try:
-            message = wire.decode([payload])
+            message = wire.decode([payload], wire.MAX_UPLINK_BYTES)
         except MalformedMessage as exc:
             self._malformed(routing_id, str(exc))
             return
@@ -294,8 +337,20 @@ class LinkServer:
             session.sent_sseq,
         )
         self._send(routing_id, welcome)
-        if hello.want_dictionary:
-            self._send(routing_id, wire.DictionaryMessage(self.dictionary()))
+        if hello.want_dictionary and session.dictionary_at is None:
+            session.dictionary_at = self._sessions.quotas.dictionary_slot(identity.name, now)
+            if session.dictionary_at > now:
+                self.stats["throttled"] += 1
+                self._reports.report("throttled", f"dictionary for {identity.name} deferred: one per key per interval")
+            else:
+                self._send_dictionaries(now)
+
+    def _dictionary_bytes(self, now: float) -> bytes:
+        """The encoded dictionary message, rebuilt at most once per ``dictionary_cache_s``."""
+        cached = self._dictionary_frame
+        if cached is None or now - cached[0] >= self.limits.dictionary_cache_s:
+            cached = self._dictionary_frame = (now, encode(wire.DictionaryMessage(self.dictionary())))
+        return cached[1]
 
     def dictionary(self) -> dict[str, Any]:
         """The flight dictionary plus event severities and flight's name and boot id."""
@@ -365,18 +420,16 @@ class LinkServer:
             "link.malformed": self.stats["malformed"],
             "link.replays": self.stats["replays"],
             "link.forbidden": self.stats["forbidden"],
+            "link.service_us": self.stats["service_us"],
+            "link.throttled": self.stats["throttled"] + self.stats["over_cap"],
+            "link.spool_ok": int(self._packets.degraded is None),
+            "link.spool_buffered": self._packets.buffered_bytes,
+            "link.samples_dropped": self._packets.dropped_samples,
         }
 
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
-        return [
-            ChannelSpec("link.state", description="ground link: waiting, up or los", type="str"),
-            ChannelSpec("link.clients", description="ground clients connected", type="int"),
-            ChannelSpec("link.spool_depth", description="packets + statuses not yet acknowledged", type="int"),
-            ChannelSpec("link.malformed", description="malformed messages dropped since start", type="int"),
-            ChannelSpec("link.replays", description="commands refused for a stale counter", type="int"),
-            ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
-        ]
+        return list(LINK_CHANNELS)
 
     def close(self) -> None:
         """Flush what is pending, close the socket, the authenticator, the context and the spool."""

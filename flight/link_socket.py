@@ -19,10 +19,25 @@ from link.security import ServerSecurity
 
 __all__ = ["PeerUnreachable", "RouterSocket", "open_router"]
 
-#: Socket high-water marks (messages); far above any window so flow control, not the HWM, bounds queues.
-SOCKET_HWM = 1_000_000
-#: Messages larger than this make libzmq drop the connection before they are buffered (bytes).
-SOCKET_MAX_MSG_BYTES = 4 * wire.MAX_MESSAGE_BYTES
+#: Send high-water mark per peer (batch frames waiting for the peer's TCP connection): flow control (windows
+#: and each key's byte cap) bounds what a reading client is sent; this bounds what piles up for one that does
+#: not read. A send past it fails (``ROUTER_MANDATORY``) and the session stops until it says hello again.
+SOCKET_HWM = 1_000
+#: Receive high-water mark per peer (messages): past it libzmq stops reading that peer's connection, so a
+#: flooding client is slowed at its own TCP connection instead of filling flight's memory.
+SOCKET_RCVHWM = 256
+#: A connection that has not completed its ZMTP/CURVE handshake within this is dropped by libzmq (ms), so
+#: half-open TCP connections (no key needed to open one) hold a file descriptor for 2 s, not libzmq's 30 s.
+HANDSHAKE_MS = 2_000
+#: ZMTP heartbeats: libzmq pings every peer and drops one silent this long (ms), freeing the descriptors of
+#: connections whose peer vanished without closing them.
+ZMTP_HEARTBEAT_MS = 5_000
+ZMTP_TIMEOUT_MS = 20_000
+#: Pending TCP connections the kernel queues for accept (the listen backlog).
+BACKLOG = 1_024
+#: Messages larger than this make libzmq drop the connection before they are buffered (bytes): ground sends
+#: nothing over :data:`link.wire.MAX_UPLINK_BYTES`, so a bigger frame never reaches the control loop.
+SOCKET_MAX_MSG_BYTES = 2 * wire.MAX_UPLINK_BYTES
 
 
 class PeerUnreachable(LinkError):
@@ -73,10 +88,17 @@ class RouterSocket:
 
 
 def open_router(
-    context: zmq.Context, endpoint: str, keys_dir: str | Path | None, *, insecure: bool = False
+    context: zmq.Context,
+    endpoint: str,
+    keys_dir: str | Path | None,
+    *,
+    insecure: bool = False,
+    reserved_endpoint: str = "",
 ) -> RouterSocket:
     """A ROUTER socket on ``context`` secured with the keys in ``keys_dir`` (plaintext only if ``insecure``) and
-    bound to ``endpoint``; raises a :class:`~link.errors.LinkError` (nothing left open) if that fails."""
+    bound to ``endpoint`` — and to ``reserved_endpoint`` too if given (same socket and keys: a second door for
+    the ground station, e.g. on its private network, whose listen queue a flood of the first cannot fill);
+    raises a :class:`~link.errors.LinkError` (nothing left open) if that fails."""
     security = ServerSecurity(context, keys_dir, insecure=insecure)
     try:
         socket = context.socket(zmq.ROUTER)
@@ -86,10 +108,17 @@ def open_router(
     try:
         socket.linger = 0
         socket.sndhwm = SOCKET_HWM
-        socket.rcvhwm = SOCKET_HWM
+        socket.rcvhwm = SOCKET_RCVHWM
         socket.maxmsgsize = SOCKET_MAX_MSG_BYTES
+        socket.handshake_ivl = HANDSHAKE_MS
+        socket.heartbeat_ivl = ZMTP_HEARTBEAT_MS
+        socket.heartbeat_timeout = ZMTP_TIMEOUT_MS
+        socket.setsockopt(zmq.BACKLOG, BACKLOG)
+        socket.setsockopt(zmq.TCP_KEEPALIVE, 1)
         socket.setsockopt(zmq.ROUTER_MANDATORY, 1)
         bound = security.bind(socket, endpoint)
+        if reserved_endpoint:
+            socket.bind(reserved_endpoint)
     except (LinkError, zmq.ZMQError) as exc:
         socket.close(0)
         security.close()

@@ -20,12 +20,14 @@ are deleted. SQLite/OS errors raise :class:`~link.errors.SpoolError` naming the 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sqlite3
 from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 
+from flight.store_care import move_aside
 from link.errors import SpoolError
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,19 +86,19 @@ class Spool:
 
     def __init__(self, path: str | Path, *, durable: bool = False) -> None:
         self.path = Path(path)
+        #: Where a damaged spool file was moved at open (None if it was sound): the server reports it.
+        self.moved_aside: Path | None = None
+        #: What could be taken over from that file: its numbering and command counters (else empty).
+        self.salvaged: dict[str, int] = {}
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            for statement in _SCHEMA:
-                self._db.execute(statement)
-            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
-            # the tables are the truth after a crash; meta only remembers what pruning deleted
-            top = self._db.execute("SELECT max(seq) FROM packets").fetchone()[0] or 0
-            stop = self._db.execute("SELECT max(sseq) FROM statuses").fetchone()[0] or 0
-        except sqlite3.Error as exc:
-            raise SpoolError(f"{self.path}: cannot open the spool: {exc}") from exc
+            meta, top, stop = self._open(durable)
+        except SpoolError as exc:
+            if not _damaged(exc.__cause__):
+                raise
+            self.moved_aside = move_aside(self.path)
+            _LOGGER.error("spool %s is damaged (%s): moved aside to %s", self.path, exc.__cause__, self.moved_aside)
+            meta, top, stop = self._open(durable)
+            meta, top, stop = self._salvage(self.moved_aside, meta, top, stop)
         acked, sacked = meta.get("acked_seq", 0), meta.get("acked_sseq", 0)
         # the next number is above every row still held and every row ever acknowledged (pruned)
         self.packets = _Stream("packets", "seq", max(acked, top) + 1, acked)
@@ -109,6 +111,52 @@ class Spool:
             self.statuses.next,
             self.statuses.depth,
         )
+
+    def _open(self, durable: bool) -> tuple[dict[str, int], int, int]:
+        """Open (creating) the file; returns its meta, highest seq and highest sseq. Raises SpoolError."""
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            for statement in _SCHEMA:
+                self._db.execute(statement)
+            meta = dict(self._db.execute("SELECT key, value FROM meta").fetchall())
+            # the tables are the truth after a crash; meta only remembers what pruning deleted
+            top = self._db.execute("SELECT max(seq) FROM packets").fetchone()[0] or 0
+            stop = self._db.execute("SELECT max(sseq) FROM statuses").fetchone()[0] or 0
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error, AttributeError):
+                self._db.close()
+            raise SpoolError(f"{self.path}: cannot open the spool: {exc}") from exc
+        return meta, top, stop
+
+    def _salvage(self, damaged: Path, meta: dict[str, int], top: int, stop: int) -> tuple[dict[str, int], int, int]:
+        """Take over what the damaged file still tells: numbers above every seq/sseq it used (so nothing ground
+        holds is renumbered) and the command counters; each read that fails is skipped."""
+        try:
+            old = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return meta, top, stop
+        queries = {
+            "acked_seq": "SELECT max(max(coalesce((SELECT max(seq) FROM packets), 0), "
+            "coalesce((SELECT value FROM meta WHERE key = 'acked_seq'), 0)), 0)",
+            "acked_sseq": "SELECT max(max(coalesce((SELECT max(sseq) FROM statuses), 0), "
+            "coalesce((SELECT value FROM meta WHERE key = 'acked_sseq'), 0)), 0)",
+        }
+        try:
+            for key, query in queries.items():
+                with contextlib.suppress(sqlite3.Error):
+                    value = int(old.execute(query).fetchone()[0])
+                    self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+                    self.salvaged[key] = meta[key] = value
+            with contextlib.suppress(sqlite3.Error):
+                for client, counter in old.execute("SELECT client, counter FROM counters").fetchall():
+                    self._db.execute(_SET_COUNTER, (client, counter))
+                    self.salvaged[f"counter:{client}"] = int(counter)
+        finally:
+            old.close()
+        return meta, top, stop
 
     # --------------------------------------------------------------------------------------- state
     @property
@@ -226,6 +274,26 @@ class Spool:
         for stream in (self.packets, self.statuses):
             stream.forget_through(stream.acked)
 
+    def used_bytes(self) -> int:
+        """Bytes of the file's pages in use (freed pages are reused, so this is what the spool occupies)."""
+        try:
+            pages = self._db.execute("PRAGMA page_count").fetchone()[0]
+            free = self._db.execute("PRAGMA freelist_count").fetchone()[0]
+            size = self._db.execute("PRAGMA page_size").fetchone()[0]
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot read the spool's size: {exc}") from exc
+        return int((pages - free) * size)
+
+    def trim(self, max_bytes: int) -> int:
+        """Drop the oldest unacknowledged *packets* (statuses are kept: they are few and must arrive) until the
+        spool is under 90 % of ``max_bytes``; returns how many went. Ground, resuming, counts them lost."""
+        used = self.used_bytes()
+        if used <= max_bytes or self.packets.depth <= 0:
+            return 0
+        count = max(1, min(self.packets.depth, int(self.packets.depth * (1.0 - 0.9 * max_bytes / used)) + 1))
+        self.acknowledge(self.packets.acked + count, self.statuses.acked)
+        return count
+
     # ------------------------------------------------------------------------------------ counters
     def last_counter(self, client: str) -> int:
         """The last command counter accepted from ``client`` (0 if none)."""
@@ -248,3 +316,11 @@ class Spool:
             self._db.close()
         except sqlite3.Error as exc:
             raise SpoolError(f"{self.path}: cannot close the spool: {exc}") from exc
+
+
+def _damaged(cause: BaseException | None) -> bool:
+    """``cause`` (an open's SQLite error) says the file is damaged, not merely busy or unwritable."""
+    text = str(cause)
+    return isinstance(cause, sqlite3.DatabaseError) and any(
+        word in text for word in ("malformed", "not a database", "corrupt")
+    )

@@ -32,6 +32,7 @@ from typing import Any
 
 from base.clock import Clock
 from flight.errors import PersistenceError
+from flight.store_care import how_to_recover, rotate_backup
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -190,6 +191,11 @@ class FlightStore:
             raise PersistenceError(
                 f"{self.path}: cannot open the flight store: expected an existing directory {self.path.parent}"
             )
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            raise PersistenceError(
+                f"{self.path}: the flight store is empty (0 bytes): expected its ledger, counters and command ids; "
+                + how_to_recover(self.path)
+            )
         connection: sqlite3.Connection | None = None
         try:
             connection = sqlite3.connect(
@@ -202,7 +208,10 @@ class FlightStore:
             connection.execute("PRAGMA foreign_keys=ON")
             check = connection.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
-                raise PersistenceError(f"{self.path}: the flight store is damaged: quick_check reports {check!r}")
+                raise PersistenceError(
+                    f"{self.path}: the flight store is damaged: quick_check reports {check!r}; "
+                    + how_to_recover(self.path)
+                )
             before = migrate(connection, str(self.path))
         except PersistenceError:
             if connection is not None:
@@ -211,8 +220,13 @@ class FlightStore:
         except (sqlite3.Error, OSError) as exc:
             if connection is not None:
                 connection.close()
-            raise PersistenceError(f"{self.path}: cannot open the flight store: {exc}") from exc
+            damaged = isinstance(exc, sqlite3.DatabaseError) and any(
+                word in str(exc) for word in ("malformed", "not a database", "corrupt")
+            )
+            hint = f"; the flight store is damaged: {how_to_recover(self.path)}" if damaged else ""
+            raise PersistenceError(f"{self.path}: cannot open the flight store: {exc}{hint}") from exc
         _LOGGER.info("opened flight store %s (schema %d, was %d)", self.path, SCHEMA_VERSION, before)
+        rotate_backup(connection, self.path)
         return connection
 
     def close(self) -> None:
@@ -482,8 +496,8 @@ class FlightStore:
         let an old command be replayed.
         """
         self._check_key(client, "link client")
-        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
-            raise PersistenceError(f"{self.path}: link client {client!r}: expected a counter >= 0, found {n!r}")
+        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n < 2**63:
+            raise PersistenceError(f"{self.path}: link client {client!r}: expected a counter 0..2^63-1, found {n!r}")
         with self._write(f"set the counter of link client {client!r}") as connection:
             row = connection.execute("SELECT counter FROM link_counters WHERE client = ?", (client,)).fetchone()
             if row is not None and n < row[0]:

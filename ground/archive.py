@@ -38,10 +38,10 @@ from ground.archive_sql import (
     LEVELS,
     STAGE_CHUNK,
     command_records,
-    delete_older_than,
     event_records,
     events_sql,
     stages_sql,
+    trim,
 )
 from ground.errors import ArchiveError, UnknownChannel
 from ground.seqranges import SeqRanges
@@ -107,19 +107,18 @@ def open_database(path: str | Path) -> sqlite3.Connection:
 class Archive:
     """The ground archive in one SQLite file (see the module docstring for the schema).
 
-    ``retention_days`` > 0 makes :meth:`apply_retention` drop rows older than that; ``batch_rows`` is how
-    many buffered samples trigger a flush on their own.
+    ``retention_days`` > 0 makes :meth:`apply_retention` drop rows older than that, ``max_bytes`` > 0 the
+    oldest rows past that size (bytes of used pages); ``batch_rows`` is how many buffered samples trigger a
+    flush on their own.
     """
 
-    def __init__(self, path: str | Path, *, retention_days: float = 0.0, batch_rows: int = BATCH_ROWS) -> None:
-        if not (isinstance(retention_days, int | float) and retention_days >= 0 and math.isfinite(retention_days)):
-            raise ArchiveError(
-                f"retention_days: expected a finite number >= 0 (0 = keep all), found {retention_days!r}"
-            )
-        if not (isinstance(batch_rows, int) and batch_rows >= 1):
-            raise ArchiveError(f"batch_rows: expected an integer >= 1, found {batch_rows!r}")
+    def __init__(
+        self, path: str | Path, *, retention_days: float = 0.0, batch_rows: int = BATCH_ROWS, max_bytes: int = 0
+    ) -> None:
+        _check_settings(retention_days, batch_rows, max_bytes)
         self.path = Path(path)
         self.retention_days = float(retention_days)
+        self.max_bytes = int(max_bytes)
         self.batch_rows = batch_rows
         self._lock = threading.RLock()  # writes and the buffers
         self._read_lock = threading.Lock()  # the reader connection: queries do not hold up ingest
@@ -461,23 +460,23 @@ class Archive:
     # ------------------------------------------------------------------------------------- retention
     def apply_retention(self, now: float) -> int:
         """Drop samples, events, commands, link statistics and alarm changes older than ``retention_days``
-        before ``now`` (epoch s); returns the rows removed (0 when retention is off). Packet seqs are kept, so
-        old packets retransmitted later are still recognised as held."""
-        if self.retention_days <= 0:
+        before ``now`` (epoch s), and the oldest past ``max_bytes``; returns the rows removed (0 when retention
+        is off). Packet seqs are kept, so old packets retransmitted later are still recognised as held."""
+        if not (self.retention_days > 0 or self.max_bytes > 0):
             return 0
-        cutoff = float(now) - self.retention_days * SECONDS_PER_DAY
+        cutoff = float(now) - self.retention_days * SECONDS_PER_DAY if self.retention_days > 0 else -math.inf
         with self._lock:
             self.flush()
             conn = self._conn
             try:
                 conn.execute("BEGIN")
-                removed = delete_older_than(conn, cutoff)
+                removed = trim(conn, cutoff, self.max_bytes)
                 conn.execute("COMMIT")
             except sqlite3.Error as exc:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise ArchiveError(f"archive {str(self.path)!r}: retention failed: {exc}") from exc
-        _LOGGER.info("retention: %d rows older than %.1f d removed", removed, self.retention_days)
+        _LOGGER.info("retention: %d rows removed (%.1f d, %d bytes cap)", removed, self.retention_days, self.max_bytes)
         return removed
 
     # ------------------------------------------------------------------------------------------ life
@@ -503,6 +502,16 @@ class Archive:
 
     def __exit__(self, *_exc: object) -> None:
         self.close()
+
+
+def _check_settings(retention_days: Any, batch_rows: Any, max_bytes: Any) -> None:
+    """Raise ArchiveError naming the first setting out of its range."""
+    if not (isinstance(retention_days, int | float) and retention_days >= 0 and math.isfinite(retention_days)):
+        raise ArchiveError(f"retention_days: expected a finite number >= 0 (0 = keep all), found {retention_days!r}")
+    if not (isinstance(batch_rows, int) and batch_rows >= 1):
+        raise ArchiveError(f"batch_rows: expected an integer >= 1, found {batch_rows!r}")
+    if not (isinstance(max_bytes, int) and max_bytes >= 0):
+        raise ArchiveError(f"max_bytes: expected an integer >= 0 (0 = no size cap), found {max_bytes!r}")
 
 
 def _storable(value: Any) -> Any:

@@ -7,6 +7,7 @@ reason to change. Times are epoch seconds.
 from __future__ import annotations
 
 import json
+import math
 import sqlite3
 from typing import Any
 
@@ -102,4 +103,35 @@ def delete_older_than(conn: sqlite3.Connection, cutoff: float) -> int:
     removed += conn.execute("DELETE FROM commands WHERE stage_t < ?", (cutoff,)).rowcount
     removed += conn.execute("DELETE FROM link_stats WHERE t < ?", (cutoff,)).rowcount
     removed += conn.execute("DELETE FROM alarm_journal WHERE t < ?", (cutoff,)).rowcount
+    return removed
+
+
+def size_cutoff(conn: sqlite3.Connection, max_bytes: int) -> float | None:
+    """The sample time (epoch s) before which rows must go so the archive's used pages fall to 90 % of
+    ``max_bytes``; None while it is under the cap. Used pages are ``page_count - freelist_count`` (deleted rows
+    free pages that later rows reuse, so the file stops growing at about the cap)."""
+    page_size = conn.execute("PRAGMA page_size").fetchone()[0]
+    used = (conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]) * (
+        page_size
+    )
+    if used <= max_bytes:
+        return None
+    count = conn.execute("SELECT count(*) FROM samples").fetchone()[0]
+    if not count:
+        return None
+    drop = min(count - 1, int(count * (1.0 - 0.9 * max_bytes / used)) + 1)
+    row = conn.execute("SELECT t FROM samples ORDER BY t LIMIT 1 OFFSET ?", (drop,)).fetchone()
+    return None if row is None else float(row[0])
+
+
+def trim(conn: sqlite3.Connection, cutoff: float, max_bytes: int) -> int:
+    """Inside the caller's transaction, delete rows older than ``cutoff`` (epoch s; -inf: none), then the oldest
+    until the used pages are under ``max_bytes`` (0: no cap; partly emptied pages are not freed, so a few
+    rounds); returns the rows removed."""
+    removed = delete_older_than(conn, cutoff) if cutoff > -math.inf else 0
+    for _ in range(8):
+        by_size = size_cutoff(conn, max_bytes) if max_bytes > 0 else None
+        if by_size is None:
+            break
+        removed += delete_older_than(conn, by_size)
     return removed

@@ -42,8 +42,10 @@ from ground.archive import Archive
 from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
+from ground.timeline import Timeline
 from ground.verifier import CommandHistory, CommandRecord
 from link.errors import LinkError
+from link.keys import COMMANDING_ROLES
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -74,6 +76,7 @@ class GroundCore:
         self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in KINDS}
         self._link: Any = getattr(client, "status", None)
         self._retention_due = clock.monotonic()
+        self.timeline = Timeline()  # flight's sample times, kept monotonic across its clock steps
         self.dictionary: GroundDictionary | None = None
         self.commands = CommandHistory(clock)
         self.alarms = AlarmBoard(clock, guard=self._require_operator, who=lambda: self.identity)
@@ -200,7 +203,11 @@ class GroundCore:
         self._emit("dictionary", dictionary)
 
     def handle_telemetry(self, seq: int, samples: list[tuple[str, float, Any]]) -> None:
-        """Archive telemetry packet ``seq``, update latest values and alarms, tell subscribers."""
+        """Archive telemetry packet ``seq`` (its times kept monotonic across flight clock steps, a step raising
+        an alarm), update latest values and alarms, tell subscribers."""
+        samples, step = self.timeline.correct(seq, samples)
+        if step:
+            self._clock_step(seq, step)
         try:
             if not self.archive.ingest_telemetry(seq, samples):
                 return  # already held: delivered before this ground restart
@@ -215,6 +222,16 @@ class GroundCore:
                     latest[channel] = (value, t)
         self.alarms.update(samples)
         self._emit("telemetry", samples)
+
+    def _clock_step(self, seq: int, step: float) -> None:
+        """Flight's clock went back ``step`` s (negative) before packet ``seq``: an alarm, journaled."""
+        message = (
+            f"flight's wall clock stepped back {-step:.3f} s before packet {seq}; archived times from here on are "
+            f"shifted +{self.timeline.correction_s:.3f} s to stay monotonic"
+        )
+        _LOGGER.warning("archive: %s", message)
+        now = self.clock.now()
+        self.alarms.event({"severity": "error", "source": "ground", "name": "clock_step", "message": message, "t": now})
 
     def handle_event(self, seq: int, event: dict[str, Any]) -> None:
         """Archive event packet ``seq``, keep it among the recent events, raise an alarm if severe."""
@@ -252,7 +269,9 @@ class GroundCore:
         try:
             self.archive.ingest_link_stats(self.clock.now(), stats)
             self.archive.flush()
-            if self.archive.retention_days > 0 and self.clock.monotonic() >= self._retention_due:
+            if (
+                self.archive.retention_days > 0 or self.archive.max_bytes > 0
+            ) and self.clock.monotonic() >= self._retention_due:
                 self._retention_due = self.clock.monotonic() + RETENTION_PERIOD_S
                 self.archive.apply_retention(self.clock.now())
         except ArchiveError as exc:
@@ -281,9 +300,12 @@ class GroundCore:
         role = self.role
         if not role:
             raise NotConnected(f"{action}: the link has not been acquired yet, so this client's role is unknown")
-        if role != OPERATOR:
+        if role not in COMMANDING_ROLES and role != "safety":  # flight limits safety to estop and mission.hold
             why = "this ground core has no link" if self.client is None else f"this link's role is {role!r}"
-            raise Forbidden(f"{action}: refused, {why}; only an operator may command (observers are read-only)")
+            raise Forbidden(
+                f"{action}: refused, {why}; only an operator or the archive station may command "
+                "(observers are read-only)"
+            )
 
     def _dictionary(self) -> GroundDictionary:
         dictionary = self.dictionary

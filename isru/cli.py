@@ -11,6 +11,8 @@ import importlib
 import logging
 import sys
 
+from base.config_loader import ConfigError
+
 #: Subcommand modules, in the order ``isru --help`` lists them.
 COMMAND_MODULES = (
     "isru.commands.demo",
@@ -21,6 +23,7 @@ COMMAND_MODULES = (
     "isru.commands.ground",
     "isru.commands.keys",
     "isru.commands.ledger",
+    "isru.commands.store",
 )
 
 
@@ -47,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
+    except ConfigError as exc:  # a bad file met after start-up (a sequence, a derived config): named, exit 2
+        print(f"isru {args.command}: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -7,13 +7,12 @@ where the embedded default lives.
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from base.config_loader import ConfigError, load_file, load_text, setting
+from base.config_loader import ConfigError, load_file, load_text, read_toml, setting
 from flight.config import FlightConfig
 from flight.mission_config import MissionConfig
 from ground.config import GroundConfig
@@ -75,7 +74,7 @@ def derived_config_text(overrides: dict[str, Any], base: str | Path | None = Non
     result is validated as a whole, so a bad override fails with the usual :class:`ConfigError`.
     """
     source = Path(base) if base else default_config_path()
-    data = tomllib.loads(source.read_text(encoding="utf-8"))
+    data = read_toml(source)
     merge_overrides(data, overrides)
     text = _dump_table(data, ())
     load_text(text, IsruConfig, source=f"{source} + overrides")

@@ -133,7 +133,7 @@ class SimStack:
         self.start_flight()
         try:
             self.archive = Archive(self.archive_path)
-            self.core = self.connect("operator", archive=True)
+            self.core = self.connect("archive", archive=True)  # the archiving station: its acks prune the spool
             self.procedures = Procedures(self.core, self.clock)
         except BaseException:
             self.stop()  # never leave a flight process behind a failed start

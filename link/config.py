@@ -15,11 +15,21 @@ class LinkConfig:
 
     endpoint: str = setting("tcp://127.0.0.1:7700", doc="ZeroMQ endpoint flight binds and ground connects to")
     keys: str = setting("", doc="key directory made by `isru keys init` ('' = the demo's own temporary keys)")
+    reserved_endpoint: str = setting(
+        "",
+        doc="a second endpoint for the ground station only, e.g. on its private network ('' = none): a flood of "
+        "the public endpoint cannot fill its listen queue",
+    )
     insecure: bool = setting(False, doc="plaintext link without CURVE (logs a warning; never on a real mission)")
     light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
     heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")
     los_missed: int = setting(3, lo=1, hi=100, doc="missed heartbeats before loss of signal is declared")
-    spool: str = setting("", doc="SQLite spool of unacknowledged telemetry and events ('' = a temporary file)")
+    spool_max_mb: float = setting(
+        1024.0, lo=0.0, hi=1_048_576.0, unit="MiB", doc="spool size cap: past it the oldest unacknowledged packets go"
+    )
+    spool: str = setting(
+        "", doc="SQLite spool of unacknowledged telemetry, events and command counters ('' = $ISRU_HOME/spool.sqlite)"
+    )
 
 
 #: Where the keys live when ``[link] keys`` is empty: ``$ISRU_HOME/keys``, ``ISRU_HOME`` defaulting to ``.isru``
@@ -32,3 +42,12 @@ def resolve_keys_dir(keys: str) -> Path:
     if keys:
         return Path(keys).expanduser()
     return Path(os.environ.get("ISRU_HOME", DEFAULT_HOME)).expanduser() / "keys"
+
+
+def resolve_spool(spool: str) -> Path:
+    """The spool file ``spool`` names, or ``$ISRU_HOME/spool.sqlite`` when it is empty: the spool keeps the
+    command counters when flight has no store, so it is never a temporary file for ``isru flight`` (a replayed
+    command must not run after a restart, whatever the configuration)."""
+    if spool:
+        return Path(spool).expanduser()
+    return Path(os.environ.get("ISRU_HOME", DEFAULT_HOME)).expanduser() / "spool.sqlite"

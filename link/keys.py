@@ -8,14 +8,17 @@ Layout made by :func:`init_keys` (``isru keys init DIR``)::
       clients/                 mode 0700: the ground side's certificates
         operator.key  operator.key_secret
         observer.key  observer.key_secret
+        archive.key  archive.key_secret
       allowed/                 mode 0700: the public keys flight lets in, one folder per role
         operator/operator.key
         observer/observer.key
+        archive/archive.key
+        safety/                (empty until ``add-client NAME --role safety``)
       ledger/                  mode 0700: the ledger's Ed25519 keys (:mod:`link.ledger_keys`)
         rover.skey rover.vkey log.skey log.vkey
 
-A client's role is the folder its public key is in (``operator`` may command, ``observer`` is read-only)
-and its name is the file name. :func:`add_client` (``isru keys add-client DIR NAME --role ROLE``) adds one.
+A client's role is the folder its public key is in and its name is the file name (see :data:`ROLES`).
+:func:`add_client` (``isru keys add-client DIR NAME --role ROLE``) adds one.
 Flight needs ``server.key_secret`` and ``allowed/``; a ground station needs ``server.key`` and its own
 ``clients/NAME.key_secret``: copy only those to each machine.
 """
@@ -36,20 +39,44 @@ from link.ledger_keys import init_ledger_keys
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["ROLES", "ClientIdentity", "add_client", "init_keys", "load_allowed", "load_client_keys", "load_server_keys"]
+__all__ = [
+    "COMMANDING_ROLES",
+    "ROLES",
+    "SAFETY_COMMANDS",
+    "ClientIdentity",
+    "add_client",
+    "allowed_signature",
+    "init_keys",
+    "load_allowed",
+    "load_client_keys",
+    "load_server_keys",
+]
 
-#: Client roles: operators may command, observers only read.
-ROLES = ("operator", "observer")
+#: Client roles: ``operator`` may command; ``observer`` only reads; ``archive`` is the archiving ground station —
+#: it commands like an operator and only its acknowledgements let flight prune its spool; ``safety`` may only
+#: send :data:`SAFETY_COMMANDS` (a safety officer's console).
+ROLES = ("operator", "observer", "archive", "safety")
+#: Roles that may send any command.
+COMMANDING_ROLES = frozenset({"operator", "archive"})
+#: The only commands a ``safety`` client may send: the emergency stop and holding the mission.
+SAFETY_COMMANDS = frozenset({"estop", "mission.hold"})
+#: The clients ``init_keys`` makes, one per role named after it.
+_INITIAL = ("operator", "observer", "archive")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 SERVER = "server"
 
 
 @dataclass(frozen=True)
 class ClientIdentity:
-    """Who a connected client is: its name (certificate file name) and role."""
+    """Who a connected client is: its name (certificate file name), role, and Z85 public key (b"" if none)."""
 
     name: str
     role: str
+    key: bytes = b""
+
+    def may_send(self, command: str) -> bool:
+        """This client's role lets it send ``command``."""
+        return self.role in COMMANDING_ROLES or (self.role == "safety" and command in SAFETY_COMMANDS)
 
 
 def _private_dir(path: Path) -> Path:
@@ -96,7 +123,7 @@ def init_keys(directory: str | Path, *, force: bool = False) -> Path:
     allowed = _private_dir(root / "allowed")
     for role in ROLES:
         _private_dir(allowed / role)
-    for role in ROLES:
+    for role in _INITIAL:
         add_client(root, role, role=role)
     init_ledger_keys(root, force=force)
     _LOGGER.info("link keys created in %s", root)
@@ -155,8 +182,12 @@ def load_client_keys(directory: str | Path, name: str) -> tuple[bytes, bytes, by
     return public, secret, server_public
 
 
-def load_allowed(directory: str | Path) -> dict[bytes, ClientIdentity]:
-    """Every allowed client's Z85 public key → its identity, from ``DIR/allowed/<role>/<name>.key``."""
+def load_allowed(directory: str | Path, errors: list[str] | None = None) -> dict[bytes, ClientIdentity]:
+    """Every allowed client's Z85 public key → its identity, from ``DIR/allowed/<role>/<name>.key``.
+
+    A bad key file (unreadable, not a certificate, a key allowed twice) raises :class:`KeyFileError` naming it;
+    with ``errors`` given it is skipped instead and the error appended there, so one bad file never stops the
+    others from loading."""
     root = Path(directory) / "allowed"
     if not root.is_dir():
         raise KeyFileError(f"{root}: no such directory; expected the allowed-keys folder made by `isru keys init`")
@@ -166,12 +197,31 @@ def load_allowed(directory: str | Path) -> dict[bytes, ClientIdentity]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.key")):
-            public, _ = _load(path, secret=False)
-            identity = ClientIdentity(path.stem, role)
-            if public in allowed:
-                raise KeyFileError(f"{path}: the same key is also allowed as {allowed[public]}; expected one role")
-            allowed[public] = identity
+            try:
+                public, _ = _load(path, secret=False)
+                if public in allowed:
+                    raise KeyFileError(f"{path}: the same key is also allowed as {allowed[public]}; expected one role")
+            except KeyFileError as exc:
+                if errors is None:
+                    raise
+                errors.append(str(exc))
+                continue
+            allowed[public] = ClientIdentity(path.stem, role, public)
     return allowed
+
+
+def allowed_signature(directory: str | Path) -> tuple[tuple[str, int, int], ...]:
+    """What the allowed-keys folder holds, cheaply: (path, size, mtime ns) of every key file, sorted. A change
+    means the keys must be read again."""
+    root = Path(directory) / "allowed"
+    entries = []
+    for path in sorted(root.glob("*/*.key")):
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        entries.append((str(path), info.st_size, info.st_mtime_ns))
+    return tuple(entries)
 
 
 def key_file_mode(path: str | Path) -> int:

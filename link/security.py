@@ -7,10 +7,14 @@ another context is not consulted either. So :class:`ServerSecurity` starts its o
 CURVE server socket that lacks one or whose authenticator lives in another context.
 
 The authenticator lets in only the public keys under ``allowed/<role>/`` of the key directory and gives
-each connection a ZAP User-Id equal to the client's name; :meth:`ServerSecurity.identify` turns that
-User-Id (read per message with ``frame.get("User-Id")``) into a :class:`ClientIdentity` with its role.
+each connection a ZAP User-Id equal to the client's Z85 public key; :meth:`ServerSecurity.identify` turns that
+User-Id (read per message with ``frame.get("User-Id")``) into the :class:`ClientIdentity` that key has *now*:
+:meth:`LinkAuthenticator.refresh` re-reads the folder when it changed, so a removed key identifies nothing
+(its messages are dropped as unauthenticated) and a moved key has its new role, within seconds, for live
+connections too. A bad key file is skipped with an error naming it; the others still load.
 
-Plaintext only with ``insecure=True``, which logs a WARNING: every peer is then the operator ``insecure``.
+Plaintext only with ``insecure=True``, which logs a WARNING: every peer is then the archiving station
+``insecure`` (it may command, and its acknowledgements prune the spool).
 """
 
 from __future__ import annotations
@@ -25,14 +29,14 @@ import zmq.auth.thread
 from zmq.utils import z85
 
 from link.errors import InsecureSetup, KeyFileError
-from link.keys import ClientIdentity, load_allowed, load_client_keys, load_server_keys
+from link.keys import ClientIdentity, allowed_signature, load_allowed, load_client_keys, load_server_keys
 
 _LOGGER = logging.getLogger(__name__)
 
 __all__ = ["INSECURE_IDENTITY", "LinkAuthenticator", "ServerSecurity", "secure_client"]
 
 #: The identity of every peer on a plaintext (``insecure``) link.
-INSECURE_IDENTITY = ClientIdentity("insecure", "operator")
+INSECURE_IDENTITY = ClientIdentity("insecure", "archive")
 #: ZAP domain of the link's server socket.
 ZAP_DOMAIN = "isru"
 
@@ -48,10 +52,13 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
         super().__init__(context=context, log=logging.getLogger(f"{__name__}.zap"))
         self.keys_dir = Path(keys_dir)
         self._lock = threading.Lock()
-        self._client_keys = load_allowed(self.keys_dir)
-        self._by_name = {identity.name: identity for identity in self._client_keys.values()}
+        self._client_keys: dict[bytes, ClientIdentity] = {}
+        self._signature: tuple[tuple[str, int, int], ...] | None = None
+        #: The bad key files of the last reading, each named with what is wrong (logged as errors).
+        self.errors: list[str] = []
         self.accepted = 0
         self.denied = 0
+        self.refresh()
 
     def start(self) -> None:
         """Start the ZAP thread and install the key check."""
@@ -60,9 +67,9 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
 
     def callback(self, _domain: str, key: bytes) -> bool:
         """ZAP credentials check: True if the Z85 public ``key`` is allowed."""
+        if key not in self._client_keys:
+            self.refresh()
         with self._lock:
-            if key not in self._client_keys:
-                self._reload()
             allowed = key in self._client_keys
             if allowed:
                 self.accepted += 1
@@ -72,25 +79,42 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
             _LOGGER.warning("link: refused a client key not in %s/allowed", self.keys_dir)
         return allowed
 
-    def _reload(self) -> None:
+    def refresh(self) -> bool:
+        """Read the allowed keys again if the folder changed; returns whether it did. Bad files are skipped,
+        each logged as an error naming it. Raises KeyFileError only if the folder itself is missing at start."""
+        signature = allowed_signature(self.keys_dir)
+        if signature == self._signature:
+            return False
+        errors: list[str] = []
         try:
-            allowed = load_allowed(self.keys_dir)
-        except KeyFileError as exc:
-            _LOGGER.error("link: cannot re-read the allowed keys: %s", exc)
-            return
-        self._client_keys = allowed
-        self._by_name = {identity.name: identity for identity in allowed.values()}
+            allowed = load_allowed(self.keys_dir, errors)
+        except KeyFileError:
+            if self._signature is None:
+                raise
+            _LOGGER.error("link: cannot re-read the allowed keys in %s/allowed", self.keys_dir)
+            return False
+        for error in errors:
+            _LOGGER.error("link: allowed key skipped: %s", error)
+        with self._lock:
+            self._client_keys = allowed
+            self._signature = signature
+            self.errors = errors
+        return True
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        """The ZAP User-Id of an accepted key: the client's name."""
-        with self._lock:
-            identity = self._client_keys.get(z85.encode(client_public_key))
-        return identity.name if identity is not None else ""
+        """The ZAP User-Id of an accepted key: the key itself (Z85), so a message is identified by the key's
+        role now, not at its handshake."""
+        return z85.encode(client_public_key).decode("ascii")
 
     def identity(self, user_id: str) -> ClientIdentity | None:
-        """The identity behind a User-Id (None if unknown)."""
+        """The identity behind a User-Id (None if that key is not allowed, or no longer)."""
         with self._lock:
-            return self._by_name.get(user_id)
+            return self._client_keys.get(user_id.encode("ascii", "replace"))
+
+    def identity_of_key(self, key: bytes) -> ClientIdentity | None:
+        """The identity Z85 ``key`` has now (None if it is not allowed)."""
+        with self._lock:
+            return self._client_keys.get(key)
 
 
 class ServerSecurity:
@@ -134,6 +158,16 @@ class ServerSecurity:
         except (zmq.ZMQError, AttributeError):
             return None
         return self.authenticator.identity(user_id) if user_id else None
+
+    def refresh(self) -> bool:
+        """Re-read the allowed keys if they changed (plaintext: never); returns whether they did."""
+        return self.authenticator.refresh() if self.authenticator is not None else False
+
+    def current(self, identity: ClientIdentity) -> ClientIdentity | None:
+        """What ``identity``'s key is allowed as now (None: removed); plaintext: unchanged."""
+        if self.authenticator is None or not identity.key:
+            return identity
+        return self.authenticator.identity_of_key(identity.key)
 
     def close(self) -> None:
         """Stop the authenticator."""

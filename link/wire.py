@@ -28,7 +28,9 @@ from link.errors import EncodeError, MalformedMessage
 from link.schema import EVENT_FIELDS, SCALAR_TYPES, SEVERITIES, STAGES, STATUS_FIELDS
 
 __all__ = [
+    "MAX_INT",
     "MAX_MESSAGE_BYTES",
+    "MAX_UPLINK_BYTES",
     "PROTOCOL_VERSION",
     "Ack",
     "Command",
@@ -57,6 +59,16 @@ MAX_BATCH_BYTES = 2 * MAX_MESSAGE_BYTES
 MAX_DEPTH = 32
 #: Longest string field (names, ids, reasons), characters.
 MAX_NAME_CHARS = 256
+#: Largest integer any field or value may hold (counters, sequence numbers, windows): below 2^63, so every
+#: integer fits the signed 64-bit columns of flight's store and spool.
+MAX_INT = 2**63 - 1
+#: Largest frame ground may send flight (hello, command, ack, heartbeat), bytes; bigger ones are malformed.
+MAX_UPLINK_BYTES = 64 * 1024
+#: Most arguments a command may carry, and the longest string argument, characters.
+MAX_ARGS = 32
+MAX_ARG_CHARS = 1024
+#: Most elements any one array or map in a message may hold (telemetry samples, event data, the dictionary).
+MAX_ITEMS = 1_000_000
 
 _SCALARS = SCALAR_TYPES
 
@@ -266,21 +278,23 @@ def encode_telemetry(seq: int, t: float, names: list[str], times: list[float], v
 
 
 # --------------------------------------------------------------------------------------------- decode
-def decode(frames: Sequence[bytes | memoryview | Any]) -> Message:
-    """The message carried by ``frames`` (the payload frames, routing id removed).
+def decode(frames: Sequence[bytes | memoryview | Any], max_bytes: int = MAX_MESSAGE_BYTES) -> Message:
+    """The message carried by ``frames`` (the payload frames, routing id removed), at most ``max_bytes``
+    long (flight passes :data:`MAX_UPLINK_BYTES` for what ground sends).
 
     Raises :class:`MalformedMessage` — naming what was wrong and what was expected — for anything that
-    is not exactly one frame holding a message of this schema; never anything else.
+    is not exactly one frame holding a message of this schema, or that holds an integer, length, size or
+    nesting depth out of bounds; never anything else.
     """
     try:
-        return _decode(frames)
+        return _decode(frames, max_bytes)
     except MalformedMessage:
         raise
     except Exception as exc:  # the declared error only, whatever the bytes were
         raise MalformedMessage(f"undecodable message: {type(exc).__name__}: {exc}") from exc
 
 
-def _decode(frames: Sequence[Any]) -> Message:
+def _decode(frames: Sequence[Any], max_bytes: int) -> Message:
     if not isinstance(frames, (list, tuple)) or len(frames) != 1:
         count = len(frames) if isinstance(frames, (list, tuple)) else type(frames).__name__
         raise MalformedMessage(f"expected exactly 1 payload frame, got {count}")
@@ -290,12 +304,12 @@ def _decode(frames: Sequence[Any]) -> Message:
     if not isinstance(frame, (bytes, bytearray, memoryview)):
         raise MalformedMessage(f"expected a bytes frame, got {type(frame).__name__}")
     size = len(frame)
-    if size > MAX_MESSAGE_BYTES:
-        raise MalformedMessage(f"message of {size} bytes is over the {MAX_MESSAGE_BYTES}-byte limit")
+    if size > max_bytes:
+        raise MalformedMessage(f"message of {size} bytes is over the {max_bytes}-byte limit")
     if size == 0:
         raise MalformedMessage("expected a msgpack array, got an empty frame")
     try:
-        body = msgpack.unpackb(frame, raw=False, strict_map_key=True, use_list=True)
+        body = msgpack.unpackb(frame, raw=False, strict_map_key=True, use_list=True, **_LIMITS)
     except Exception as exc:
         raise MalformedMessage(f"expected msgpack data: {type(exc).__name__}: {exc}") from exc
     return _message(body)
@@ -314,7 +328,9 @@ def decode_batch(frame: bytes | memoryview | Any) -> list[Message]:
             raise MalformedMessage(f"expected a non-empty bytes frame, got {_describe(frame)}")
         if len(frame) > MAX_BATCH_BYTES:
             raise MalformedMessage(f"batch of {len(frame)} bytes is over the {MAX_BATCH_BYTES}-byte limit")
-        unpacker = msgpack.Unpacker(raw=False, strict_map_key=True, use_list=True, max_buffer_size=MAX_BATCH_BYTES)
+        unpacker = msgpack.Unpacker(
+            raw=False, strict_map_key=True, use_list=True, max_buffer_size=MAX_BATCH_BYTES, **_LIMITS
+        )
         unpacker.feed(frame)
         messages = []
         end = 0
@@ -330,6 +346,16 @@ def decode_batch(frame: bytes | memoryview | Any) -> list[Message]:
         raise MalformedMessage(f"undecodable batch: {type(exc).__name__}: {exc}") from exc
 
 
+#: msgpack's own bounds, checked while it parses (before any Python object of that size exists).
+_LIMITS = {
+    "max_str_len": MAX_MESSAGE_BYTES,
+    "max_bin_len": 0,
+    "max_ext_len": 0,
+    "max_array_len": MAX_ITEMS,
+    "max_map_len": MAX_ITEMS,
+}
+
+
 def _message(body: Any) -> Message:
     if type(body) is not list or not body:
         raise MalformedMessage(f"expected a non-empty msgpack array [kind, ...], got {_describe(body)}")
@@ -343,13 +369,19 @@ def _message(body: Any) -> Message:
 
 
 def _describe(value: Any) -> str:
+    """A short description of ``value`` (type and a 60-character start), bounded in time however big it is."""
+    if isinstance(value, (list, dict)):
+        return f"{type(value).__name__} of {len(value)} items"
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        text = repr(value[:61])
+        return f"{type(value).__name__} of {len(value)} {text[:60]}{'...' if len(value) > 60 else ''}"
     text = repr(value)
     return f"{type(value).__name__} {text[:60]}{'...' if len(text) > 60 else ''}"
 
 
 def _int(value: Any, what: str, lo: int = 0) -> int:
-    if type(value) is not int or value < lo:
-        raise MalformedMessage(f"{what}: expected an integer >= {lo}, got {_describe(value)}")
+    if type(value) is not int or not lo <= value <= MAX_INT:
+        raise MalformedMessage(f"{what}: expected an integer {lo}..2^63-1, got {_describe(value)}")
     return value
 
 
@@ -378,6 +410,8 @@ def _bool(value: Any, what: str) -> bool:
 def _value(value: Any, what: str, depth: int = 0) -> Any:
     """A free-form value: scalars, nil, arrays and string-keyed maps, at most MAX_DEPTH deep."""
     kind = type(value)
+    if kind is int and not -MAX_INT - 1 <= value <= MAX_INT:
+        raise MalformedMessage(f"{what}: expected an integer that fits 64 signed bits, got {_describe(value)}")
     if value is None or kind in _SCALARS:
         return value
     if depth >= MAX_DEPTH:
@@ -449,8 +483,12 @@ def _telemetry(body: list[Any]) -> TelemetryPacket:
         raise MalformedMessage("telemetry: expected every channel name to be a string")
     if times and not set(map(type, times)) <= _TIME_TYPES:
         raise MalformedMessage("telemetry: expected every sample time to be a number")
-    if values and not set(map(type, values)) <= _SAMPLE_TYPES:
-        raise MalformedMessage("telemetry: expected every value to be a bool, int, float or str")
+    if values:
+        types = set(map(type, values))
+        if not types <= _SAMPLE_TYPES:
+            raise MalformedMessage("telemetry: expected every value to be a bool, int, float or str")
+        if int in types and any(type(v) is int and not -MAX_INT - 1 <= v <= MAX_INT for v in values):
+            raise MalformedMessage("telemetry: expected every integer value to fit 64 signed bits")
     return TelemetryPacket(seq, t, list(zip(names, times, values, strict=True)))
 
 
@@ -486,10 +524,17 @@ def _command(body: list[Any]) -> Command:
     args = body[4]
     if type(args) is not dict:
         raise MalformedMessage(f"command.args: expected a map of argument name to value, got {_describe(args)}")
+    if len(args) > MAX_ARGS:
+        raise MalformedMessage(f"command.args: expected at most {MAX_ARGS} arguments, got {len(args)}")
     for key, value in args.items():
         _str(key, "command.args key")
-        if type(value) not in _SAMPLE_TYPES:
+        kind = type(value)
+        if kind not in _SAMPLE_TYPES:
             raise MalformedMessage(f"command.args.{key}: expected a bool, int, float or str, got {_describe(value)}")
+        if kind is str and len(value) > MAX_ARG_CHARS:
+            raise MalformedMessage(f"command.args.{key}: expected at most {MAX_ARG_CHARS} characters, got {len(value)}")
+        if kind is int and not -MAX_INT - 1 <= value <= MAX_INT:
+            raise MalformedMessage(f"command.args.{key}: expected an integer that fits 64 signed bits, got {value}")
     return Command(command_id, counter, name, args)
 
 

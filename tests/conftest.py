@@ -1,4 +1,4 @@
-"""Fixtures shared across test files: real pseudo-terminals.
+"""Fixtures shared across test files: real pseudo-terminals, a small real disk to fill.
 
 Fixtures that only one test file needs live in that file.
 """
@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.disks import small_disk  # noqa: F401  (a fixture: a 2 MiB tmpfs for full-disk tests)
 from tests.support.ptyfake import PtyPair
 
 

@@ -11,6 +11,10 @@ Every mode binds 127.0.0.1 on a random port, prints its endpoint on stdout, then
 ``flight --keys DIR [--prefill N --samples K]``
     A LinkServer over flight's real parts (telemetry table, events, dispatcher with a no-op command, link
     failsafe), CURVE-secured with ``DIR``, its spool pre-filled with ``N`` telemetry packets of ``K`` samples.
+``soak --keys DIR --channels C --hz F``
+    The same LinkServer (heartbeat 1 s, so loss of signal is live), publishing ``C`` channels at ``F`` Hz until
+    stdin closes, with a ``bench.count`` command that records each tag ``n`` it runs; on stdin closing it prints
+    ``{"executed": E, "executed_twice": D, "stats": {...}}`` (``D``: tags run more than once).
 ``producer --keys DIR --channels C --hz F --seconds D``
     The same LinkServer, publishing ``C`` channels at ``F`` Hz (one packet per tick) for ``D`` seconds; then
     prints ``{"packets": P, "samples": S, "last_seq": Q}`` and keeps serving.
@@ -29,7 +33,7 @@ from typing import Any
 
 import zmq
 
-from flight.commands import command
+from flight.commands import ArgSpec, command
 
 FRAME_FILL = b"\x55"
 
@@ -82,7 +86,18 @@ class _Noop:
         return None
 
 
-def _server(keys: str, spool: Path) -> Any:
+class _Count:
+    """The command the soak's good client sends: records every tag it runs."""
+
+    def __init__(self) -> None:
+        self.runs: dict[int, int] = {}
+
+    @command("bench.count", "Record one run of tag n (attack soak).", ArgSpec("n", "int", lo=0, description="tag"))
+    def count(self, n: int) -> None:
+        self.runs[n] = self.runs.get(n, 0) + 1
+
+
+def _server(keys: str, spool: Path, *, heartbeat_s: float = 60.0, extra: object | None = None) -> Any:
     from base.clock import RealClock
     from flight.commands import CommandRegistry
     from flight.dispatcher import Dispatcher
@@ -96,6 +111,8 @@ def _server(keys: str, spool: Path) -> Any:
     table = TelemetryTable()
     registry = CommandRegistry()
     registry.register(_Noop())
+    if extra is not None:
+        registry.register(extra)
     dispatcher = Dispatcher(registry, clock, events)
     failsafe = LinkFailsafe("continue", lambda *_: None, events)
 
@@ -112,7 +129,7 @@ def _server(keys: str, spool: Path) -> Any:
         name="bench",
         keys_dir=keys,
         spool=spool,
-        heartbeat_s=60.0,
+        heartbeat_s=heartbeat_s,
     )
 
 
@@ -172,6 +189,31 @@ def producer(keys: str, channels: int, hz: float, seconds: float) -> None:
         server.close()
 
 
+def soak(keys: str, channels: int, hz: float) -> None:
+    counter = _Count()
+    with tempfile.TemporaryDirectory(prefix="isru-bench-") as tmp:
+        server = _server(keys, Path(tmp) / "spool.db", heartbeat_s=1.0, extra=counter)
+        print(server.endpoint, flush=True)
+        closed = _stdin_closed()
+        clock, table = server.clock, server.table
+        names = [f"bench.ch{k:04d}" for k in range(channels)]
+        period = 1.0 / hz
+        start = clock.monotonic()
+        ticks = 0
+        while not closed.is_set():
+            ticks += 1
+            table.update(dict.fromkeys(names, float(ticks)), clock.now())
+            server.tick()
+            server.wait_until(start + ticks * period)
+        summary = {
+            "executed": sum(counter.runs.values()),
+            "executed_twice": sum(1 for runs in counter.runs.values() if runs > 1),
+            "stats": server.stats,
+        }
+        print(json.dumps(summary), flush=True)
+        server.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.metrics._link_peer")
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -184,6 +226,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keys", required=True)
     p.add_argument("--prefill", type=int, default=0)
     p.add_argument("--samples", type=int, default=20)
+    p = sub.add_parser("soak")
+    p.add_argument("--keys", required=True)
+    p.add_argument("--channels", type=int, default=50)
+    p.add_argument("--hz", type=float, default=10.0)
     p = sub.add_parser("producer")
     p.add_argument("--keys", required=True)
     p.add_argument("--channels", type=int, required=True)
@@ -196,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         raw_echo(args.reply_bytes)
     elif args.mode == "flight":
         flight(args.keys, args.prefill, args.samples)
+    elif args.mode == "soak":
+        soak(args.keys, args.channels, args.hz)
     else:
         producer(args.keys, args.channels, args.hz, args.seconds)
     return 0

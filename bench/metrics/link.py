@@ -123,7 +123,7 @@ def _project_stream_rate(keys: Path, count: int) -> float:
                 got[1] = time.perf_counter()
             got[0] = seq
 
-        client = LinkClient(endpoint, clock, keys_dir=keys, window=4000, heartbeat_s=60.0)
+        client = LinkClient(endpoint, clock, keys_dir=keys, window=4000, heartbeat_s=60.0, identity="archive")
         client.on_telemetry(on_packet)
         try:
             deadline = time.perf_counter() + TIMEOUT_S
@@ -200,7 +200,7 @@ def _round_trips(options: RunOptions) -> tuple[float, float, dict]:
     warmup = options.pick(full=300, quick=100)
     with _keys() as keys, _peer("flight", "--keys", str(keys)) as (_p, flight_ep):
         clock = RealClock()
-        client = LinkClient(flight_ep, clock, keys_dir=keys, heartbeat_s=60.0)
+        client = LinkClient(flight_ep, clock, keys_dir=keys, heartbeat_s=60.0, identity="archive")
         try:
             deadline = time.perf_counter() + TIMEOUT_S
             while client.status.state != "acquired":
@@ -283,7 +283,7 @@ def _archive_run(keys: Path, channels: int, hz: float, seconds: float) -> dict:
     ):
         archive = Archive(Path(tmp) / "archive.sqlite")
         clock = RealClock()
-        client = LinkClient(endpoint, clock, keys_dir=keys, heartbeat_s=1.0)
+        client = LinkClient(endpoint, clock, keys_dir=keys, heartbeat_s=1.0, identity="archive")
         archived = [0]
 
         def on_telemetry(seq: int, samples: list) -> None:

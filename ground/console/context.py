@@ -81,8 +81,9 @@ class ConsoleContext:
 
     @property
     def can_command(self) -> bool:
-        """True when the link role may send commands (operators); the core refuses the others anyway."""
-        return self.core.role == "operator"
+        """True when the link role may send commands (operator, archive, safety — flight limits safety to
+        estop and mission.hold); the core refuses the others anyway."""
+        return self.core.role in ("operator", "archive", "safety")
 
     # ----------------------------------------------------------------------------------- listeners
     def _on_telemetry(self, *args: Any) -> None:

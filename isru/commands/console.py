@@ -73,7 +73,11 @@ def run(args: argparse.Namespace) -> int:
         scratch = tempfile.TemporaryDirectory(prefix="isru-console-")
         archive_path = str(Path(scratch.name) / "archive.sqlite")
     try:
-        archive = Archive(archive_path, retention_days=ground.retention_days)
+        archive = Archive(
+            archive_path,
+            retention_days=ground.retention_days,
+            max_bytes=int(ground.archive_max_mb * 1024 * 1024),
+        )
     except GroundError as exc:
         print(f"isru console: {exc}", file=sys.stderr)
         return 2

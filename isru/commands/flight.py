@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
     from base.clock import make_clock
     from flight.app import FlightApp
+    from flight.errors import FlightError
     from flight.link_server import LinkServer
     from flight.sdnotify import Notifier, watchdog_period_s
     from isru.config import load_config
@@ -58,9 +59,14 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, LinkError) as exc:
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
+    raise_fd_limit()
     clock = make_clock(config.clock.mode, config.clock.warp)
     config, world_name = install_simulation(config, clock)
-    app = FlightApp(config, clock)
+    try:
+        app = FlightApp(config, clock)
+    except FlightError as exc:  # a damaged store, an unreadable file: named, with the way out
+        print(f"isru flight: {exc}", file=sys.stderr)
+        return 2
     try:
         server = LinkServer.attach(app, link, keys_dir=link.keys or None)
     except LinkError as exc:
@@ -106,7 +112,7 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     """``[link]`` with the command line's overrides; the key directory resolved and checked (unless insecure)."""
     import dataclasses
 
-    from link.config import resolve_keys_dir
+    from link.config import resolve_keys_dir, resolve_spool
     from link.errors import KeyFileError
 
     if args.light_time is not None and not 0.0 <= args.light_time <= 3600.0:
@@ -115,8 +121,11 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     keys = "" if insecure else str(resolve_keys_dir(args.keys or link.keys))
     if keys and not (Path(keys) / "server.key_secret").is_file():
         raise KeyFileError(f"{keys}: no server.key_secret; expected a key directory (run `isru keys init {keys}`)")
+    spool = resolve_spool(link.spool)
+    spool.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     return dataclasses.replace(
         link,
+        spool=str(spool),
         endpoint=args.endpoint or link.endpoint,
         keys=keys,
         insecure=insecure,
@@ -124,4 +133,20 @@ def _link_config(link: Any, args: argparse.Namespace) -> Any:
     )
 
 
-__all__ = ["register", "run"]
+def raise_fd_limit(target: int = 65_536) -> int:
+    """Raise this process's soft file-descriptor limit towards ``target`` (within the hard limit, which the
+    service unit sets with LimitNOFILE); returns the soft limit now in force."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = target if hard == resource.RLIM_INFINITY else min(target, hard)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, hard))
+            soft = wanted
+        except (ValueError, OSError) as exc:
+            print(f"isru flight: cannot raise the file-descriptor limit to {wanted}: {exc}", file=sys.stderr)
+    return soft
+
+
+__all__ = ["raise_fd_limit", "register", "run"]

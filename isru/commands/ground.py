@@ -9,7 +9,8 @@
 * ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
 
 Every live subcommand connects over the secured link with a client certificate from the key directory
-(``--keys``, default from ``[link] keys``; ``--identity`` names the certificate, ``operator`` by default).
+(``--keys``, default from ``[link] keys``; ``--identity`` names the certificate: ``archive`` for
+``archive``, else ``operator``).
 Only ``archive`` stores data and acknowledges it to flight (one archiving station per flight spool);
 the others are live views.
 """
@@ -84,7 +85,7 @@ def _link_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", help="configuration file (default: the embedded configs/sim.toml)")
     parser.add_argument("--endpoint", help="flight's link endpoint (default: [link] endpoint)")
     parser.add_argument("--keys", help="key directory (default: [link] keys)")
-    parser.add_argument("--identity", default="operator", help="client certificate name (default operator)")
+    parser.add_argument("--identity", help="client certificate name (default: archive for `archive`, else operator)")
     parser.add_argument("--insecure", action="store_true", help="plaintext link (flight must be insecure too)")
     parser.add_argument("--archive", help="archive file (default: [ground] archive; live views use a temporary one)")
     parser.add_argument("--connect-timeout", type=float, default=10.0, help="seconds to wait for flight (default 10)")
@@ -117,7 +118,14 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
         tmp = tempfile.TemporaryDirectory(prefix="isru-ground-")
         archive_path = str(Path(tmp.name) / "archive.sqlite")
     clock = RealClock()
-    archive = Archive(archive_path, retention_days=config.ground.retention_days)
+    try:
+        archive = Archive(
+            archive_path,
+            retention_days=config.ground.retention_days,
+            max_bytes=int(config.ground.archive_max_mb * 1024 * 1024),
+        )
+    except GroundError as exc:  # a damaged archive: named, no traceback
+        raise SystemExit(f"isru ground: {exc}") from None
     try:
         core = GroundCore.connect(
             args.endpoint or link.endpoint,
@@ -125,7 +133,7 @@ def _connected(args: argparse.Namespace, *, archiving: bool) -> Iterator[Any]:
             clock,
             archiving=archiving,
             keys_dir=keys,
-            identity=args.identity,
+            identity=args.identity or ("archive" if archiving else "operator"),
             insecure=insecure,
             light_time_s=link.light_time_s,
             heartbeat_s=link.heartbeat_s,
@@ -182,7 +190,7 @@ def _await_dictionary(core: Any, clock: Any, timeout_s: float) -> None:
 def _announce(core: Any, args: argparse.Namespace) -> None:
     """Say on stderr that the link is up (after the subcommand has subscribed to what it shows)."""
     flight = core.dictionary.flight.get("name", "flight")
-    print(f"isru ground: connected to {flight} as {args.identity} ({core.role})", file=sys.stderr, flush=True)
+    print(f"isru ground: connected to {flight} as {core.identity} ({core.role})", file=sys.stderr, flush=True)
 
 
 def _show_until_done(core: Any, args: argparse.Namespace, kind: str, show: Any) -> int:

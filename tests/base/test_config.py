@@ -173,3 +173,31 @@ def test_derived_config_refuses_a_bad_override_naming_the_key():
 
     with pytest.raises(ConfigError, match=r"clock\.warp"):
         derived_config_text({"clock": {"warp": -1.0}})
+
+
+def test_a_config_that_is_not_utf8_names_the_file_line_and_byte(tmp_path: Path) -> None:
+    path = tmp_path / "rover.toml"
+    path.write_bytes(b'[flight]\nname = "caf\xe9"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value) == f"{path}:2:12: expected UTF-8 text, found byte 0xe9 (invalid continuation byte)"
+    assert (caught.value.source, caught.value.line, caught.value.column) == (str(path), 2, 12)
+
+
+def test_a_toml_syntax_error_carries_its_line_and_column(tmp_path: Path) -> None:
+    path = tmp_path / "rover.toml"
+    path.write_text("[flight]\nname = \n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"{path}:2:8: expected valid TOML")) as caught:
+        load_config(path)
+    assert (caught.value.line, caught.value.column) == (2, 8)
+
+
+def test_a_sequence_file_that_is_not_utf8_or_toml_is_a_config_error(tmp_path: Path) -> None:
+    from flight.sequence_file import load_directory
+
+    (tmp_path / "bad.toml").write_bytes(b'name = "bad"\n# caf\xe9\n[[steps]]\ncommand = "x"\n')
+    with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / 'bad.toml'}:2:6: expected UTF-8 text")):
+        load_directory(tmp_path)
+    (tmp_path / "bad.toml").write_text('name = "bad"\n[[steps]\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / 'bad.toml'}:2:")):
+        load_directory(tmp_path)

@@ -44,6 +44,8 @@ def write_config(tmp_path: Path) -> Path:
             # a lighter loop so the scaled clock is kept up with on a busy machine
             "rates": {"control_hz": 20.0, "telemetry_hz": 5.0},
         },
+        # the spool (with the link counters) kept with the test, not in $ISRU_HOME
+        "link": {"spool": str(tmp_path / "spool.sqlite")},
         # the devices' dead-man must not trip while the loop is late on a loaded test machine
         "devices": {name: {"deadman_s": 30.0} for name in DEVICES},
         "mission": {

@@ -162,6 +162,7 @@ def test_unit_runs_the_flight_service_the_way_the_rig_needs() -> None:
         "PrivateTmp": "yes",
         "NoNewPrivileges": "yes",
         "PrivateDevices": "no",
+        "LimitNOFILE": "65536",
     }
     assert {key: service.get(key) for key in expected} == expected
     assert float(service["RestartSec"]) > 0

@@ -264,8 +264,10 @@ def test_link_counters_survive_a_restart_and_never_go_back(store_path: Path, clo
         assert second.last_counter("bob") == 3
         with pytest.raises(PersistenceError, match=r"link client 'alice': expected a counter >= 10.*found 9"):
             second.set_counter("alice", 9)
-        with pytest.raises(PersistenceError, match=r"expected a counter >= 0, found -1"):
+        with pytest.raises(PersistenceError, match=r"expected a counter 0..2\^63-1, found -1"):
             second.set_counter("carol", -1)
+        with pytest.raises(PersistenceError, match=r"expected a counter 0..2\^63-1, found 9223372036854775808"):
+            second.set_counter("carol", 2**63)
         assert second.last_counter("alice") == 10
         assert second.last_counter("carol") == 0
 

@@ -308,3 +308,41 @@ def test_ingest_on_one_thread_while_another_queries(tmp_path: Path) -> None:
     archive.flush()
     assert archive.seq_count() == 600 and len(archive.query("c1", T0, T0 + 1000)) == 600
     archive.close()
+
+
+def test_a_size_cap_drops_the_oldest_rows_and_keeps_the_newest(tmp_path: Path) -> None:
+    cap = 256 * 1024
+    archive = Archive(tmp_path / "a.sqlite", max_bytes=cap)
+    for seq in range(1, 401):  # ~1 MB of samples, one second apart
+        archive.ingest_telemetry(seq, [(f"c{i}", float(seq), float(seq * i)) for i in range(40)])
+    archive.flush()
+    removed = archive.apply_retention(1_000_000.0)
+    assert removed > 0
+    conn = sqlite3.connect(tmp_path / "a.sqlite")
+    page = conn.execute("PRAGMA page_size").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0] - conn.execute("PRAGMA freelist_count").fetchone()[0]
+    used = pages * page
+    conn.close()
+    assert used <= cap
+    assert archive.query("c1", 400.0, 400.0) == [(400.0, 400.0)]  # the newest kept
+    assert archive.query("c1", 1.0, 1.0) == []  # the oldest dropped
+    assert archive.seq_count() == 400  # their seqs still held: a retransmission is not archived again
+    archive.close()
+
+
+def test_the_archive_recovers_by_itself_when_a_full_disk_has_room_again(small_disk: Path) -> None:
+    from tests.support.disks import fill
+
+    archive = Archive(small_disk / "a.sqlite")
+    archive.ingest_telemetry(1, [("c", 1.0, 1.0)])
+    archive.flush()
+    filler = fill(small_disk)
+    for seq in range(2, 40):
+        archive.ingest_telemetry(seq, [(f"c{i}", float(seq), float(i)) for i in range(200)])
+    with pytest.raises(ArchiveError, match="cannot commit: database or disk is full"):
+        archive.flush()
+    filler.unlink()
+    archive.flush()  # the buffered packets, committed with no restart
+    assert archive.seq_count() == 39 and archive.gaps() == []
+    assert archive.query("c5", 39.0, 39.0) == [(39.0, 5.0)]
+    archive.close()

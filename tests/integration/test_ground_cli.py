@@ -203,7 +203,7 @@ def test_the_pytest_plugin_gives_users_a_whole_stack(pytester: pytest.Pytester) 
         def test_mine(isru, isru_stack):
             isru.send("drill.self_test").wait_completed(timeout_s=20)
             assert isru.send("drill.spin", rpm=10.0).wait_failed(timeout_s=20)["reason"].startswith("interlock:")
-            assert isru_stack.core.role == "operator"
+            assert isru_stack.core.role == "archive"  # the stack's core is the archiving station
         """
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=120)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -13,6 +14,7 @@ from base.clock import RealClock
 from ground.client import LinkClient
 from isru.cli import main
 from isru.config import derived_config_text
+from link import wire
 from link.keys import key_file_mode, load_allowed
 
 
@@ -26,6 +28,7 @@ def test_keys_init_and_add_client(tmp_path: Path, capsys) -> None:
     assert {i.name: i.role for i in load_allowed(root).values()} == {
         "operator": "operator",
         "observer": "observer",
+        "archive": "archive",
         "partner": "observer",
     }
     assert main(["keys", "add-client", str(root), "partner"]) == 2
@@ -54,9 +57,11 @@ def test_isru_flight_serves_the_secured_link_and_stops_on_sigterm(tmp_path: Path
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
+        env={**os.environ, "ISRU_HOME": str(tmp_path / "home")},
     )
     client = None
     try:
+        assert proc.stdout is not None
         line = proc.stdout.readline()
         match = re.search(r"ground link on (tcp://127\.0\.0\.1:\d+)$", line.strip())
         assert match, line
@@ -80,3 +85,68 @@ def test_isru_flight_serves_the_secured_link_and_stops_on_sigterm(tmp_path: Path
         if proc.poll() is None:
             proc.kill()
             proc.wait(timeout=10)
+
+
+def _start_flight(tmp_path: Path, keys: Path) -> tuple[subprocess.Popen[str], str]:
+    """``isru flight`` with the embedded default configuration (no store, no spool named), ISRU_HOME in tmp."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "isru.cli", "flight", "--keys", str(keys), "--endpoint", "tcp://127.0.0.1:0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env={**os.environ, "ISRU_HOME": str(tmp_path / "home"), "PYTHONPATH": str(Path(__file__).parents[2])},
+        cwd=tmp_path,
+    )
+    assert proc.stdout is not None
+    match = re.search(r"ground link on (tcp://127\.0\.0\.1:\d+)$", proc.stdout.readline().strip())
+    assert match
+    return proc, match.group(1)
+
+
+def _command_once(endpoint: str, keys: Path, command: wire.Command) -> list[wire.Message]:
+    """Say hello, send ``command`` raw (its counter as given), return what came back until its answer."""
+    import zmq
+
+    from link.security import secure_client
+
+    ctx = zmq.Context()
+    socket = ctx.socket(zmq.DEALER)
+    socket.linger = 0
+    secure_client(socket, keys, "operator")
+    socket.connect(endpoint)
+    # resume above everything spooled: only what answers this command comes back
+    socket.send(wire.encode(wire.Hello(wire.PROTOCOL_VERSION, 2**62, 2**62, 10_000, False, False))[0])
+    socket.send(wire.encode(command)[0])
+    received: list[wire.Message] = []
+    end = time.perf_counter() + 30
+    try:
+        while time.perf_counter() < end:
+            if socket.poll(100):
+                received.extend(wire.decode_batch(socket.recv()))
+            if any(isinstance(m, wire.Reject) for m in received) or any(
+                isinstance(m, wire.StatusPacket) and m.status["stage"] in ("completed", "failed") for m in received
+            ):
+                return received
+        raise AssertionError(f"no answer to {command.id}: {received[-3:]}")
+    finally:
+        socket.close(0)
+        ctx.term()
+
+
+def test_with_the_default_config_a_command_replayed_after_a_restart_never_runs(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    assert main(["keys", "init", str(keys)]) == 0
+    command = wire.Command("once", 5, "failsafe.set_policy", {"policy": "continue"})
+    for attempt in range(2):
+        proc, endpoint = _start_flight(tmp_path, keys)
+        try:
+            answers = _command_once(endpoint, keys, command)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        if attempt == 0:
+            assert any(isinstance(m, wire.StatusPacket) and m.status["stage"] == "completed" for m in answers)
+        else:
+            rejects = [m for m in answers if isinstance(m, wire.Reject)]
+            assert [r.reason for r in rejects] == ["replay"] and rejects[0].counter == 5
+    assert (tmp_path / "home" / "spool.sqlite").is_file()

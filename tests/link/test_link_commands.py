@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import zmq
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import RealClock, VirtualClock
@@ -21,10 +20,9 @@ from ground.client import LinkClient
 from isru.config import load_config
 from link import wire
 from link.keys import init_keys
-from link.security import secure_client
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
-from tests.support.link_harness import MiniFlight
+from tests.support.link_harness import MiniFlight, RawOperator
 
 REPLAYS = 10_000
 
@@ -32,53 +30,6 @@ REPLAYS = 10_000
 @pytest.fixture(scope="module")
 def keys(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return init_keys(tmp_path_factory.mktemp("cmd") / "keys")
-
-
-class RawOperator:
-    """An operator speaking the wire format directly, so it can send any counter it likes."""
-
-    def __init__(self, endpoint: str, keys: Path) -> None:
-        self.ctx = zmq.Context()
-        self.socket = self.ctx.socket(zmq.DEALER)
-        self.socket.linger = 0
-        secure_client(self.socket, keys, "operator")
-        self.socket.connect(endpoint)
-        self.received: list[wire.Message] = []
-        self.send(wire.Hello(wire.PROTOCOL_VERSION, 0, 0, 1000, False, False))
-
-    def send(self, message: wire.Message) -> None:
-        self.socket.send(wire.encode(message)[0])
-
-    def send_raw(self, frames: list[bytes]) -> None:
-        self.socket.send_multipart(frames)
-
-    def drain(self, flight: MiniFlight, until: int, kind: type, wall_s: float = 30.0) -> list:
-        """Service flight and read until ``until`` messages of ``kind`` arrived."""
-        end = time.perf_counter() + wall_s
-        while sum(isinstance(m, kind) for m in self.received) < until:
-            assert time.perf_counter() < end, f"got {sum(isinstance(m, kind) for m in self.received)} {kind}"
-            self.service(flight)
-        return [m for m in self.received if isinstance(m, kind)]
-
-    def completed(self, flight: MiniFlight, command_id: str, wall_s: float = 30.0) -> None:
-        """Service flight and read until command ``command_id`` is reported completed."""
-        end = time.perf_counter() + wall_s
-        while not any(
-            isinstance(m, wire.StatusPacket) and m.status["id"] == command_id and m.status["stage"] == "completed"
-            for m in self.received
-        ):
-            assert time.perf_counter() < end, f"{command_id} not completed"
-            self.service(flight)
-
-    def service(self, flight: MiniFlight) -> None:
-        flight.server.wait_until(flight.clock.monotonic() + 0.005)
-        while self.socket.poll(0):
-            for frame in self.socket.recv_multipart():
-                self.received.extend(wire.decode_batch(frame))
-
-    def close(self) -> None:
-        self.socket.close(0)
-        self.ctx.term()
 
 
 def _replays(accepted: list[wire.Command], rng: random.Random) -> list[wire.Command]:
@@ -168,7 +119,7 @@ def test_malformed_and_oversized_messages_are_counted_answered_and_reported(keys
             [wire.encode(wire.Heartbeat(1.0, 0.0, 0))[0][:-1]],
             [wire.encode(wire.Welcome(1, "x", "operator", 0, "f", "b", 0.0, 1.0, 0, 0))[0]],
             [b"\x92\x06" + b"\xda\xff\xff" + b"a" * 65535],
-            [b"\x00" * (wire.MAX_MESSAGE_BYTES + 10)],
+            [b"\x00" * (wire.MAX_UPLINK_BYTES + 10)],
         ]
         for frames in bad:
             operator.send_raw(frames)

@@ -84,6 +84,7 @@ def pump(client: LinkClient, until: Callable[[], bool], wall_s: float = 20.0) ->
 
 
 def connect(server: MiniFlight, clock: Clock, keys: Path, archive: Archive, **kwargs: object) -> LinkClient:
+    kwargs.setdefault("identity", "archive")  # the archiving station: its acks prune the spool
     client = LinkClient(server.server.endpoint, clock, keys_dir=keys, heartbeat_s=1.0, **kwargs)
     return archive.attach(client)
 
@@ -157,7 +158,7 @@ def test_kill_9_of_flight_mid_stream_then_restart_delivers_the_rest(
     endpoint = first.stdout.readline().strip()
     assert endpoint.startswith("tcp://127.0.0.1:")
     archive = Archive()
-    client = archive.attach(LinkClient(endpoint, clock, keys_dir=keys, heartbeat_s=0.2))
+    client = archive.attach(LinkClient(endpoint, clock, keys_dir=keys, heartbeat_s=0.2, identity="archive"))
     try:
         pump(client, lambda: archive.high >= 200)
         first.kill()  # SIGKILL mid-stream: no flush, no close

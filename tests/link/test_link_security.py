@@ -42,15 +42,17 @@ def test_init_makes_private_certificates_and_the_allowed_folders(tmp_path: Path)
     root = init_keys(tmp_path / "k")
     assert key_file_mode(root) == 0o700
     assert key_file_mode(root / "server.key_secret") == 0o600
-    for role in ("operator", "observer"):
+    for role in ("operator", "observer", "archive"):
         assert key_file_mode(root / "clients" / f"{role}.key_secret") == 0o600
         assert (root / "allowed" / role / f"{role}.key").is_file()
         assert b"secret-key" not in (root / "allowed" / role / f"{role}.key").read_bytes()
     assert key_file_mode(root / "allowed") == 0o700
     assert sorted((i.name, i.role) for i in load_allowed(root).values()) == [
+        ("archive", "archive"),
         ("observer", "observer"),
         ("operator", "operator"),
     ]
+    assert (root / "allowed" / "safety").is_dir()
     with pytest.raises(KeyFileError, match="already holds"):
         init_keys(root)
 

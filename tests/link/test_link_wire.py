@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from link import wire
 from link.errors import EncodeError, MalformedMessage
 
-EXAMPLES = [
+EXAMPLES: list[wire.Message] = [
     wire.Hello(wire.PROTOCOL_VERSION, 10, 3, 500, True, False),
     wire.Welcome(1, "operator", "operator", 7, "rover-1", "abc123", 1.3, 1.0, 1, 99),
     wire.DictionaryMessage({"commands": [{"name": "x", "args": []}], "telemetry": [], "diagram": "stateDiagram-v2"}),
@@ -67,8 +67,8 @@ def test_telemetry_columns_match_the_message_encoder() -> None:
         ([msgpack.packb({"a": 1})], "non-empty msgpack array"),
         ([msgpack.packb([99])], "message kind"),
         ([msgpack.packb([8, 1, 2])], "expected 3 fields, got 2"),
-        ([msgpack.packb([8, -1, 2, 3])], "ack.seq: expected an integer >= 0"),
-        ([msgpack.packb([8, 1, 2, 0])], "ack.window: expected an integer >= 1"),
+        ([msgpack.packb([8, -1, 2, 3])], "ack.seq: expected an integer 0..2"),
+        ([msgpack.packb([8, 1, 2, 0])], "ack.window: expected an integer 1..2"),
         ([msgpack.packb([6, "id", 1, "x", {"a": [1]}])], "command.args.a"),
         ([msgpack.packb([6, "", 1, "x", {}])], "command.id"),
         ([msgpack.packb([4, 1, 1.0, ["a"], [1.0], []])], "one length"),
@@ -91,6 +91,37 @@ def test_oversized_frames_are_malformed_and_not_encoded() -> None:
         wire.decode([big])
     with pytest.raises(EncodeError, match="over the"):
         wire.encode(wire.Reject("x", "y" * wire.MAX_MESSAGE_BYTES, "", 0))
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ([6, "id", 2**63, "x", {}], r"command.counter: expected an integer 1..2\^63-1"),
+        ([6, "id", 2**64 - 1, "x", {}], r"command.counter: expected an integer 1..2\^63-1"),
+        ([8, 2**63, 0, 1], r"ack.seq: expected an integer 0..2\^63-1"),
+        ([1, 1, 0, 0, 2**63, False, False], r"hello.window"),
+        ([6, "id", 1, "x", {"n": 2**63}], "command.args.n: expected an integer that fits 64 signed bits"),
+        ([6, "id", 1, "x", {f"a{i}": 1 for i in range(wire.MAX_ARGS + 1)}], "at most 32 arguments"),
+        ([6, "id", 1, "x", {"s": "y" * (wire.MAX_ARG_CHARS + 1)}], "command.args.s: expected at most 1024"),
+        ([4, 1, 1.0, ["a"], [1.0], [2**63]], "fit 64 signed bits"),
+        ([3, {"x": [2**64 - 1]}], "dictionary.x: expected an integer that fits 64 signed bits"),
+        ([6, "x" * 300, 1, "x", {}], "command.id: expected a string of at most 256 characters, got str of 300"),
+    ],
+)
+def test_out_of_bounds_values_are_malformed_with_the_reason(body: list[object], expected: str) -> None:
+    with pytest.raises(MalformedMessage, match=expected):
+        wire.decode([msgpack.packb(body)])
+
+
+def test_uplink_frames_are_bounded_and_huge_values_are_described_by_size() -> None:
+    huge = msgpack.packb([6, "id", 1, "x", list(range(200_000))])
+    with pytest.raises(MalformedMessage, match="over the 65536-byte limit"):
+        wire.decode([huge], wire.MAX_UPLINK_BYTES)
+    with pytest.raises(MalformedMessage, match="got list of 200000 items") as caught:
+        wire.decode([huge])
+    assert len(str(caught.value)) < 200
+    with pytest.raises(MalformedMessage, match="msgpack"):
+        wire.decode([msgpack.packb([3, {"x": b"binary"}], use_bin_type=True)])
 
 
 def test_deep_nesting_is_malformed() -> None:

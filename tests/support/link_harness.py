@@ -3,9 +3,12 @@ event log, command registry and dispatcher, link failsafe) served by a real Link
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import zmq
 
 from base.clock import Clock
 from flight.commands import ArgSpec, CommandRegistry, command
@@ -14,6 +17,8 @@ from flight.events import EventLog
 from flight.failsafe import LinkFailsafe
 from flight.link_server import LinkServer
 from flight.telemetry import TelemetryTable
+from link import wire
+from link.security import secure_client
 
 
 class Counter:
@@ -86,6 +91,54 @@ class MiniFlight:
 
     def close(self) -> None:
         self.server.close()
+
+
+class RawOperator:
+    """A ground client (the key ``name``) speaking the wire format directly, so it can send anything it likes."""
+
+    def __init__(self, endpoint: str, keys: Path, name: str = "operator", *, hello: bool = True) -> None:
+        self.ctx = zmq.Context()
+        self.socket = self.ctx.socket(zmq.DEALER)
+        self.socket.linger = 0
+        secure_client(self.socket, keys, name)
+        self.socket.connect(endpoint)
+        self.received: list[wire.Message] = []
+        if hello:
+            self.send(wire.Hello(wire.PROTOCOL_VERSION, 0, 0, 1000, False, False))
+
+    def send(self, message: wire.Message) -> None:
+        self.socket.send(wire.encode(message)[0])
+
+    def send_raw(self, frames: list[bytes]) -> None:
+        self.socket.send_multipart(frames)
+
+    def drain(self, flight: MiniFlight, until: int, kind: type, wall_s: float = 30.0) -> list:
+        """Service flight and read until ``until`` messages of ``kind`` arrived."""
+        end = time.perf_counter() + wall_s
+        while sum(isinstance(m, kind) for m in self.received) < until:
+            assert time.perf_counter() < end, f"got {sum(isinstance(m, kind) for m in self.received)} {kind}"
+            self.service(flight)
+        return [m for m in self.received if isinstance(m, kind)]
+
+    def completed(self, flight: MiniFlight, command_id: str, wall_s: float = 30.0) -> None:
+        """Service flight and read until command ``command_id`` is reported completed."""
+        end = time.perf_counter() + wall_s
+        while not any(
+            isinstance(m, wire.StatusPacket) and m.status["id"] == command_id and m.status["stage"] == "completed"
+            for m in self.received
+        ):
+            assert time.perf_counter() < end, f"{command_id} not completed"
+            self.service(flight)
+
+    def service(self, flight: MiniFlight) -> None:
+        flight.server.wait_until(flight.clock.monotonic() + 0.005)
+        while self.socket.poll(0):
+            for frame in self.socket.recv_multipart():
+                self.received.extend(wire.decode_batch(frame))
+
+    def close(self) -> None:
+        self.socket.close(0)
+        self.ctx.term()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,46 @@
+"""Damaged configuration and sequence files stop a command with the project's error, never a traceback:
+the file, line and what was expected on stderr, exit status 2."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from isru.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'[flight]\nname = "caf\xe9"\n', ":2:12: expected UTF-8 text, found byte 0xe9"),
+        (b"[flight]\nname = \n", ":2:8: expected valid TOML"),
+    ],
+)
+def test_isru_flight_with_a_damaged_config_exits_2_naming_file_and_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, expected: str
+) -> None:
+    path = tmp_path / "rover.toml"
+    path.write_bytes(content)
+    assert main(["flight", "--config", str(path), "--insecure", "--duration", "0.1"]) == 2
+    err = capsys.readouterr().err
+    assert f"isru flight: {path}{expected}" in err
+
+
+def test_isru_flight_with_a_damaged_sequence_file_exits_2_without_a_traceback(tmp_path: Path) -> None:
+    sequences = tmp_path / "seq"
+    sequences.mkdir()
+    (sequences / "bad.toml").write_bytes(b'name = "bad"\n# caf\xe9\n[[steps]]\ncommand = "x"\n')
+    config = tmp_path / "rover.toml"
+    config.write_text(f'[flight]\nsequences = "{sequences}"\n', encoding="utf-8")
+    command = [sys.executable, "-m", "isru.cli", "flight", "--config", str(config), "--insecure", "--duration", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert f"{sequences / 'bad.toml'}:2:6: expected UTF-8 text" in done.stderr
+    assert "Traceback" not in done.stderr

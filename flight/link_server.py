@@ -86,7 +86,9 @@ class LinkServer:
         self.boot_id = uuid.uuid4().hex[:12]
         self.heartbeat_s = heartbeat_s
         self.light_time_s = light_time_s
-        self.los_timeout_s = los_timeout_s(heartbeat_s, los_missed, light_time_s)
+        # Ground heartbeats on its own (wall) clock; a scaled flight clock runs warp times faster, so the silence
+        # that means loss of signal is converted to flight's clock here (docs/link.md, one time base per decision).
+        self.los_timeout_s = los_timeout_s(heartbeat_s * clock.warp, los_missed, light_time_s)
         self.counters: CounterStore = counters if counters is not None else spool
         self.stats = {
             "messages_in": 0,

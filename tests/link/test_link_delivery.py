@@ -89,7 +89,7 @@ def connect(server: MiniFlight, clock: Clock, keys: Path, archive: Archive, **kw
     return archive.attach(client)
 
 
-@pytest.mark.parametrize("outage_s", [0.0, 2.0, 10.0, 60.0], ids=["ground-restart", "2s", "10s", "60s"])
+@pytest.mark.parametrize("outage_s", [0.0, 2.0, 10.0, 90.0], ids=["ground-restart", "2s", "10s", "90s"])
 def test_outage_then_resume_holds_every_packet_exactly_once(keys: Path, tmp_path: Path, outage_s: float) -> None:
     clock = ScaledClock(WARP)
     flight = FlightThread(clock, tmp_path / "spool.db", keys_dir=keys)
@@ -265,3 +265,27 @@ def test_pub_sub_high_water_marks_drop_silently() -> None:
         pub.close(0)
         sub.close(0)
         ctx.term()
+
+
+def test_a_scaled_flight_clock_does_not_flap_a_wall_clock_ground(keys: Path, tmp_path: Path) -> None:
+    """Ground heartbeats every wall second; flight's clock runs 20 times faster. Loss of signal is judged on one
+    time base (wall seconds of silence, converted to flight's clock), so a ground whose traffic (heartbeats each
+    second, acknowledgements each half second) is sparse on flight's clock never trips the failsafe, and a ground
+    that really goes silent still does."""
+    flight_clock, ground_clock = ScaledClock(WARP), RealClock()
+    flight = FlightThread(flight_clock, tmp_path / "spool.db", keys_dir=keys)
+    archive = Archive()
+    try:
+        client = connect(flight.flight, ground_clock, keys, archive)
+        pump(client, lambda: flight.flight.server.state == "up")
+        losses = flight.flight.failsafe.losses
+        quiet_until = time.perf_counter() + 4.5  # 4.5 wall s = 90 flight s: many times the heartbeat period
+        pump(client, lambda: time.perf_counter() > quiet_until)
+        assert flight.flight.failsafe.losses == losses, "a heartbeating ground was declared lost"
+        client.close()
+        pump_until = time.perf_counter() + 10.0
+        while flight.flight.failsafe.losses == losses:
+            assert time.perf_counter() < pump_until, "a silent ground was never declared lost"
+            time.sleep(0.01)
+    finally:
+        flight.close()

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from base.clock import Clock
 from flight.commands import CommandRegistry
 from flight.config import FlightSegmentConfig
-from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
+from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir, with_thresholds
 from flight.device_commands import SafetyCommands, register_device_commands
 from flight.dispatcher import Dispatcher, IdStore
 from flight.events import EventLog
@@ -89,6 +89,7 @@ class FlightApp:
         sequences_dir = SequencesConfig(flight.sequences).resolved()
         self.sequences = SequenceRunner(self.dispatcher, clock, self.events, sequences_dir)
         fdir_config = load_fdir(flight.fdir or default_fdir_path(), sequence_names=self.sequences.sequences)
+        fdir_config = with_thresholds(fdir_config, flight.fdir_thresholds, f"configuration {config.name!r}")
         self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
         self.health = HealthMonitor(clock, self.events)

@@ -43,6 +43,10 @@ class FlightConfig:
     store: str = setting("", doc="SQLite file of mission state, ledger and command ids ('' = none, nothing kept)")
     params: str = setting("", doc="JSON file of saved parameter values ('' = a temporary file)")
     fdir: str = setting("", doc="fault protection table ('' = the embedded configs/fdir.toml)")
+    fdir_thresholds: dict[str, float] = setting(
+        default_factory=dict,
+        doc="watchpoint thresholds of this rover or rig, by watchpoint name (override the table's; a rig in air)",
+    )
     sequences: str = setting("", doc="folder of stored sequences ('' = the embedded configs/sequences)")
     limits: dict[str, LimitBand] = setting(
         default_factory=dict, doc="limit bands by channel name (added to, and overriding, the derived ones)"

@@ -60,5 +60,13 @@ class MissionConfig:
     heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s")
     heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s")
     vent_s: float = setting(60.0, lo=0.0, hi=3600.0, unit="s")
+    pump_down_Pa: float = setting(
+        0.0,
+        lo=0.0,
+        hi=200_000.0,
+        unit="Pa",
+        doc="after sealing, vent the chamber down to this pressure before heating (0 = never; a rig in air)",
+    )
+    pump_down_max_s: float = setting(1200.0, lo=1.0, hi=86_400.0, unit="s", doc="longest pump-down")
     motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")
     restart_policy: str = setting("hold", choices=("hold", "resume"), doc="after a crash: hold or resume")

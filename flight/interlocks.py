@@ -21,7 +21,8 @@ Rules (names as they appear in failure reasons):
   closed) has its bus switched off;
 * ``scoop_drill_deployed`` — no scoop motion while the drill is below the surface, and no drill feed
   while the scoop moves;
-* ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery;
+* ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery, the drill
+  withdrawn from the ground and the heater switched off before their buses are cut (:mod:`flight.shedding`);
 * ``drive_anchored`` — no driving with anchors in the ground.
 """
 
@@ -35,6 +36,7 @@ from typing import Any
 from flight.errors import InterlockViolation
 from flight.events import EventLog
 from flight.rig import Rig
+from flight.shedding import LoadShedder
 from flight.telemetry import TelemetryTable
 from hal.errors import HalError
 from hal.icd import ANCHOR_COUNT, POWER_BUSES
@@ -46,8 +48,6 @@ _LOGGER = logging.getLogger(__name__)
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
-#: Buses shed on a low battery.
-SHED_BUSES = ("drill", "extractor", "drive")
 #: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
 #: periods (0.1 s each) for a heater or a motor, longer for the auger, which coasts down for about two
 #: seconds.
@@ -87,7 +87,7 @@ class Interlocks:
         self._now_acting: set[str] = set()
         self._acted_at: dict[str, float] = {}
         self._escalated: set[str] = set()
-        self._shed: set[str] = set()
+        self.shedder = LoadShedder(rig, table, events, self._cut_bus, self.bus_on, lambda: self.drill_deployed)
         #: Clock time (s) the heater was last switched off through here; None while it is demanded on.
         self._heater_off_at: float | None = None
 
@@ -240,13 +240,9 @@ class Interlocks:
         if "scoop" in self.rig and self._get("scoop.state") == "active" and self.drill_deployed:
             self._act("scoop_drill_deployed", "scoop", "stop", "scoop moving with the drill deployed: stopped")
         if self.low_battery:
-            for bus in SHED_BUSES:
-                # once per episode: the bus telemetry shows the cut only at the next power sample
-                if bus not in self._shed and self.bus_on(bus) and self._load(bus) > 1.0:
-                    self._shed.add(bus)
-                    self._cut_bus(bus, "low battery: load shed")
+            self.shedder.shed()
         else:
-            self._shed.clear()
+            self.shedder.clear()
         for rule in self._acting - self._now_acting:
             self._acted_at.pop(rule, None)
             self._escalated.discard(rule)
@@ -281,9 +277,6 @@ class Interlocks:
         """True if power telemetry shows bus ``bus`` switched on (or there is no power telemetry)."""
         mask = self._get("power.bus_mask")
         return True if mask is None else bool(mask >> POWER_BUSES.index(bus) & 1)
-
-    def _load(self, bus: str) -> float:
-        return float(self._get(f"power.{bus}_W", 0.0) or 0.0)
 
     def _cut_bus(self, bus: str, reason: str) -> bool:
         if "power" not in self.rig:
@@ -358,6 +351,7 @@ class Interlocks:
             "interlocks.anchored": self.anchored,
             "interlocks.drill_deployed": self.drill_deployed,
             "interlocks.low_battery": self.low_battery,
+            **self.shedder.telemetry(),
         }
         for rule, count in self.trips.items():
             values[f"interlocks.trips.{rule}"] = count

@@ -30,13 +30,15 @@ from flight.interlocks import Interlocks
 from flight.mission import safing
 from flight.mission.anchor import Anchor
 from flight.mission.context import Activity, MissionContext, MissionFailure, MissionSettings, Phase
+from flight.mission.energy import EnergyPlanner, SolarForecast
 from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
-from flight.mission.states import OPERATIONAL, STATES, transition_table
+from flight.mission.recharge import recharge
+from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import TelemetryTable
 from hal.errors import HalError
@@ -54,6 +56,7 @@ class Mission:
         *,
         ledger: LedgerSink | None = None,
         on_change: Callable[[Mission], None] | None = None,
+        solar: SolarForecast | None = None,
     ) -> None:
         self.io = io
         self.table = table
@@ -73,13 +76,30 @@ class Mission:
             leaf: start for phase in phases for leaf, start in phase.activities().items()
         }
         self._activities["aborting"] = lambda: safing.orderly_retract(self._ctx, self._reason)
+        self.energy = EnergyPlanner(
+            lambda channel: float(self._ctx.get(channel)),
+            self._ctx.now,
+            lambda: io.settings.low_battery_soc,
+            lambda: (
+                bool(config.energy_planning) and "power" in io.rig,
+                config.battery_capacity_Wh,
+                config.energy_reserve_Wh,
+            ),
+            solar,
+        )
+        #: What the rover is doing about energy: working, parking, recharging or hibernating (one-item list,
+        #: shared with the recharge activity).
+        self.energy_mode = ["working"]
+        self._activities["recharge"] = lambda: recharge(
+            self._ctx, self.energy, lambda: self.progress.parked, self.energy_mode
+        )
         self._activity: Activity | None = None
         self._reason = "start-up"
         self.state = "idle"
         self.machine = HierarchicalMachine(
             model=self,
             states=STATES,
-            transitions=transition_table(self._held_is),
+            transitions=transition_table(self._held_is, self._parked_is),
             initial="idle",
             auto_transitions=False,
             send_event=True,
@@ -112,6 +132,13 @@ class Mission:
     def _held_is(self, leaf: str, _event: Any = None) -> bool:
         return self.progress.held == leaf
 
+    def remember_parked(self, _event: Any) -> None:
+        """Keep the leaf RECHARGE came from, to resume it exactly once charged."""
+        self.progress.parked = self.state
+
+    def _parked_is(self, leaf: str, _event: Any = None) -> bool:
+        return self.progress.parked == leaf
+
     # --------------------------------------------------------------------------------- core
     @property
     def top_state(self) -> str:
@@ -137,9 +164,12 @@ class Mission:
             "mission", "transition", f"{previous} → {self.state}: {reason}", origin=previous, dest=self.state
         )
         self._activity = None
+        self.energy.abandon()
+        if self.state != "recharge":
+            self.energy_mode[0] = "working"
         start = self._activities.get(self.state)
         if start is not None:
-            self._activity = start()
+            self._activity = self._gated(self.state, start) if self.state in WORKING else start()
         elif self.state == "safe":
             safing.make_safe(self._ctx, reason)
         elif self.state == "hold":
@@ -147,10 +177,26 @@ class Mission:
         if self._on_change is not None:
             self._on_change(self)
 
+    def _gated(self, leaf: str, start: Callable[[], Activity]) -> Activity:
+        """``leaf``'s activity, started only if the energy it needs is there (else ``park``), and measured."""
+        shortfall = self.energy.shortfall(leaf)
+        if shortfall:
+            return "park", f"energy: {shortfall}"
+        self.energy.begin(leaf)
+        result = yield from start()
+        self.energy.end()
+        return result
+
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
         activity = self._activity
         if activity is None:
+            return
+        self.energy.sample()
+        if self.state in WORKING and self.energy.exhausted():
+            activity.close()
+            self._activity = None
+            self.fire("park", f"energy: only the {self.config.energy_reserve_Wh:g} Wh reserve is left")
             return
         try:
             next(activity)
@@ -285,4 +331,7 @@ class Mission:
             "mission.regolith_kg": p.regolith_kg,
             "mission.energy_Wh": p.energy_Wh,
             "mission.held": p.held,
+            "mission.parked": p.parked,
+            "mission.energy_mode": self.energy_mode[0],
+            "mission.energy_available_Wh": self.energy.available_Wh(),
         }

@@ -59,6 +59,9 @@ class MissionConfig:
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
     heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s")
     heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s")
+    heat_stall_s: float = setting(
+        300.0, lo=10.0, hi=86_400.0, unit="s", doc="no heater power and no yield rise (or no sensor) this long: hold"
+    )
     vent_s: float = setting(60.0, lo=0.0, hi=3600.0, unit="s")
     pump_down_Pa: float = setting(
         0.0,

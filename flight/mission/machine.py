@@ -37,6 +37,7 @@ from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
+from flight.mission.readiness import device_problems, needed_by
 from flight.mission.recharge import recharge
 from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
@@ -246,6 +247,13 @@ class Mission:
         """RESUME."""
         if self.state != "hold":
             raise CommandRejected("bad_state", f"mission.resume needs HOLD, the mission is in {self.state}")
+        problems = device_problems(self.io, needed_by(self.progress.held))
+        if problems:
+            raise CommandRejected(
+                "bad_state",
+                f"{self.progress.held} needs devices that have failed: {'; '.join(problems)} "
+                "(<device>.clear_fault once the cause is fixed, or mission.abort)",
+            )
         self.fire("resume", f"operator resume into {self.progress.held}")
 
     @command("mission.abort", "Orderly retract: heater off, drill out, scoop stowed, then SAFE.")
@@ -267,6 +275,12 @@ class Mission:
             raise CommandRejected("bad_state", f"mission.recover needs SAFE, the mission is in {self.state}")
         if self.io.estopped:
             raise CommandRejected("interlock:estop", "release the emergency stop first (estop.reset)")
+        problems = device_problems(self.io, self.io.rig.devices)
+        if problems:
+            raise CommandRejected(
+                "bad_state",
+                f"faults are latched: {'; '.join(problems)} (<device>.clear_fault once the cause is fixed)",
+            )
         self.fire("recover", "operator recovery")
 
     # ----------------------------------------------------------------------- fault responses

@@ -44,8 +44,12 @@ class Process:
         return "sealed", f"lid sealed, {reached}"
 
     def heat(self) -> Activity:
-        """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`)."""
-        reason = yield from heat_batch(self._ctx)
+        """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`); heating that
+        stalls holds for the ground with the reason."""
+        stalled, reason = yield from heat_batch(self._ctx)
+        if stalled:
+            self._ctx.events.error("mission", "heating_stalled", reason)
+            return "hold", f"{reason}: hold for the ground (mission.resume heats again)"
         return "heated", reason
 
     def vent(self) -> Activity:

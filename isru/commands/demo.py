@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -60,7 +61,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
-    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError."""
+    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError naming what
+    is wrong: the form, the time, an unknown device or fault kind, a parameter that kind does not take or a
+    value of the wrong type or range (``true``/``false`` are booleans, numbers are floats)."""
+    from sim_hw.errors import SimError
+    from sim_hw.fault_specs import check_fault
+
+    at_s, device, kind, params = _split_fault(text)
+    try:
+        check_fault(device, kind, params)
+    except SimError as exc:
+        raise ValueError(f"fault {text!r}: {exc.args[0] if exc.args else exc}") from exc
+    return at_s, device, kind, params
+
+
+def _split_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
     spec, _, params_text = text.partition(":")
     target, _, at_text = spec.partition("@")
     device, dot, kind = target.partition(".")
@@ -70,11 +85,16 @@ def parse_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
         at_s = float(at_text) if at_text else 0.0
     except ValueError:
         raise ValueError(f"fault {text!r}: time {at_text!r} is not a number of seconds") from None
+    if not (math.isfinite(at_s) and at_s >= 0.0):
+        raise ValueError(f"fault {text!r}: time {at_text!r}: expected a number of seconds >= 0")
     params: dict[str, Any] = {}
     for item in filter(None, params_text.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"fault {text!r}: parameter {item!r} is not key=value")
+        if value.lower() in ("true", "false"):
+            params[key] = value.lower() == "true"
+            continue
         try:
             params[key] = float(value)
         except ValueError:

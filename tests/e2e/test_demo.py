@@ -33,6 +33,9 @@ def test_help_documents_the_options() -> None:
         (["--inject", "drill.stall@soon"], "not a number"),
         (["--inject", "nodevice.stall", "--headless"], "nodevice"),
         (["--headless", "--cycles", "0"], "--cycles"),
+        (["--inject", "drill.stal"], "expected one of"),
+        (["--inject", "drill.corrupt:rate=2"], "0..1"),
+        (["--inject", "extractor.nan:field=temp"], "chamber_temp_K"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: str) -> None:

@@ -29,6 +29,7 @@ from flight.events import EventLog
 from flight.interlocks import Interlocks
 from flight.mission import safing
 from flight.mission.anchor import Anchor
+from flight.mission.campaign import CampaignLog
 from flight.mission.context import Activity, MissionContext, MissionFailure, MissionSettings, Phase
 from flight.mission.energy import EnergyPlanner, SolarForecast
 from flight.mission.extract import Extract
@@ -43,6 +44,10 @@ from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import TelemetryTable
 from hal.errors import HalError
+
+#: Triggers that are recoveries (counted per cycle in the campaign log): parking to recharge, anchoring
+#: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
+RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
 
 
 class Mission:
@@ -65,12 +70,14 @@ class Mission:
         self.clock = events.clock
         self.config = config
         self._ctx = MissionContext(io, table, events, config, MissionProgress(cycles_target=config.cycles))
+        self.campaign = CampaignLog(lambda channel: float(self._ctx.get(channel)), self._ctx.now)
+        events.subscribe(self._note_recovery_event)
         self._on_change = on_change
         phases: tuple[Phase, ...] = (
             Prospect(self._ctx, Navigator(self._ctx)),
             Anchor(self._ctx),
             Extract(self._ctx),
-            Process(self._ctx, ledger),
+            Process(self._ctx, self._book(ledger)),
             Stow(self._ctx),
         )
         self._activities: dict[str, Callable[[], Activity]] = {
@@ -146,8 +153,35 @@ class Mission:
         """The top-level state (``extract`` for ``extract_drill``)."""
         return self.state.split("_", 1)[0]
 
+    def _book(self, ledger: LedgerSink | None) -> LedgerSink:
+        """The ledger sink that first closes the cycle's record in the campaign log."""
+
+        def book(cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
+            self.campaign.close_cycle(cycle, site, water_kg, regolith_kg, energy_Wh)
+            if ledger is not None:
+                ledger(cycle, site, water_kg, regolith_kg, energy_Wh)
+
+        return book
+
+    def _note_recovery_event(self, event: Any) -> None:
+        """Recoveries the phases report as events (a drill stall retried, drilling given up for the scoop)."""
+        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned"):
+            self.campaign.recovery(event.name)
+
+    def _category(self) -> str | None:
+        """Where the campaign's time goes now: working, recharging, hibernating, held (None: not running)."""
+        if self.state in ("idle", "safe"):
+            return None
+        if self.state == "hold":
+            return "held"
+        if self.state == "recharge":
+            return "hibernating" if self.energy_mode[0] == "hibernating" else "recharging"
+        return "working"
+
     def fire(self, trigger: str, reason: str) -> bool:
         """Fire ``trigger`` with ``reason``; returns False (with an event) if it is not valid now."""
+        if trigger in RECOVERIES and not reason.startswith("operator"):
+            self.campaign.recovery(trigger)
         try:
             return bool(getattr(self, trigger)(reason=reason))
         except MachineError:
@@ -190,6 +224,7 @@ class Mission:
 
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
+        self.campaign.sample(self._category())
         activity = self._activity
         if activity is None:
             return

@@ -10,7 +10,9 @@ pseudo-terminals, exactly as it would over USB serial.
 
 ``isru demo --headless --cycles N --json`` runs N mining cycles in this one process on a virtual clock (as
 fast as the machine allows, the same way for the same seed: no wall-clock link in the loop) and prints one
-JSON summary.
+JSON summary; its ``cycles`` list gives per cycle the water and regolith, the energy used and harvested
+(Wh), the lowest state of charge, the time working, recharging, hibernating and held (s), and the
+recoveries taken.
 """
 
 from __future__ import annotations
@@ -190,6 +192,7 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "ledger": [
             {k: (round(v, 6) if isinstance(v, float) else v) for k, v in e.items() if k != "t"} for e in app.ledger
         ],
+        "cycles": [_rounded(record) for record in app.mission.campaign.cycles],
         "site": progress.site,
         "seed": world.seed,
         "body": world.body.name,
@@ -197,6 +200,17 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "sim_seconds": round(sim_s, 3),
         "wall_seconds": round(wall_s, 3),
     }
+
+
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 6 decimals (dicts and lists walked)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
 
 
 def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
@@ -210,6 +224,14 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         f"final state {summary['final_state']}"
     )
     print("states: " + " → ".join(summary["states"]))
+    for c in summary["cycles"]:
+        hours = {k: v / 3600.0 for k, v in c["time_s"].items()}
+        print(
+            f"cycle {c['cycle']}: {c['water_kg']:.3f} kg water, {c['regolith_kg']:.2f} kg regolith, "
+            f"used {c['energy_used_Wh']:.0f} Wh, harvested {c['energy_harvested_Wh']:.0f} Wh, "
+            f"min SOC {c['min_soc']:.0%}; h working {hours['working']:.1f}, recharging {hours['recharging']:.1f}, "
+            f"hibernating {hours['hibernating']:.1f}, held {hours['held']:.1f}; recoveries {c['recoveries'] or 'none'}"
+        )
 
 
 # -------------------------------------------------------------------------------------------- live

@@ -91,6 +91,13 @@ def test_an_activity_that_would_drain_the_battery_is_parked_until_recharged_then
         assert parked, moves
         assert any(m.startswith("recharge → extract_drill: battery at") for m in moves), moves
         assert app.mission.progress.cycle == 1 and app.mission.progress.water_kg > 0.0
+        # the campaign log books where the time and the energy went
+        (record,) = app.mission.campaign.cycles
+        assert record["recoveries"].get("park", 0) >= 1
+        assert record["time_s"]["recharging"] > 60.0 and record["time_s"]["working"] > 60.0
+        assert record["energy_harvested_Wh"] > 100.0 and record["energy_used_Wh"] > 0.0
+        assert 0.2 < record["min_soc"] <= 0.24
+        assert record["water_kg"] == pytest.approx(app.mission.progress.water_kg)
     finally:
         app.close()
         uninstall_world()

@@ -71,6 +71,7 @@ class FlightApp:
             min_preload_N=limits.min_preload_N,
             drill_deployed_depth_m=limits.drill_deployed_depth_m,
             low_battery_soc=limits.low_battery_soc,
+            max_age_s=limits.max_age_s,
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []

@@ -32,6 +32,7 @@ class InterlockConfig:
     min_preload_N: float = setting(200.0, lo=0.0, hi=2000.0, unit="N")
     drill_deployed_depth_m: float = setting(0.02, lo=0.0, hi=1.0, unit="m")
     low_battery_soc: float = setting(0.2, lo=0.0, hi=1.0)
+    max_age_s: float = setting(2.0, lo=0.05, hi=60.0, unit="s", doc="older device telemetry counts as unsafe")
 
 
 @dataclass(frozen=True)

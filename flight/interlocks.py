@@ -24,6 +24,10 @@ Rules (names as they appear in failure reasons):
 * ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery, the drill
   withdrawn from the ground and the heater switched off before their buses are cut (:mod:`flight.shedding`);
 * ``drive_anchored`` — no driving with anchors in the ground.
+
+Every rule reads telemetry no older than ``max_age_s`` (2 s: twenty samples at 10 Hz, four at the rig's
+slowest 2 Hz); stale counts as unsafe: stale anchor data is *not anchored*, a stale drill is *deployed*, a
+stale chamber is *too hot*, and stale power telemetry refuses heavy loads.
 """
 
 from __future__ import annotations
@@ -70,6 +74,7 @@ class InterlockSettings:
     drill_deployed_depth_m: float = 0.02
     drill_turning_rpm: float = 1.0
     low_battery_soc: float = 0.2
+    max_age_s: float = 2.0
 
 
 class Interlocks:
@@ -95,10 +100,14 @@ class Interlocks:
     def _get(self, channel: str, default: Any = None) -> Any:
         return self.table.get(channel, default)
 
+    def stale(self, device: str) -> bool:
+        """``device``'s telemetry is older than ``max_age_s`` (or there is none): it counts as unsafe."""
+        return self.table.age(f"{device}.mode", self.rig.clock.now()) > self.settings.max_age_s
+
     @property
     def anchored(self) -> bool:
-        """Every anchor deployed, preloaded and holding (from the latest anchor telemetry)."""
-        if "anchor" not in self.rig:
+        """Every anchor deployed, preloaded and holding (from anchor telemetry no older than ``max_age_s``)."""
+        if "anchor" not in self.rig or self.stale("anchor"):
             return False
         if self._get("anchor.deployed_mask", 0) != ALL_ANCHORS or self._get("anchor.slip_mask", 1):
             return False
@@ -109,7 +118,9 @@ class Interlocks:
 
     @property
     def drill_deployed(self) -> bool:
-        """The drill is below the surface."""
+        """The drill is below the surface, or its telemetry is stale (where it is is unknown)."""
+        if "drill" in self.rig and self.stale("drill"):
+            return True
         return self._get("drill.depth_m", 0.0) > self.settings.drill_deployed_depth_m
 
     def _faults(self, device: str) -> str:
@@ -127,7 +138,10 @@ class Interlocks:
         return float(self._get("extractor.heater_power_W", 0.0) or 0.0) > 0.0
 
     def _chamber_below(self, kelvin: float) -> bool:
-        """The chamber temperature is known and below ``kelvin`` (K); a missing reading counts as cold."""
+        """The chamber temperature is known, fresh and below ``kelvin`` (K); a missing reading counts as cold,
+        a stale one as too hot."""
+        if "extractor" in self.rig and self.stale("extractor"):
+            return False
         temp = self._get("extractor.chamber_temp_K", 0.0)
         return temp is None or (math.isfinite(temp) and temp < kelvin)
 
@@ -184,6 +198,8 @@ class Interlocks:
             self._refuse("drill_unanchored", "anchor.retract refused: the drill is deployed")
 
     def _refuse_heavy(self, device: str, name: str) -> None:
+        if "power" in self.rig and self.stale("power"):
+            self._refuse("low_battery", f"{device}.{name} refused: power telemetry is stale (charge unknown)")
         if self.low_battery:
             self._refuse("low_battery", f"{device}.{name} refused: battery below the load-shedding threshold")
 

@@ -39,7 +39,7 @@ from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
 from flight.mission.readiness import device_problems, needed_by
-from flight.mission.recharge import recharge
+from flight.mission.recharge import PARKED_OFF, recharge, switch_buses
 from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import TelemetryTable
@@ -200,6 +200,8 @@ class Mission:
         )
         self._activity = None
         self.energy.abandon()
+        if previous == "recharge" and self.state == "aborting":
+            switch_buses(self._ctx, PARKED_OFF, on=True)  # parked with its buses off: the retract needs them
         if self.state != "recharge":
             self.energy_mode[0] = "working"
         start = self._activities.get(self.state)

@@ -20,7 +20,7 @@ from base.clock import Clock
 from flight.clock_watch import ClockWatch
 from flight.commands import CommandRegistry
 from flight.config import FlightSegmentConfig
-from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir
+from flight.config_fdir import SequencesConfig, default_fdir_path, load_fdir, with_thresholds
 from flight.device_commands import SafetyCommands, register_device_commands
 from flight.dispatcher import Dispatcher, IdStore
 from flight.events import EventLog
@@ -77,6 +77,7 @@ class FlightApp:
             min_preload_N=limits.min_preload_N,
             drill_deployed_depth_m=limits.drill_deployed_depth_m,
             low_battery_soc=limits.low_battery_soc,
+            max_age_s=limits.max_age_s,
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []
@@ -98,6 +99,7 @@ class FlightApp:
         sequences_dir = SequencesConfig(flight.sequences).resolved()
         self.sequences = SequenceRunner(self.dispatcher, clock, self.events, sequences_dir)
         fdir_config = load_fdir(flight.fdir or default_fdir_path(), sequence_names=self.sequences.sequences)
+        fdir_config = with_thresholds(fdir_config, flight.fdir_thresholds, f"configuration {config.name!r}")
         self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
         self.health = HealthMonitor(clock, self.events)

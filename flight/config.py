@@ -32,6 +32,7 @@ class InterlockConfig:
     min_preload_N: float = setting(200.0, lo=0.0, hi=2000.0, unit="N")
     drill_deployed_depth_m: float = setting(0.02, lo=0.0, hi=1.0, unit="m")
     low_battery_soc: float = setting(0.2, lo=0.0, hi=1.0)
+    max_age_s: float = setting(2.0, lo=0.05, hi=60.0, unit="s", doc="older device telemetry counts as unsafe")
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,10 @@ class FlightConfig:
     store: str = setting("", doc="SQLite file of mission state, ledger and command ids ('' = none, nothing kept)")
     params: str = setting("", doc="JSON file of saved parameter values ('' = a temporary file)")
     fdir: str = setting("", doc="fault protection table ('' = the embedded configs/fdir.toml)")
+    fdir_thresholds: dict[str, float] = setting(
+        default_factory=dict,
+        doc="watchpoint thresholds of this rover or rig, by watchpoint name (override the table's; a rig in air)",
+    )
     sequences: str = setting("", doc="folder of stored sequences ('' = the embedded configs/sequences)")
     licence: str = setting("", doc="mission authorisation (licence) id written into every extraction record")
     ledger_key: str = setting(

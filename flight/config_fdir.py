@@ -26,8 +26,10 @@ what was expected and what was found.
 
 from __future__ import annotations
 
+import dataclasses
+import math
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -52,6 +54,7 @@ __all__ = [
     "default_fdir_path",
     "load_fdir",
     "load_fdir_text",
+    "with_thresholds",
 ]
 
 OPS = ("<", "<=", ">", ">=", "==", "!=")
@@ -199,3 +202,18 @@ def _check_response(name: str, response: str, source: str, sequence_names: Colle
         raise ConfigError(
             source, key, f"a stored sequence among {sorted(sequence_names)}", f"unknown sequence {sequence!r}"
         )
+
+
+def with_thresholds(config: FdirConfig, thresholds: Mapping[str, float], source: str) -> FdirConfig:
+    """``config`` with the thresholds of the named watchpoints replaced (a rover's or rig's own limits, e.g. the
+    chamber pressure limit of a rig in air). Raises ``ConfigError`` at ``flight.fdir_thresholds.<name>`` for a
+    name that is not a watchpoint of the table or a threshold that is not a finite number."""
+    watchpoints = dict(config.watchpoints)
+    for name, threshold in thresholds.items():
+        key = f"flight.fdir_thresholds.{name}"
+        if name not in watchpoints:
+            raise ConfigError(source, key, f"a watchpoint among {sorted(watchpoints)}", repr(name))
+        if not math.isfinite(threshold):
+            raise ConfigError(source, key, "a finite number", repr(threshold))
+        watchpoints[name] = dataclasses.replace(watchpoints[name], threshold=float(threshold))
+    return dataclasses.replace(config, watchpoints=watchpoints)

@@ -21,8 +21,13 @@ Rules (names as they appear in failure reasons):
   closed) has its bus switched off;
 * ``scoop_drill_deployed`` — no scoop motion while the drill is below the surface, and no drill feed
   while the scoop moves;
-* ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery;
+* ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery, the drill
+  withdrawn from the ground and the heater switched off before their buses are cut (:mod:`flight.shedding`);
 * ``drive_anchored`` — no driving with anchors in the ground.
+
+Every rule reads telemetry no older than ``max_age_s`` (2 s: twenty samples at 10 Hz, four at the rig's
+slowest 2 Hz); stale counts as unsafe: stale anchor data is *not anchored*, a stale drill is *deployed*, a
+stale chamber is *too hot*, and stale power telemetry refuses heavy loads.
 """
 
 from __future__ import annotations
@@ -35,6 +40,7 @@ from typing import Any
 from flight.errors import InterlockViolation
 from flight.events import EventLog
 from flight.rig import Rig
+from flight.shedding import LoadShedder
 from flight.telemetry import TelemetryTable
 from hal.errors import HalError
 from hal.icd import ANCHOR_COUNT, POWER_BUSES
@@ -46,8 +52,6 @@ _LOGGER = logging.getLogger(__name__)
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
-#: Buses shed on a low battery.
-SHED_BUSES = ("drill", "extractor", "drive")
 #: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
 #: periods (0.1 s each) for a heater or a motor, longer for the auger, which coasts down for about two
 #: seconds.
@@ -70,6 +74,7 @@ class InterlockSettings:
     drill_deployed_depth_m: float = 0.02
     drill_turning_rpm: float = 1.0
     low_battery_soc: float = 0.2
+    max_age_s: float = 2.0
 
 
 class Interlocks:
@@ -87,7 +92,7 @@ class Interlocks:
         self._now_acting: set[str] = set()
         self._acted_at: dict[str, float] = {}
         self._escalated: set[str] = set()
-        self._shed: set[str] = set()
+        self.shedder = LoadShedder(rig, table, events, self._cut_bus, self.bus_on, lambda: self.drill_deployed)
         #: Clock time (s) the heater was last switched off through here; None while it is demanded on.
         self._heater_off_at: float | None = None
 
@@ -95,10 +100,14 @@ class Interlocks:
     def _get(self, channel: str, default: Any = None) -> Any:
         return self.table.get(channel, default)
 
+    def stale(self, device: str) -> bool:
+        """``device``'s telemetry is older than ``max_age_s`` (or there is none): it counts as unsafe."""
+        return self.table.age(f"{device}.mode", self.rig.clock.now()) > self.settings.max_age_s
+
     @property
     def anchored(self) -> bool:
-        """Every anchor deployed, preloaded and holding (from the latest anchor telemetry)."""
-        if "anchor" not in self.rig:
+        """Every anchor deployed, preloaded and holding (from anchor telemetry no older than ``max_age_s``)."""
+        if "anchor" not in self.rig or self.stale("anchor"):
             return False
         if self._get("anchor.deployed_mask", 0) != ALL_ANCHORS or self._get("anchor.slip_mask", 1):
             return False
@@ -109,7 +118,9 @@ class Interlocks:
 
     @property
     def drill_deployed(self) -> bool:
-        """The drill is below the surface."""
+        """The drill is below the surface, or its telemetry is stale (where it is is unknown)."""
+        if "drill" in self.rig and self.stale("drill"):
+            return True
         return self._get("drill.depth_m", 0.0) > self.settings.drill_deployed_depth_m
 
     def _faults(self, device: str) -> str:
@@ -127,7 +138,10 @@ class Interlocks:
         return float(self._get("extractor.heater_power_W", 0.0) or 0.0) > 0.0
 
     def _chamber_below(self, kelvin: float) -> bool:
-        """The chamber temperature is known and below ``kelvin`` (K); a missing reading counts as cold."""
+        """The chamber temperature is known, fresh and below ``kelvin`` (K); a missing reading counts as cold,
+        a stale one as too hot."""
+        if "extractor" in self.rig and self.stale("extractor"):
+            return False
         temp = self._get("extractor.chamber_temp_K", 0.0)
         return temp is None or (math.isfinite(temp) and temp < kelvin)
 
@@ -184,6 +198,8 @@ class Interlocks:
             self._refuse("drill_unanchored", "anchor.retract refused: the drill is deployed")
 
     def _refuse_heavy(self, device: str, name: str) -> None:
+        if "power" in self.rig and self.stale("power"):
+            self._refuse("low_battery", f"{device}.{name} refused: power telemetry is stale (charge unknown)")
         if self.low_battery:
             self._refuse("low_battery", f"{device}.{name} refused: battery below the load-shedding threshold")
 
@@ -240,13 +256,9 @@ class Interlocks:
         if "scoop" in self.rig and self._get("scoop.state") == "active" and self.drill_deployed:
             self._act("scoop_drill_deployed", "scoop", "stop", "scoop moving with the drill deployed: stopped")
         if self.low_battery:
-            for bus in SHED_BUSES:
-                # once per episode: the bus telemetry shows the cut only at the next power sample
-                if bus not in self._shed and self.bus_on(bus) and self._load(bus) > 1.0:
-                    self._shed.add(bus)
-                    self._cut_bus(bus, "low battery: load shed")
+            self.shedder.shed()
         else:
-            self._shed.clear()
+            self.shedder.clear()
         for rule in self._acting - self._now_acting:
             self._acted_at.pop(rule, None)
             self._escalated.discard(rule)
@@ -281,9 +293,6 @@ class Interlocks:
         """True if power telemetry shows bus ``bus`` switched on (or there is no power telemetry)."""
         mask = self._get("power.bus_mask")
         return True if mask is None else bool(mask >> POWER_BUSES.index(bus) & 1)
-
-    def _load(self, bus: str) -> float:
-        return float(self._get(f"power.{bus}_W", 0.0) or 0.0)
 
     def _cut_bus(self, bus: str, reason: str) -> bool:
         if "power" not in self.rig:
@@ -358,6 +367,7 @@ class Interlocks:
             "interlocks.anchored": self.anchored,
             "interlocks.drill_deployed": self.drill_deployed,
             "interlocks.low_battery": self.low_battery,
+            **self.shedder.telemetry(),
         }
         for rule, count in self.trips.items():
             values[f"interlocks.trips.{rule}"] = count

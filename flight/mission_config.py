@@ -59,6 +59,26 @@ class MissionConfig:
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
     heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s")
     heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s")
+    heat_stall_s: float = setting(
+        300.0, lo=10.0, hi=86_400.0, unit="s", doc="no heater power and no yield rise (or no sensor) this long: hold"
+    )
     vent_s: float = setting(60.0, lo=0.0, hi=3600.0, unit="s")
+    pump_down_Pa: float = setting(
+        0.0,
+        lo=0.0,
+        hi=200_000.0,
+        unit="Pa",
+        doc="after sealing, vent the chamber down to this pressure before heating (0 = never; a rig in air)",
+    )
+    pump_down_max_s: float = setting(1200.0, lo=1.0, hi=86_400.0, unit="s", doc="longest pump-down")
+    energy_planning: bool = setting(True, doc="check the energy each activity needs before it starts; park to recharge")
+    battery_capacity_Wh: float = setting(2000.0, lo=1.0, hi=1e6, unit="Wh", doc="usable battery energy, 0-100 %")
+    energy_reserve_Wh: float = setting(
+        80.0, lo=0.0, hi=1e5, unit="Wh", doc="kept above the load-shedding floor to make the hardware safe"
+    )
+    resume_soc: float = setting(0.9, lo=0.05, hi=1.0, doc="state of charge a parked rover recharges to")
+    recharge_max_s: float = setting(
+        30 * 86_400.0, lo=60.0, hi=1e8, unit="s", doc="longest wait for charge before holding for the ground"
+    )
     motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")
     restart_policy: str = setting("hold", choices=("hold", "resume"), doc="after a crash: hold or resume")

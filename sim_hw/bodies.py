@@ -28,7 +28,9 @@ class Body:
     elevation of the Sun above the local horizon during the day (rad; about 1.5 deg at the lunar poles,
     0 for a lamp shining horizontally on a rig's array); ``rotation_period_s`` the length of the
     day/night cycle that matters on the time scale of a mission (s; ``inf`` when sunlight is steady over
-    days, as at a lunar pole or on a test rig).
+    days, as at a lunar pole or on a test rig). ``vent_pump_Pa`` is the base pressure (Pa) of a vacuum pump on
+    the extraction chamber's vent line, which a sealed chamber's open vent pumps down to (a test rig in air);
+    None where the vent opens to the ambient.
     """
 
     name: str
@@ -42,6 +44,7 @@ class Body:
     latitude_rad: float | None = None  # where the regolith thermal model runs (None: no model)
     declination_rad: float = 0.0  # solar declination during the mission
     local_hour: float = 0.0  # local time of the mission, lunar hours after noon (0..24)
+    vent_pump_Pa: float | None = None
 
     def __post_init__(self) -> None:
         if not self.gravity_m_s2 > 0:
@@ -50,6 +53,8 @@ class Body:
             raise ModelParameterError(
                 f"body {self.name!r}: rotation_period_s must be > 0, got {self.rotation_period_s!r}"
             )
+        if self.vent_pump_Pa is not None and not self.vent_pump_Pa >= 0:
+            raise ModelParameterError(f"body {self.name!r}: vent_pump_Pa must be >= 0, got {self.vent_pump_Pa!r}")
 
 
 #: Bennu's mean heliocentric distance (semi-major axis), AU.
@@ -91,6 +96,7 @@ BODIES: dict[str, Body] = {
             "simulator at standard test irradiance (1000 W/m^2).",
             solar_irradiance_W_m2=1000.0,
             sun_elevation_rad=0.0,
+            vent_pump_Pa=100.0,
         ),
     )
 }

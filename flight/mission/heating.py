@@ -13,22 +13,55 @@ from hal.errors import HalError
 YIELD_WINDOW_S = 300.0
 
 
-def heat_batch(ctx: MissionContext) -> Generator[None, None, str]:
+#: The heater counts as delivering above this, W.
+HEATER_ON_W = 5.0
+#: A chamber reading older than this is stale, s (telemetry comes at 10 Hz).
+SENSOR_STALE_S = 5.0
+
+
+def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     """Heat under temperature control until the water yield rate (over 5-minute windows) has fallen
     below ``yield_stop_kg_h`` — once the yield has risen above it or the chamber has reached its set
     point, so a cold batch still warming up toward sublimation is not stopped before it yields — or
-    ``heat_max_s`` has passed; then the heater is switched off. Returns why heating stopped."""
+    ``heat_max_s`` has passed; then the heater is switched off. Returns (stalled, why heating stopped).
+
+    Heating that stops is detected within ``heat_stall_s``: no heater power for that long while the chamber
+    is below its set point, whatever the hot batch still gives off (an open heater circuit, a shed bus, the
+    extractor's dead-man), or the chamber's temperature stale or not a number for that long (a dropped or
+    failed sensor). Then the heater is switched off and ``stalled`` is True, for the mission to hold for the
+    ground with the reason."""
     cfg = ctx.config
     ctx.io.command("extractor", "heater_setpoint", kelvin=cfg.heater_setpoint_K)
     start = ctx.now()
     window_t, window_w = start, ctx.get("extractor.water_kg")
     rate_kg_h = math.inf
     yielding = False
+    alive_t = sensed_t = start
+    stalled = False
     while True:
         yield
         now = ctx.now()
+        water = ctx.get("extractor.water_kg")
+        # alive: the heater delivers, or the chamber is at its set point (where the regulator may idle)
+        temp = ctx.get("extractor.chamber_temp_K", math.nan)
+        at_setpoint = isinstance(temp, (int, float)) and temp >= cfg.heater_setpoint_K - 10.0
+        if ctx.get("extractor.heater_power_W") > HEATER_ON_W or at_setpoint:
+            alive_t = now
+        fresh = ctx.table.age("extractor.chamber_temp_K", ctx.clock.now()) <= SENSOR_STALE_S
+        if fresh and isinstance(temp, (int, float)) and math.isfinite(temp):
+            sensed_t = now
+        if now - sensed_t >= cfg.heat_stall_s:
+            reason = f"heating stalled: chamber temperature stale or not a number for {now - sensed_t:.0f} s"
+            stalled = True
+            break
+        if now - alive_t >= cfg.heat_stall_s:
+            reason = (
+                f"heating stalled: no heater power below the set point for {now - alive_t:.0f} s "
+                f"(heater {ctx.get('extractor.heater_power_W'):.0f} W, faults '{ctx.get('extractor.faults', '')}')"
+            )
+            stalled = True
+            break
         if now - window_t >= YIELD_WINDOW_S:
-            water = ctx.get("extractor.water_kg")
             rate_kg_h = (water - window_w) / (now - window_t) * 3600.0
             window_t, window_w = now, water
             hot = ctx.get("extractor.chamber_temp_K") >= cfg.heater_setpoint_K - 10.0
@@ -39,9 +72,8 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, str]:
         if now - start >= cfg.heat_max_s:
             reason = f"heating time limit {cfg.heat_max_s:g} s reached"
             break
-    ctx.io.command("extractor", "heater_setpoint", kelvin=0.0)
-    ctx.io.command("extractor", "heater_power", watts=0.0)
-    return reason
+    heater_off(ctx)
+    return stalled, reason
 
 
 def heater_off(ctx: MissionContext) -> None:

@@ -29,17 +29,25 @@ from flight.events import EventLog
 from flight.interlocks import Interlocks
 from flight.mission import safing
 from flight.mission.anchor import Anchor
+from flight.mission.campaign import CampaignLog
 from flight.mission.context import Activity, MissionContext, MissionFailure, MissionSettings, Phase
+from flight.mission.energy import EnergyPlanner, SolarForecast
 from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
-from flight.mission.states import OPERATIONAL, STATES, transition_table
+from flight.mission.readiness import device_problems, needed_by
+from flight.mission.recharge import PARKED_OFF, recharge, switch_buses
+from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import TelemetryTable
 from hal.errors import HalError
+
+#: Triggers that are recoveries (counted per cycle in the campaign log): parking to recharge, anchoring
+#: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
+RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
 
 
 class Mission:
@@ -54,6 +62,7 @@ class Mission:
         *,
         ledger: LedgerSink | None = None,
         on_change: Callable[[Mission], None] | None = None,
+        solar: SolarForecast | None = None,
     ) -> None:
         self.io = io
         self.table = table
@@ -61,25 +70,44 @@ class Mission:
         self.clock = events.clock
         self.config = config
         self._ctx = MissionContext(io, table, events, config, MissionProgress(cycles_target=config.cycles))
+        self.campaign = CampaignLog(lambda channel: float(self._ctx.get(channel)), self._ctx.now)
+        events.subscribe(self._note_recovery_event)
         self._on_change = on_change
         phases: tuple[Phase, ...] = (
             Prospect(self._ctx, Navigator(self._ctx)),
             Anchor(self._ctx),
             Extract(self._ctx),
-            Process(self._ctx, ledger),
+            Process(self._ctx, self._book(ledger)),
             Stow(self._ctx),
         )
         self._activities: dict[str, Callable[[], Activity]] = {
             leaf: start for phase in phases for leaf, start in phase.activities().items()
         }
         self._activities["aborting"] = lambda: safing.orderly_retract(self._ctx, self._reason)
+        self.energy = EnergyPlanner(
+            lambda channel: float(self._ctx.get(channel)),
+            self._ctx.now,
+            lambda: io.settings.low_battery_soc,
+            lambda: (
+                bool(config.energy_planning) and "power" in io.rig,
+                config.battery_capacity_Wh,
+                config.energy_reserve_Wh,
+            ),
+            solar,
+        )
+        #: What the rover is doing about energy: working, parking, recharging or hibernating (one-item list,
+        #: shared with the recharge activity).
+        self.energy_mode = ["working"]
+        self._activities["recharge"] = lambda: recharge(
+            self._ctx, self.energy, lambda: self.progress.parked, self.energy_mode
+        )
         self._activity: Activity | None = None
         self._reason = "start-up"
         self.state = "idle"
         self.machine = HierarchicalMachine(
             model=self,
             states=STATES,
-            transitions=transition_table(self._held_is),
+            transitions=transition_table(self._held_is, self._parked_is),
             initial="idle",
             auto_transitions=False,
             send_event=True,
@@ -112,14 +140,48 @@ class Mission:
     def _held_is(self, leaf: str, _event: Any = None) -> bool:
         return self.progress.held == leaf
 
+    def remember_parked(self, _event: Any) -> None:
+        """Keep the leaf RECHARGE came from, to resume it exactly once charged."""
+        self.progress.parked = self.state
+
+    def _parked_is(self, leaf: str, _event: Any = None) -> bool:
+        return self.progress.parked == leaf
+
     # --------------------------------------------------------------------------------- core
     @property
     def top_state(self) -> str:
         """The top-level state (``extract`` for ``extract_drill``)."""
         return self.state.split("_", 1)[0]
 
+    def _book(self, ledger: LedgerSink | None) -> LedgerSink:
+        """The ledger sink that first closes the cycle's record in the campaign log."""
+
+        def book(cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
+            self.campaign.close_cycle(cycle, site, water_kg, regolith_kg, energy_Wh)
+            if ledger is not None:
+                ledger(cycle, site, water_kg, regolith_kg, energy_Wh)
+
+        return book
+
+    def _note_recovery_event(self, event: Any) -> None:
+        """Recoveries the phases report as events (a drill stall retried, drilling given up for the scoop)."""
+        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned"):
+            self.campaign.recovery(event.name)
+
+    def _category(self) -> str | None:
+        """Where the campaign's time goes now: working, recharging, hibernating, held (None: not running)."""
+        if self.state in ("idle", "safe"):
+            return None
+        if self.state == "hold":
+            return "held"
+        if self.state == "recharge":
+            return "hibernating" if self.energy_mode[0] == "hibernating" else "recharging"
+        return "working"
+
     def fire(self, trigger: str, reason: str) -> bool:
         """Fire ``trigger`` with ``reason``; returns False (with an event) if it is not valid now."""
+        if trigger in RECOVERIES and not reason.startswith("operator"):
+            self.campaign.recovery(trigger)
         try:
             return bool(getattr(self, trigger)(reason=reason))
         except MachineError:
@@ -137,9 +199,14 @@ class Mission:
             "mission", "transition", f"{previous} → {self.state}: {reason}", origin=previous, dest=self.state
         )
         self._activity = None
+        self.energy.abandon()
+        if previous == "recharge" and self.state == "aborting":
+            switch_buses(self._ctx, PARKED_OFF, on=True)  # parked with its buses off: the retract needs them
+        if self.state != "recharge":
+            self.energy_mode[0] = "working"
         start = self._activities.get(self.state)
         if start is not None:
-            self._activity = start()
+            self._activity = self._gated(self.state, start) if self.state in WORKING else start()
         elif self.state == "safe":
             safing.make_safe(self._ctx, reason)
         elif self.state == "hold":
@@ -147,10 +214,27 @@ class Mission:
         if self._on_change is not None:
             self._on_change(self)
 
+    def _gated(self, leaf: str, start: Callable[[], Activity]) -> Activity:
+        """``leaf``'s activity, started only if the energy it needs is there (else ``park``), and measured."""
+        shortfall = self.energy.shortfall(leaf)
+        if shortfall:
+            return "park", f"energy: {shortfall}"
+        self.energy.begin(leaf)
+        result = yield from start()
+        self.energy.end()
+        return result
+
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
+        self.campaign.sample(self._category())
         activity = self._activity
         if activity is None:
+            return
+        self.energy.sample()
+        if self.state in WORKING and self.energy.exhausted():
+            activity.close()
+            self._activity = None
+            self.fire("park", f"energy: only the {self.config.energy_reserve_Wh:g} Wh reserve is left")
             return
         try:
             next(activity)
@@ -200,6 +284,13 @@ class Mission:
         """RESUME."""
         if self.state != "hold":
             raise CommandRejected("bad_state", f"mission.resume needs HOLD, the mission is in {self.state}")
+        problems = device_problems(self.io, needed_by(self.progress.held))
+        if problems:
+            raise CommandRejected(
+                "bad_state",
+                f"{self.progress.held} needs devices that have failed: {'; '.join(problems)} "
+                "(<device>.clear_fault once the cause is fixed, or mission.abort)",
+            )
         self.fire("resume", f"operator resume into {self.progress.held}")
 
     @command("mission.abort", "Orderly retract: heater off, drill out, scoop stowed, then SAFE.")
@@ -221,6 +312,12 @@ class Mission:
             raise CommandRejected("bad_state", f"mission.recover needs SAFE, the mission is in {self.state}")
         if self.io.estopped:
             raise CommandRejected("interlock:estop", "release the emergency stop first (estop.reset)")
+        problems = device_problems(self.io, self.io.rig.devices)
+        if problems:
+            raise CommandRejected(
+                "bad_state",
+                f"faults are latched: {'; '.join(problems)} (<device>.clear_fault once the cause is fixed)",
+            )
         self.fire("recover", "operator recovery")
 
     # ----------------------------------------------------------------------- fault responses
@@ -285,4 +382,7 @@ class Mission:
             "mission.regolith_kg": p.regolith_kg,
             "mission.energy_Wh": p.energy_Wh,
             "mission.held": p.held,
+            "mission.parked": p.parked,
+            "mission.energy_mode": self.energy_mode[0],
+            "mission.energy_available_Wh": self.energy.available_Wh(),
         }

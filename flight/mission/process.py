@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Generator, Mapping
 
-from flight.mission.context import Activity, MissionContext
+from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.heating import heat_batch
 from flight.mission.motion import require, wait
 
@@ -34,13 +35,21 @@ class Process:
         }
 
     def seal(self) -> Activity:
-        """Close the hopper's lid."""
-        yield from require(self._ctx, "extractor", "lid", sealed=1)
-        return "sealed", "lid sealed"
+        """Close the hopper's lid; then, where ``pump_down_Pa`` is set (a rig in air), pump the chamber down."""
+        ctx = self._ctx
+        yield from require(ctx, "extractor", "lid", sealed=1)
+        if ctx.config.pump_down_Pa <= 0.0:
+            return "sealed", "lid sealed"
+        reached = yield from pump_down(ctx)
+        return "sealed", f"lid sealed, {reached}"
 
     def heat(self) -> Activity:
-        """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`)."""
-        reason = yield from heat_batch(self._ctx)
+        """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`); heating that
+        stalls holds for the ground with the reason."""
+        stalled, reason = yield from heat_batch(self._ctx)
+        if stalled:
+            self._ctx.events.error("mission", "heating_stalled", reason)
+            return "hold", f"{reason}: hold for the ground (mission.resume heats again)"
         return "heated", reason
 
     def vent(self) -> Activity:
@@ -86,3 +95,22 @@ class Process:
             energy_Wh=energy,
         )
         return "cycle_done", f"cycle {progress.cycle} of {progress.cycles_target} complete"
+
+
+def pump_down(ctx: MissionContext) -> Generator[None, None, str]:
+    """Hold the vent of the sealed chamber open until its pressure is at most ``pump_down_Pa`` (Pa), then
+    close it. Raises :class:`MissionFailure` naming the pressure reached if ``pump_down_max_s`` (s) passes
+    first (a leaking seal, a pump that is off)."""
+    cfg = ctx.config
+    start = ctx.now()
+    ctx.io.command("extractor", "vent", open=1)
+    while ctx.get("extractor.pressure_Pa", math.inf) > cfg.pump_down_Pa:
+        if ctx.now() - start >= cfg.pump_down_max_s:
+            ctx.io.command("extractor", "vent", open=0)
+            raise MissionFailure(
+                f"pump-down: chamber at {ctx.get('extractor.pressure_Pa', math.inf):.0f} Pa after "
+                f"{cfg.pump_down_max_s:g} s, expected at most {cfg.pump_down_Pa:g} Pa (seal leak or pump off?)"
+            )
+        yield
+    ctx.io.command("extractor", "vent", open=0)
+    return f"pumped down to {ctx.get('extractor.pressure_Pa'):.0f} Pa in {ctx.now() - start:.0f} s"

@@ -28,6 +28,7 @@ class MissionProgress:
     regolith_kg: float = 0.0
     energy_Wh: float = 0.0
     held: str = ""
+    parked: str = ""  # the working leaf RECHARGE resumes
     visited: list[str] = field(default_factory=lambda: ["idle"])
 
     def site_probe(self) -> dict[str, float]:

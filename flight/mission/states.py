@@ -19,13 +19,14 @@ STATES: list[Any] = [
     {"name": "extract", "children": ["drill", "scoop"]},
     {"name": "process", "children": ["seal", "heat", "vent", "dump", "transfer"]},
     "stow",
+    "recharge",
     "hold",
     "aborting",
     "safe",
 ]
 
-#: Leaves in which the rover works; HOLD and ABORT apply to them.
-OPERATIONAL = (
+#: Leaves in which the rover works; before each starts, the mission checks the energy it needs is there.
+WORKING = (
     "prospect_drive",
     "prospect_probe",
     "prospect_rank",
@@ -42,12 +43,17 @@ OPERATIONAL = (
     "process_transfer",
     "stow",
 )
+#: Leaves HOLD and ABORT apply to: the working ones and RECHARGE (parked, waiting for charge).
+OPERATIONAL = (*WORKING, "recharge")
 
-TOP_LEVEL = ("idle", "prospect", "anchor", "extract", "process", "stow", "hold", "aborting", "safe")
+TOP_LEVEL = ("idle", "prospect", "anchor", "extract", "process", "stow", "recharge", "hold", "aborting", "safe")
 
 
-def transition_table(held_is: Callable[[str], bool] | None = None) -> list[dict[str, Any]]:
-    """The machine's transitions. ``held_is(leaf)`` guards ``resume`` back into ``leaf``."""
+def transition_table(
+    held_is: Callable[[str], bool] | None = None, parked_is: Callable[[str], bool] | None = None
+) -> list[dict[str, Any]]:
+    """The machine's transitions. ``held_is(leaf)`` guards ``resume`` back into ``leaf``, ``parked_is(leaf)``
+    guards ``charged`` back into ``leaf``."""
     table: list[dict[str, Any]] = [
         {"trigger": "start", "source": "idle", "dest": "prospect_drive", "conditions": "will_prospect"},
         {"trigger": "start", "source": "idle", "dest": "anchor_deploy"},
@@ -71,6 +77,7 @@ def transition_table(held_is: Callable[[str], bool] | None = None) -> list[dict[
         {"trigger": "cycle_done", "source": "process_transfer", "dest": "extract_drill", "conditions": "more_cycles"},
         {"trigger": "cycle_done", "source": "process_transfer", "dest": "stow"},
         {"trigger": "stowed", "source": "stow", "dest": "idle"},
+        {"trigger": "park", "source": list(WORKING), "dest": "recharge", "before": "remember_parked"},
         {"trigger": "hold", "source": list(OPERATIONAL), "dest": "hold", "before": "remember_held"},
         {"trigger": "abort", "source": [*OPERATIONAL, "hold"], "dest": "aborting"},
         {"trigger": "aborted", "source": "aborting", "dest": "safe"},
@@ -81,6 +88,11 @@ def transition_table(held_is: Callable[[str], bool] | None = None) -> list[dict[
         entry: dict[str, Any] = {"trigger": "resume", "source": "hold", "dest": leaf}
         if held_is is not None:
             entry["conditions"] = functools.partial(held_is, leaf)
+        table.append(entry)
+    for leaf in WORKING:
+        entry = {"trigger": "charged", "source": "recharge", "dest": leaf}
+        if parked_is is not None:
+            entry["conditions"] = functools.partial(parked_is, leaf)
         table.append(entry)
     return table
 

@@ -10,7 +10,9 @@ pseudo-terminals, exactly as it would over USB serial.
 
 ``isru demo --headless --cycles N --json`` runs N mining cycles in this one process on a virtual clock (as
 fast as the machine allows, the same way for the same seed: no wall-clock link in the loop) and prints one
-JSON summary.
+JSON summary; its ``cycles`` list gives per cycle the water and regolith, the energy used and harvested
+(Wh), the lowest state of charge, the time working, recharging, hibernating and held (s), and the
+recoveries taken.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import math
 import os
 import signal
 import subprocess
@@ -63,7 +66,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parse_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
-    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError."""
+    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError naming what
+    is wrong: the form, the time, an unknown device or fault kind, a parameter that kind does not take or a
+    value of the wrong type or range (``true``/``false`` are booleans, numbers are floats)."""
+    from sim_hw.errors import SimError
+    from sim_hw.fault_specs import check_fault
+
+    at_s, device, kind, params = _split_fault(text)
+    try:
+        check_fault(device, kind, params)
+    except SimError as exc:
+        raise ValueError(f"fault {text!r}: {exc.args[0] if exc.args else exc}") from exc
+    return at_s, device, kind, params
+
+
+def _split_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
     spec, _, params_text = text.partition(":")
     target, _, at_text = spec.partition("@")
     device, dot, kind = target.partition(".")
@@ -73,11 +90,16 @@ def parse_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
         at_s = float(at_text) if at_text else 0.0
     except ValueError:
         raise ValueError(f"fault {text!r}: time {at_text!r} is not a number of seconds") from None
+    if not (math.isfinite(at_s) and at_s >= 0.0):
+        raise ValueError(f"fault {text!r}: time {at_text!r}: expected a number of seconds >= 0")
     params: dict[str, Any] = {}
     for item in filter(None, params_text.split(",")):
         key, eq, value = item.partition("=")
         if not eq:
             raise ValueError(f"fault {text!r}: parameter {item!r} is not key=value")
+        if value.lower() in ("true", "false"):
+            params[key] = value.lower() == "true"
+            continue
         try:
             params[key] = float(value)
         except ValueError:
@@ -180,6 +202,7 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "ledger": [
             {k: (round(v, 6) if isinstance(v, float) else v) for k, v in e.items() if k != "t"} for e in app.ledger
         ],
+        "cycles": [_rounded(record) for record in app.mission.campaign.cycles],
         "site": progress.site,
         "seed": world.seed,
         "body": world.body.name,
@@ -196,6 +219,17 @@ def _energy_balance(world: Any) -> dict[str, float]:
     return {key: round(value, 6 if key == "residual_fraction" else 1) for key, value in audit.items()}
 
 
+def _rounded(value: Any) -> Any:
+    """``value`` with every float rounded to 6 decimals (dicts and lists walked)."""
+    if isinstance(value, float):
+        return round(value, 6)
+    if isinstance(value, dict):
+        return {k: _rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_rounded(v) for v in value]
+    return value
+
+
 def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if as_json:
         print(json.dumps(summary, sort_keys=True))
@@ -207,6 +241,14 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         f"final state {summary['final_state']}"
     )
     print("states: " + " → ".join(summary["states"]))
+    for c in summary["cycles"]:
+        hours = {k: v / 3600.0 for k, v in c["time_s"].items()}
+        print(
+            f"cycle {c['cycle']}: {c['water_kg']:.3f} kg water, {c['regolith_kg']:.2f} kg regolith, "
+            f"used {c['energy_used_Wh']:.0f} Wh, harvested {c['energy_harvested_Wh']:.0f} Wh, "
+            f"min SOC {c['min_soc']:.0%}; h working {hours['working']:.1f}, recharging {hours['recharging']:.1f}, "
+            f"hibernating {hours['hibernating']:.1f}, held {hours['held']:.1f}; recoveries {c['recoveries'] or 'none'}"
+        )
 
 
 # -------------------------------------------------------------------------------------------- live

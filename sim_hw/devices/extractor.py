@@ -61,6 +61,8 @@ class ExtractorFirmware(Firmware):
         self.chamber = ExtractionChamber(temp_K=body.surface_temp_K, ambient_pressure_Pa=body.ambient_pressure_Pa)
         T = body.surface_temp_K
         self._inputs = StepInputs(env_temp_K=T, mount_temp_K=T, ambient_pressure_Pa=body.ambient_pressure_Pa)
+        self._ambient_Pa = body.ambient_pressure_Pa
+        self._vent_pump_Pa = body.vent_pump_Pa
         self.lid_position = 0.0  # 0 open .. 1 sealed; boots open, ready for a load
         self._lid_target = 0.0
         self.vent_open = False
@@ -195,6 +197,9 @@ class ExtractorFirmware(Firmware):
         u.heater_W = self.heater_W
         u.lid_open = 1.0 - self.lid_position
         u.vent_open = self.vent_open
+        # a sealed chamber's open vent leads to the rig's vacuum pump, where there is one
+        pumped = self.vent_open and self._vent_pump_Pa is not None and self.lid_position >= 1.0
+        u.ambient_pressure_Pa = self._vent_pump_Pa if pumped and self._vent_pump_Pa is not None else self._ambient_Pa
         u.leak_rate_s = self._leak_rate_s if self.lid_position >= 1.0 else 0.0
         u.cooler_on = powered
         # the insulation and the open lid radiate to the ground the rover stands on; the mounts and harness

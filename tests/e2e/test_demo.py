@@ -33,6 +33,9 @@ def test_help_documents_the_options() -> None:
         (["--inject", "drill.stall@soon"], "not a number"),
         (["--inject", "nodevice.stall", "--headless"], "nodevice"),
         (["--headless", "--cycles", "0"], "--cycles"),
+        (["--inject", "drill.stal"], "expected one of"),
+        (["--inject", "drill.corrupt:rate=2"], "0..1"),
+        (["--inject", "extractor.nan:field=temp"], "chamber_temp_K"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: str) -> None:
@@ -100,5 +103,9 @@ def test_headless_summary_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     assert set(keys) <= set(first)
     assert first["cycles_completed"] == 1 and first["regolith_kg"] > 0.5
     assert {"anchor", "extract", "process"} <= set(first["states"])
+    (cycle,) = first["cycles"]
+    assert cycle["cycle"] == 1 and cycle["water_kg"] == first["water_kg"]
+    assert cycle["energy_used_Wh"] > cycle["heater_Wh"] > 0.0 and 0.0 < cycle["min_soc"] <= 1.0
+    assert cycle["time_s"]["working"] > 0.0 and set(cycle["time_s"]) == {"working", "recharging", "hibernating", "held"}
     first.pop("wall_seconds"), second.pop("wall_seconds")
     assert first == second

@@ -69,6 +69,12 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("anchor", "slip", {}),
     ("anchor", "slip", {"active": False}),
     ("power", "low_battery", {"soc": 0.12}),
+    # energy faults: a drain to just above the parking reserve, shadow on the array, light back
+    ("power", "low_battery", {"soc": 0.23}),
+    ("power", "solar", {"watts": 0.0}),
+    ("power", "solar", {"watts": 1500.0}),
+    ("anchor", "disconnect", {}),
+    ("anchor", "reconnect", {}),
     ("power", "overcurrent", {"bus": "drill"}),
     ("drive", "wheel_stall", {"side": "left", "duration_s": 5.0}),
     ("drive", "overcurrent", {"duration_s": 2.0}),

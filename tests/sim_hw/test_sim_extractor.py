@@ -155,6 +155,25 @@ def test_vent_opens_the_valve_and_drains_the_pressure() -> None:
     assert closed_lost < 1e-6 < vented_lost  # (a trace left while the lid was still open)
 
 
+def test_on_the_earth_rig_the_vent_pumps_a_sealed_chamber_down_and_an_open_lid_lets_the_room_in() -> None:
+    host = Host(body="earth", step_s=1.0)
+    try:
+        host.ack("set_deadman", timeout_ms=60000)
+        host.run(2.0)
+        assert host.snapshot()["pressure_Pa"] == pytest.approx(101_325.0, rel=0.01)  # lid open: room air
+        _load_batch(host, temp_K=253.0)
+        _seal(host)
+        host.ack("vent", open=1)
+        host.run(900.0, beat_s=5.0)
+        assert host.snapshot()["pressure_Pa"] < 1000.0  # the rig's vacuum pump on the vent line
+        host.ack("vent", open=0)
+        assert host.ack("lid", sealed=0) == AckResult.STARTED
+        host.run(LID_TRAVEL_S + 30.0, beat_s=1.0)
+        assert host.snapshot()["pressure_Pa"] > 90_000.0
+    finally:
+        host.close()
+
+
 def test_transfer_moves_the_cold_trap_water_into_the_tank(slow_host: Host) -> None:
     host = slow_host
     _load_batch(host)

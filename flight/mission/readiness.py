@@ -1,0 +1,40 @@
+"""Which devices each phase needs, and whether they are fit: what ``mission.recover`` and ``mission.resume``
+check before the rover is let loose again (a latched fault or a dead line refuses them, naming it)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from flight.interlocks import Interlocks
+
+#: Top-level state → the devices its steps command.
+NEEDS: dict[str, tuple[str, ...]] = {
+    "prospect": ("drive", "imu", "drill"),
+    "anchor": ("anchor", "imu"),
+    "extract": ("drill", "scoop", "anchor", "extractor"),
+    "process": ("extractor",),
+    "stow": ("drill", "scoop", "anchor"),
+    "recharge": ("power", "drill"),
+}
+
+
+def device_problems(io: Interlocks, devices: Iterable[str]) -> list[str]:
+    """``<device>: <problem>`` for each of ``devices`` fitted to the rig whose line is down or that has latched
+    faults (from the driver's latest snapshot)."""
+    problems = []
+    for name in devices:
+        if name not in io.rig:
+            continue
+        device = io.rig.device(name)
+        if not device.link_up:
+            problems.append(f"{name}: link down")
+            continue
+        snapshot = device.telemetry
+        if snapshot is not None and snapshot.faults:
+            problems.append(f"{name}: fault {','.join(snapshot.faults)} latched")
+    return problems
+
+
+def needed_by(leaf: str) -> tuple[str, ...]:
+    """The devices leaf ``leaf`` (``extract_drill``) needs."""
+    return NEEDS.get(leaf.split("_", 1)[0], ())

@@ -1,0 +1,78 @@
+"""RECHARGE: park safely and wait for the battery, then resume the exact step that was parked.
+
+Parking makes the hardware safe the way ABORTING does (heater off, drill withdrawn, wheels and scoop
+stopped) but keeps the anchors and the batch, and switches the actuator buses off (their standby draw —
+the cryocooler alone is 30 W — can exceed what a shaded array gives); waking switches them on again. Then
+the rover waits: *recharging* while the array delivers more than the rover draws, *hibernating* while it
+does not (night, terrain shadow) — waking when the array delivers again or the charge is back. It resumes
+when the state of charge reaches ``resume_soc`` (or the battery is full: a full battery shunts the array),
+and when the step it parked needs less than what is there. If ``recharge_max_s`` passes first, it holds
+for the ground with the reason (no silent stall); an abort from RECHARGE switches the buses on first, so the
+orderly retract can run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flight.errors import CommandRejected
+from flight.mission.context import Activity, MissionContext
+from flight.mission.drilling import drill_out
+from flight.mission.energy import EnergyPlanner
+from flight.mission.heating import heater_off
+from flight.mission.motion import wait
+from flight.mission.safing import quiet_stop
+from hal.errors import HalError
+from hal.icd import POWER_BUSES
+
+#: The battery counts as full at this state of charge.
+FULL_SOC = 0.995
+#: After switching the buses back on, the devices get this long to report before the step resumes, s.
+WAKE_S = 5.0
+#: Buses switched off while parked (their devices idle but draw standby power; the extractor's cryocooler
+#: alone is 30 W, more than a lunar polar site's array may give): avionics, comms, imu and power stay on.
+PARKED_OFF = ("drill", "scoop", "extractor", "anchor", "drive")
+
+
+def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], str], mode: list[str]) -> Activity:
+    """Park safely, then wait for charge; returns ``charged`` (resume ``parked()``) or ``hold`` with the reason.
+
+    ``mode[0]`` is kept at ``parking``, ``recharging`` or ``hibernating`` for telemetry and the campaign log.
+    """
+    cfg = ctx.config
+    mode[0] = "parking"
+    heater_off(ctx)
+    for device in ("drive", "scoop"):
+        quiet_stop(ctx, device)
+    yield from drill_out(ctx)
+    switch_buses(ctx, PARKED_OFF, on=False)
+    start = ctx.now()
+    leaf = parked()
+    while True:
+        yield
+        solar_W, load_W = planner.solar.now_W(), float(ctx.get("power.load_W"))
+        mode[0] = "recharging" if solar_W > load_W else "hibernating"
+        soc = float(ctx.get("power.soc"))
+        charged = soc >= min(cfg.resume_soc, FULL_SOC)
+        if charged and planner.available_Wh() >= planner.need_Wh(leaf):
+            switch_buses(ctx, PARKED_OFF, on=True)
+            yield from wait(ctx, WAKE_S)  # the devices report again before the step is resumed
+            return "charged", f"battery at {soc:.0%} after {ctx.now() - start:.0f} s: resuming {leaf}"
+        if charged and soc >= FULL_SOC:
+            return "hold", f"battery full but {planner.shortfall(leaf) or leaf + ' still short'}: hold for the ground"
+        if ctx.now() - start >= cfg.recharge_max_s:
+            return "hold", (
+                f"recharge: battery at {soc:.0%} after {cfg.recharge_max_s:g} s (array {solar_W:.0f} W, "
+                f"load {load_W:.0f} W), {leaf} waits: hold for the ground"
+            )
+
+
+def switch_buses(ctx: MissionContext, buses: tuple[str, ...], *, on: bool) -> None:
+    """Switch ``buses`` on or off through the interlocks (failures reported, not raised)."""
+    if "power" not in ctx.io.rig:
+        return
+    for bus in buses:
+        try:
+            ctx.io.command("power", "bus", index=POWER_BUSES.index(bus), on=int(on))
+        except (HalError, CommandRejected) as exc:
+            ctx.events.error("mission", "bus_switch_failed", f"{bus} {'on' if on else 'off'}: {exc}")

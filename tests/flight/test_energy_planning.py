@@ -1,0 +1,150 @@
+"""Energy as a planning input: the mission parks and recharges before the battery would reach load shedding,
+hibernates while there is no light, and resumes the exact step it parked.
+
+The real flight segment over emulators behind ``sim://`` on a virtual clock. The battery and the light are set
+on the simulated power unit (a drained battery, a lamp or a shadow on the array); the checks read the
+simulated hardware's physical state and flight's events.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
+from flight.app import FlightApp
+from flight.dispatcher import Stage
+from flight.mission.energy import ESTIMATES
+from isru.config import load_config
+from sim_hw.devices.drill import DrillFirmware
+from sim_hw.devices.power import PowerFirmware
+from sim_hw.registry import install_world, uninstall_world
+from sim_hw.world import SimWorld
+
+pytestmark = pytest.mark.timeout(300)
+
+
+def build(**mission: float) -> tuple[FlightApp, SimWorld, VirtualClock]:
+    config = load_config()
+    settings = {
+        "prospect": False,
+        "cycles": 1,
+        "drill_depth_m": 0.3,
+        "bite_m": 0.15,
+        "hopper_target_kg": 0.5,
+        "heat_min_s": 60.0,
+        "heat_max_s": 300.0,
+        "vent_s": 5.0,
+        "resume_soc": 0.45,  # a short recharge, so the test runs in little wall time
+        **mission,
+    }
+    config = dataclasses.replace(config, mission=dataclasses.replace(config.mission, **settings))  # type: ignore[arg-type]
+    clock = VirtualClock()
+    world = install_world(SimWorld(clock, seed=7, site=1))
+    app = FlightApp(config, clock)
+    assert app.start() == []
+    return app, world, clock
+
+
+def _start(app: FlightApp) -> None:
+    status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+    assert status.stage == Stage.COMPLETED, status
+
+
+def _transitions(app: FlightApp) -> list[str]:
+    return [e.message for e in app.events.recent if e.source == "mission" and e.name == "transition"]
+
+
+@pytest.mark.slow
+def test_an_activity_that_would_drain_the_battery_is_parked_until_recharged_then_resumed_exactly() -> None:
+    app, world, clock = build()
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    drill: DrillFirmware = world.device("drill")  # type: ignore[assignment]
+    try:
+        _start(app)
+        limit = clock.monotonic() + 3600
+        app.executive.run(
+            until=lambda: (
+                (app.mission.state == "extract_drill" and drill.mechanics.depth_m > 0.05) or clock.monotonic() > limit
+            )
+        )
+        assert app.mission.state == "extract_drill"
+        # an unplanned drain while drilling: just above the reserve over the shedding floor (20 %)
+        power.inject_low_battery(0.23)
+        power.inject_solar(1500.0)  # a lamp on the array: recharging takes tens of minutes, not days
+        app.executive.run(until=lambda: app.mission.state != "extract_drill" or clock.monotonic() > limit)
+        assert app.mission.state == "recharge", _transitions(app)[-3:]
+        assert app.mission.progress.parked == "extract_drill"
+        app.executive.run(until=lambda: app.mission.state != "recharge" or clock.monotonic() > limit + 7200)
+        # parked safely: the drill was withdrawn before waiting, and nothing was shed
+        assert app.mission.state == "extract_drill", _transitions(app)[-3:]
+        assert power.soc >= 0.45
+        limit = clock.monotonic() + 3 * 3600
+        app.executive.run(until=lambda: app.mission.state in ("idle", "safe") or clock.monotonic() > limit)
+        assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
+        names = {f"{e.source}.{e.name}" for e in app.events.recent}
+        assert "interlocks.bus_off" not in names and "mission.safe" not in names
+        moves = _transitions(app)
+        parked = [m for m in moves if m.startswith("extract_drill → recharge: energy:")]
+        assert parked, moves
+        assert any(m.startswith("recharge → extract_drill: battery at") for m in moves), moves
+        assert app.mission.progress.cycle == 1 and app.mission.progress.water_kg > 0.0
+        # the campaign log books where the time and the energy went
+        (record,) = app.mission.campaign.cycles
+        assert record["recoveries"].get("park", 0) >= 1
+        assert record["time_s"]["recharging"] > 60.0 and record["time_s"]["working"] > 60.0
+        assert record["energy_harvested_Wh"] > 100.0 and record["energy_used_Wh"] > 0.0
+        assert 0.2 < record["min_soc"] <= 0.24
+        assert record["water_kg"] == pytest.approx(app.mission.progress.water_kg)
+    finally:
+        app.close()
+        uninstall_world()
+
+
+@pytest.mark.slow
+def test_without_light_the_rover_hibernates_and_wakes_when_the_array_delivers_again() -> None:
+    # a heating step that needs more than the battery holds above the floor, plus the reserve
+    app, world, clock = build(energy_reserve_Wh=80.0)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    try:
+        _start(app)
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "process_seal" or clock.monotonic() > limit)
+        assert app.mission.state == "process_seal"
+        heat_W, heat_s = ESTIMATES["process_heat"]
+        need_soc = 0.2 + (heat_W * heat_s / 3600.0 + 80.0) / app.mission.config.battery_capacity_Wh
+        power.inject_low_battery(need_soc - 0.1)
+        power.inject_solar(0.0)  # shadow
+        app.executive.run(until=lambda: app.mission.state == "recharge" or clock.monotonic() > limit)
+        assert app.mission.progress.parked == "process_heat", _transitions(app)[-3:]
+        app.executive.run(duration_s=600.0)
+        assert app.mission.state == "recharge"
+        assert app.table.get("mission.energy_mode") == "hibernating"
+        assert not world.device("extractor").is_actuating()  # heater off, vent closed while parked
+        power.inject_solar(1500.0)  # the site comes out of shadow
+        app.executive.run(until=lambda: app.mission.state != "recharge" or clock.monotonic() > limit + 4 * 3600)
+        assert app.mission.state == "process_heat", _transitions(app)[-3:]
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_a_rover_that_cannot_recharge_holds_for_the_ground_with_the_reason() -> None:
+    app, world, clock = build(recharge_max_s=900.0)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    try:
+        _start(app)
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "extract_drill" or clock.monotonic() > limit)
+        power.inject_low_battery(0.22)
+        power.inject_solar(0.0)
+        app.executive.run(until=lambda: app.mission.state in ("hold", "safe") or clock.monotonic() > limit + 1800)
+        assert app.mission.state == "hold"
+        assert app.mission.progress.held == "recharge"
+        last = _transitions(app)[-1]
+        assert last.startswith("recharge → hold: recharge: battery at") and "hold for the ground" in last, last
+    finally:
+        app.close()
+        uninstall_world()

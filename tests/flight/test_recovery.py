@@ -1,0 +1,78 @@
+"""Recovery instead of a stall: heating that stops is detected within minutes and held for the ground with the
+reason; ``mission.resume`` and ``mission.recover`` are refused, naming the device, while a fault is latched.
+
+The real flight segment over emulators behind ``sim://`` on a virtual clock, faults injected into the
+simulated hardware.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flight.dispatcher import Stage
+from sim_hw.registry import uninstall_world
+from tests.flight.test_energy_planning import build
+
+pytestmark = pytest.mark.timeout(300)
+
+#: The floor: a fault ends recovered, or in HOLD/SAFE with a reason, within this much simulated time.
+DECIDED_S = 600.0
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        ("heater_failure", {}),  # an open heater circuit: no power, no yield
+        ("nan", {"field": "chamber_temp_K"}),  # a failed sensor
+        ("dropout", {"field": "heater_power_W", "duration_s": 1e6}),  # a heater reading 0 W while the batch dries
+    ],
+)
+def test_heating_that_stops_is_held_with_the_reason_within_minutes(kind: str, params: dict[str, Any]) -> None:
+    app, world, clock = build(heat_min_s=3600.0, heat_max_s=6 * 3600.0)
+    try:
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage == Stage.COMPLETED, status
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "process_heat" or clock.monotonic() > limit)
+        assert app.mission.state == "process_heat"
+        app.executive.run(duration_s=120.0)  # heating under way
+        world.inject("extractor", kind, **params)
+        injected = clock.monotonic()
+        app.executive.run(
+            until=lambda: app.mission.state != "process_heat" or clock.monotonic() > injected + DECIDED_S + 60
+        )
+        assert app.mission.state == "hold", app.mission.state
+        assert clock.monotonic() - injected <= DECIDED_S
+        last = [e.message for e in app.events.recent if e.name == "transition"][-1]
+        assert last.startswith("process_heat → hold: heating stalled"), last
+        assert world.device("extractor").heater_W == 0.0 or kind == "dropout"  # type: ignore[attr-defined]
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_resume_and_recover_are_refused_while_a_needed_device_has_a_latched_fault() -> None:
+    app, world, clock = build()
+    try:
+        app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "process_heat" or clock.monotonic() > limit)
+        world.inject("extractor", "heater_failure")
+        app.executive.run(until=lambda: app.mission.state == "hold" or clock.monotonic() > limit + DECIDED_S)
+        assert app.mission.state == "hold"
+        resumed = app.dispatcher.submit("mission.resume", {}, source="test")
+        assert resumed.stage == Stage.FAILED
+        assert "extractor: fault heater_failure latched" in resumed.message, resumed
+        # the circuit stays open: clearing does not clear it, and SAFE cannot be left while it is latched
+        app.dispatcher.submit("extractor.clear_fault", {}, source="test")
+        app.dispatcher.submit("mission.abort", {}, source="test")
+        app.executive.run(until=lambda: app.mission.state == "safe" or clock.monotonic() > limit + 2 * DECIDED_S)
+        assert app.mission.state == "safe"
+        recovered = app.dispatcher.submit("mission.recover", {}, source="test")
+        assert recovered.stage == Stage.FAILED
+        assert "faults are latched" in recovered.message and "extractor" in recovered.message, recovered
+    finally:
+        app.close()
+        uninstall_world()

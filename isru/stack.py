@@ -123,11 +123,14 @@ class SimStack:
     # -------------------------------------------------------------------------------------- life
     def start(self) -> SimStack:
         """Make keys, start flight, connect ground, wait for the dictionary; returns self."""
-        from link.keys import init_keys
+        from link.keys import add_missing_clients, init_keys
         from link.ledger_keys import init_ledger_keys
 
-        if not self.insecure and not (self.keys_dir / "server.key").exists():
-            init_keys(self.keys_dir)
+        if not self.insecure:
+            if not (self.keys_dir / "server.key").exists():
+                init_keys(self.keys_dir)
+            for name in add_missing_clients(self.keys_dir):  # a key directory made before that client existed
+                _LOGGER.warning("keys: added the %s client to %s", name, self.keys_dir)
         init_ledger_keys(self.keys_dir)  # a key directory made before the ledger gets its keys
         self._write_config()
         self.start_flight()

@@ -45,6 +45,7 @@ __all__ = [
     "SAFETY_COMMANDS",
     "ClientIdentity",
     "add_client",
+    "add_missing_clients",
     "allowed_signature",
     "init_keys",
     "load_allowed",
@@ -171,6 +172,19 @@ def load_server_keys(directory: str | Path) -> tuple[bytes, bytes]:
     public, secret = _load(Path(directory) / f"{SERVER}.key_secret", secret=True)
     assert secret is not None
     return public, secret
+
+
+def add_missing_clients(directory: str | Path) -> list[str]:
+    """Add the clients ``isru keys init`` makes (operator, observer, archive, each in its own role) that a key
+    directory made by an older version lacks; returns their names. A name already allowed in any role is left
+    alone."""
+    root = Path(directory)
+    added = []
+    for name in _INITIAL:
+        if not any((root / "allowed" / role / f"{name}.key").exists() for role in ROLES):
+            add_client(root, name, role=name)
+            added.append(name)
+    return added
 
 
 def load_client_keys(directory: str | Path, name: str) -> tuple[bytes, bytes, bytes]:

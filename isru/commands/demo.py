@@ -259,6 +259,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     from isru.errors import StackError
     from isru.stack import SimStack
     from link.config import resolve_keys_dir
+    from link.errors import LinkError
 
     warp = args.warp if args.warp is not None else config.sim.warp
     if not warp > 0:
@@ -296,7 +297,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         if not args.no_console:
             console = _start_console(stack, config, args)
         _run_cycles(stack, stopping)
-    except (StackError, GroundError) as exc:
+    except (StackError, GroundError, LinkError) as exc:
         print(f"isru demo: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

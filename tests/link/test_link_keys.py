@@ -13,7 +13,7 @@ import pytest
 from base.clock import RealClock
 from flight.link_server import KEYS_REFRESH_S
 from link import wire
-from link.keys import ClientIdentity, add_client, init_keys
+from link.keys import ClientIdentity, add_client, add_missing_clients, init_keys, load_allowed
 from tests.support.link_harness import MiniFlight, RawOperator
 
 
@@ -140,3 +140,17 @@ def test_a_safety_client_may_only_stop_and_hold(keys: Path) -> None:
     finally:
         officer.close()
         flight.close()
+
+
+def test_a_key_directory_from_before_the_archive_role_gets_its_missing_client(tmp_path: Path) -> None:
+    """The demo's key directory may predate the archive client: the stack adds what ``isru keys init`` makes
+    today and leaves every existing key alone."""
+    root = init_keys(tmp_path / "keys")
+    for stale in (root / "allowed" / "archive" / "archive.key", *(root / "clients").glob("archive.key*")):
+        stale.unlink()
+    operator_before = (root / "clients" / "operator.key_secret").read_bytes()
+    assert add_missing_clients(root) == ["archive"]
+    assert add_missing_clients(root) == []
+    assert load_allowed(root)
+    assert {identity.role for identity in load_allowed(root).values()} >= {"operator", "observer", "archive"}
+    assert (root / "clients" / "operator.key_secret").read_bytes() == operator_before

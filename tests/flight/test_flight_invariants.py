@@ -209,7 +209,11 @@ class HardwareMonitor:
         demanded = extractor._heater_cmd_W > 0.0 or extractor._setpoint_K > 0.0
         if self._started("heater_demanded", demanded) and lid_open_for > NOTICE_S:
             self._fail(t, f"heater switched on with the lid open (lid at {extractor.lid_position:.2f})")
-        if self._lasting("heater_lid_open", extractor.heater_W > 0.0 and lid_open, t) > REACTION_S:
+        # A heater whose switch failed closed (runaway) stops only when its bus is cut; with the power unit's line
+        # dead too, no path reaches it (a double failure no software can beat, as for the e-stop below).
+        beyond_reach = extractor._runaway and _line_dead(world, "power")
+        heating_open = extractor.heater_W > 0.0 and lid_open and not beyond_reach
+        if self._lasting("heater_lid_open", heating_open, t) > REACTION_S:
             self._fail(
                 t,
                 f"heater drawing {extractor.heater_W:.0f} W with the lid open for > {REACTION_S} s "
@@ -382,7 +386,10 @@ class FlightSafety(RuleBasedStateMachine):
         assert not self.monitor.violations, self.monitor.violations
 
 
+# Derandomized in the suite (the same 10 programs every run, so CI never fails at random); to explore new
+# programs, set derandomize=False and run this file with --hypothesis-seed=N.
 FlightSafety.TestCase.settings = settings(
+    derandomize=True,
     max_examples=10,
     stateful_step_count=25,
     deadline=None,

@@ -34,6 +34,7 @@ from flight.limits import apply_limits, derived_limits
 from flight.mission import Mission, export_diagram
 from flight.mission.params import LiveMissionConfig, mission_param_specs
 from flight.params import ParameterStore
+from flight.rates import RateGovernor
 from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
@@ -137,12 +138,16 @@ class FlightApp:
                 "housekeeping": 1.0 / rates.housekeeping_hz,
             },
         )
+        self.rates = RateGovernor(self.executive, self.rig, self.events, clock, rates)
+        self.interlocks.before_actuation = self.rates.before_actuation
+        self.table.define_many(self.rates.channels())
         self.executive.add_task("control", "rig", self.rig.poll)
         self.executive.add_task("control", "interlocks", self.interlocks.enforce)
         self.executive.add_task("control", "commands", self.dispatcher.tick)
         self.executive.add_task("mission", "mission", self.mission.tick)
         self.executive.add_task("mission", "sequences", self.sequences.tick)
         self.executive.add_task("telemetry", "clock", self.clock_watch.tick)
+        self.executive.add_task("telemetry", "rates", self.rates.tick)
         self.executive.add_task("telemetry", "publish", self._publish)
         self.executive.add_task("telemetry", "fdir", self.fdir.tick)
         self.executive.add_task("housekeeping", "health", self.health.tick)
@@ -209,7 +214,16 @@ class FlightApp:
 
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()
-        parts = (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences, self.clock_watch)
+        parts = (
+            self.mission,
+            self.interlocks,
+            self.fdir,
+            self.failsafe,
+            self.health,
+            self.sequences,
+            self.clock_watch,
+            self.rates,
+        )
         for component in parts:
             values.update(component.telemetry())
         self.table.update(values, self.clock.now())

@@ -21,6 +21,17 @@ class RatesConfig:
     mission_hz: float = setting(10.0, lo=0.1, hi=100.0, unit="Hz", doc="mission machine and sequences")
     telemetry_hz: float = setting(10.0, lo=0.1, hi=100.0, unit="Hz", doc="telemetry publication, fault protection")
     housekeeping_hz: float = setting(1.0, lo=0.01, hi=10.0, unit="Hz", doc="health pings, persistence")
+    adaptive: bool = setting(True, doc="slow the loop and the devices' streams while nothing moves (flight.rates)")
+    quiet_control_hz: float = setting(2.0, lo=0.5, hi=1000.0, unit="Hz", doc="control rate while nothing moves")
+    quiet_mission_hz: float = setting(1.0, lo=0.1, hi=100.0, unit="Hz", doc="mission rate while nothing moves")
+    quiet_telemetry_hz: float = setting(1.0, lo=0.1, hi=100.0, unit="Hz", doc="telemetry rate while nothing moves")
+    quiet_device_period_s: float = setting(
+        1.0, lo=0.01, hi=10.0, unit="s", doc="devices' streaming period while nothing moves"
+    )
+    quiet_deadman_s: float = setting(
+        5.0, lo=0.05, hi=60.0, unit="s", doc="devices' dead-man while nothing moves (>= 4 quiet control periods)"
+    )
+    quiet_after_s: float = setting(2.0, lo=0.0, hi=600.0, unit="s", doc="stillness before the quiet rates apply")
 
 
 @dataclass(frozen=True)

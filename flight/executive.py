@@ -84,6 +84,18 @@ class Executive:
         except KeyError:
             raise KeyError(f"no rate group {name!r}; expected one of {sorted(self._by_name)}") from None
 
+    def set_period(self, group: str, period_s: float) -> None:
+        """Run rate group ``group`` every ``period_s`` (> 0) seconds from now on: a faster period takes effect
+        at once (the group is due within one new period), a slower one after the group's next run."""
+        if not period_s > 0:
+            raise ValueError(f"rate group {group!r}: period must be > 0 s, got {period_s!r}")
+        target = self.group(group)
+        if period_s == target.period_s:
+            return
+        target.period_s = period_s
+        if self._started:
+            target.next_due = min(target.next_due, self.clock.monotonic() + period_s)
+
     def add_task(self, group: str, name: str, task: Task) -> None:
         """Run ``task(scheduled_time)`` in rate group ``group`` (tasks run in the order added)."""
         self.group(group).tasks.append((name, task))

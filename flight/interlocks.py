@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +53,9 @@ _LOGGER = logging.getLogger(__name__)
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
-#: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
-#: periods (0.1 s each) for a heater or a motor, longer for the auger, which coasts down for about two
-#: seconds.
+#: Seconds a rule's stop has to take effect before the device's bus is switched off, judged on the first
+#: telemetry that arrives after them (whatever the streaming period): two active-rate telemetry periods
+#: (0.1 s each) for a heater or a motor, longer for the auger, which coasts down for about two seconds.
 ESCALATE_S = {
     "drill_unanchored": 3.0,
     "heater_lid_open": 0.2,
@@ -93,6 +94,8 @@ class Interlocks:
         self._acted_at: dict[str, float] = {}
         self._escalated: set[str] = set()
         self.shedder = LoadShedder(rig, table, events, self._cut_bus, self.bus_on, lambda: self.drill_deployed)
+        #: Called with (device, command) before any actuation command leaves (the rate governor goes active).
+        self.before_actuation: Callable[[str, str], None] = _nothing
         #: Clock time (s) the heater was last switched off through here; None while it is demanded on.
         self._heater_off_at: float | None = None
 
@@ -211,6 +214,7 @@ class Interlocks:
     def command(self, device: str, name: str, **args: Any) -> AckResult | Motion:
         """Issue a device command if every interlock allows it (the only path to the actuators)."""
         self.check(device, name, args)
+        self.before_actuation(device, name)
         result = self.rig.device(device).command(name, **args)
         if device == "extractor" and name in ("heater_power", "heater_setpoint", "stop"):
             self._note_heater(not _heater_on(name, args))
@@ -247,7 +251,7 @@ class Interlocks:
                 if not self._chamber_below(self.settings.max_chamber_temp_K):
                     self._cut_bus("extractor", "chamber at its maximum with the heater still on")
             off_at = self._heater_off_at
-            if off_at is not None and self.rig.clock.monotonic() - off_at >= ESCALATE_S["heater_uncommanded"]:
+            if off_at is not None and self._reported_since("extractor", off_at + ESCALATE_S["heater_uncommanded"]):
                 self._now_acting.add("heater_uncommanded")
                 if "heater_uncommanded" not in self._acting:
                     self.trips["heater_uncommanded"] = self.trips.get("heater_uncommanded", 0) + 1
@@ -284,10 +288,16 @@ class Interlocks:
         """The condition outlived the stop by :data:`ESCALATE_S`: the device ignores it; cut its power."""
         if rule in self._escalated:
             return
-        if self.rig.clock.monotonic() - self._acted_at.get(rule, math.inf) < ESCALATE_S.get(rule, 0.2):
+        if not self._reported_since(device, self._acted_at.get(rule, math.inf) + ESCALATE_S.get(rule, 0.2)):
             return
         self._escalated.add(rule)
         self._cut_bus(device, f"{rule}: the device did not stop")
+
+    def _reported_since(self, device: str, t: float) -> bool:
+        """True once ``device`` has reported telemetry that arrived at or after clock time ``t`` (s): a stop
+        is judged on what the device said after it had time to act, whatever its streaming period."""
+        snapshot = self.rig.device(device).telemetry if device in self.rig else None
+        return snapshot is not None and snapshot.t >= t
 
     def bus_on(self, bus: str) -> bool:
         """True if power telemetry shows bus ``bus`` switched on (or there is no power telemetry)."""
@@ -372,6 +382,10 @@ class Interlocks:
         for rule, count in self.trips.items():
             values[f"interlocks.trips.{rule}"] = count
         return values
+
+
+def _nothing(_device: str, _command: str) -> None:
+    """No preparation before an actuation command."""
 
 
 def _switches_off(device: str, name: str, args: dict[str, Any]) -> bool:

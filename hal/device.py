@@ -38,6 +38,7 @@ from hal.link_supervision import LinkSupervisor
 from hal.motion import Motion, MotionTracker
 from hal.protocol import AckResult, Frame, MsgType
 from hal.replies import command_reply, heartbeat_reply
+from hal.retiming import retime
 from hal.telemetry import ReportedStatus, TelemetryBase
 from hal.transport import BROADCAST_ADDRESS, Transport
 
@@ -77,16 +78,14 @@ class Device(Generic[TT]):
         self.clock = clock
         self.telemetry_period_s = _check_period(self.name, telemetry_period_s)
         self.deadman_s = _check_deadman(self.name, deadman_s)
-        self.silence_timeout_s = silence_timeout_s
+        self.silence_timeout_s = self.base_silence_s = silence_timeout_s
         self._limits = OperatingLimits(self.name, self.LIMITS, limits or {})
         #: Configured limit values by name, in each limit's unit.
         self.limits: dict[str, float] = self._limits.values
-        #: Seconds :meth:`Motion.wait` sleeps between polls.
-        self.wait_slice_s = 0.01
+        self.wait_slice_s = 0.01  #: Seconds :meth:`Motion.wait` sleeps between polls.
         self.identity: Identity | None = None
         self._events = EventQueue(self.name, event_history, self._lock)
-        #: The latest events, oldest first.
-        self.events: deque[DeviceEvent] = self._events.history
+        self.events: deque[DeviceEvent] = self._events.history  #: The latest events, oldest first.
         self.telemetry_count = 0
         self.bad_frames = 0
         self.setups = 0
@@ -188,6 +187,12 @@ class Device(Generic[TT]):
         self.refresh()
         self._link.configured()
         self.setups += 1
+
+    def retime(self, telemetry_period_s: float, deadman_s: float) -> None:
+        """Stream every ``telemetry_period_s`` s, dead-man ``deadman_s`` s, now and later (hal.retiming)."""
+        period, deadman = _check_period(self.name, telemetry_period_s), _check_deadman(self.name, deadman_s)
+        with self._lock:
+            retime(self, self._link, period, deadman)
 
     # ---------------------------------------------------------------------------------- poll
     def poll(self) -> None:

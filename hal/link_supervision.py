@@ -35,6 +35,11 @@ class LinkSupervisor:
         self.changes: list[tuple[bool, str]] = []
         self._setup_retry_at = -math.inf
 
+    def rearm(self, deadman_s: float) -> None:
+        """The device's dead-man is now ``deadman_s`` seconds: keep-alives and set-up retries follow."""
+        self.keepalive_interval_s = deadman_s / 4
+        self.setup_backoff_s = max(deadman_s / 4, 0.05)
+
     # ------------------------------------------------------------------------------ transport
     def port_changed(self, connected: bool, reason: str) -> None:
         """The transport's port came back (set the device up again) or went down."""

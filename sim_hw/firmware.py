@@ -48,25 +48,19 @@ from hal.protocol import (
     encode_frame,
 )
 from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.firmware_history import CommandHistory, Received
 from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
 BROADCAST_ADDRESS = 0xFF
+#: Longest physics step of a device at rest (no motion, no actuator powered), seconds: its monitors (sensor
+#: plausibility, bus power, fuses) still run at 4 Hz, as a microcontroller's housekeeping loop would.
+QUIET_STEP_S = 0.25
 FIRMWARE_VERSION = (1, 0, 0)
 # Plain ints: ``int & IntFlag`` runs the enum's Python-level operator on every frame.
 _RETRY = int(Flags.RETRY)
 _RESPONSE = int(Flags.RESPONSE)
-
-
-@dataclass(frozen=True)
-class Received:
-    """One command as the device received it (the test-visible history)."""
-
-    t: float
-    name: str
-    args: dict[str, Any]
-    outcome: str  # "ack", "started", or the NACK code name
 
 
 @dataclass
@@ -84,7 +78,7 @@ SENSOR_FAULT_KINDS = ("dropout", "stuck", "nan", "noise")
 _TELEMETRY_NAMES: dict[str, tuple[str, ...]] = {}
 
 
-class Firmware:
+class Firmware(CommandHistory):
     """One emulated device: ICD behaviour plus the device's own commands and physics.
 
     Subclasses set ``spec`` and implement ``cmd_<name>(**args) -> AckResult | bytes | None`` for each of
@@ -125,12 +119,18 @@ class Firmware:
     # ------------------------------------------------------------------------------- byte interface
     def receive(self, data: bytes) -> None:
         """Bytes from the host. Invalid frames are dropped silently (the host times out and retries)."""
-        for frame in self._decoder.feed(data):
+        frames = self._decoder.feed(data)
+        wake, step = self.next_wakeup(), self.max_step_s(-1.0)
+        for frame in frames:
             try:
                 self._handle(frame)
             except Exception:  # the firmware must survive anything the host sends
                 _LOGGER.exception("%s: error handling %r", self.spec.name, frame)
                 self.frames_rejected += 1
+        if frames and (self.next_wakeup() < wake or self.max_step_s(-1.0) < step):
+            # A command started work (a finer step) or output (an earlier wake-up): the world plans its next
+            # step again rather than trust the one planned while the device rested.
+            self.world.wakeups_changed()
 
     def _on_frame_error(self, error: FrameError) -> None:
         """A frame with a valid CRC but another protocol version, addressed to us, gets a NACK saying which
@@ -360,8 +360,16 @@ class Firmware:
                 self._next_telemetry = t + period
 
     def next_wakeup(self) -> float:
-        """World time (s) of this device's next scheduled output (telemetry), or ``inf``."""
+        """World time (s) of this device's next scheduled output (telemetry) or, while it actuates, of its
+        dead-man expiring (so the world steps to the moment it trips), or ``inf``."""
+        if self.is_actuating() and not self._deadman_tripped:
+            return min(self._next_telemetry, self._last_host_rx + self.deadman_ms / 1000.0 + 1e-6)
         return self._next_telemetry
+
+    def max_step_s(self, fine_s: float) -> float:
+        """Longest physics step this device allows now, seconds: the world's ``fine_s`` while a motion runs
+        or an actuator is powered, :data:`QUIET_STEP_S` at rest."""
+        return fine_s if self._motion is not None or self.is_actuating() else QUIET_STEP_S
 
     def telemetry_payload(self) -> bytes:
         """The packed TELEMETRY payload (header + device fields), with any injected sensor symptoms."""
@@ -463,33 +471,6 @@ class Firmware:
             elif fault.kind == "stuck":
                 values[name] = int(fault.value)
         return values
-
-    def received(self, name: str) -> list[Received]:
-        """Every recorded command called ``name``."""
-        return [r for r in self.history if r.name == name]
-
-    def assert_received(self, name: str, outcome: str | None = None, **args: Any) -> Received:
-        """Assert the device received command ``name`` (with these argument values and outcome, if
-        given; floats compared to 1e-6 relative) and return the latest such record."""
-        for record in reversed(self.history):
-            if record.name != name or (outcome is not None and record.outcome != outcome):
-                continue
-            if all(_close(record.args.get(k), v) for k, v in args.items()):
-                return record
-        seen = [(r.name, r.args, r.outcome) for r in self.history[-10:]]
-        raise AssertionError(f"{self.spec.name} never received {name} {args} ({outcome}); last: {seen}")
-
-    def assert_not_received(self, name: str) -> None:
-        """Assert the device never received command ``name``."""
-        hits = self.received(name)
-        if hits:
-            raise AssertionError(f"{self.spec.name} received {name} {len(hits)} time(s): {hits[-1]}")
-
-
-def _close(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return a is not None and math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-9)
-    return a == b
 
 
 __all__ = ["HOST_ADDRESS", "Firmware", "Nack", "Received", "SensorFault"]

@@ -155,9 +155,15 @@ class SimWorld:
                 self._run_scheduled()
 
     def _next_target(self) -> float:
-        """World time (s) of the next step: one step on, or earlier when output or a fault falls due."""
-        target = self.t + self.step_s
+        """World time (s) of the next step: one step on, or earlier when output or a fault falls due.
+
+        The step is the shortest any device allows now (:meth:`Firmware.max_step_s`): ``step_s`` while
+        something moves or an actuator is powered, longer while every device rests (docs/sim.md, step
+        control)."""
         devices = self._stepping
+        fine = self.step_s
+        step = min([d.max_step_s(fine) for d in devices]) if devices else fine
+        target = self.t + step
         wake = min([d.next_wakeup() for d in devices]) if devices else math.inf
         if self._scheduled:
             wake = min(wake, self._scheduled[0][0])

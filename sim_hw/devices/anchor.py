@@ -287,6 +287,14 @@ class AnchorFirmware(Firmware):
             self._current_A = 0.0
             self._power_W = self.anchors.design.idle_W
 
+    def max_step_s(self, fine_s: float) -> float:
+        """``fine_s`` while an anchor drive turns or the body is loaded, lifted or moving (its dynamics are
+        integrated explicitly); the quiet step at rest."""
+        body = self.anchors.body
+        if self.world.rover.drill_thrust_N > 0.0 or body.velocity_m_s != 0.0 or body.lift_m != 0.0:
+            return fine_s
+        return super().max_step_s(fine_s)
+
     def is_actuating(self) -> bool:
         """True while an anchor drive turns."""
         return bool(self._op)

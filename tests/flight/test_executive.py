@@ -80,3 +80,18 @@ def test_unknown_group_and_empty_config_are_errors(clock: VirtualClock) -> None:
     executive = Executive(clock, EventLog(clock), {"control": 0.02})
     with pytest.raises(KeyError, match="expected one of"):
         executive.add_task("telemetry", "x", lambda t: None)
+
+
+def test_a_faster_period_takes_effect_at_once_a_slower_after_the_next_run(clock: VirtualClock) -> None:
+    executive = Executive(clock, EventLog(clock), {"control": 1.0})
+    seen: list[float] = []
+    executive.add_task("control", "record", seen.append)
+    executive.run(duration_s=2.5)  # runs at 0, 1, 2
+    executive.set_period("control", 0.1)
+    executive.run(duration_s=0.55)  # due within one new period: 2.6, 2.7, 2.8, 2.9, 3.0
+    assert [round(t, 6) for t in seen] == [0.0, 1.0, 2.0, 2.6, 2.7, 2.8, 2.9, 3.0]
+    executive.set_period("control", 2.0)
+    executive.run(duration_s=4.0)  # 3.1 was already due, then every 2 s
+    assert [round(t, 6) for t in seen[8:]] == [3.1, 5.1]
+    with pytest.raises(ValueError, match="period must be > 0 s"):
+        executive.set_period("control", 0.0)

@@ -76,6 +76,7 @@ CASES = {
         [(0.5, "anchor", "slip", {})],
         "safe",
         ("interlocks.drill_unanchored", "mission.safe"),
+        ready=lambda world: world.device("drill").is_actuating(),  # the slip comes while the auger turns
     ),
     "process-heater-runaway": Case(
         "process_heat",

@@ -152,6 +152,9 @@ class StepProbe:
     def next_wakeup(self) -> float:
         return math.inf
 
+    def max_step_s(self, fine_s: float) -> float:
+        return fine_s  # the monitor samples at the world's finest step, whatever the devices allow
+
 
 class HardwareMonitor:
     """Samples the emulators' physical state and records every broken invariant (with world time, s)."""

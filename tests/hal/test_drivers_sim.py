@@ -17,6 +17,7 @@ import pytest
 
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
+from base.errors import ConfigError
 from hal.device import Device
 from hal.device_events import DeviceEvent
 from hal.devices import DRIVER_CLASSES, open_device
@@ -549,3 +550,56 @@ def test_power_low_battery_faults_and_trips_the_soc_limit(bench: Bench):
     assert "low_battery" in power.faults and power.state == DeviceState.FAULT
     (violation,) = power.limit_violations()
     assert violation.limit == "min_soc" and "below the limit min_soc = 0.3" in violation.text
+
+
+def test_retime_writes_the_dead_man_and_period_in_the_safe_order(bench: Bench):
+    world = bench.build("drill")
+    drill = bench.connect("drill")
+    firmware = world.device("drill")
+    start = len(firmware.history)
+    drill.retime(1.0, 5.0)  # slower: the stream first, then the longer dead-man
+    assert [(r.name, r.args) for r in firmware.history[start:]] == [
+        ("set_telemetry_period", {"period_ms": 1000}),
+        ("set_deadman", {"timeout_ms": 5000}),
+    ]
+    assert (firmware.telemetry_period_ms, firmware.deadman_ms) == (1000, 5000)
+    assert drill.silence_timeout_s >= 3.0
+    start = len(firmware.history)
+    drill.retime(0.1, 1.0)  # faster: the shorter dead-man first
+    assert [r.name for r in firmware.history[start:]] == ["set_deadman", "set_telemetry_period"]
+    assert drill.silence_timeout_s == CONFIG.transport.silence_timeout_s
+    drill.retime(0.1, 1.0)  # unchanged: nothing is sent
+    assert len(firmware.history) == start + 2
+    with pytest.raises(ConfigError, match="deadman_s"):
+        drill.retime(0.1, 0.0)
+    # a reconnect sets the device up with the rates now in force
+    drill.retime(0.5, 2.0)
+    world.inject("drill", "disconnect")
+    bench.run(0.5)
+    world.inject("drill", "reconnect")
+    assert bench.run_until(lambda: drill.link_up and firmware.deadman_ms == 2000, 5.0)
+    assert firmware.telemetry_period_ms == 500
+
+
+def test_the_world_steps_finely_only_while_something_works_and_trips_the_dead_man_on_time(bench: Bench):
+    world = bench.build("drive", "imu")
+    drive = bench.connect("drive", deadman_s=1.0)
+    bench.run(1.0)
+    version = world.version
+    bench.clock.advance(10.0)  # nothing works, nobody polls: the world steps a second at a time (plus output)
+    world.sync()
+    at_rest = world.version - version
+    assert at_rest <= 10 + 2 * 10 * 10  # quiet steps, plus two streams at 10 Hz
+    drive.wheels(0.05, 0.05)
+    firmware = world.device("drive")
+    host_rx = firmware._last_host_rx
+    bench.clock.advance(3.0)  # the host falls silent while the wheels turn
+    world.sync()
+    trip = next(e for e in firmware.events_sent if e["event"] == EventId.DEADMAN_STOP)
+    assert trip["t"] - host_rx == pytest.approx(1.0, abs=1e-3)
+    drive.clear_fault()
+    version = world.version
+    drive.wheels(0.05, 0.05)
+    bench.clock.advance(0.5)
+    world.sync()
+    assert world.version - version >= 0.5 / world.step_s  # working: fine steps

@@ -81,9 +81,10 @@ class Host(SimLink):
         """Let ``seconds`` of clock time pass, sending a heartbeat every ``beat_s`` and reading everything."""
         run([self], seconds, slice_s=beat_s)
 
-    def finish(self, command: str, timeout_s: float = 120.0) -> Completion:
-        """Run until ``command``'s next COMMAND_COMPLETE arrives; return it."""
-        seen = len(self.completions(command))
+    def finish(self, command: str, timeout_s: float = 120.0, seen: int | None = None) -> Completion:
+        """Run until ``command``'s next COMMAND_COMPLETE arrives (after the first ``seen``, by default those
+        already here); return it."""
+        seen = len(self.completions(command)) if seen is None else seen
         waited = 0.0
         while len(self.completions(command)) == seen and waited < timeout_s:
             self.run(0.5)
@@ -112,8 +113,9 @@ def host() -> Iterator[Host]:
 
 
 def _dig(rig: Host, depth_m: float) -> Completion:
+    seen = len(rig.completions("dig"))  # a dig blocked at once may complete in the same exchange as its ACK
     assert rig.ack("dig", depth_m=depth_m) == AckResult.STARTED
-    return rig.finish("dig", 300.0)
+    return rig.finish("dig", 300.0, seen)
 
 
 # ------------------------------------------------------------------------------------------ motion

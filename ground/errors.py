@@ -84,3 +84,11 @@ class WaitTimeout(GroundError):
 
 class LedgerError(GroundError):
     """The ledger's log, a checkpoint, a proof or a bundle is malformed, inconsistent or fails verification."""
+
+
+class AccountError(GroundError):
+    """An account could not be added, changed or read (a bad name, role or password, or the file's error)."""
+
+
+class LoginRefused(GroundError):
+    """A login or a session was refused: unknown user, wrong password or a revoked account. Nothing was done."""

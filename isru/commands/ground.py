@@ -183,7 +183,8 @@ def _await_dictionary(core: Any, clock: Any, timeout_s: float) -> None:
         state = getattr(core.link, "state", "connecting")
         raise SystemExit(
             f"isru ground: no answer from flight at {core.client.endpoint} within {timeout_s} s (link {state}); "
-            "is `isru flight` running, and do the keys match?"
+            "is `isru flight` running, and do the keys match? (flight admits ground-station keys only — [link] "
+            "admit, archive, operator and safety by default; observers and partners log in to the hub's console)"
         ) from None
 
 

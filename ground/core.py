@@ -171,9 +171,10 @@ class GroundCore:
         source = self.actor_source
         return None if source is None else source()
 
-    def _who(self) -> tuple[str, str]:
-        """(name, role) of whoever acts now: the person, else this station's identity and link role."""
-        person = self.actor()
+    def _who(self, person: Actor | None = None) -> tuple[str, str]:
+        """(name, role) of whoever acts now: ``person``, else the actor source's, else this station's identity
+        and link role."""
+        person = person or self.actor()
         return (person.name, person.role) if person is not None else (self.identity, self.role)
 
     def seed_latest(self) -> int:
@@ -360,8 +361,8 @@ class GroundCore:
         self.archive.flush()
 
     # --------------------------------------------------------------------------------- commanding
-    def _require_operator(self, action: str) -> None:
-        person = self.actor()
+    def _require_operator(self, action: str, person: Actor | None = None) -> None:
+        person = person or self.actor()
         if person is not None:
             try:
                 person.require_commanding(action)
@@ -384,21 +385,24 @@ class GroundCore:
             raise NotConnected("no flight dictionary yet: the link has not been acquired")
         return dictionary
 
-    def send(self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False) -> CommandRecord:
-        """Send command ``name`` with ``args`` and return its record (stages arrive later).
+    def send(
+        self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False, actor: Actor | None = None
+    ) -> CommandRecord:
+        """Send command ``name`` with ``args`` for ``actor`` (default: the actor source's person, else the
+        station) and return its record (stages arrive later).
 
         Raises, with nothing sent: :class:`~ground.errors.Forbidden` (observer, or no link),
         :class:`~ground.errors.NotConnected` (no dictionary yet), :class:`~ground.errors.UnknownCommand`,
         :class:`~ground.errors.ValidationError`, :class:`~ground.errors.NeedsConfirmation` (hazardous, not
         confirmed) or :class:`~ground.errors.SendFailed` (the link would not take it).
         """
-        self._require_operator(f"send {name}")
+        self._require_operator(f"send {name}", actor)
         dictionary = self._dictionary()
         values = dictionary.validate(name, args)
         hazard = dictionary.hazard(name)
         if hazard is not None and not confirmed:
             raise NeedsConfirmation(name, hazard)
-        return self._send(name, values)
+        return self._send(name, values, actor)
 
     def estop(self) -> CommandRecord:
         """Send the emergency stop (its name from the dictionary). Operators only; never needs confirmation."""
@@ -407,9 +411,9 @@ class GroundCore:
         name = dictionary.estop_command
         return self._send(name, dictionary.validate(name, {}))
 
-    def _send(self, name: str, values: dict[str, Any]) -> CommandRecord:
+    def _send(self, name: str, values: dict[str, Any], actor: Actor | None = None) -> CommandRecord:
         assert self.client is not None  # _require_operator refuses a core without a link
-        who, role = self._who()
+        who, role = self._who(actor)
         command_id = f"{self.identity}-{uuid.uuid4().hex[:16]}"
         # Recorded before it leaves, so a status arriving on the link thread always finds its record.
         record = self.commands.expect(command_id, name, values, who)

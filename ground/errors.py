@@ -92,3 +92,13 @@ class AccountError(GroundError):
 
 class LoginRefused(GroundError):
     """A login or a session was refused: unknown user, wrong password or a revoked account. Nothing was done."""
+
+
+class HubError(GroundError):
+    """The ground hub refused a partner tool's request or did not answer; ``status`` is its HTTP status (0: no
+    answer): 401 login, 403 forbidden, 409 needs confirmation, 400 invalid, 503 no link."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"hub: {message}" if status == 0 else f"hub refused ({status}): {message}")
+        self.status = status
+        self.reason = message

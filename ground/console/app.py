@@ -13,6 +13,7 @@ from starlette.requests import Request
 
 from ground.console import (
     alarms,
+    api,
     archive,
     audit,
     auth,
@@ -39,6 +40,7 @@ def register_pages(ctx: ConsoleContext) -> None:
     hub_auth = ctx.auth
     if hub_auth is not None:
         hub_auth.install()
+        api.install(ctx)
 
         @ui.page(auth.LOGIN_PATH)
         def login_page(request: Request) -> None:

@@ -37,8 +37,9 @@ from ground.errors import Forbidden, LoginRefused
 _LOGGER = logging.getLogger(__name__)
 
 LOGIN_PATH = "/login"
-#: Paths served without a login: the login page and NiceGUI's own assets and websocket.
-OPEN_PREFIXES = (LOGIN_PATH, "/_nicegui", "/favicon")
+#: Paths served without a session login: the login page, NiceGUI's own assets and websocket, and the API
+#: (:mod:`ground.console.api`, which checks each request's own credentials).
+OPEN_PREFIXES = (LOGIN_PATH, "/_nicegui", "/favicon", "/api/")
 
 
 def allowed_origins(host: str, port: int, *, tls: bool, public_origin: str = "") -> list[str]:

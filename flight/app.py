@@ -209,7 +209,16 @@ class FlightApp:
 
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()
-        parts = (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences, self.clock_watch)
+        parts = (
+            self.mission,
+            self.interlocks,
+            self.fdir,
+            self.failsafe,
+            self.health,
+            self.params,  # its param.* channels are in the dictionary: ground shows their values, not "—"
+            self.sequences,
+            self.clock_watch,
+        )
         for component in parts:
             values.update(component.telemetry())
         self.table.update(values, self.clock.now())

@@ -197,6 +197,7 @@ def test_a_restarted_hub_shows_every_channel_at_once_from_its_archive(flight: Fl
         try:
             run_until(flight, [core.link_client], lambda: len(core.latest) > 50, "telemetry")
             before = core.latest
+            assert any(name.startswith("param.mission.") for name in before)  # parameters are telemetry too
             core.flush()
         finally:
             core.link_client.close()

@@ -14,6 +14,7 @@ The Ledger view reads the hub's ledger log (``--ledger``) with the public keys i
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -118,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
     client.run_in_thread()
     scheme = "https" if ground.tls_cert else "http"
     print(f"isru console: {scheme}://{host}:{port} (hub of {link.endpoint} as {args.identity})", flush=True)
+    # The web server stops gracefully on SIGTERM and then raises it again: let that end here, after the
+    # archive and the link are closed below, not kill the process halfway.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
         serve(ctx, host, port, tls_cert=ground.tls_cert, tls_key=ground.tls_key)
     except KeyboardInterrupt:

@@ -87,6 +87,29 @@ class AuditedAlarmBoard(AlarmBoard):
         super().shelve(name, seconds, who)
         self._record("alarm_shelve", name, f"for {seconds:g} s")
 
+    def restore(self, journal: list[tuple[float, str, dict[str, Any]]]) -> int:
+        """Put back the alarms a previous run of this hub left on the board, from its journal (oldest first):
+        each name's last state, unless that state took it off the board (acknowledged with the value back to
+        normal). Shelving is not restored (its deadline was on the old process's clock). Returns how many."""
+        last: dict[str, dict[str, Any]] = {}
+        for _t, name, state in journal:
+            last[name] = state
+        fields = set(Alarm.__dataclass_fields__)
+        restored = 0
+        with self._lock:
+            for name, state in last.items():
+                if (state.get("acked") and state.get("level") == "ok") or name in self._alarms:
+                    continue
+                values = {k: v for k, v in state.items() if k in fields}
+                values["shelved_until"] = None
+                try:
+                    self._alarms[name] = Alarm(**values)
+                except TypeError as exc:
+                    self._logger.error("alarm %s not restored from the journal: %s", name, exc)
+                    continue
+                restored += 1
+        return restored
+
     def unshelve(self, name: str) -> None:
         """Unshelve (see :meth:`AlarmBoard.unshelve`) and audit it."""
         super().unshelve(name)

@@ -54,6 +54,8 @@ KINDS = ("telemetry", "event", "command", "alarm", "link", "dictionary")
 #: Recent events kept in memory (the archive keeps all of them).
 KEEP_EVENTS = 1000
 OPERATOR = "operator"
+#: Alarm journal rows read back when a hub restarts (the newest; each alarm's last state counts).
+JOURNAL_RESTORE_ROWS = 20_000
 #: How often retention runs while the link reports (clock seconds).
 RETENTION_PERIOD_S = 3600.0
 
@@ -178,14 +180,17 @@ class GroundCore:
         return (person.name, person.role) if person is not None else (self.identity, self.role)
 
     def seed_latest(self) -> int:
-        """Take the newest archived value of every channel as its latest value (a hub restarted, or a view
-        opened late, shows every channel at once, even those flight publishes only on change); returns how
-        many channels were seeded. Live samples newer than an archived one always win."""
+        """Take the newest archived value of every channel as its latest value, and put back the alarms the
+        journal says were on the board (a restarted hub shows every channel and the same alarms at once);
+        returns how many channels were seeded. Live samples newer than an archived one always win."""
         try:
             newest = latest_values(self.archive)
+            alarms = self.alarms.restore(self.archive.alarm_journal(limit=JOURNAL_RESTORE_ROWS))
         except ArchiveError as exc:
-            _LOGGER.error("latest values not read from the archive: %s", exc)
+            _LOGGER.error("latest values and alarms not read from the archive: %s", exc)
             return 0
+        if alarms:
+            _LOGGER.info("%d alarm(s) restored from the archive's journal", alarms)
         with self._lock:
             for channel, (value, t) in newest.items():
                 held = self._latest.get(channel)

@@ -188,7 +188,9 @@ def test_the_person_acting_is_checked_named_and_audited(flight: Flight, tmp_path
         archive.close()
 
 
-def test_a_restarted_hub_shows_every_channel_at_once_from_its_archive(flight: Flight, tmp_path: Path) -> None:
+def test_a_restarted_hub_shows_every_channel_and_its_alarms_at_once_from_its_archive(
+    flight: Flight, tmp_path: Path
+) -> None:
     path = tmp_path / "hub.sqlite"
     with Archive(path) as archive:
         core = GroundCore.connect(
@@ -198,6 +200,8 @@ def test_a_restarted_hub_shows_every_channel_at_once_from_its_archive(flight: Fl
             run_until(flight, [core.link_client], lambda: len(core.latest) > 50, "telemetry")
             before = core.latest
             assert any(name.startswith("param.mission.") for name in before)  # parameters are telemetry too
+            flight.app.table.update({HOT.name: 900.0}, flight.clock.now())
+            run_until(flight, [core.link_client], lambda: core.alarms.get(HOT.name) is not None, "the alarm")
             core.flush()
         finally:
             core.link_client.close()
@@ -211,7 +215,9 @@ def test_a_restarted_hub_shows_every_channel_at_once_from_its_archive(flight: Fl
             latest = core.latest
             assert set(before) <= set(latest)
             assert all(latest[name][1] >= t for name, (_value, t) in before.items())
-            assert latest["mission.state"] == before["mission.state"]
+            assert latest["mission.state"][0] == before["mission.state"][0]
+            alarm = core.alarms.get(HOT.name)  # the same alarm board as before the restart
+            assert alarm is not None and alarm.latched == "alarm" and not alarm.acked and alarm.latched_value == 900.0
         finally:
             core.link_client.close()
             core.close()

@@ -104,6 +104,15 @@ def test_with_a_certificate_the_hub_serves_https_only(tmp_path: Path) -> None:
             urllib.request.urlopen(request, timeout=5, context=trusted)
         assert cross_site.value.code == 403
         cross_site.value.close()
+        socket_url = f"https://127.0.0.1:{port}/_nicegui_ws/socket.io/?EIO=4&transport=polling"
+        with pytest.raises(urllib.error.HTTPError) as foreign_socket:  # nor may it open the console's websocket
+            urllib.request.urlopen(
+                urllib.request.Request(socket_url, headers={"Origin": "https://evil.example"}),
+                timeout=5,
+                context=trusted,
+            )
+        assert foreign_socket.value.code == 403
+        foreign_socket.value.close()
     finally:
         hub.terminate()
         output = hub.communicate(timeout=30)[0]

@@ -130,8 +130,6 @@ def _act(accounts: Any, args: argparse.Namespace) -> str | None:
 
 def _audit(config: Any, clock: Any, args: argparse.Namespace, detail: str) -> None:
     """Record the change in the hub's audit trail (when the configuration names the archive)."""
-    import getpass as who
-
     from ground.audit import AuditLog
     from ground.errors import GroundError
 
@@ -140,7 +138,7 @@ def _audit(config: Any, clock: Any, args: argparse.Namespace, detail: str) -> No
     action = {"add": "account_add", "remove": "account_remove", "passwd": "account_passwd", "role": "account_role"}
     try:
         log = AuditLog(config.ground.archive, clock, rover=config.ground.rover or "rover")
-        log.record(f"cli:{who.getuser()}", "admin", action[args.action], args.name, detail)
+        log.record(f"cli:{getpass.getuser()}", "admin", action[args.action], args.name, detail)
         log.close()
     except GroundError as exc:
         print(f"isru users: the change is not in the audit trail: {exc}", file=sys.stderr)

@@ -220,6 +220,7 @@ class FlightApp:
             self.fdir,
             self.failsafe,
             self.health,
+            self.params,  # its param.* channels are in the dictionary: ground shows their values, not "—"
             self.sequences,
             self.clock_watch,
             self.rates,

@@ -39,7 +39,7 @@ from flight.spool import Spool
 from flight.telemetry import ChannelSpec
 from link import wire
 from link.errors import LinkError, MalformedMessage
-from link.keys import ClientIdentity
+from link.keys import ROLES, ClientIdentity, parse_roles
 from link.lighttime import los_timeout_s
 from link.schema import SEVERITIES, Stage
 
@@ -152,12 +152,14 @@ class LinkServer:
         insecure: bool = False,
         spool: str | Path | None = None,
         context: zmq.Context | None = None,
+        admit_roles: tuple[str, ...] = ROLES,
         **parts: Any,
     ) -> LinkServer:
         """A server bound to ``endpoint`` (CURVE with the keys in ``keys_dir``, plaintext only if ``insecure``),
         spooling to ``spool`` (a temporary file if None); ``parts`` go to the constructor (``table``, ``events``,
         ``dispatcher``, ``failsafe``, ``dictionary``, ``name``, ``light_time_s``, ``heartbeat_s``,
-        ``los_missed``, ``counters``). Raises a :class:`~link.errors.LinkError` if the socket cannot be opened."""
+        ``los_missed``, ``counters``); only client keys of ``admit_roles`` are let in. Raises a
+        :class:`~link.errors.LinkError` if the socket cannot be opened."""
         tmpdir = None
         if not spool:
             tmpdir = tempfile.TemporaryDirectory(prefix="isru-spool-")
@@ -167,7 +169,9 @@ class LinkServer:
         if context is None:
             context = own_context = zmq.Context()
         try:
-            socket = open_router(context, endpoint, keys_dir, insecure=insecure, reserved_endpoint=reserved_endpoint)
+            socket = open_router(
+                context, endpoint, keys_dir, insecure=insecure, reserved_endpoint=reserved_endpoint, roles=admit_roles
+            )
         except LinkError:
             if own_context is not None:
                 own_context.term()
@@ -195,6 +199,7 @@ class LinkServer:
             "los_missed": link.los_missed,
             "spool": link.spool or None,
             "limits": LinkLimits(spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)),
+            "admit_roles": parse_roles(link.admit),
         }
         settings.update(overrides)
         server = cls.open(

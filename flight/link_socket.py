@@ -14,7 +14,7 @@ import zmq
 
 from link import wire
 from link.errors import LinkError
-from link.keys import ClientIdentity
+from link.keys import ROLES, ClientIdentity
 from link.security import ServerSecurity
 
 __all__ = ["PeerUnreachable", "RouterSocket", "open_router"]
@@ -94,12 +94,14 @@ def open_router(
     *,
     insecure: bool = False,
     reserved_endpoint: str = "",
+    roles: tuple[str, ...] = ROLES,
 ) -> RouterSocket:
     """A ROUTER socket on ``context`` secured with the keys in ``keys_dir`` (plaintext only if ``insecure``) and
     bound to ``endpoint`` — and to ``reserved_endpoint`` too if given (same socket and keys: a second door for
     the ground station, e.g. on its private network, whose listen queue a flood of the first cannot fill);
-    raises a :class:`~link.errors.LinkError` (nothing left open) if that fails."""
-    security = ServerSecurity(context, keys_dir, insecure=insecure)
+    raises a :class:`~link.errors.LinkError` (nothing left open) if that fails. Only client keys of ``roles`` are
+    admitted."""
+    security = ServerSecurity(context, keys_dir, insecure=insecure, roles=roles)
     try:
         socket = context.socket(zmq.ROUTER)
     except zmq.ZMQError as exc:

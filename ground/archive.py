@@ -541,3 +541,17 @@ def checked_samples(seq: Any, samples: Any) -> list[tuple[str, float, Any]]:
                 f"telemetry packet {seq!r}: time of {item[0]!r}: expected epoch seconds, found {item[1]!r}"
             )
     return items
+
+
+def latest_values(archive: Archive) -> dict[str, tuple[Any, float]]:
+    """channel → ``(value, t epoch s)`` of its newest sample in ``archive``, for every channel (one indexed
+    look-up each): what a hub restarted or a view opened late shows at once."""
+    with archive._lock:
+        archive.flush()
+        kinds = dict(archive._channel_types)
+    rows = archive._read(
+        "SELECT c.name, s.t, s.value FROM channels c JOIN samples s ON s.rowid = "
+        "(SELECT rowid FROM samples WHERE channel_id = c.id ORDER BY t DESC LIMIT 1)",
+        (),
+    )
+    return {name: ((bool(v) if kinds.get(name) == "bool" else v), float(t)) for name, t, v in rows}

@@ -37,8 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from base.clock import Clock
-from ground.alarms import AlarmBoard
-from ground.archive import Archive
+from ground.acting import Actor, ActorSource, AuditedAlarmBoard, audit_safely
+from ground.archive import Archive, latest_values
+from ground.audit import AuditLog
 from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
@@ -53,6 +54,8 @@ KINDS = ("telemetry", "event", "command", "alarm", "link", "dictionary")
 #: Recent events kept in memory (the archive keeps all of them).
 KEEP_EVENTS = 1000
 OPERATOR = "operator"
+#: Alarm journal rows read back when a hub restarts (the newest; each alarm's last state counts).
+JOURNAL_RESTORE_ROWS = 20_000
 #: How often retention runs while the link reports (clock seconds).
 RETENTION_PERIOD_S = 3600.0
 
@@ -61,15 +64,28 @@ class GroundCore:
     """Client → archive, latest values, events, commands, alarms and link status; commanding with its rules.
 
     ``client`` is a :class:`ground.client.LinkClient` (None: an archive-only core that can read history but
-    never command).
+    never command). ``rover`` names the rover this core's link reaches (its data model carries it so one hub
+    can later serve several; '' = flight's own name from the welcome). ``audit`` (an
+    :class:`~ground.audit.AuditLog`) records every person's action; ``actor_source`` (see
+    :mod:`ground.acting`) says which person acts now.
     """
 
     def __init__(
-        self, client: LinkClient | None, archive: Archive, clock: Clock, *, keep_events: int = KEEP_EVENTS
+        self,
+        client: LinkClient | None,
+        archive: Archive,
+        clock: Clock,
+        *,
+        keep_events: int = KEEP_EVENTS,
+        rover: str = "",
+        audit: AuditLog | None = None,
     ) -> None:
         self.client = client
         self.archive = archive
         self.clock = clock
+        self._rover = rover
+        self.audit = audit
+        self.actor_source: ActorSource | None = None
         self._lock = threading.RLock()
         self._latest: dict[str, tuple[Any, float]] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=keep_events)
@@ -79,7 +95,14 @@ class GroundCore:
         self.timeline = Timeline()  # flight's sample times, kept monotonic across its clock steps
         self.dictionary: GroundDictionary | None = None
         self.commands = CommandHistory(clock)
-        self.alarms = AlarmBoard(clock, guard=self._require_operator, who=lambda: self.identity)
+        self.alarms = AuditedAlarmBoard(
+            clock,
+            guard=self._require_operator,
+            who=lambda: self._who()[0],
+            role=lambda: self._who()[1],
+            audit=lambda: self.audit,
+            logger=_LOGGER,
+        )
         self.alarms.subscribe(self._on_alarm)
         if client is not None:
             client.on_dictionary(self.handle_dictionary)
@@ -93,7 +116,15 @@ class GroundCore:
 
     @classmethod
     def connect(
-        cls, endpoint: str, archive: Archive, clock: Clock, *, archiving: bool = True, **client_options: Any
+        cls,
+        endpoint: str,
+        archive: Archive,
+        clock: Clock,
+        *,
+        archiving: bool = True,
+        rover: str = "",
+        audit: AuditLog | None = None,
+        **client_options: Any,
     ) -> GroundCore:
         """A core over a new :class:`ground.client.LinkClient` to ``endpoint``.
 
@@ -102,10 +133,14 @@ class GroundCore:
         live view (``archiving=False``: the CLI's watch, a second console) starts from what flight still holds
         and never prunes. ``client_options`` go to the client (``keys_dir``, ``identity``, ``insecure``,
         ``light_time_s`` …); the caller services the client (``run_in_thread()`` or ``poll()``) and closes it.
+        An archiving core starts with the newest archived value of every channel (:meth:`seed_latest`).
         """
         resume_after = archive.high_seq() if archiving else 0
         client = LinkClient(endpoint, clock, resume_after=resume_after, archive=archiving, **client_options)
-        return cls(client, archive, clock)
+        core = cls(client, archive, clock, rover=rover, audit=audit)
+        if archiving:
+            core.seed_latest()
+        return core
 
     # ------------------------------------------------------------------------------------- state
     @property
@@ -127,6 +162,41 @@ class GroundCore:
     def identity(self) -> str:
         """Who acts through this core (the client certificate's name; the role if the client has none)."""
         return str(getattr(self.client, "identity", "") or self.role)
+
+    @property
+    def rover(self) -> str:
+        """The rover this core's link reaches: the configured id, else flight's name once welcomed."""
+        return self._rover or str(getattr(self._link, "flight", "") or "rover")
+
+    def actor(self) -> Actor | None:
+        """The person acting now (from ``actor_source``), None for the station itself."""
+        source = self.actor_source
+        return None if source is None else source()
+
+    def _who(self, person: Actor | None = None) -> tuple[str, str]:
+        """(name, role) of whoever acts now: ``person``, else the actor source's, else this station's identity
+        and link role."""
+        person = person or self.actor()
+        return (person.name, person.role) if person is not None else (self.identity, self.role)
+
+    def seed_latest(self) -> int:
+        """Take the newest archived value of every channel as its latest value, and put back the alarms the
+        journal says were on the board (a restarted hub shows every channel and the same alarms at once);
+        returns how many channels were seeded. Live samples newer than an archived one always win."""
+        try:
+            newest = latest_values(self.archive)
+            alarms = self.alarms.restore(self.archive.alarm_journal(limit=JOURNAL_RESTORE_ROWS))
+        except ArchiveError as exc:
+            _LOGGER.error("latest values and alarms not read from the archive: %s", exc)
+            return 0
+        if alarms:
+            _LOGGER.info("%d alarm(s) restored from the archive's journal", alarms)
+        with self._lock:
+            for channel, (value, t) in newest.items():
+                held = self._latest.get(channel)
+                if held is None or t > held[1]:
+                    self._latest[channel] = (value, t)
+        return len(newest)
 
     @property
     def link(self) -> Any:
@@ -296,7 +366,14 @@ class GroundCore:
         self.archive.flush()
 
     # --------------------------------------------------------------------------------- commanding
-    def _require_operator(self, action: str) -> None:
+    def _require_operator(self, action: str, person: Actor | None = None) -> None:
+        person = person or self.actor()
+        if person is not None:
+            try:
+                person.require_commanding(action)
+            except Forbidden as exc:
+                audit_safely(self.audit, _LOGGER, person.name, person.role, "command_refused", action, str(exc))
+                raise
         role = self.role
         if not role:
             raise NotConnected(f"{action}: the link has not been acquired yet, so this client's role is unknown")
@@ -313,21 +390,24 @@ class GroundCore:
             raise NotConnected("no flight dictionary yet: the link has not been acquired")
         return dictionary
 
-    def send(self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False) -> CommandRecord:
-        """Send command ``name`` with ``args`` and return its record (stages arrive later).
+    def send(
+        self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False, actor: Actor | None = None
+    ) -> CommandRecord:
+        """Send command ``name`` with ``args`` for ``actor`` (default: the actor source's person, else the
+        station) and return its record (stages arrive later).
 
         Raises, with nothing sent: :class:`~ground.errors.Forbidden` (observer, or no link),
         :class:`~ground.errors.NotConnected` (no dictionary yet), :class:`~ground.errors.UnknownCommand`,
         :class:`~ground.errors.ValidationError`, :class:`~ground.errors.NeedsConfirmation` (hazardous, not
         confirmed) or :class:`~ground.errors.SendFailed` (the link would not take it).
         """
-        self._require_operator(f"send {name}")
+        self._require_operator(f"send {name}", actor)
         dictionary = self._dictionary()
         values = dictionary.validate(name, args)
         hazard = dictionary.hazard(name)
         if hazard is not None and not confirmed:
             raise NeedsConfirmation(name, hazard)
-        return self._send(name, values)
+        return self._send(name, values, actor)
 
     def estop(self) -> CommandRecord:
         """Send the emergency stop (its name from the dictionary). Operators only; never needs confirmation."""
@@ -336,17 +416,19 @@ class GroundCore:
         name = dictionary.estop_command
         return self._send(name, dictionary.validate(name, {}))
 
-    def _send(self, name: str, values: dict[str, Any]) -> CommandRecord:
+    def _send(self, name: str, values: dict[str, Any], actor: Actor | None = None) -> CommandRecord:
         assert self.client is not None  # _require_operator refuses a core without a link
+        who, role = self._who(actor)
         command_id = f"{self.identity}-{uuid.uuid4().hex[:16]}"
         # Recorded before it leaves, so a status arriving on the link thread always finds its record.
-        record = self.commands.expect(command_id, name, values, self.identity)
+        record = self.commands.expect(command_id, name, values, who)
         try:
             self.client.send_command(name, values, command_id=command_id)
         except LinkError as exc:
             self.commands.forget(command_id)
             raise SendFailed(name, exc) from exc
-        _LOGGER.info("sent %s %s as %s", name, values, command_id)
+        _LOGGER.info("sent %s %s as %s for %s", name, values, command_id, who)
+        audit_safely(self.audit, _LOGGER, who, role, "command", name, f"{values} id {command_id}")
         self._emit("command", record)
         return record
 

@@ -84,3 +84,21 @@ class WaitTimeout(GroundError):
 
 class LedgerError(GroundError):
     """The ledger's log, a checkpoint, a proof or a bundle is malformed, inconsistent or fails verification."""
+
+
+class AccountError(GroundError):
+    """An account could not be added, changed or read (a bad name, role or password, or the file's error)."""
+
+
+class LoginRefused(GroundError):
+    """A login or a session was refused: unknown user, wrong password or a revoked account. Nothing was done."""
+
+
+class HubError(GroundError):
+    """The ground hub refused a partner tool's request or did not answer; ``status`` is its HTTP status (0: no
+    answer): 401 login, 403 forbidden, 409 needs confirmation, 400 invalid, 503 no link."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"hub: {message}" if status == 0 else f"hub refused ({status}): {message}")
+        self.status = status
+        self.reason = message

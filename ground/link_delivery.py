@@ -58,6 +58,7 @@ class Delivery:
         self.lost = 0
         self.duplicates = 0
         self.backfilling = False
+        self.boot_id = ""  # of the flight boot that last welcomed us
         self.hello_t: float | None = None
         self.ack_gate: Callable[[int], None] | None = None
         self._last_ack_t = -1e18
@@ -79,7 +80,20 @@ class Delivery:
             self.hello(now, want_dictionary=want_dictionary)
 
     def welcome(self, message: wire.Welcome) -> None:
-        """Resume where flight says it resumes (following a replaced spool); counts packets it no longer had."""
+        """Resume where flight says it resumes (following a replaced spool); counts packets it no longer had.
+
+        A welcome below what ground holds from the boot that already welcomed us answers an earlier hello (flight
+        was slow to start and ground said hello again meanwhile), not a replaced spool: ground keeps what it
+        holds and says hello again from there, so nothing is delivered twice or renumbered."""
+        if message.resume_seq < self.last_seq and self.boot_id and message.boot_id == self.boot_id:
+            _LOGGER.info(
+                "link: a welcome from packet %d answers an earlier hello; resuming after %d",
+                message.resume_seq,
+                self.last_seq,
+            )
+            self.hello(self.clock.monotonic(), want_dictionary=False)
+            return
+        self.boot_id = message.boot_id
         if message.resume_seq < self.last_seq:
             # flight's spool numbers below what ground holds: its spool was replaced; follow flight
             _LOGGER.error(

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "isru.commands.console",
     "isru.commands.ground",
     "isru.commands.keys",
+    "isru.commands.users",
     "isru.commands.ledger",
     "isru.commands.store",
 )

@@ -50,7 +50,8 @@ class SimStack:
     """Flight process + ground core over the real link; see the module docstring.
 
     ``warp`` is flight's simulated seconds per wall second; ``overrides`` are merged into the flight
-    configuration (nested like the TOML file); ``insecure`` runs the link in plaintext (tests of that only).
+    configuration (nested like the TOML file); ``insecure`` runs the link in plaintext (tests of that only);
+    ``endpoint`` is the link's (None: a free port on 127.0.0.1).
     """
 
     def __init__(
@@ -62,6 +63,7 @@ class SimStack:
         light_time_s: float = 0.0,
         insecure: bool = False,
         config: str | Path | None = None,
+        endpoint: str | None = None,
     ) -> None:
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +71,7 @@ class SimStack:
         self.light_time_s = light_time_s
         self.insecure = insecure
         self.base_config = config
-        self.endpoint = f"tcp://127.0.0.1:{free_port()}"
+        self.endpoint = endpoint or f"tcp://127.0.0.1:{free_port()}"
         self.keys_dir = self.workdir / "keys"
         self.config_path = self.workdir / "flight.toml"
         self.log_path = self.workdir / "flight.log"

@@ -27,6 +27,11 @@ class LinkConfig:
     spool_max_mb: float = setting(
         1024.0, lo=0.0, hi=1_048_576.0, unit="MiB", doc="spool size cap: past it the oldest unacknowledged packets go"
     )
+    admit: str = setting(
+        "archive,operator,safety",
+        doc="client roles flight lets in (comma-separated): ground stations only; observers and other partners "
+        "log in to the ground hub, never to flight",
+    )
     spool: str = setting(
         "", doc="SQLite spool of unacknowledged telemetry, events and command counters ('' = $ISRU_HOME/spool.sqlite)"
     )

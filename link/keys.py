@@ -43,6 +43,7 @@ __all__ = [
     "COMMANDING_ROLES",
     "ROLES",
     "SAFETY_COMMANDS",
+    "STATION_ROLES",
     "ClientIdentity",
     "add_client",
     "add_missing_clients",
@@ -57,6 +58,10 @@ __all__ = [
 #: it commands like an operator and only its acknowledgements let flight prune its spool; ``safety`` may only
 #: send :data:`SAFETY_COMMANDS` (a safety officer's console).
 ROLES = ("operator", "observer", "archive", "safety")
+#: The roles of ground *stations* — what a flight process admits by default (``[link] admit``). People and
+#: partners (consoles, observers) log in to the ground hub instead, never to flight: an ``observer`` key is
+#: refused unless flight is configured to admit that role.
+STATION_ROLES = ("archive", "operator", "safety")
 #: Roles that may send any command.
 COMMANDING_ROLES = frozenset({"operator", "archive"})
 #: The only commands a ``safety`` client may send: the emergency stop and holding the mission.
@@ -196,8 +201,21 @@ def load_client_keys(directory: str | Path, name: str) -> tuple[bytes, bytes, by
     return public, secret, server_public
 
 
-def load_allowed(directory: str | Path, errors: list[str] | None = None) -> dict[bytes, ClientIdentity]:
-    """Every allowed client's Z85 public key → its identity, from ``DIR/allowed/<role>/<name>.key``.
+def parse_roles(text: str) -> tuple[str, ...]:
+    """``"archive, operator"`` → ``("archive", "operator")``; :class:`KeyFileError` naming an unknown role."""
+    roles = tuple(part.strip() for part in str(text).split(",") if part.strip())
+    if not roles:
+        raise KeyFileError(f"admitted roles {text!r}: expected a comma-separated list of {', '.join(ROLES)}")
+    for role in roles:
+        _check_role(role)
+    return roles
+
+
+def load_allowed(
+    directory: str | Path, errors: list[str] | None = None, *, roles: tuple[str, ...] = ROLES
+) -> dict[bytes, ClientIdentity]:
+    """Every allowed client's Z85 public key → its identity, from ``DIR/allowed/<role>/<name>.key``, for the
+    ``roles`` admitted (keys in the other role folders are left out: flight refuses them).
 
     A bad key file (unreadable, not a certificate, a key allowed twice) raises :class:`KeyFileError` naming it;
     with ``errors`` given it is skipped instead and the error appended there, so one bad file never stops the
@@ -206,7 +224,7 @@ def load_allowed(directory: str | Path, errors: list[str] | None = None) -> dict
     if not root.is_dir():
         raise KeyFileError(f"{root}: no such directory; expected the allowed-keys folder made by `isru keys init`")
     allowed: dict[bytes, ClientIdentity] = {}
-    for role in ROLES:
+    for role in roles:
         folder = root / role
         if not folder.is_dir():
             continue

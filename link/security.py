@@ -29,7 +29,14 @@ import zmq.auth.thread
 from zmq.utils import z85
 
 from link.errors import InsecureSetup, KeyFileError
-from link.keys import ClientIdentity, allowed_signature, load_allowed, load_client_keys, load_server_keys
+from link.keys import (
+    ROLES,
+    ClientIdentity,
+    allowed_signature,
+    load_allowed,
+    load_client_keys,
+    load_server_keys,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -48,9 +55,10 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
     without a restart. Counts ``accepted`` and ``denied`` handshakes.
     """
 
-    def __init__(self, context: zmq.Context, keys_dir: str | Path) -> None:
+    def __init__(self, context: zmq.Context, keys_dir: str | Path, *, roles: tuple[str, ...] = ROLES) -> None:
         super().__init__(context=context, log=logging.getLogger(f"{__name__}.zap"))
         self.keys_dir = Path(keys_dir)
+        self.roles = roles
         self._lock = threading.Lock()
         self._client_keys: dict[bytes, ClientIdentity] = {}
         self._signature: tuple[tuple[str, int, int], ...] | None = None
@@ -76,7 +84,12 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
             else:
                 self.denied += 1
         if not allowed:
-            _LOGGER.warning("link: refused a client key not in %s/allowed", self.keys_dir)
+            _LOGGER.warning(
+                "link: refused a client key not in %s/allowed/{%s} (flight admits only these roles; people and "
+                "partners log in to the ground hub)",
+                self.keys_dir,
+                ",".join(self.roles),
+            )
         return allowed
 
     def refresh(self) -> bool:
@@ -87,7 +100,7 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
             return False
         errors: list[str] = []
         try:
-            allowed = load_allowed(self.keys_dir, errors)
+            allowed = load_allowed(self.keys_dir, errors, roles=self.roles)
         except KeyFileError:
             if self._signature is None:
                 raise
@@ -120,7 +133,14 @@ class LinkAuthenticator(zmq.auth.thread.ThreadAuthenticator):
 class ServerSecurity:
     """How flight's server socket is secured: CURVE with its authenticator, or plaintext if ``insecure``."""
 
-    def __init__(self, context: zmq.Context, keys_dir: str | Path | None, *, insecure: bool = False) -> None:
+    def __init__(
+        self,
+        context: zmq.Context,
+        keys_dir: str | Path | None,
+        *,
+        insecure: bool = False,
+        roles: tuple[str, ...] = ROLES,
+    ) -> None:
         self.context = context
         self.insecure = insecure
         self.authenticator: LinkAuthenticator | None = None
@@ -131,7 +151,7 @@ class ServerSecurity:
         if not keys_dir:
             raise InsecureSetup("a secured link needs a key directory (isru keys init DIR); or pass insecure=True")
         self._keys = load_server_keys(keys_dir)
-        self.authenticator = LinkAuthenticator(context, keys_dir)
+        self.authenticator = LinkAuthenticator(context, keys_dir, roles=roles)
         self.authenticator.start()
 
     def bind(self, socket: zmq.Socket, endpoint: str) -> str:

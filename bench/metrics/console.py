@@ -1,11 +1,12 @@
 """Console metrics: how late a telemetry sample is drawn in the browser, and what serving it costs.
 
 One run feeds both keys. A flight process (:mod:`bench.metrics._console_flight`: flight's telemetry table
-and link server, CURVE, spool on disk) publishes 50 packets/s of 8 channels; ``isru console`` (the real
-command, its own process) receives them over the link into its ground core and archive and serves the
-console; three headless Chromium browsers (Debian's, driven by chromedriver, offline) each show all 8
-channels in two live plots. Every sample drawn is timed in the browser: the animation frame after its
-chart was redrawn, minus the wall time flight stamped on the sample (same machine, same clock).
+and link server, CURVE, spool on disk) publishes 50 packets/s of 8 channels; the ground hub ``isru console``
+(the real command, its own process, one link session as the archiving station) receives them over the link
+into its ground core and archive and serves the console; three headless Chromium browsers (Debian's, driven
+by chromedriver, offline) each log in to the hub with an account and show all 8 channels in two live plots.
+Every sample drawn is timed in the browser: the animation frame after its chart was redrawn, minus the wall
+time flight stamped on the sample (same machine, same clock).
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ BROWSERS = 3
 WARMUP_S = 3.0
 #: Wall seconds to wait for the server or a browser before giving up.
 START_TIMEOUT_S = 30.0
+#: The bench's account on the hub (an observer: it only watches).
+USER, PASSWORD = "bench", "bench-observer-password"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 
@@ -98,10 +101,12 @@ def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
     )
     with tempfile.TemporaryDirectory(prefix="isru-bench-console-") as folder, contextlib.ExitStack() as stack:
         keys = init_keys(Path(folder) / "keys")
+        _add_account(Path(folder) / "accounts.sqlite")
         endpoint = stack.enter_context(_flight(keys))
         server = stack.enter_context(_console(Path(folder), keys, endpoint, port))
         drivers = [stack.enter_context(_browser()) for _ in range(browsers)]
         for driver in drivers:
+            _log_in(driver, f"http://127.0.0.1:{port}")
             driver.get(url)
         deadline = time.perf_counter() + START_TIMEOUT_S
         for driver in drivers:
@@ -130,6 +135,39 @@ def measure(measure_s: float, browsers: int = BROWSERS) -> ConsoleRun:
         measured_s=elapsed,
         expected_samples=int(RATE_HZ * CHANNELS * browsers * elapsed),
     )
+
+
+def _add_account(path: Path) -> None:
+    from base.clock import RealClock
+    from ground.accounts import Accounts
+
+    accounts = Accounts(path, RealClock())
+    try:
+        accounts.add(USER, "observer", PASSWORD)
+    finally:
+        accounts.close()
+
+
+def _log_in(driver: WebDriver, base: str) -> None:
+    """Log the browser in to the hub as the bench's account."""
+    from selenium.webdriver.common.by import By
+
+    driver.get(base + "/login")
+    deadline = time.perf_counter() + START_TIMEOUT_S
+    while True:
+        try:
+            driver.find_element(By.XPATH, "//input[@aria-label='user']").send_keys(USER)
+            driver.find_element(By.XPATH, "//input[@aria-label='password']").send_keys(PASSWORD)
+            driver.find_element(By.XPATH, "//button[.//span[normalize-space(text())='Log in']]").click()
+            break
+        except Exception as exc:  # the login page is still drawing
+            if time.perf_counter() > deadline:
+                raise MeasurementError(f"the hub's login page did not take the bench's login: {exc}") from exc
+            time.sleep(0.1)
+    while "/login" in driver.current_url:
+        if time.perf_counter() > deadline:
+            raise MeasurementError("the hub did not let the bench's account in")
+        time.sleep(0.1)
 
 
 def _free_port() -> int:
@@ -187,7 +225,8 @@ def _flight(keys: Path) -> Iterator[str]:
 
 @contextlib.contextmanager
 def _console(folder: Path, keys: Path, endpoint: str, port: int) -> Iterator[subprocess.Popen]:
-    """``isru console`` on ``port`` over the link to ``endpoint``; yields the process once it serves."""
+    """The hub (``isru console``) on ``port`` over the link to ``endpoint``; yields the process once it serves
+    (its login page: every other page asks for a login)."""
     config = folder / "console.toml"
     config.write_text(f'[link]\nendpoint = "{endpoint}"\n[ground]\nconsole_port = {port}\n', encoding="utf-8")
     command = [
@@ -200,7 +239,9 @@ def _console(folder: Path, keys: Path, endpoint: str, port: int) -> Iterator[sub
         "--keys",
         str(keys),
         "--identity",
-        "operator",
+        "archive",
+        "--accounts",
+        str(folder / "accounts.sqlite"),
         "--archive",
         str(folder / "archive.sqlite"),
     ]

@@ -13,7 +13,10 @@ from starlette.requests import Request
 
 from ground.console import (
     alarms,
+    api,
     archive,
+    audit,
+    auth,
     command_history,
     commands,
     events,
@@ -26,11 +29,22 @@ from ground.console import (
 from ground.console.context import ConsoleContext
 
 _LOGGER = logging.getLogger(__name__)
+#: Wall seconds open connections get to finish when the hub stops (a browser holding one never blocks it).
+SHUTDOWN_GRACE_S = 5
 
 
 def register_pages(ctx: ConsoleContext) -> None:
-    """Subscribe the console to its core and add every view as a page."""
+    """Subscribe the console to its core and add every view as a page (and, when ``ctx.auth`` is set, the
+    login page and the checks of :mod:`ground.console.auth`)."""
     ctx.attach()
+    hub_auth = ctx.auth
+    if hub_auth is not None:
+        hub_auth.install()
+        api.install(ctx)
+
+        @ui.page(auth.LOGIN_PATH)
+        def login_page(request: Request) -> None:
+            auth.login_page(hub_auth, request)
 
     @ui.page("/")
     def overview_page() -> None:
@@ -72,12 +86,21 @@ def register_pages(ctx: ConsoleContext) -> None:
     def ledger_page() -> None:
         ledger.view(ctx)
 
+    @ui.page("/audit")
+    def audit_page() -> None:
+        audit.view(ctx)
 
-def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> None:
-    """Serve the console on ``host``:``port`` until the process is interrupted (blocks)."""
+
+def serve(
+    ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080, *, tls_cert: str = "", tls_key: str = ""
+) -> None:
+    """Serve the console on ``host``:``port`` until the process is interrupted (blocks); HTTPS with
+    ``tls_cert`` and ``tls_key`` (PEM files) when both are given."""
     register_pages(ctx)
     app.on_shutdown(ctx.detach)
-    _LOGGER.info("console on http://%s:%d", host, port)
+    tls = bool(tls_cert and tls_key)
+    _LOGGER.info("console on %s://%s:%d", "https" if tls else "http", host, port)
+    extra: dict[str, str] = {"ssl_certfile": tls_cert, "ssl_keyfile": tls_key} if tls else {}
     ui.run(
         host=host,
         port=port,
@@ -86,4 +109,8 @@ def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> Non
         show=False,
         show_welcome_message=False,
         favicon="🛰",
+        storage_secret=auth.session_secret(),
+        session_middleware_kwargs={"same_site": "strict", "https_only": tls},
+        timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+        **extra,  # type: ignore[arg-type]
     )

@@ -11,9 +11,11 @@ from typing import Any
 
 from base.clock import Clock
 from ground.console.feed import TelemetryFeed
+from ground.errors import GroundError
 
 #: Kinds of core news that pages redraw on (each bumps a revision of the same name in the feed).
 REVISION_KINDS = ("event", "command", "alarm", "link", "dictionary")
+#: The audit trail's new rows bump the ``audit`` revision (when the console logs people in).
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,9 @@ class ConsoleContext:
     ledger: Any = None
     #: This console's partner as a witness (a :class:`ground.ledger.witness.Witness`), or None.
     witness: Any = None
+    #: Who is logged in where (a :class:`ground.console.auth.HubAuth`); None serves the pages without login
+    #: (an in-process test harness only: ``isru console`` always logs people in).
+    auth: Any = None
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
     _exports: tempfile.TemporaryDirectory | None = None
 
@@ -56,6 +61,10 @@ class ConsoleContext:
         self._unsubscribe.append(self.core.subscribe("telemetry", self._on_telemetry))
         for kind in REVISION_KINDS:
             self._unsubscribe.append(self.core.subscribe(kind, self._bumper(kind)))
+        if self.auth is not None:
+            self.core.actor_source = self.auth.current_actor
+            if self.auth.audit is not None:
+                self.auth.audit.on_entry(self._bumper("audit"))
         latest = getattr(self.core, "latest", {}) or {}
         self.feed.add((name, t, value) for name, (value, t) in list(latest.items()))
 
@@ -79,11 +88,31 @@ class ConsoleContext:
         """The core's :class:`ground.dictionary.GroundDictionary`, None until flight has sent it."""
         return self.core.dictionary
 
+    def person(self) -> Any:
+        """The logged-in person of the page being served (a :class:`ground.acting.Actor`; None without login)."""
+        if self.auth is None:
+            return None
+        try:
+            return self.auth.current_actor()
+        except GroundError:
+            return None
+
     @property
     def can_command(self) -> bool:
-        """True when the link role may send commands (operator, archive, safety — flight limits safety to
-        estop and mission.hold); the core refuses the others anyway."""
+        """True when this page's person may command (operator or admin) over a link role that may (operator,
+        archive, safety — flight limits safety to estop and mission.hold); the core refuses the others anyway."""
+        if self.auth is not None:
+            person = self.person()
+            if person is None or not person.may_command:
+                return False
         return self.core.role in ("operator", "archive", "safety")
+
+    def role_text(self) -> str:
+        """What the header shows: ``name (role)`` of the logged-in person, else the link role."""
+        person = self.person()
+        if person is not None:
+            return f"{person.name} ({person.role})"
+        return str(self.core.role or "no link")
 
     # ----------------------------------------------------------------------------------- listeners
     def _on_telemetry(self, *args: Any) -> None:

@@ -21,6 +21,7 @@ VIEWS = (
     ("/sequences", "Sequences"),
     ("/archive", "Archive"),
     ("/ledger", "Ledger"),
+    ("/audit", "Audit"),
 )
 
 
@@ -84,6 +85,10 @@ def frame(ctx: ConsoleContext, title: str) -> RoleGate:
                     link.classes("bg-slate-600")
         ui.space()
         role = ui.badge("").classes("text-sm").mark("role")
+        if ctx.auth is not None:
+            from ground.console.auth import logout
+
+            ui.button("Log out", on_click=lambda: logout(ctx.auth)).props("flat dense color=white").mark("logout")
         link_label = ui.label("").classes("text-sm").mark("link")
         alarm_badge = ui.badge("").props("color=red").mark("alarm-count")
         gate.add(
@@ -91,7 +96,7 @@ def frame(ctx: ConsoleContext, title: str) -> RoleGate:
         )
 
     def refresh() -> None:
-        role.set_text(str(ctx.core.role or "no link"))
+        role.set_text(ctx.role_text())
         link_label.set_text(link_text(getattr(ctx.core, "link", None)))
         count = _unacknowledged(ctx)
         alarm_badge.set_text(f"{count} alarm{'s' if count != 1 else ''}")

@@ -1,9 +1,12 @@
-"""``isru console --config FILE [--host H --port P] [--keys DIR --identity NAME]``: connect a ground core
-to the flight link and serve the operator console in the browser.
+"""``isru console --config FILE [--host H --port P] [--keys DIR --identity NAME]``: the ground hub — one
+ground station process per rover link, serving every person's console in the browser.
 
-The link endpoint, light time and heartbeat come from ``[link]``; the archive and the console address from
-``[ground]`` (loopback, port 8080 by default). ``--identity`` names the client certificate in the key
-directory: ``operator`` may command, ``observer`` (a partner agency) sees everything and can send nothing.
+The hub owns the link client (as the archiving station, ``--identity archive`` by default), the archive, the
+shared alarm board with its journal, command verification and the dictionary; every browser that logs in
+sees the same state, and N consoles are still one session on flight. People log in with their own account
+(``isru users add NAME --role operator|observer|admin``; ``[ground] accounts``); the role comes from the
+account. ``[ground] tls_cert`` and ``tls_key`` serve HTTPS. The link endpoint, light time and heartbeat come
+from ``[link]``; the archive and the console address from ``[ground]`` (loopback, port 8080 by default).
 The Ledger view reads the hub's ledger log (``--ledger``) with the public keys in ``DIR/ledger``; with
 ``--witness-key`` a partner cosigns checkpoints from it.
 """
@@ -11,6 +14,7 @@ The Ledger view reads the hub's ledger log (``--ledger``) with the public keys i
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -26,7 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="address to serve on (default: [ground] console_host)")
     parser.add_argument("--port", type=int, help="port to serve on (default: [ground] console_port)")
     parser.add_argument("--keys", help="key directory from `isru keys init` (default: [link] keys)")
-    parser.add_argument("--identity", default="operator", help="client certificate to connect as (default: operator)")
+    parser.add_argument(
+        "--identity", default="archive", help="the station's client certificate on the link (default: archive)"
+    )
+    parser.add_argument("--accounts", help="account file (default: [ground] accounts)")
     parser.add_argument("--archive", help="archive file (default: [ground] archive, '' = a temporary file)")
     parser.add_argument(
         "--ledger", help="the hub's ledger log for the Ledger view (default: [ground] ledger, or beside the archive)"
@@ -82,6 +89,12 @@ def run(args: argparse.Namespace) -> int:
         print(f"isru console: {exc}", file=sys.stderr)
         return 2
     try:
+        hub_auth = hub_auth_for(ground, args.accounts, archive_path, host, port, clock)
+    except GroundError as exc:
+        print(f"isru console: {exc}", file=sys.stderr)
+        archive.close()
+        return 2
+    try:
         core = GroundCore.connect(
             link.endpoint,
             archive,
@@ -92,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
             light_time_s=link.light_time_s,
             heartbeat_s=link.heartbeat_s,
             los_missed=link.los_missed,
+            rover=ground.rover,
         )
     except (LinkError, GroundError) as exc:
         print(f"isru console: cannot set up the link as {args.identity!r}: {exc}", file=sys.stderr)
@@ -99,11 +113,17 @@ def run(args: argparse.Namespace) -> int:
         return 2
     client = core.link_client
     ctx = ConsoleContext(core, clock)
+    ctx.auth = hub_auth
+    core.audit = hub_auth.audit
     ctx.ledger, ctx.witness = _ledger_parts(args, ground, keys, archive_path)
     client.run_in_thread()
-    print(f"isru console: http://{host}:{port} as {args.identity} over {link.endpoint}", flush=True)
+    scheme = "https" if ground.tls_cert else "http"
+    print(f"isru console: {scheme}://{host}:{port} (hub of {link.endpoint} as {args.identity})", flush=True)
+    # The web server stops gracefully on SIGTERM and then raises it again: let that end here, after the
+    # archive and the link are closed below, not kill the process halfway.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     try:
-        serve(ctx, host, port)
+        serve(ctx, host, port, tls_cert=ground.tls_cert, tls_key=ground.tls_key)
     except KeyboardInterrupt:
         pass
     finally:
@@ -112,9 +132,40 @@ def run(args: argparse.Namespace) -> int:
         client.close()
         core.close()
         archive.close()
+        hub_auth.accounts.close()
+        if hub_auth.audit is not None:
+            hub_auth.audit.close()
         if scratch is not None:
             scratch.cleanup()
     return 0
+
+
+def hub_auth_for(ground: Any, accounts_path: str | None, archive_path: str, host: str, port: int, clock: Any) -> Any:
+    """The hub's :class:`~ground.console.auth.HubAuth` (accounts, the audit trail in the archive file, the
+    console's origins); raises :class:`~ground.errors.GroundError` naming what is wrong (no accounts yet,
+    half a TLS configuration, a file that cannot be opened)."""
+    from ground.accounts import Accounts
+    from ground.audit import AuditLog
+    from ground.config import resolve_accounts
+    from ground.console.auth import HubAuth, allowed_origins
+    from ground.errors import AccountError
+
+    if bool(ground.tls_cert) != bool(ground.tls_key):
+        raise AccountError("[ground] tls_cert and tls_key: expected both (HTTPS) or neither (HTTP)")
+    for name in ("tls_cert", "tls_key"):
+        value = getattr(ground, name)
+        if value and not Path(value).is_file():
+            raise AccountError(f"[ground] {name}: no such file {value!r}; expected a PEM file")
+    accounts = Accounts(resolve_accounts(accounts_path or ground.accounts), clock)
+    if not any(not account.revoked for account in accounts.list()):
+        path = accounts.path
+        accounts.close()
+        raise AccountError(
+            f"no accounts in {path}: add one with `isru users add NAME --role operator` (or admin) first"
+        )
+    audit = AuditLog(archive_path, clock, rover=ground.rover or "rover")
+    origins = allowed_origins(host, port, tls=bool(ground.tls_cert), public_origin=ground.public_origin)
+    return HubAuth(accounts, audit, origins)
 
 
 def _ledger_parts(args: argparse.Namespace, ground: Any, keys: str, archive_path: str) -> tuple[Any, Any]:

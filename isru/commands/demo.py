@@ -1,10 +1,12 @@
 """``isru demo``: the main job on the embedded default — simulated hardware and flight on this machine.
 
-Without ``--headless`` (what ``make demo`` runs) the whole station runs as separate processes: flight
-(``isru flight``, the simulated devices inside it) on a clock ``--warp`` times real time, this process as the
-archiving ground station over the CURVE-secured ZeroMQ link on 127.0.0.1 (keys made once in
-``.isru/keys``, data in ``.isru/demo``), and the browser console (``isru console``, http://127.0.0.1:8080).
-It starts a mining cycle whenever the mission is idle and prints mission events until interrupted. With
+Without ``--headless`` (what ``make demo`` runs) flight (``isru flight``, the simulated devices inside it)
+runs as its own process on a clock ``--warp`` times real time, on ``[link] endpoint`` (tcp://127.0.0.1:7700
+by default), and this process is the ground hub: the archiving station over the CURVE-secured ZeroMQ link
+(keys made once in ``.isru/keys``, data in ``.isru/demo``, started clean each run) serving the browser
+console (http://127.0.0.1:8080) to everyone who logs in. The demo's own account ``demo`` (an operator) gets a
+new password each run, printed here; add your own with ``isru users add``. It starts a mining cycle whenever
+the mission is idle and prints mission events until interrupted. With
 ``--pty`` the simulated devices run in their own ``isru sim --pty`` process and flight talks to them over
 pseudo-terminals, exactly as it would over USB serial.
 
@@ -266,7 +268,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         print("isru demo: --warp must be > 0", file=sys.stderr)
         return 2
     workdir = resolve_keys_dir("").parent / "demo"
-    for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "ledger.sqlite", "params.json"):
+    # Start clean: a previous run's files (console.sqlite is from the time the console had its own archive).
+    for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "ledger.sqlite", "params.json", "console.sqlite"):
         for path in workdir.glob(stale + "*"):
             path.unlink()
     overrides: dict[str, Any] = {"sim": {"seed": config.sim.seed}}
@@ -281,9 +284,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         where = f"simulated devices in their own process (pid {sim_process.pid}) on ptys"
     else:
         where = "simulated devices inside the flight process (sim:// ports)"
-    stack = SimStack(workdir, warp=warp, overrides=overrides, config=args.config)
+    stack = SimStack(workdir, warp=warp, overrides=overrides, config=args.config, endpoint=config.link.endpoint)
     stack.keys_dir = resolve_keys_dir("")
-    console = None
     stopping: list[int] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
@@ -294,9 +296,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
             flush=True,
         )
         stack.ground.subscribe("event", _print_event)
-        if not args.no_console:
-            console = _start_console(stack, config, args)
-        _run_cycles(stack, stopping)
+        if args.no_console or not _serve_console(stack, config, args, stopping):
+            _run_cycles(stack, stopping)
     except (StackError, GroundError, LinkError) as exc:
         print(f"isru demo: {exc}", file=sys.stderr)
         return 1
@@ -310,9 +311,6 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
                 f"water, {core.value('mission.regolith_kg', 0.0):.2f} kg regolith archived in {stack.archive_path}",
                 flush=True,
             )
-        if console is not None:
-            console.terminate()
-            console.wait(timeout=10)
         stack.stop()
         if sim_process is not None:
             sim_process.terminate()
@@ -320,9 +318,10 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     return 0
 
 
-def _run_cycles(stack: Any, stopping: list[int]) -> None:
+def _run_cycles(stack: Any, stopping: list[int], stop_console: bool = False) -> None:
     """Start a cycle whenever the mission is idle until SIGTERM/Ctrl-C; SAFE and an emergency stop are reported
-    with the commands that recover, and the station keeps running. Stops only if flight itself exits."""
+    with the commands that recover, and the station keeps running. Stops only if flight itself exits (and then
+    stops the console too, when it runs on a thread beside the console)."""
     from isru.demo_loop import CycleLoop, RecoveryHint
 
     hint = RecoveryHint(endpoint=stack.endpoint, keys_dir=str(stack.keys_dir))
@@ -331,44 +330,94 @@ def _run_cycles(stack: Any, stopping: list[int]) -> None:
         loop.step()
         if stack.flight is None or stack.flight.poll() is not None:
             print(f"isru demo: flight exited; see {stack.log_path}", flush=True)
+            if stop_console:
+                from nicegui import app
+
+                app.shutdown()
             return
         stack.clock.sleep(1.0)
 
 
-def _start_console(stack: Any, config: Any, args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
-    """``isru console`` on this stack's link, as its own process (None when the ground extra is missing)."""
+def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: list[int]) -> bool:
+    """Serve the hub's console from this process (the cycles run on a thread meanwhile) until Ctrl-C, SIGTERM or
+    flight's exit; False (nothing served) when the ground extra is missing or the console cannot start."""
     import importlib.util
+    import threading
+
+    from base.clock import RealClock
+    from ground.errors import GroundError
 
     if importlib.util.find_spec("nicegui") is None:
         print("isru demo: no console (pip install 'isru[ground]' for the browser console)", flush=True)
-        return None
+        return False
+    from ground.console.app import serve
+    from ground.console.context import ConsoleContext
+    from isru.commands.console import hub_auth_for
+
     port = args.port if args.port is not None else config.ground.console_port
-    command = [
-        sys.executable,
-        "-m",
-        "isru.cli",
-        "console",
-        "--config",
-        str(stack.config_path),
-        "--keys",
-        str(stack.keys_dir),
-        "--archive",
-        str(stack.workdir / "console.sqlite"),
-        "--ledger",
-        str(stack.ledger_path),
-        "--port",
-        str(port),
-    ]
-    log = (stack.workdir / "console.log").open("ab")
+    host = config.ground.console_host
     try:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-    finally:
-        log.close()
+        password = _demo_account(config)
+        auth = hub_auth_for(config.ground, None, str(stack.archive_path), host, port, RealClock())
+    except GroundError as exc:
+        print(f"isru demo: no console: {exc}", file=sys.stderr)
+        return False
+    stack.ground.audit = auth.audit
+    ctx = ConsoleContext(stack.ground, stack.clock)
+    ctx.auth = auth
+    ctx.ledger = _ledger_reader(stack)
+    scheme = "https" if config.ground.tls_cert else "http"
     print(
-        f"isru demo: console at http://{config.ground.console_host}:{port} (log {stack.workdir / 'console.log'})",
+        f"isru demo: console at {scheme}://{host}:{port} — log in as demo with password {password} "
+        "(new each run; `isru users add NAME --role operator` makes your own account)",
         flush=True,
     )
-    return process
+    cycles = threading.Thread(target=_run_cycles, args=(stack, stopping, True), name="demo-cycles", daemon=True)
+    cycles.start()
+    try:
+        serve(ctx, host, port, tls_cert=config.ground.tls_cert, tls_key=config.ground.tls_key)
+    finally:
+        stopping.append(1)
+        cycles.join(timeout=10)
+        auth.accounts.close()
+        if auth.audit is not None:
+            auth.audit.close()
+    return True
+
+
+def _demo_account(config: Any) -> str:
+    """Give the ``demo`` account (an operator) a fresh one-time password; returns it."""
+    from base.clock import RealClock
+    from ground.accounts import Accounts, one_time_password
+    from ground.config import resolve_accounts
+
+    accounts = Accounts(resolve_accounts(config.ground.accounts), RealClock())
+    try:
+        password = one_time_password()
+        account = accounts.get("demo")
+        if account is None or account.revoked:
+            accounts.add("demo", "operator", password)
+        else:
+            accounts.set_password("demo", password)
+        return password
+    finally:
+        accounts.close()
+
+
+def _ledger_reader(stack: Any) -> Any:
+    """The Ledger view's reader of this stack's ledger log (None if its keys are missing)."""
+    from ground.ledger.reader import LedgerReader
+    from link.errors import KeyFileError
+    from link.ledger_keys import load_verifier
+
+    folder = stack.keys_dir / "ledger"
+    try:
+        return LedgerReader(
+            stack.ledger_path, load_verifier(folder / "log.vkey"), load_verifier(folder / "rover.vkey"), []
+        )
+    except KeyFileError as exc:
+        print(f"isru demo: no Ledger view: {exc}", file=sys.stderr)
+        return None
 
 
 def _print_event(event: dict[str, Any]) -> None:

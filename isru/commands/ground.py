@@ -8,7 +8,11 @@
 * ``isru ground archive`` — the archiving station: receive everything into the archive until stopped.
 * ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
 
-Every live subcommand connects over the secured link with a client certificate from the key directory
+With ``--hub URL --user NAME`` (password from ``$ISRU_HUB_PASSWORD`` or asked), ``send`` goes through the
+ground hub (``isru console``) as that person — role from the account, in the hub's audit trail, no session
+of its own on flight. That is how people and partners command; a station key is for the ground station.
+
+Otherwise every live subcommand connects over the secured link with a client certificate from the key directory
 (``--keys``, default from ``[link] keys``; ``--identity`` names the certificate: ``archive`` for
 ``archive``, else ``operator``).
 Only ``archive`` stores data and acknowledges it to flight (one archiving station per flight spool);
@@ -28,10 +32,9 @@ from typing import Any
 
 from base.config_loader import ConfigError
 from ground.dictionary import SEVERITIES
+from isru.commands.hub_send import EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED, iso_time, send_via_hub
+from isru.commands.hub_send import format_stage as _format_stage
 from link.schema import Stage
-
-#: Exit codes of ``send``.
-EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -50,6 +53,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     send.add_argument("args", nargs="*", metavar="key=value", help="arguments (types from the dictionary)")
     send.add_argument("--yes", action="store_true", help="confirm a hazardous command")
     send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the end (default 60)")
+    send.add_argument("--hub", help="send through the ground hub at this URL (e.g. http://127.0.0.1:8080)")
+    send.add_argument("--user", help="your hub account (with --hub; password from $ISRU_HUB_PASSWORD or asked)")
     send.set_defaults(func=_send)
 
     watch = sub.add_parser("watch", help="print live values of channels")
@@ -183,7 +188,8 @@ def _await_dictionary(core: Any, clock: Any, timeout_s: float) -> None:
         state = getattr(core.link, "state", "connecting")
         raise SystemExit(
             f"isru ground: no answer from flight at {core.client.endpoint} within {timeout_s} s (link {state}); "
-            "is `isru flight` running, and do the keys match?"
+            "is `isru flight` running, and do the keys match? (flight admits ground-station keys only — [link] "
+            "admit, archive, operator and safety by default; observers and partners log in to the hub's console)"
         ) from None
 
 
@@ -216,6 +222,9 @@ def _run_for(core: Any, duration_s: float | None) -> None:
 # ------------------------------------------------------------------------------------ subcommands
 def _send(args: argparse.Namespace) -> int:
     from ground.errors import GroundError, NeedsConfirmation, WaitTimeout
+
+    if args.hub:
+        return send_via_hub(args)
 
     try:
         with _connected(args, archiving=False) as core:
@@ -253,17 +262,6 @@ def _send(args: argparse.Namespace) -> int:
         return EXIT_LINK
 
 
-def _format_stage(status: dict[str, Any]) -> str:
-    text = f"{_iso(status.get('t'))} {status['stage']:<9} {status.get('name', '')} ({status.get('id', '')})"
-    if status.get("progress") is not None:
-        text += f" {100 * float(status['progress']):.0f}%"
-    if status.get("reason"):
-        text += f" reason={status['reason']}"
-    if status.get("message"):
-        text += f" {status['message']}"
-    return text
-
-
 def _watch(args: argparse.Namespace) -> int:
     try:
         with _connected(args, archiving=False) as core:
@@ -278,7 +276,7 @@ def _watch(args: argparse.Namespace) -> int:
             def show(samples: list[tuple[str, float, Any]]) -> None:
                 for channel, t, value in samples:
                     if channel in wanted:
-                        print(f"{_iso(t)} {channel} = {value} {units.get(channel, '')}".rstrip(), flush=True)
+                        print(f"{iso_time(t)} {channel} = {value} {units.get(channel, '')}".rstrip(), flush=True)
 
             return _show_until_done(core, args, "telemetry", show)
     except SystemExit as exc:
@@ -298,7 +296,7 @@ def _events(args: argparse.Namespace) -> int:
         text = f"{event.get('source', '')}.{event.get('name', '')}: {event.get('message', '')}"
         if needle and needle not in text.lower():
             return
-        print(f"{_iso(event.get('t'))} {severity.upper():<8} {text}", flush=True)
+        print(f"{iso_time(event.get('t'))} {severity.upper():<8} {text}", flush=True)
 
     try:
         with _connected(args, archiving=False) as core:
@@ -364,13 +362,6 @@ def _parse_time(text: str, option: str) -> float:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.timestamp()
-
-
-def _iso(t: Any) -> str:
-    try:
-        return datetime.fromtimestamp(float(t), UTC).strftime("%H:%M:%S.%f")[:-3]
-    except (TypeError, ValueError, OverflowError, OSError):
-        return "--:--:--.---"
 
 
 __all__ = ["register"]

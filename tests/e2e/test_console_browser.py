@@ -1,12 +1,12 @@
 """The console end to end in a real headless Chromium (Debian's chromium and chromedriver, Selenium
 offline): a real flight segment over the simulated rover runs on wall time with its real link server;
-the operator console is a real ground core over a real link client, served in this process; the observer
-console is ``isru console --identity observer`` in its own process on the same link.
+the operator console is a real ground core over a real link client, served in this process without login
+(people logging in, the observer and two browsers on one hub: ``test_hub_browser.py``).
 
 The scenarios run in file order on one rover: every view renders (screenshots go to ``screenshots/``), a
 live plot advances, a hazardous command is cancelled (nothing reaches flight) and then confirmed (the
 history shows it completed), E-STOP stops every actuator, a battery pushed into its red band raises an
-alarm that an acknowledgement changes, and the observer cannot command.
+alarm that an acknowledgement changes.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -64,7 +63,6 @@ class Rig:
     server: LinkServer
     core: GroundCore
     url: str
-    observer_url: str
     driver: webdriver.Chrome
 
     # ----------------------------------------------------------------------------- browser helpers
@@ -179,29 +177,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     core.client.run_in_thread()
     ctx = ConsoleContext(core, clock)
     port = _free_port()
-    observer_port = _free_port()
-    config = tmp / "observer.toml"
-    config.write_text(f'[link]\nendpoint = "{server.endpoint}"\n[ground]\nconsole_port = {observer_port}\n')
-    observer = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "isru.cli",
-            "console",
-            "--config",
-            str(config),
-            "--keys",
-            str(keys),
-            "--identity",
-            "observer",
-            "--archive",
-            str(tmp / "observer.sqlite"),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # NiceGUI takes a process that inherits PYTEST_CURRENT_TEST for a test server on a preset port.
-        env={k: v for k, v in os.environ.items() if not k.startswith(("PYTEST_", "NICEGUI_"))},
-    )
     driver = None
     os.environ["NICEGUI_SCREEN_TEST_PORT"] = str(port)
     with nicegui_reset_globals():
@@ -217,7 +192,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
                 assert time.perf_counter() < deadline, f"link not acquired: {core.link}"
                 time.sleep(0.05)
             _wait_http(f"http://127.0.0.1:{port}/")
-            _wait_http(f"http://127.0.0.1:{observer_port}/", observer)
             driver = _chrome()
             yield Rig(
                 app,
@@ -226,7 +200,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
                 server,
                 core,
                 f"http://127.0.0.1:{port}",
-                f"http://127.0.0.1:{observer_port}",
                 driver,
             )
         finally:
@@ -235,11 +208,6 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
             Server.instance.should_exit = True
             web.join(timeout=10)
             os.environ.pop("NICEGUI_SCREEN_TEST_PORT", None)
-            observer.terminate()
-            try:
-                observer.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                observer.kill()
             ctx.detach()
             core.client.stop()
             core.client.close()
@@ -395,19 +363,3 @@ def test_battery_in_its_red_band_raises_an_alarm_that_acknowledging_changes(rig:
     assert board is not None and board.ack_comment == "battery swap scheduled" and board.ack_by == "operator"
     rig.wait_text("battery swap scheduled")
     rig.shot("alarm-acknowledged")
-
-
-def test_observer_sees_everything_and_cannot_command(rig: Rig) -> None:
-    before = rig.server.stats["commands"]
-    rig.open("/commands?name=drive.stop", base=rig.observer_url)
-    rig.wait_text("observer")
-    rig.wait_text("commanding is disabled")
-    assert not rig.button("Send").is_enabled()
-    assert not rig.button("E-STOP").is_enabled()
-    rig.js("for (const b of document.querySelectorAll('button')) b.click();")
-    rig.open("/telemetry", base=rig.observer_url)
-    rig.type_into("filter channels", "power.")
-    rig.wait_text(BATTERY_CHANNEL)
-    rig.shot("observer")
-    time.sleep(0.5)
-    assert rig.server.stats["commands"] == before and rig.server.stats["forbidden"] == 0

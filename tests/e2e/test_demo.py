@@ -1,7 +1,8 @@
 """``isru demo``: the command a newcomer runs first.
 
-Live: flight, the archiving ground station and (here without it) the console as separate processes over
-the CURVE-secured link. Headless: N cycles on a virtual clock, one JSON summary, the same for the same seed.
+Live: flight as its own process and the demo as the ground hub (archive and console in one process) over
+the CURVE-secured link on the configured endpoint, started clean each run. Headless: N cycles on a virtual
+clock, one JSON summary, the same for the same seed.
 """
 
 from __future__ import annotations
@@ -9,9 +10,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -44,10 +49,18 @@ def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: st
     assert expected in result.stderr
 
 
-def test_live_demo_runs_flight_and_ground_over_the_secured_link(tmp_path: Path) -> None:
-    env = {**os.environ, "ISRU_HOME": str(tmp_path / "home"), "PYTHONUNBUFFERED": "1"}
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _run_live_demo(home: Path, config: Path) -> str:
+    """Run ``isru demo`` (with its console) until the first cycle starts, then SIGTERM it; returns its output."""
+    env = {**os.environ, "ISRU_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    env = {k: v for k, v in env.items() if not k.startswith(("PYTEST_", "NICEGUI_"))}  # NiceGUI's test mode
     demo = subprocess.Popen(
-        [*ISRU, "demo", "--no-console", "--warp", "2"],
+        [*ISRU, "demo", "--warp", "2", "--config", str(config)],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -67,17 +80,61 @@ def test_live_demo_runs_flight_and_ground_over_the_secured_link(tmp_path: Path) 
     reader.start()
     try:
         assert started.wait(90), "".join(lines)
+        console = next(line for line in lines if "console at" in line).split("console at ")[1].split(" ")[0]
+        assert _redirect_of(console + "/").startswith("/login")  # a page without a login goes to the login page
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=60)
         reader.join(timeout=10)
     text = "".join(lines)
     assert demo.returncode == 0, text
-    assert "(CURVE, keys in" in text and "link acquired" in text
-    keys = tmp_path / "home" / "keys"
+    return text
+
+
+def _redirect_of(url: str, timeout_s: float = 30.0) -> str:
+    """Where ``url`` redirects to, once the server answers (it starts just after the first cycle may)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            urllib.request.build_opener(_NoRedirect).open(url, timeout=10).close()
+        except urllib.error.HTTPError as exc:
+            exc.close()
+            assert exc.code == 303, exc.code
+            return str(exc.headers["location"])
+        except urllib.error.URLError:
+            assert time.monotonic() < deadline, f"{url} did not answer within {timeout_s} s"
+            time.sleep(0.2)
+            continue
+        raise AssertionError(f"{url} answered without a login")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_args: object, **_kwargs: object) -> None:
+        return None
+
+
+def test_live_demo_is_the_hub_on_the_configured_endpoint_and_starts_clean_twice(tmp_path: Path) -> None:
+    from isru.config import derived_config_text
+
+    endpoint = f"tcp://127.0.0.1:{_free_port()}"
+    config = tmp_path / "demo.toml"
+    config.write_text(derived_config_text({"link": {"endpoint": endpoint}, "ground": {"console_port": _free_port()}}))
+    home = tmp_path / "home"
+    first = _run_live_demo(home, config)
+    assert f"link {endpoint} (CURVE, keys in" in first and "link acquired" in first
+    assert "log in as demo with password " in first
+    keys = home / "keys"
     assert (keys / "server.key_secret").stat().st_mode & 0o077 == 0
-    assert (tmp_path / "home" / "demo" / "archive.sqlite").stat().st_size > 0
-    assert "cycle(s)" in text.splitlines()[-1]
+    assert not (keys / "clients" / "console.key_secret").exists()  # the console is the hub: no key of its own
+    assert (home / "demo" / "archive.sqlite").stat().st_size > 0
+    assert "cycle(s)" in first.splitlines()[-1]
+    (home / "demo" / "console.sqlite").write_bytes(b"left by an older demo")
+    second = _run_live_demo(home, config)  # the previous run's files are there: it starts clean
+    assert "link acquired" in second
+    assert "replaced" not in second and "refused" not in second and "Traceback" not in second, second
+    assert not (home / "demo" / "console.sqlite").exists()
+    first_password = first.split("password ")[1].split(" ")[0]
+    assert first_password not in second  # a new one-time password each run
 
 
 #: A short cycle (no prospecting, one drill bite, short heating) so the CLI runs twice in test time;

@@ -53,8 +53,8 @@ def status(sseq: int, command_id: str) -> wire.StatusPacket:
     return wire.StatusPacket(sseq, {"id": command_id, "stage": "accepted"})
 
 
-def welcome(resume_seq: int, resume_sseq: int = 0, last_counter: int = 0) -> wire.Welcome:
-    return wire.Welcome(wire.PROTOCOL_VERSION, "operator", "operator", last_counter, "f", "b", 0.0, 1.0,
+def welcome(resume_seq: int, resume_sseq: int = 0, last_counter: int = 0, boot: str = "b") -> wire.Welcome:
+    return wire.Welcome(wire.PROTOCOL_VERSION, "operator", "operator", last_counter, "f", boot, 0.0, 1.0,
                         resume_seq, resume_sseq)  # fmt: skip
 
 
@@ -113,6 +113,22 @@ def test_a_welcome_below_what_ground_holds_follows_flight_s_replaced_spool() -> 
     assert (delivery.last_seq, delivery.lost, delivery.acked) == (0, 0, (0, 0))
     delivery.packet(telemetry(1))
     assert link.packets == [1]
+
+
+def test_a_late_welcome_to_an_earlier_hello_renumbers_nothing() -> None:
+    _clock, link, delivery = make()
+    delivery.hello(0.0, want_dictionary=True)
+    delivery.hello(1.0, want_dictionary=True)  # flight slow to start: a second hello from 0
+    delivery.welcome(welcome(0, boot="boot-1"))
+    for seq in (1, 2, 3):
+        delivery.packet(telemetry(seq))
+    delivery.welcome(welcome(0, boot="boot-1"))  # the answer to the second hello
+    assert (delivery.last_seq, delivery.lost) == (3, 0)
+    assert link.of(wire.Hello)[-1].resume_after == 3  # asked again from what ground holds
+    delivery.packet(telemetry(1))
+    assert link.packets == [1, 2, 3] and delivery.duplicates == 1
+    delivery.welcome(welcome(0, boot="boot-2"))  # a new boot with a new spool: followed
+    assert delivery.last_seq == 0
 
 
 def test_acks_wait_for_a_quarter_window_or_the_interval() -> None:

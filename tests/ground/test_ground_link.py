@@ -17,7 +17,7 @@ from flight.telemetry import ChannelSpec
 from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import Forbidden, NeedsConfirmation
-from link.keys import init_keys
+from link.keys import ROLES, init_keys
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
 from tests.support.flight_stack import build
@@ -47,7 +47,10 @@ def flight(tmp_path: Path) -> Iterator[Flight]:
     keys = init_keys(tmp_path / "keys")
     app, world, clock = build()
     app.table.define(HOT)
-    server = LinkServer.attach(app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"))
+    # Admits every role (observers too) to test the link-level role checks; `isru flight` admits stations only.
+    server = LinkServer.attach(
+        app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"), admit_roles=ROLES
+    )
     try:
         yield Flight(app, world, clock, server, keys)
     finally:

@@ -85,13 +85,20 @@ def test_send_exits_1_with_flights_reason(stack: SimStack) -> None:
         (["drill.spin", "rpm=9999", "--yes"], "rpm"),
         (["drill.spin", "speed=1", "--yes"], "speed"),
         (["no.such.command"], "no.such.command"),
-        (["drill.self_test", "--identity", "observer"], "observer"),
     ],
 )
 def test_send_refused_on_ground_exits_3_and_says_why(stack: SimStack, args: list[str], expected: str) -> None:
     result = isru_ground(stack, "send", *args)
     assert result.returncode == 3, (result.stdout, result.stderr)
     assert expected in result.stderr.lower()
+
+
+def test_an_observer_key_is_not_admitted_by_flight(stack: SimStack) -> None:
+    before = stack.flight_log().count("refused a client key")
+    result = isru_ground(stack, "send", "drill.self_test", "--identity", "observer", "--connect-timeout", "3")
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert "flight admits ground-station keys only" in result.stderr
+    assert stack.flight_log().count("refused a client key") > before  # flight's authenticator said no
 
 
 def test_clients_sharing_the_operator_key_each_get_their_commands_run_once(stack: SimStack) -> None:

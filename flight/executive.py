@@ -171,18 +171,8 @@ class Executive:
             specs += [
                 ChannelSpec(runs, "count", f"{what}: ticks run since start", "int"),
                 ChannelSpec(slips, "count", f"{what}: ticks started after their deadline", "int"),
-                ChannelSpec(
-                    duration,
-                    "ms",
-                    f"{what}: wall time of the last tick",
-                    warn_high=group.period_s * 1000.0,
-                ),
-                ChannelSpec(
-                    late,
-                    "ms",
-                    f"{what}: 99th percentile of tick start lateness",
-                    warn_high=group.period_s * 1000.0,
-                ),
+                ChannelSpec(duration, "ms", f"{what}: wall time of the last tick"),
+                ChannelSpec(late, "ms", f"{what}: 99th percentile of tick start lateness"),
             ]
         return specs
 

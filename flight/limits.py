@@ -73,7 +73,7 @@ def fdir_limits(fdir: Any) -> dict[str, LimitBand]:
 
 
 #: Units of quantities that cannot be negative: a reading below zero is a broken sensor (red).
-NON_NEGATIVE_UNITS = ("K", "Pa", "kg", "W", "Wh", "rpm")
+NON_NEGATIVE_UNITS = ("K", "Pa", "kg", "W", "Wh")
 
 
 def physical_limits(table: TelemetryTable) -> dict[str, LimitBand]:

@@ -257,10 +257,15 @@ class FlightApp:
             self._tmpdir.cleanup()
 
     def dictionary(self) -> dict[str, Any]:
-        """Commands, telemetry channels, parameters and the mission diagram: what ground builds itself from."""
+        """Commands, telemetry channels, parameters, the mission diagram, the stored sequences (name,
+        description, steps) and the candidate sites (odometry frame, m): what ground builds itself from."""
         return {
             "commands": self.registry.dictionary(),
             "telemetry": self.table.dictionary(),
             "parameters": self.params.dictionary(),
             "diagram": export_diagram(),
+            "sequences": self.sequences.catalog(),
+            "sites": [
+                {"index": i, "x_m": site.x_m, "y_m": site.y_m} for i, site in enumerate(self.config.mission.sites)
+            ],
         }

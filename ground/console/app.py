@@ -18,6 +18,7 @@ from ground.console import (
     commands,
     events,
     ledger,
+    operator_pages,
     overview,
     plots,
     sequences,
@@ -38,7 +39,7 @@ def register_pages(ctx: ConsoleContext) -> None:
 
     @ui.page("/plots")
     def plots_page(request: Request) -> None:
-        plots.view(ctx, plots.parse_request(request.query_params.getlist("c")))
+        plots.view(ctx, plots.parse_request(request.query_params.getlist("c")), request.query_params.get("w"))
 
     @ui.page("/telemetry")
     def telemetry_page() -> None:
@@ -66,11 +67,14 @@ def register_pages(ctx: ConsoleContext) -> None:
 
     @ui.page("/archive")
     def archive_page(request: Request) -> None:
-        archive.view(ctx, [name for value in request.query_params.getlist("c") for name in value.split(",")])
+        channels = [name for value in request.query_params.getlist("c") for name in value.split(",")]
+        archive.view(ctx, channels, (request.query_params.get("from"), request.query_params.get("to")))
 
     @ui.page("/ledger")
     def ledger_page() -> None:
         ledger.view(ctx)
+
+    operator_pages.register(ctx)
 
 
 def serve(ctx: ConsoleContext, host: str = "127.0.0.1", port: int = 8080) -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from base.clock import Clock
+from ground.console.command_stack import CommandStack
 from ground.console.feed import TelemetryFeed
 
 #: Kinds of core news that pages redraw on (each bumps a revision of the same name in the feed).
@@ -46,6 +47,8 @@ class ConsoleContext:
     ledger: Any = None
     #: This console's partner as a witness (a :class:`ground.ledger.witness.Witness`), or None.
     witness: Any = None
+    #: Commands prepared to be released in order (:mod:`ground.console.command_stack`); made on first use.
+    _stack: CommandStack | None = None
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
     _exports: tempfile.TemporaryDirectory | None = None
 
@@ -72,6 +75,13 @@ class ConsoleContext:
         if self._exports is None:
             self._exports = tempfile.TemporaryDirectory(prefix="isru-console-exports-")
         return Path(self._exports.name)
+
+    @property
+    def stack(self) -> CommandStack:
+        """This console's command stack."""
+        if self._stack is None:
+            self._stack = CommandStack(self.core)
+        return self._stack
 
     # ------------------------------------------------------------------------------------- roles
     @property

@@ -155,5 +155,5 @@ def test_mission_map_ranks_sites_and_draws_holes_track_and_rover(dictionary: Gro
 
 def test_stored_sequences_reach_ground_with_their_steps(dictionary: GroundDictionary) -> None:
     drill_safe = dictionary.sequence("drill_safe")
-    assert drill_safe is not None and [s["command"] for s in drill_safe["steps"]][0] == "drill.percussion"
+    assert drill_safe is not None and drill_safe["steps"][0]["command"] == "drill.percussion"
     assert dictionary.sequence("no_such") is None

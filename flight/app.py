@@ -149,6 +149,8 @@ class FlightApp:
         self.executive.add_task("telemetry", "publish", self._publish)
         self.executive.add_task("telemetry", "fdir", self.fdir.tick)
         self.executive.add_task("housekeeping", "health", self.health.tick)
+        # Parameter values change only by command: published at the housekeeping rate, not with every sample.
+        self.executive.add_task("housekeeping", "params", self._publish_params)
         self.executive.add_task("housekeeping", "evidence", self.records.sample)
         control = self.executive.group("control")
         self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
@@ -210,6 +212,9 @@ class FlightApp:
         if entry is not None:
             entry["id"] = row_id
 
+    def _publish_params(self, _now: float) -> None:
+        self.table.update(self.params.telemetry(), self.clock.now())
+
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()
         parts = (self.mission, self.interlocks, self.fdir, self.failsafe, self.health, self.sequences, self.clock_watch)
@@ -234,6 +239,7 @@ class FlightApp:
         # executive's groups and the health monitor's components are all registered by now.
         self.table.define_many(self.executive.channels() + self.health.channels())
         self._publish(self.clock.monotonic())
+        self._publish_params(self.clock.monotonic())
         apply_limits(
             self.table,
             physical_limits(self.table),

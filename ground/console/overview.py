@@ -18,6 +18,7 @@ from ground.console.campaign import state_bands, state_colour
 from ground.console.context import ConsoleContext
 from ground.console.diagram import highlight
 from ground.console.layout import frame, link_text
+from link.schema import DIMENSIONLESS_UNITS
 
 #: Channels that name the current (leaf) and top-level state of the mission machine.
 STATE_CHANNEL, TOP_STATE_CHANNEL = "mission.state", "mission.top_state"
@@ -40,6 +41,8 @@ def format_value(value: Any, unit: str = "") -> str:
     if value is None:
         return "—"
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    if unit in DIMENSIONLESS_UNITS:  # a marker of the dictionary, not a unit to print
+        return text
     return f"{text} {unit}".rstrip()
 
 

@@ -81,23 +81,23 @@ def chart_options(channels: list[str], specs: dict[str, dict[str, Any]]) -> dict
             "name": unit,
             "nameLocation": "end",
             "position": "left" if i == 0 else "right",
-            "offset": 0 if i < 2 else 60 * (i - 1),
+            "offset": 0 if i < 2 else 80 * (i - 1),
             "axisLine": {"show": True},
         }
         for i, unit in enumerate(units)
-    ]
+    ] or [{"type": "value", "scale": True}]  # nothing picked yet: one plain axis (ECharts needs one)
     return {
         "animation": False,
         "useUTC": True,
         "legend": {"top": 0},
         "tooltip": {"trigger": "axis"},
-        "grid": {"left": 60, "right": 20 + 60 * max(0, len(units) - 1), "top": 40, "bottom": 80},
+        "grid": {"left": 70, "right": 30 + 80 * max(0, len(units) - 1), "top": 40, "bottom": 90},
         "xAxis": {
             "type": "time",
             "name": TIME_AXIS_TITLE,
             "nameLocation": "middle",
-            "nameGap": 42,
-            "axisLabel": {"formatter": "{HH}:{mm}:{ss}\n{yyyy}-{MM}-{dd}"},
+            "nameGap": 50,
+            "axisLabel": {"formatter": "{HH}:{mm}:{ss}\n{yyyy}-{MM}-{dd}", "lineHeight": 16, "margin": 10},
         },
         "yAxis": y_axes,
         # The slider's data shadow would draw every series a second time on each update.

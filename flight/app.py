@@ -28,9 +28,9 @@ from flight.executive import Executive
 from flight.failsafe import LinkFailsafe
 from flight.fdir import FaultProtection
 from flight.health import HealthMonitor, progress_ping
-from flight.interlocks import Interlocks, InterlockSettings
+from flight.interlocks import TRIPS_FAMILY, TRIPS_PREFIX, Interlocks, InterlockSettings
 from flight.ledger import RecordBook
-from flight.limits import apply_limits, derived_limits
+from flight.limits import apply_limits, derived_limits, fdir_limits, physical_limits
 from flight.mission import Mission, export_diagram
 from flight.mission.params import LiveMissionConfig, mission_param_specs
 from flight.params import ParameterStore
@@ -101,6 +101,7 @@ class FlightApp:
         self.sequences = SequenceRunner(self.dispatcher, clock, self.events, sequences_dir)
         fdir_config = load_fdir(flight.fdir or default_fdir_path(), sequence_names=self.sequences.sequences)
         fdir_config = with_thresholds(fdir_config, flight.fdir_thresholds, f"configuration {config.name!r}")
+        self._fdir_config = fdir_config
         self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
         self.health = HealthMonitor(clock, self.events)
@@ -127,6 +128,8 @@ class FlightApp:
         )
         for publisher in publishers:
             self.table.define_many(publisher.channels())
+        self.table.define_many(self.mission.channels() + self.interlocks.channels())
+        self.table.define_family(TRIPS_PREFIX, TRIPS_FAMILY)
         rates = flight.rates
         self.executive = Executive(
             clock,
@@ -151,6 +154,8 @@ class FlightApp:
         self.executive.add_task("telemetry", "publish", self._publish)
         self.executive.add_task("telemetry", "fdir", self.fdir.tick)
         self.executive.add_task("housekeeping", "health", self.health.tick)
+        # Parameter values change only by command: published at the housekeeping rate, not with every sample.
+        self.executive.add_task("housekeeping", "params", self._publish_params)
         self.executive.add_task("housekeeping", "evidence", self.records.sample)
         control = self.executive.group("control")
         self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
@@ -212,6 +217,9 @@ class FlightApp:
         if entry is not None:
             entry["id"] = row_id
 
+    def _publish_params(self, _now: float) -> None:
+        self.table.update(self.params.telemetry(), self.clock.now())
+
     def _publish(self, _now: float) -> None:
         values = self.executive.telemetry()
         parts = (
@@ -242,9 +250,18 @@ class FlightApp:
         if saved:
             self.ledger = [e.as_dict() for e in self.store.ledger()] if self.store is not None else []
             self.mission.restore(saved, self.params.get("mission.restart_policy"))
-        # Every channel exists (with its entry in the dictionary) before a ground client can ask for it.
+        # Every channel exists (with its entry in the dictionary) before a ground client can ask for it; the
+        # executive's groups and the health monitor's components are all registered by now.
+        self.table.define_many(self.executive.channels() + self.health.channels())
         self._publish(self.clock.monotonic())
-        apply_limits(self.table, {**derived_limits(self.config), **self.config.flight.limits})
+        self._publish_params(self.clock.monotonic())
+        apply_limits(
+            self.table,
+            physical_limits(self.table),
+            fdir_limits(self._fdir_config),
+            derived_limits(self.config),
+            self.config.flight.limits,
+        )
         return failed
 
     def make_safe(self, reason: str) -> None:
@@ -261,10 +278,15 @@ class FlightApp:
             self._tmpdir.cleanup()
 
     def dictionary(self) -> dict[str, Any]:
-        """Commands, telemetry channels, parameters and the mission diagram: what ground builds itself from."""
+        """Commands, telemetry channels, parameters, the mission diagram, the stored sequences (name,
+        description, steps) and the candidate sites (odometry frame, m): what ground builds itself from."""
         return {
             "commands": self.registry.dictionary(),
             "telemetry": self.table.dictionary(),
             "parameters": self.params.dictionary(),
             "diagram": export_diagram(),
+            "sequences": self.sequences.catalog(),
+            "sites": [
+                {"index": i, "x_m": site.x_m, "y_m": site.y_m} for i, site in enumerate(self.config.mission.sites)
+            ],
         }

@@ -81,5 +81,5 @@ class ClockWatch:
                 alarm_low=-STEP_TOLERANCE_S,
                 alarm_high=STEP_TOLERANCE_S,
             ),
-            ChannelSpec("clock.steps", description="wall-clock steps detected since start", type="int"),
+            ChannelSpec("clock.steps", unit="count", description="wall-clock steps detected since start", type="int"),
         ]

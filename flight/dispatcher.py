@@ -138,7 +138,7 @@ class Dispatcher:
             return self._report(command_id, name, Stage.FAILED, source, "busy", f"{spec.resource} is running {holder}")
         self.id_store.add(command_id)
         try:
-            self._report(command_id, name, Stage.ACCEPTED, source)
+            self._report(command_id, name, Stage.ACCEPTED, source, message=args_text(values))
         except AdmissionRefused as exc:  # a listener could not record the acceptance: the command never runs
             return self._report(command_id, name, Stage.FAILED, source, exc.reason, exc.message)
         self._report(command_id, name, Stage.STARTED, source)
@@ -228,3 +228,9 @@ class Dispatcher:
 def _hal_reason(exc: HalError) -> str:
     code = getattr(exc, "code_name", None)
     return f"device:{code.lower()}" if code else f"device:{type(exc).__name__}"
+
+
+def args_text(values: dict[str, Any]) -> str:
+    """The accepted arguments as an accepted status's message, ``args: k=v, ...`` (``args: none``), so every
+    ground client sees the arguments of a command whichever client or sequence sent it."""
+    return "args: " + (", ".join(f"{k}={v!r}" for k, v in values.items()) or "none")

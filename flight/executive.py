@@ -17,6 +17,7 @@ from typing import Any
 
 from base.clock import Clock, cpu_seconds
 from flight.events import EventLog
+from link.schema import ChannelSpec
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -170,6 +171,22 @@ class Executive:
                 group=group.name,
                 missed=missed,
             )
+
+    def channels(self) -> list[ChannelSpec]:
+        """Dictionary entries of :meth:`telemetry`."""
+        specs = [ChannelSpec("exec.cpu_pct", "%", "flight process CPU use over the last second", alarm_low=0.0)]
+        for group in self.groups:
+            runs, slips, duration, late = (
+                f"exec.{group.name}.{f}" for f in ("runs", "slips", "duration_ms", "late_p99_ms")
+            )
+            what = f"{group.name} rate group ({group.period_s:g} s period)"
+            specs += [
+                ChannelSpec(runs, "count", f"{what}: ticks run since start", "int"),
+                ChannelSpec(slips, "count", f"{what}: ticks started after their deadline", "int"),
+                ChannelSpec(duration, "ms", f"{what}: wall time of the last tick"),
+                ChannelSpec(late, "ms", f"{what}: 99th percentile of tick start lateness"),
+            ]
+        return specs
 
     def telemetry(self) -> dict[str, Any]:
         """Loop timing and CPU use, by channel name.

@@ -91,7 +91,7 @@ class LinkFailsafe:
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
         return [
-            ChannelSpec("failsafe.policy", description="link-loss policy: continue/hold/safe", type="str"),
+            ChannelSpec("failsafe.policy", unit="enum", description="link-loss policy: continue/hold/safe", type="str"),
             ChannelSpec("failsafe.active", description="true while the ground link is lost", type="bool"),
-            ChannelSpec("failsafe.losses", description="ground link losses since start", type="int"),
+            ChannelSpec("failsafe.losses", unit="count", description="ground link losses since start", type="int"),
         ]

@@ -401,23 +401,40 @@ class FaultProtection:
 
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of the channels :meth:`telemetry` reports."""
-        specs = [ChannelSpec("fdir.ticks", description="fault protection evaluation cycles", type="int")]
+        specs = [ChannelSpec("fdir.ticks", unit="count", description="fault protection evaluation cycles", type="int")]
         for name, wp in self.watchpoints.items():
             what = f"watchpoint {name} ({wp.describe()})"
             specs += [
-                ChannelSpec(f"fdir.{name}.state", description=f"{what}: unknown/false/true/stale/error", type="str"),
-                ChannelSpec(f"fdir.{name}.consecutive", description=f"{what}: true comparisons in a row", type="int"),
-                ChannelSpec(f"fdir.{name}.evaluations", description=f"{what}: comparisons made", type="int"),
-                ChannelSpec(f"fdir.{name}.true_count", description=f"{what}: transitions to true", type="int"),
-                ChannelSpec(f"fdir.{name}.stale_count", description=f"{what}: stale episodes", type="int"),
+                ChannelSpec(
+                    f"fdir.{name}.state", unit="enum", description=f"{what}: unknown/false/true/stale/error", type="str"
+                ),
+                ChannelSpec(
+                    f"fdir.{name}.consecutive",
+                    unit="count",
+                    description=f"{what}: true comparisons in a row",
+                    type="int",
+                ),
+                ChannelSpec(
+                    f"fdir.{name}.evaluations", unit="count", description=f"{what}: comparisons made", type="int"
+                ),
+                ChannelSpec(
+                    f"fdir.{name}.true_count", unit="count", description=f"{what}: transitions to true", type="int"
+                ),
+                ChannelSpec(
+                    f"fdir.{name}.stale_count", unit="count", description=f"{what}: stale episodes", type="int"
+                ),
             ]
         for name, ap in self.actionpoints.items():
             what = f"actionpoint {name} ({ap.expression} -> {ap.response})"
             specs += [
-                ChannelSpec(f"fdir.{name}.state", description=f"{what}: armed/fired/disabled", type="str"),
-                ChannelSpec(f"fdir.{name}.mode", description=f"{what}: active/passive/disabled", type="str"),
-                ChannelSpec(f"fdir.{name}.result", description=f"{what}: true/false/unknown", type="str"),
-                ChannelSpec(f"fdir.{name}.fires", description=f"{what}: responses fired", type="int"),
-                ChannelSpec(f"fdir.{name}.passive_fires", description=f"{what}: would-have events", type="int"),
+                ChannelSpec(f"fdir.{name}.state", unit="enum", description=f"{what}: armed/fired/disabled", type="str"),
+                ChannelSpec(
+                    f"fdir.{name}.mode", unit="enum", description=f"{what}: active/passive/disabled", type="str"
+                ),
+                ChannelSpec(f"fdir.{name}.result", unit="enum", description=f"{what}: true/false/unknown", type="str"),
+                ChannelSpec(f"fdir.{name}.fires", unit="count", description=f"{what}: responses fired", type="int"),
+                ChannelSpec(
+                    f"fdir.{name}.passive_fires", unit="count", description=f"{what}: would-have events", type="int"
+                ),
             ]
         return specs

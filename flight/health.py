@@ -143,19 +143,23 @@ class HealthMonitor:
 
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
-        specs = [ChannelSpec("health.unhealthy", description="components now late or failed", type="int")]
+        specs = [ChannelSpec("health.unhealthy", unit="count", description="components now late or failed", type="int")]
         for name, w in self.components.items():
             specs += [
-                ChannelSpec(f"health.{name}.state", description=f"{name}: unknown/ok/late/failed", type="str"),
+                ChannelSpec(
+                    f"health.{name}.state", unit="enum", description=f"{name}: unknown/ok/late/failed", type="str"
+                ),
                 ChannelSpec(
                     f"health.{name}.latency_ms",
                     unit="ms",
                     description=f"{name}: time to answer the last ping",
                     warn_high=w.deadline_s * 1000.0,
                 ),
-                ChannelSpec(f"health.{name}.pings", description=f"{name}: pings sent", type="int"),
-                ChannelSpec(f"health.{name}.failures", description=f"{name}: failed answers", type="int"),
-                ChannelSpec(f"health.{name}.lates", description=f"{name}: late answers", type="int"),
-                ChannelSpec(f"health.{name}.episodes", description=f"{name}: unhealthy episodes", type="int"),
+                ChannelSpec(f"health.{name}.pings", unit="count", description=f"{name}: pings sent", type="int"),
+                ChannelSpec(f"health.{name}.failures", unit="count", description=f"{name}: failed answers", type="int"),
+                ChannelSpec(f"health.{name}.lates", unit="count", description=f"{name}: late answers", type="int"),
+                ChannelSpec(
+                    f"health.{name}.episodes", unit="count", description=f"{name}: unhealthy episodes", type="int"
+                ),
             ]
         return specs

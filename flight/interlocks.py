@@ -32,6 +32,7 @@ stale chamber is *too hot*, and stale power telemetry refuses heavy loads.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 from collections.abc import Callable
@@ -42,13 +43,17 @@ from flight.errors import InterlockViolation
 from flight.events import EventLog
 from flight.rig import Rig
 from flight.shedding import LoadShedder
-from flight.telemetry import TelemetryTable
+from flight.telemetry import ChannelSpec, TelemetryTable
 from hal.errors import HalError
 from hal.icd import ANCHOR_COUNT, POWER_BUSES
 from hal.motion import Motion
 from hal.protocol import AckResult, MsgType
 
 _LOGGER = logging.getLogger(__name__)
+
+#: Channel prefix of the per-rule trip counters, and their dictionary entry (rules appear as they trip).
+TRIPS_PREFIX = "interlocks.trips."
+TRIPS_FAMILY = ChannelSpec(TRIPS_PREFIX, "count", "commands or actions refused by the {suffix} interlock", "int")
 
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
@@ -369,6 +374,23 @@ class Interlocks:
             for bus in ESTOP_BUSES:
                 self.rig.device("power").command("bus", index=POWER_BUSES.index(bus), on=1)
         self.events.warning("estop", "estop_reset", "emergency stop released; actuator buses on")
+
+    def channels(self) -> list[ChannelSpec]:
+        """Dictionary entries of :meth:`telemetry`."""
+        specs = [
+            ChannelSpec("interlocks.estop", "bool", "the emergency stop is latched (estop_reset releases it)", "bool"),
+            ChannelSpec("interlocks.anchored", "bool", "every anchor is deployed and holding", "bool"),
+            ChannelSpec("interlocks.drill_deployed", "bool", "the drill bit is below the surface", "bool"),
+            ChannelSpec("interlocks.low_battery", "bool", "state of charge below the load-shed threshold", "bool"),
+            ChannelSpec("interlocks.shed_buses", "text", "power buses shed for low battery, comma-separated", "str"),
+            ChannelSpec(
+                "interlocks.shed_withdrawing", "bool", "the drill is withdrawing before its bus is shed", "bool"
+            ),
+        ]
+        for rule in self.trips:
+            description = TRIPS_FAMILY.description.replace("{suffix}", rule)
+            specs.append(dataclasses.replace(TRIPS_FAMILY, name=f"{TRIPS_PREFIX}{rule}", description=description))
+        return specs
 
     def telemetry(self) -> dict[str, Any]:
         """Interlock state as channels."""

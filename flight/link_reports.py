@@ -41,20 +41,25 @@ class TrafficReports:
 
 #: Dictionary entries of the link server's telemetry (:meth:`flight.link_server.LinkServer.telemetry`).
 LINK_CHANNELS: tuple[ChannelSpec, ...] = (
-    ChannelSpec("link.state", description="ground link: waiting, up or los", type="str"),
-    ChannelSpec("link.clients", description="ground clients connected", type="int"),
-    ChannelSpec("link.spool_depth", description="packets + statuses not yet acknowledged", type="int"),
-    ChannelSpec("link.malformed", description="malformed messages dropped since start", type="int"),
-    ChannelSpec("link.replays", description="commands refused for a stale counter", type="int"),
-    ChannelSpec("link.forbidden", description="commands refused from observers", type="int"),
+    ChannelSpec("link.state", unit="enum", description="ground link: waiting, up or los", type="str"),
+    ChannelSpec("link.clients", unit="count", description="ground clients connected", type="int"),
+    ChannelSpec("link.spool_depth", unit="count", description="packets + statuses not yet acknowledged", type="int"),
+    ChannelSpec("link.malformed", unit="count", description="malformed messages dropped since start", type="int"),
+    ChannelSpec("link.replays", unit="count", description="commands refused for a stale counter", type="int"),
+    ChannelSpec("link.forbidden", unit="count", description="commands refused from observers", type="int"),
     ChannelSpec("link.service_us", unit="us", description="wall time of the last receive pass", type="int"),
-    ChannelSpec("link.throttled", description="sends paused or sessions dropped by per-key caps", type="int"),
+    ChannelSpec(
+        "link.throttled", unit="count", description="sends paused or sessions dropped by per-key caps", type="int"
+    ),
     ChannelSpec(
         "link.spool_ok",
+        unit="bool",
         description="1 while the spool commits, 0 (alarm) while it cannot",
         type="int",
         alarm_low=1,
     ),
     ChannelSpec("link.spool_buffered", unit="B", description="bytes waiting in memory for the spool", type="int"),
-    ChannelSpec("link.samples_dropped", description="samples dropped while the memory buffer was full", type="int"),
+    ChannelSpec(
+        "link.samples_dropped", unit="count", description="samples dropped while the memory buffer was full", type="int"
+    ),
 )

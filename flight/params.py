@@ -297,12 +297,13 @@ class ParameterStore:
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
         specs = [
-            ChannelSpec(f"param.{s.name}", unit=s.unit, description=s.description, type=s.type)
+            # A value outside the parameter's own range is one flight should never hold: red.
+            ChannelSpec(f"param.{s.name}", s.unit, s.description, s.type, alarm_low=s.lo, alarm_high=s.hi)
             for s in self.specs.values()
         ]
         specs += [
             ChannelSpec("params.dirty", description="true when values changed since the last save", type="bool"),
-            ChannelSpec("params.sets", description="parameter sets accepted", type="int"),
-            ChannelSpec("params.saves", description="saves to flight storage", type="int"),
+            ChannelSpec("params.sets", unit="count", description="parameter sets accepted", type="int"),
+            ChannelSpec("params.saves", unit="count", description="saves to flight storage", type="int"),
         ]
         return specs

@@ -146,12 +146,15 @@ def _channel_specs(name: str) -> list[ChannelSpec]:
     if spec is None:
         return []
     specs = [
-        ChannelSpec(f"{name}.state", description=f"{name} device state", type="str"),
-        ChannelSpec(f"{name}.mode", description=f"{name} mode", type="str"),
-        ChannelSpec(f"{name}.faults", description=f"{name} active faults", type="str"),
+        ChannelSpec(f"{name}.state", "enum", f"{name} device state: off, idle, active or fault", "str"),
+        ChannelSpec(f"{name}.mode", "enum", f"{name} mode (the device's mode table in docs/icd.md)", "str"),
+        ChannelSpec(f"{name}.faults", "text", f"{name} active faults, comma-separated", "str"),
         ChannelSpec(f"{name}.link_up", description=f"{name} serial link configured and answering", type="bool"),
     ]
     for field in spec.telemetry:
         kind = "float" if field.fmt == "f" else "int"
-        specs.append(ChannelSpec(f"{name}.{field.name}", field.unit, field.doc, kind))
+        # A field the ICD bounds (a fraction 0..1, an enum) is out of its physical range outside them: red.
+        specs.append(
+            ChannelSpec(f"{name}.{field.name}", field.unit, field.doc, kind, alarm_low=field.lo, alarm_high=field.hi)
+        )
     return specs

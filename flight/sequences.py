@@ -352,16 +352,20 @@ class SequenceRunner:
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
         return [
-            ChannelSpec("seq.state", description="idle/waiting/running/paused/completed/failed/aborted", type="str"),
+            ChannelSpec(
+                "seq.state", unit="enum", description="idle/waiting/running/paused/completed/failed/aborted", type="str"
+            ),
             ChannelSpec("seq.name", description="sequence running (or last run)", type="str"),
-            ChannelSpec("seq.run", description="run number of that sequence", type="int"),
-            ChannelSpec("seq.step", description="index of the step running or next", type="int"),
-            ChannelSpec("seq.steps", description="steps in the sequence", type="int"),
-            ChannelSpec("seq.progress", description="fraction of steps completed"),
+            ChannelSpec("seq.run", unit="index", description="run number of that sequence", type="int"),
+            ChannelSpec("seq.step", unit="index", description="index of the step running or next", type="int"),
+            ChannelSpec("seq.steps", unit="count", description="steps in the sequence", type="int"),
+            ChannelSpec(
+                "seq.progress", unit="1", description="fraction of steps completed, 0..1", alarm_low=0.0, alarm_high=1.0
+            ),
             ChannelSpec("seq.failure", description="why the last run failed", type="str"),
-            ChannelSpec("seq.loaded", description="stored sequences loaded", type="int"),
-            ChannelSpec("seq.completed", description="runs completed since start", type="int"),
-            ChannelSpec("seq.failed", description="runs failed since start", type="int"),
+            ChannelSpec("seq.loaded", unit="count", description="stored sequences loaded", type="int"),
+            ChannelSpec("seq.completed", unit="count", description="runs completed since start", type="int"),
+            ChannelSpec("seq.failed", unit="count", description="runs failed since start", type="int"),
         ]
 
 

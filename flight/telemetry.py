@@ -8,6 +8,7 @@ interlocks, the link) read the latest value and its age.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -38,6 +39,8 @@ class TelemetryTable:
 
     def __init__(self) -> None:
         self.specs: dict[str, ChannelSpec] = {}
+        #: Entries for channels that appear while flight runs (``interlocks.trips.<rule>``), by name prefix.
+        self.families: dict[str, ChannelSpec] = {}
         self._values: dict[str, Any] = {}
         self._times: dict[str, float] = {}
         self._listeners: list[Listener] = []
@@ -54,6 +57,11 @@ class TelemetryTable:
     def define(self, spec: ChannelSpec) -> None:
         """Add (or replace) a channel's dictionary entry."""
         self.specs[spec.name] = spec
+
+    def define_family(self, prefix: str, spec: ChannelSpec) -> None:
+        """Describe channels named ``prefix<anything>`` that are first seen later with ``spec`` (its name is
+        replaced by the channel's; ``{suffix}`` in its description by what follows ``prefix``)."""
+        self.families[prefix] = spec
 
     def define_many(self, specs: Iterable[ChannelSpec]) -> None:
         """Add several channel entries."""
@@ -89,7 +97,14 @@ class TelemetryTable:
         specs = self.specs
         for name, value in values.items():
             if name not in specs:
-                specs[name] = ChannelSpec(name, type=type_of(value))
+                specs[name] = self._family_spec(name) or ChannelSpec(name, type=type_of(value))
+
+    def _family_spec(self, name: str) -> ChannelSpec | None:
+        for prefix, spec in self.families.items():
+            if name.startswith(prefix):
+                description = spec.description.replace("{suffix}", name[len(prefix) :])
+                return dataclasses.replace(spec, name=name, description=description)
+        return None
 
     def get(self, name: str, default: Any = None) -> Any:
         """The latest value of ``name`` (``default`` if never seen)."""

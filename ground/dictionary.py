@@ -75,6 +75,22 @@ class GroundDictionary:
         return str(self.raw.get("diagram", ""))
 
     @property
+    def sequences(self) -> list[dict[str, Any]]:
+        """The stored sequences flight has loaded: name, description and steps (command, args, after_s, at)."""
+        found = self.raw.get("sequences")
+        return [s for s in found if isinstance(s, dict) and "name" in s] if isinstance(found, list) else []
+
+    def sequence(self, name: str) -> dict[str, Any] | None:
+        """The stored sequence called ``name``, or None."""
+        return next((s for s in self.sequences if s["name"] == name), None)
+
+    @property
+    def sites(self) -> list[dict[str, Any]]:
+        """The mission's candidate sites: index, x_m, y_m (odometry frame, m)."""
+        found = self.raw.get("sites")
+        return [s for s in found if isinstance(s, dict)] if isinstance(found, list) else []
+
+    @property
     def events(self) -> list[str]:
         """Event severity names in increasing order."""
         events = self.raw.get("events")

@@ -317,8 +317,8 @@ def _f(name: str, unit: str, doc: str, lo: float | None = None, hi: float | None
     return Field(name, "f", unit, doc, lo, hi)
 
 
-def _u8(name: str, doc: str, lo: int | None = None, hi: int | None = None) -> Field:
-    return Field(name, "B", "", doc, lo, hi)
+def _u8(name: str, doc: str, lo: int | None = None, hi: int | None = None, unit: str = "") -> Field:
+    return Field(name, "B", unit, doc, lo, hi)
 
 
 ANCHOR_COUNT = 4
@@ -359,8 +359,10 @@ DRILL = DeviceSpec(
         _f("bit_temp_K", "K", "bit temperature"),
         _f("wob_N", "N", "weight on bit"),
         _f("cuttings_kg", "kg", "cuttings brought up since the last retract"),
-        _f("volatiles_ice_fraction", "", "ice mass fraction of the cuttings, from the downhole volatiles sensor"),
-        _u8("percussion", "1 when the hammer is on"),
+        _f(
+            "volatiles_ice_fraction", "1", "ice mass fraction of the cuttings, from the downhole volatiles sensor", 0, 1
+        ),
+        _u8("percussion", "1 when the hammer is on", unit="bool"),
     ),
     modes=("idle", "spinning", "feeding", "retracting", "stalled"),
     faults=("stall", "overtemp", "overcurrent", "sensor", "deadman"),
@@ -440,8 +442,8 @@ EXTRACTOR = DeviceSpec(
         _f("water_kg", "kg", "water in the cold trap"),
         _f("tank_kg", "kg", "water in the tank"),
         _f("heater_energy_J", "J", "heater energy since the chamber was last loaded"),
-        _u8("lid", "0 open, 1 sealed, 2 moving"),
-        _u8("vent", "1 when the vent is open"),
+        _u8("lid", "0 open, 1 sealed, 2 moving", 0, 2, unit="enum"),
+        _u8("vent", "1 when the vent is open", unit="bool"),
     ),
     modes=("idle", "sealing", "sealed", "heating", "venting", "dumping", "transferring"),
     faults=("overtemp", "heater_failure", "seal_leak", "pressure_sensor", "temp_sensor", "deadman"),
@@ -503,7 +505,10 @@ ANCHOR = DeviceSpec(
     telemetry=tuple(_f(f"depth{i}_m", "m", f"anchor {i} depth") for i in range(ANCHOR_COUNT))
     + tuple(_f(f"preload{i}_N", "N", f"anchor {i} preload force") for i in range(ANCHOR_COUNT))
     + (_f("holding_N", "N", "estimated total holding force"),)
-    + (_u8("deployed_mask", "anchors fully deployed"), _u8("slip_mask", "anchors slipping now")),
+    + (
+        _u8("deployed_mask", "anchors fully deployed, bit i = anchor i", unit="mask"),
+        _u8("slip_mask", "anchors slipping now, bit i = anchor i", unit="mask"),
+    ),
     modes=("idle", "deploying", "retracting", "preloading", "holding"),
     faults=("slip", "overcurrent", "deadman"),
 )
@@ -554,7 +559,7 @@ DRIVE = DeviceSpec(
         _f("omega_rad_s", "rad/s", "measured turn rate"),
         _f("current_left_A", "A", "left motor current"),
         _f("current_right_A", "A", "right motor current"),
-        _f("slip", "", "slip ratio estimate, 0..1"),
+        _f("slip", "1", "slip ratio estimate, 0..1", 0, 1),
         _f("odometer_m", "m", "distance driven since boot"),
     ),
     modes=("idle", "driving", "moving", "turning"),
@@ -579,11 +584,11 @@ POWER = DeviceSpec(
     telemetry=(
         _f("battery_V", "V", "battery voltage"),
         _f("battery_A", "A", "battery current, positive discharging"),
-        _f("soc", "", "state of charge, 0..1"),
+        _f("soc", "1", "state of charge, 0..1", 0, 1),
         _f("solar_W", "W", "solar array input"),
         _f("load_W", "W", "total load"),
         *(_f(f"{bus}_W", "W", f"{bus} bus load") for bus in POWER_BUSES),
-        _u8("bus_mask", "bit i set when bus i is on"),
+        _u8("bus_mask", "bit i set when bus i is on", unit="mask"),
     ),
     modes=("idle", "charging", "discharging"),
     faults=("low_battery", "overcurrent", "sensor"),

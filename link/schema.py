@@ -24,6 +24,7 @@ from link.errors import ArgumentProblem, InvalidArgument
 
 __all__ = [
     "ARG_TYPES",
+    "DIMENSIONLESS_UNITS",
     "EVENT_FIELDS",
     "FALSE_WORDS",
     "REQUIRED",
@@ -40,6 +41,7 @@ __all__ = [
     "ParameterSpec",
     "Severity",
     "Stage",
+    "channel_gaps",
     "show",
     "type_of",
     "validate_args",
@@ -286,10 +288,26 @@ class CommandSpec:
         )
 
 
+#: Units of channels that have no physical dimension, and what each means: every channel states either a
+#: physical unit (``K``, ``Pa``, ``m/s``...) or one of these.
+DIMENSIONLESS_UNITS: dict[str, str] = {
+    "1": "a ratio or fraction (a range such as 0..1 is in the description and the limits)",
+    "count": "a number of things or events since start",
+    "bool": "true or false (an int 0/1 reads 1 as true)",
+    "enum": "one of a few named values (listed in the description)",
+    "mask": "a bit field, bit i as the description says",
+    "index": "a position in a list, -1 for none",
+    "text": "free text, such as a list of names",
+}
+#: The unit a channel of this value type has when its spec states none (numbers must state theirs).
+_TYPE_UNITS = {"bool": "bool", "str": "text"}
+
+
 @dataclass(frozen=True)
 class ChannelSpec:
     """A telemetry channel's dictionary entry: ``type`` is one of :data:`VALUE_TYPES`. Limits are inclusive
-    bounds of the normal band (yellow) and the red band, in ``unit``; None where a side is unbounded."""
+    bounds of the normal band (yellow) and the red band, in ``unit``; None where a side is unbounded.
+    A bool or str channel that states no unit is ``bool`` or ``text`` (:data:`DIMENSIONLESS_UNITS`)."""
 
     name: str
     unit: str = ""
@@ -301,8 +319,22 @@ class ChannelSpec:
     alarm_high: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """The dictionary entry (unset limits left out)."""
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        """The dictionary entry (unset limits left out; a bool or str channel's unit filled in)."""
+        entry = {k: v for k, v in self.__dict__.items() if v is not None}
+        if not self.unit:
+            entry["unit"] = _TYPE_UNITS.get(self.type, "")
+        return entry
+
+
+def channel_gaps(entry: Mapping[str, Any]) -> list[str]:
+    """What a channel's dictionary entry lacks for an operator: ``"unit"`` (neither a physical unit nor one
+    of :data:`DIMENSIONLESS_UNITS`) and ``"description"``; [] when it has both."""
+    gaps = []
+    if not str(entry.get("unit") or "").strip():
+        gaps.append("unit")
+    if not str(entry.get("description") or "").strip():
+        gaps.append("description")
+    return gaps
 
 
 @dataclass(frozen=True)

@@ -88,6 +88,7 @@ class Prospect:
             site=index,
             ice=probe["ice"],
             torque=torque_max,
+            kg_per_kWh=score,
         )
         return "probed", f"site {index} probed"
 

@@ -21,6 +21,7 @@ from ground.console import (
     commands,
     events,
     ledger,
+    operator_pages,
     overview,
     plots,
     sequences,
@@ -52,7 +53,7 @@ def register_pages(ctx: ConsoleContext) -> None:
 
     @ui.page("/plots")
     def plots_page(request: Request) -> None:
-        plots.view(ctx, plots.parse_request(request.query_params.getlist("c")))
+        plots.view(ctx, plots.parse_request(request.query_params.getlist("c")), request.query_params.get("w"))
 
     @ui.page("/telemetry")
     def telemetry_page() -> None:
@@ -80,7 +81,8 @@ def register_pages(ctx: ConsoleContext) -> None:
 
     @ui.page("/archive")
     def archive_page(request: Request) -> None:
-        archive.view(ctx, [name for value in request.query_params.getlist("c") for name in value.split(",")])
+        channels = [name for value in request.query_params.getlist("c") for name in value.split(",")]
+        archive.view(ctx, channels, (request.query_params.get("from"), request.query_params.get("to")))
 
     @ui.page("/ledger")
     def ledger_page() -> None:
@@ -89,6 +91,8 @@ def register_pages(ctx: ConsoleContext) -> None:
     @ui.page("/audit")
     def audit_page() -> None:
         audit.view(ctx)
+
+    operator_pages.register(ctx)
 
 
 def serve(

@@ -1,5 +1,6 @@
-"""Command history: every command the core knows of, newest first, with each verification stage and the
-failure reason."""
+"""Command history: every command the core knows of, newest first: when it was sent (date and time, UTC),
+its arguments (for a command another client or a sequence sent, as flight's acceptance states them), its
+stage, flight's reason and message, and each verification stage."""
 
 from __future__ import annotations
 
@@ -8,19 +9,21 @@ from typing import Any
 
 from nicegui import ui
 
+from ground.console.command_text import args_text, message_text
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
 
 #: Commands shown (newest).
 SHOWN = 200
 
-COLUMNS = [
-    {"name": "time", "label": "Sent (UTC)", "field": "time", "align": "left"},
+COLUMNS: list[dict[str, Any]] = [
+    {"name": "time", "label": "Sent (UTC)", "field": "time", "align": "left", "sortable": True},
     {"name": "name", "label": "Command", "field": "name", "align": "left"},
     {"name": "args", "label": "Arguments", "field": "args", "align": "left"},
     {"name": "source", "label": "Source", "field": "source", "align": "left"},
     {"name": "stage", "label": "Stage", "field": "stage", "align": "left"},
     {"name": "reason", "label": "Reason", "field": "reason", "align": "left"},
+    {"name": "message", "label": "Message", "field": "message", "align": "left"},
     {"name": "stages", "label": "Stages", "field": "stages", "align": "left"},
     {"name": "id", "label": "Id", "field": "id", "align": "left"},
 ]
@@ -32,11 +35,11 @@ _STAGE_SLOT = (
 )
 
 
-def clock_text(t: float | None) -> str:
-    """``HH:MM:SS.s`` UTC of epoch seconds ``t`` ('' for None)."""
+def clock_text(t: float | None, dated: bool = False) -> str:
+    """``HH:MM:SS.s`` UTC of epoch seconds ``t`` ('' for None); ``dated``: ``YYYY-MM-DD HH:MM:SS.s``."""
     if t is None:
         return ""
-    return datetime.fromtimestamp(t, UTC).strftime("%H:%M:%S.%f")[:-5]
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%d %H:%M:%S.%f" if dated else "%H:%M:%S.%f")[:-5]
 
 
 def rows(ctx: ConsoleContext) -> list[dict[str, Any]]:
@@ -49,12 +52,13 @@ def rows(ctx: ConsoleContext) -> list[dict[str, Any]]:
         out.append(
             {
                 "id": data["id"],
-                "time": clock_text(first_t),
+                "time": clock_text(first_t, dated=True),
                 "name": data["name"],
-                "args": ", ".join(f"{k}={v}" for k, v in data["args"].items()),
+                "args": args_text(data),
                 "source": data["source"],
                 "stage": data["stage"],
                 "reason": data["reason"],
+                "message": message_text(data),
                 "stages": " → ".join(_stage_text(s, first_t) for s in stages),
             }
         )

@@ -1,13 +1,18 @@
 """Command sender: a form per dictionary command, built from its arguments (type, unit, range, choices,
-default). The core validates and decides; a hazardous command comes back as ``NeedsConfirmation`` and opens
-a dialog that shows its hazard text; Cancel sends nothing, Confirm sends it confirmed."""
+default — a default outside the argument's range starts at the range's nearest end). The core validates and
+decides; a hazardous command comes back as ``NeedsConfirmation`` and opens a dialog that shows its hazard
+text; Cancel sends nothing, Confirm sends it confirmed. After sending, the form follows the command to its
+end and shows its stage, and for a failure flight's reason and message. "Add to stack" prepares it in the
+console's command stack instead (:mod:`ground.console.command_stack`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 from nicegui import ui
 
+from ground.console.command_text import outcome_text
 from ground.console.context import ConsoleContext
 from ground.console.layout import RoleGate, frame
 from ground.errors import GroundError, NeedsConfirmation, ValidationError
@@ -22,6 +27,25 @@ def arg_label(spec: dict[str, Any]) -> str:
     if lo is not None or hi is not None:
         text += f" {'' if lo is None else f'{lo:g}'}..{'' if hi is None else f'{hi:g}'}"
     return text
+
+
+def form_default(spec: dict[str, Any]) -> Any:
+    """The value a form field starts with: the argument's default when it is inside the argument's range,
+    else the nearest end of the range (``mission.start cycles``: default 0, range 1..10000 → 1). A number
+    without a default starts at 0 when its range holds 0 (a speed of -0.3..0.3 m/s starts still, not at full
+    reverse), else at the range's low end; anything else without a default starts empty."""
+    default = spec.get("default")
+    if spec.get("type", "float") not in ("float", "int") or isinstance(default, bool):
+        return default
+    lo, hi = spec.get("min"), spec.get("max")
+    if default is None:
+        inside = (lo is None or lo <= 0) and (hi is None or hi >= 0)
+        return 0 if inside and (lo is not None or hi is not None) else lo
+    if lo is not None and default < lo:
+        return lo
+    if hi is not None and default > hi:
+        return hi
+    return default
 
 
 def field_value(spec: dict[str, Any], raw: Any) -> Any:
@@ -52,8 +76,12 @@ class CommandForm:
                 ui.label(f"hazardous: {command.get('hazard', '')}").classes("text-sm text-red-700")
             for spec in command.get("args", []):
                 self.fields[spec["name"]] = _field(spec)
-            self.send_button = gate.add(ui.button("Send", on_click=self.send).mark("command-send"))
+            with ui.row():
+                self.send_button = gate.add(ui.button("Send", on_click=self.send).mark("command-send"))
+                ui.button("Add to stack", on_click=self.stack).props("outline").mark("command-stack-add")
             self.result = ui.label("").classes("text-sm font-mono").mark("command-result")
+        self.record: Any = None
+        self.follower = ui.timer(0.25, self._follow, active=False)
 
     def args(self) -> dict[str, Any]:
         """The arguments entered (fields left empty are not sent, so flight defaults apply)."""
@@ -72,7 +100,7 @@ class CommandForm:
         try:
             record = self.ctx.core.send(self.command["name"], args, confirmed=confirmed)
         except NeedsConfirmation as exc:
-            self.dialog.ask(self, exc.hazard)
+            self.dialog.ask(self, exc.hazard, self.send)
             return
         except ValidationError as exc:
             field = self.fields.get(exc.argument)
@@ -84,6 +112,40 @@ class CommandForm:
             self._show(f"not sent: {exc}", "negative")
             return
         self._show(f"sent {record.name} id={record.id}", "positive")
+        self.record = record
+        self.follower.activate()
+
+    def _follow(self) -> None:
+        """Show the sent command's latest stage; at its end, flight's reason and message."""
+        if self.record is None:
+            self.follower.deactivate()
+            return
+        self.result.set_text(outcome_text(self.record))
+        terminal = self.record.terminal
+        if terminal is not None:
+            self.follower.deactivate()
+            self.result.classes(
+                replace="text-sm font-mono " + ("text-green-800" if terminal == "completed" else "text-red-700")
+            )
+            if terminal != "completed":
+                ui.notify(outcome_text(self.record), type="negative")
+            self.record = None
+
+    def stack(self, confirmed: bool = False) -> None:
+        """Prepare the command in the console's stack (a hazardous one asks for confirmation first)."""
+        stack = self.ctx.stack
+        try:
+            entry = stack.add(self.command["name"], self.args(), confirmed=confirmed)
+        except NeedsConfirmation as exc:
+            self.dialog.ask(self, exc.hazard, self.stack)
+            return
+        except ValidationError as exc:
+            self._show(f"not prepared: {exc}", "negative")
+            return
+        except GroundError as exc:
+            self._show(f"not prepared: {exc}", "negative")
+            return
+        self._show(f"prepared {entry.name} as step {len(stack.entries)} of the stack", "info")
 
     def _show(self, text: str, kind: Literal["positive", "negative", "info"]) -> None:
         self.result.set_text(text)
@@ -91,10 +153,12 @@ class CommandForm:
 
 
 class ConfirmDialog:
-    """One dialog per page: shows the hazard of the command waiting for confirmation."""
+    """One dialog per page: shows the hazard of the command waiting for confirmation; Confirm calls the
+    action that asked (send, or add to the stack) with ``confirmed=True``."""
 
     def __init__(self) -> None:
         self.form: CommandForm | None = None
+        self.action: Callable[..., None] | None = None
         with ui.dialog().props("persistent") as self.dialog, ui.card().mark("confirm-dialog"):
             ui.label("Hazardous command").classes("text-lg text-red-700 font-bold")
             self.name = ui.label("").classes("font-mono").mark("confirm-command")
@@ -103,9 +167,9 @@ class ConfirmDialog:
                 ui.button("Cancel", on_click=self.cancel).props("flat").mark("confirm-cancel")
                 ui.button("Confirm", on_click=self.confirm).props("color=red").mark("confirm-send")
 
-    def ask(self, form: CommandForm, hazard: str) -> None:
-        """Open the dialog for ``form``'s command showing ``hazard``."""
-        self.form = form
+    def ask(self, form: CommandForm, hazard: str, action: Callable[..., None]) -> None:
+        """Open the dialog for ``form``'s command showing ``hazard``; Confirm calls ``action(confirmed=True)``."""
+        self.form, self.action = form, action
         self.name.set_text(f"{form.command['name']} {form.args()}")
         self.hazard.set_text(hazard)
         self.dialog.open()
@@ -118,17 +182,17 @@ class ConfirmDialog:
             form._show(f"cancelled {form.command['name']}: nothing sent", "info")
 
     def confirm(self) -> None:
-        """Close and send the command confirmed."""
-        form, self.form = self.form, None
+        """Close and carry out the action confirmed."""
+        action, self.form, self.action = self.action, None, None
         self.dialog.close()
-        if form is not None:
-            form.send(confirmed=True)
+        if action is not None:
+            action(confirmed=True)
 
 
 def _field(spec: dict[str, Any]) -> Any:
     kind = spec.get("type", "float")
     label = arg_label(spec)
-    default = spec.get("default")
+    default = form_default(spec)
     if spec.get("choices"):
         return ui.select(list(spec["choices"]), label=label, value=default).classes("w-64").mark(f"arg-{spec['name']}")
     if kind in ("float", "int"):

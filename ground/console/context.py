@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from base.clock import Clock
+from ground.console.command_stack import CommandStack
 from ground.console.feed import TelemetryFeed
 from ground.errors import GroundError
 
@@ -51,6 +52,8 @@ class ConsoleContext:
     #: Who is logged in where (a :class:`ground.console.auth.HubAuth`); None serves the pages without login
     #: (an in-process test harness only: ``isru console`` always logs people in).
     auth: Any = None
+    #: Commands prepared to be released in order (:mod:`ground.console.command_stack`); made on first use.
+    _stack: CommandStack | None = None
     _unsubscribe: list[Callable[[], None]] = field(default_factory=list)
     _exports: tempfile.TemporaryDirectory | None = None
 
@@ -81,6 +84,13 @@ class ConsoleContext:
         if self._exports is None:
             self._exports = tempfile.TemporaryDirectory(prefix="isru-console-exports-")
         return Path(self._exports.name)
+
+    @property
+    def stack(self) -> CommandStack:
+        """This console's command stack."""
+        if self._stack is None:
+            self._stack = CommandStack(self.core)
+        return self._stack
 
     # ------------------------------------------------------------------------------------- roles
     @property

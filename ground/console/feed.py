@@ -97,3 +97,9 @@ class TelemetryFeed:
     def channels(self) -> list[str]:
         """Channels seen so far, sorted."""
         return sorted(self._rings)
+
+    def oldest(self, channels: list[str], default: float) -> float:
+        """The time of the oldest sample held of any of ``channels`` (``default`` when none is held)."""
+        with self._lock:
+            times = [self._rings[c].points[0][0] for c in channels if c in self._rings and self._rings[c].points]
+        return min(times, default=default)

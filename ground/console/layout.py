@@ -1,13 +1,19 @@
-"""The frame around every view: navigation, role, link status and the E-STOP button."""
+"""The frame around every view: navigation, role, link status, the E-STOP button, and the banner of
+conditions never to miss (:mod:`ground.console.banner`: SAFE, E-STOP latched, loss of signal)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from nicegui import ui
 
+from ground.console import banner
 from ground.console.context import ConsoleContext
 from ground.errors import GroundError
+
+#: Values on screen (elements with class ``isru-value``) are greyed while the link is down: they are stale.
+STALE_CSS = "body.link-down .isru-value { opacity: 0.45; filter: grayscale(1); font-style: italic; }"
 
 #: The views, in menu order: (path, title).
 VIEWS = (
@@ -25,13 +31,30 @@ VIEWS = (
 )
 
 
+#: Views added by other modules (:func:`add_views`): (path, title, test of the dictionary or None).
+EXTRA_VIEWS: list[tuple[str, str, Callable[[Any], bool] | None]] = []
+
+
+def add_views(views: Iterable[tuple[str, str, Callable[[Any], bool] | None]]) -> None:
+    """Add menu entries after the core views; an entry with a test shows only when the test of the flight
+    dictionary is true (rehearsal: a simulated rover). Adding the same path again is ignored."""
+    known = {path for path, _name, _test in EXTRA_VIEWS}
+    EXTRA_VIEWS.extend(view for view in views if view[0] not in known)
+
+
+def menu(ctx: ConsoleContext) -> list[tuple[str, str]]:
+    """The menu: the core views, then the added views the flight dictionary offers."""
+    extra = [(path, name) for path, name, test in EXTRA_VIEWS if test is None or test(ctx.dictionary)]
+    return list(VIEWS) + extra
+
+
 def link_text(link: Any) -> str:
     """One-line link status: state, round-trip time (ms), spool depth at flight, sequence gaps."""
     if link is None:
         return "link: none (archive only)"
     state = getattr(link, "state", "?")
     rtt = getattr(link, "rtt_s", None)
-    rtt_text = "-" if rtt is None else f"{rtt * 1000.0:.0f} ms"
+    rtt_text = "unknown" if rtt is None or banner.link_down(link) else f"{rtt * 1000.0:.0f} ms"
     spool = getattr(link, "spool_depth", 0)
     gaps = getattr(link, "gaps", 0)
     gap_count = len(gaps) if isinstance(gaps, list | tuple) else gaps
@@ -79,7 +102,7 @@ def frame(ctx: ConsoleContext, title: str) -> RoleGate:
     with ui.header().classes("items-center gap-4 bg-slate-800 py-1"):
         ui.label("isru").classes("text-lg font-bold")
         with ui.row().classes("gap-1"):
-            for path, name in VIEWS:
+            for path, name in menu(ctx):
                 link = ui.link(name, path).classes("text-white no-underline px-2 rounded")
                 if name == title:
                     link.classes("bg-slate-600")
@@ -95,7 +118,29 @@ def frame(ctx: ConsoleContext, title: str) -> RoleGate:
             ui.button("E-STOP", on_click=lambda: estop(ctx)).props("color=red push").classes("font-bold").mark("estop")
         )
 
+    ui.add_css(STALE_CSS)
+    banner_box = ui.column().classes("w-full gap-1").mark("banner")
+    shown: dict[str, Any] = {"lines": None}
+
+    def show_banner() -> None:
+        lines = banner.conditions(ctx.core.latest, getattr(ctx.core, "link", None))
+        if lines == shown["lines"]:
+            return
+        shown["lines"] = lines
+        banner_box.clear()
+        with banner_box:
+            for line in lines:
+                ui.label(line.text).classes(
+                    f"w-full text-center text-xl font-bold py-2 {banner.KIND_CLASSES[line.kind]}"
+                )
+                ui.element().mark(f"banner-{line.kind}")
+        if banner.link_down(getattr(ctx.core, "link", None)):
+            ui.query("body").classes(add="link-down")
+        else:
+            ui.query("body").classes(remove="link-down")
+
     def refresh() -> None:
+        show_banner()
         role.set_text(ctx.role_text())
         link_label.set_text(link_text(getattr(ctx.core, "link", None)))
         count = _unacknowledged(ctx)

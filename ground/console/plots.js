@@ -19,6 +19,7 @@ window.isruPlots = window.isruPlots || {
     const arrived = Date.now();
     for (const [id, plot] of Object.entries(batch)) {
       const state = (this.state[id] ||= { series: [], windowMs: plot.w, maxPoints: plot.n });
+      state.windowMs = plot.w;
       for (const [index, points] of plot.s) {
         const data = (state.series[index] ||= []);
         for (const point of points) {

@@ -67,6 +67,11 @@ def run(args: argparse.Namespace) -> int:
     except FlightError as exc:  # a damaged store, an unreadable file: named, with the way out
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
+    if world_name:
+        from isru.rehearsal import enable_rehearsal
+        from sim_hw.registry import installed_world
+
+        enable_rehearsal(app, installed_world(world_name))  # training faults: simulation only
     try:
         server = LinkServer.attach(app, link, keys_dir=link.keys or None)
     except LinkError as exc:

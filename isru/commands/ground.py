@@ -4,6 +4,8 @@
   arrive; exit 0 when it completes, 1 with flight's reason when it fails (3 when ground refuses it first:
   unknown command, invalid argument, observer key, or a hazardous command without ``--yes``).
 * ``isru ground watch CHANNEL ...`` — print live values of channels.
+* ``isru ground dictionary [--json]`` — print flight's dictionary: channels (unit, limits, description),
+  commands and parameters; ``--json`` prints the whole dictionary as flight sent it.
 * ``isru ground events`` — print events as they arrive (``--severity`` at least; ``--grep`` text).
 * ``isru ground archive`` — the archiving station: receive everything into the archive until stopped.
 * ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
@@ -62,6 +64,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     watch.add_argument("channels", nargs="+", metavar="CHANNEL")
     watch.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     watch.set_defaults(func=_watch)
+
+    dictionary = sub.add_parser("dictionary", help="print flight's dictionary (channels, commands, parameters)")
+    _link_options(dictionary)
+    dictionary.add_argument("--json", action="store_true", help="the whole dictionary as JSON")
+    dictionary.set_defaults(func=_dictionary)
 
     events = sub.add_parser("events", help="print events as they arrive")
     _link_options(events)
@@ -282,6 +289,29 @@ def _watch(args: argparse.Namespace) -> int:
     except SystemExit as exc:
         print(exc, file=sys.stderr)
         return EXIT_LINK
+
+
+def _dictionary(args: argparse.Namespace) -> int:
+    from ground.console.limits import describe
+
+    try:
+        with _connected(args, archiving=False) as core:
+            dictionary = core.dictionary
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return EXIT_LINK
+    if args.json:
+        print(json.dumps(dictionary.raw, indent=1, sort_keys=True, default=str))
+        return 0
+    for entry in dictionary.channels():
+        print(f"{entry['name']}  [{entry.get('unit', '')}] {entry.get('type', '')}  {describe(entry)}".rstrip())
+        print(f"    {entry.get('description', '')}")
+    for entry in dictionary.commands():
+        mark = "  (hazardous)" if entry.get("hazardous") else ""
+        print(f"command {entry['name']}{mark}: {entry.get('description', '')}")
+    for entry in dictionary.parameters():
+        print(f"parameter {entry['name']} [{entry.get('unit', '')}] = {entry.get('value', entry.get('default'))}")
+    return 0
 
 
 def _events(args: argparse.Namespace) -> int:

@@ -169,15 +169,23 @@ async def test_estop_button_stops_the_rover(user: User, operator: Operator) -> N
 
 async def test_sequence_load_run_and_progress(user: User, operator: Operator) -> None:
     await user.open("/sequences")
-    for name in ("seq.run", "seq.pause", "seq.resume", "seq.abort", "seq.reload"):
+    for name in ("seq.pause", "seq.resume", "seq.abort", "seq.reload"):
         user.find(marker=f"form-{name}")
     with user.scope(marker="form-seq.reload"):
         user.find(marker="command-send").click()
     reload = (await until(lambda: operator.records("seq.reload"), "seq.reload sent"))[-1]
     assert await until(lambda: reload.terminal, "seq.reload to end") == "completed"
-    with user.scope(marker="form-seq.run"):
-        user.find(marker="arg-name").type("drill_safe")
-        user.find(marker="command-send").click()
+    # Chosen from flight's list, previewed, and confirmed: its steps spin the drill and hammer.
+    user.find(marker="seq-picker").click()
+    user.find("drill_safe").click()
+    steps = element(user, "seq-steps")
+    commands = ["drill.percussion", "drill.spin", "drill.retract"]
+    await until(lambda: [row["command"] for row in steps.rows] == commands, "the step preview")
+    assert [bool(row["hazard"]) for row in steps.rows] == [True, True, False]
+    user.find(marker="seq-run").click()
+    await user.should_see("drill_safe: 2 of 3 steps are hazardous")
+    assert operator.records("seq.run") == []  # nothing sent before the confirmation
+    user.find(marker="seq-confirm-run").click()
     run = (await until(lambda: operator.records("seq.run"), "seq.run sent"))[-1]
     assert run.args == {"name": "drill_safe"}
     assert await until(lambda: run.terminal, "seq.run to end") == "completed", run.statuses()

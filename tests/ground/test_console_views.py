@@ -68,7 +68,7 @@ async def test_telemetry_table_colours_a_channel_in_its_red_band(user: User, sta
     await user.open("/telemetry")
     table = next(iter(user.find(marker="telemetry-table").elements))
     row = next(r for r in table.rows if r["name"] == BATTERY_CHANNEL)
-    assert row["level"] == "alarm" and "alarm [0.2, -]" in row["limits"]
+    assert row["level"] == "alarm" and "alarm [0.2, 1]" in row["limits"]
     assert "bg-red-600" in row["css"]
     nominal = next(r for r in table.rows if r["name"] == "drill.depth_m")
     assert nominal["level"] == "nominal" and nominal["unit"] == "m"

@@ -215,3 +215,17 @@ def test_the_pytest_plugin_gives_users_a_whole_stack(pytester: pytest.Pytester) 
     )
     result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=120)
     result.assert_outcomes(passed=1)
+
+
+def test_dictionary_json_prints_every_channel_with_unit_and_description(stack: SimStack) -> None:
+    import json
+
+    result = isru_ground(stack, "dictionary", "--json")
+    assert result.returncode == 0, result.stderr
+    dictionary = json.loads(result.stdout)
+    channels = {entry["name"]: entry for entry in dictionary["telemetry"]}
+    assert channels["power.soc"]["unit"] == "1" and channels["power.soc"]["alarm_high"] == 1.0
+    assert [name for name, entry in channels.items() if not (entry["unit"] and entry["description"])] == []
+    assert {c["name"] for c in dictionary["commands"]} >= {"mission.start", "estop"}
+    text = isru_ground(stack, "dictionary")
+    assert text.returncode == 0 and "power.soc  [1] float  warn [0.4, -] alarm [0.2, 1] 1" in text.stdout

@@ -6,6 +6,9 @@ Three implementations share one interface:
 * :class:`ScaledClock` — wall time sped up by a warp factor, for simulations across processes.
 * :class:`VirtualClock` — time that moves only when advanced, for tests and in-process simulation.
   It runs hours of simulated operation in seconds, the same way every run.
+* :class:`PacedClock` — lock-step simulated time for a live stack: it moves only when its owner sleeps,
+  and never faster than ``warp`` times the wall, so a starved process slows the run instead of tripping
+  the dead-men of the devices simulated on the same clock.
 
 All values are seconds (float). ``monotonic()`` never goes backwards; ``now()`` is UTC seconds since the
 Unix epoch, for timestamps only. Nothing outside this module may call ``time.time``, ``time.sleep``,
@@ -23,7 +26,16 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["Clock", "RealClock", "ScaledClock", "VirtualClock", "cpu_seconds", "make_clock", "work_seconds"]
+__all__ = [
+    "Clock",
+    "PacedClock",
+    "RealClock",
+    "ScaledClock",
+    "VirtualClock",
+    "cpu_seconds",
+    "make_clock",
+    "work_seconds",
+]
 
 #: Default epoch for a virtual clock: 2030-01-01T00:00:00Z, so virtual timestamps look like dates.
 VIRTUAL_EPOCH_S = 1_893_456_000.0
@@ -56,6 +68,11 @@ class Clock(abc.ABC):
     def wall_timeout(self, seconds: float) -> float:
         """Convert a duration of clock time to wall seconds for a blocking OS call (e.g. a port read)."""
         return seconds / self.warp
+
+    def wait_io(self, seconds: float, wait: Callable[[float], object]) -> None:
+        """Block in ``wait(wall_seconds)`` (a socket poll that returns early when something arrives) for at
+        most ``seconds`` of this clock's time. On clocks that run by themselves, time passes meanwhile."""
+        wait(self.wall_timeout(seconds))
 
 
 class RealClock(Clock):
@@ -197,15 +214,82 @@ class VirtualClock(Clock):
 _READ_T = operator.attrgetter("_t")
 
 
+class PacedClock(Clock):
+    """Lock-step simulated time, as ArduPilot's SITL runs it: time moves only when its owner sleeps (or waits
+    on I/O through :meth:`wait_io`), and at most ``warp`` clock seconds per wall second.
+
+    One thread owns it: the loop that runs flight and the simulated devices in one process. When that loop
+    falls behind the pace by more than ``max_lag_s`` wall seconds (a busy CPU), the pace is re-anchored
+    instead of bursting to catch up: the run slows down, and nothing on the clock — a device's dead-man, a
+    time-out — sees a gap the loop did not see. :attr:`slowdowns` counts those re-anchorings.
+    """
+
+    def __init__(self, warp: float, epoch: float | None = None, *, max_lag_s: float = 0.25) -> None:
+        if not warp > 0:
+            raise ValueError(f"PacedClock warp must be > 0, got {warp!r}")
+        self._warp = float(warp)
+        self._t = 0.0
+        self._epoch = time.time() if epoch is None else float(epoch)
+        self.max_lag_s = max_lag_s
+        self._anchor_wall = time.monotonic()
+        self._anchor_t = 0.0
+        self.slowdowns = 0
+        if type(self).monotonic is PacedClock.monotonic:
+            self.monotonic = functools.partial(_READ_T, self)  # type: ignore[method-assign]
+
+    @property
+    def warp(self) -> float:
+        return self._warp
+
+    def monotonic(self) -> float:
+        return self._t
+
+    def now(self) -> float:
+        return self._epoch + self._t
+
+    def _wall_due(self, t: float) -> float:
+        return self._anchor_wall + (t - self._anchor_t) / self._warp
+
+    def sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        target = self._t + seconds
+        wait = self._wall_due(target) - time.monotonic()
+        if wait > 0:
+            time.sleep(wait)
+        elif -wait > self.max_lag_s:
+            self._reanchor(target)
+        self._t = target
+
+    def wait_io(self, seconds: float, wait: Callable[[float], object]) -> None:
+        if seconds <= 0:
+            return
+        target = self._t + seconds
+        remaining = self._wall_due(target) - time.monotonic()
+        if remaining > 0:
+            wait(remaining)
+        wall = time.monotonic()
+        paced = self._anchor_t + (wall - self._anchor_wall) * self._warp
+        if paced - target > self.max_lag_s * self._warp:
+            self._reanchor(target)
+        self._t = max(self._t, min(target, paced))
+
+    def _reanchor(self, t: float) -> None:
+        self._anchor_wall, self._anchor_t = time.monotonic(), t
+        self.slowdowns += 1
+
+
 def make_clock(mode: str, warp: float = 1.0) -> Clock:
-    """Build a clock from configuration: ``mode`` is ``real``, ``scaled`` or ``virtual``."""
+    """Build a clock from configuration: ``mode`` is ``real``, ``scaled``, ``paced`` or ``virtual``."""
     if mode == "real":
         return RealClock()
     if mode == "scaled":
         return ScaledClock(warp)
+    if mode == "paced":
+        return PacedClock(warp)
     if mode == "virtual":
         return VirtualClock()
-    raise ValueError(f"unknown clock mode {mode!r}; expected one of: real, scaled, virtual")
+    raise ValueError(f"unknown clock mode {mode!r}; expected one of: real, scaled, paced, virtual")
 
 
 def cpu_seconds() -> float:

@@ -123,11 +123,14 @@ class Pump:
             for due in (self.inbound.next_due(), outbound.next_due()):
                 if due is not None:
                     wake = min(wake, due)
-            timeout_ms = math.floor(clock.wall_timeout(wake - now) * 1000.0)
-            if timeout_ms <= 0:
+            if math.floor(clock.wall_timeout(wake - now) * 1000.0) <= 0:
                 clock.sleep_until(wake)
                 continue
-            self.socket.wait(timeout_ms)
+            clock.wait_io(wake - now, self._wait_socket)
+
+    def _wait_socket(self, wall_s: float) -> None:
+        """Block on the socket for up to ``wall_s`` wall seconds (less when a message arrives)."""
+        self.socket.wait(max(math.floor(wall_s * 1000.0), 1))
 
 
 def _behind(session: Session, spool: Spool) -> bool:

@@ -27,8 +27,12 @@ __all__ = ["ClockConfig", "ConfigError", "IsruConfig", "default_config_path", "d
 class ClockConfig:
     """Which clock runs the process."""
 
-    mode: str = setting("real", choices=("real", "scaled", "virtual"), doc="time source")
-    warp: float = setting(1.0, lo=0.001, hi=100_000.0, doc="clock seconds per wall second (scaled mode)")
+    mode: str = setting(
+        "real",
+        choices=("real", "scaled", "paced", "virtual"),
+        doc="time source (paced: lock-step simulated time for flight with in-process simulated devices)",
+    )
+    warp: float = setting(1.0, lo=0.001, hi=100_000.0, doc="clock seconds per wall second (scaled, paced)")
 
 
 @dataclass(frozen=True)

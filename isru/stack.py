@@ -7,7 +7,7 @@ It is what ``isru demo`` runs and what the pytest plugin's ``isru_stack`` fixtur
         stack.procedures.send("mission.start", cycles=1).wait_completed()
 
 Keys are made with ``isru keys init`` in ``workdir/keys``; flight runs ``isru flight --config
-workdir/flight.toml`` (the embedded default plus this stack's overrides: a scaled clock, the link
+workdir/flight.toml`` (the embedded default plus this stack's overrides: a paced (lock-step) clock, the link
 endpoint, keys, spool and store in ``workdir``) and logs to ``workdir/flight.log``.
 """
 
@@ -90,7 +90,9 @@ class SimStack:
     def flight_overrides(self) -> dict[str, Any]:
         """What this stack changes in flight's configuration."""
         base: dict[str, Any] = {
-            "clock": {"mode": "scaled", "warp": self.warp},
+            # Lock-step: the devices simulated inside flight share its paced clock (a starved flight slows down
+            # instead of tripping their dead-men); a stack whose devices run elsewhere overrides it to scaled.
+            "clock": {"mode": "paced", "warp": self.warp},
             "link": {
                 "endpoint": self.endpoint,
                 "keys": str(self.keys_dir),

@@ -281,6 +281,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     if args.pty:
         sim_process, ports = _start_pty_sim(args, warp)
         overrides["devices"] = {name: {"port": path} for name, path in ports.items()}
+        overrides["clock"] = {"mode": "scaled", "warp": warp}  # two processes: both on the wall, scaled
         where = f"simulated devices in their own process (pid {sim_process.pid}) on ptys"
     else:
         where = "simulated devices inside the flight process (sim:// ports)"

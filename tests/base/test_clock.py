@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from base.clock import VIRTUAL_EPOCH_S, RealClock, ScaledClock, VirtualClock, make_clock
+from base.clock import VIRTUAL_EPOCH_S, PacedClock, RealClock, ScaledClock, VirtualClock, make_clock
 
 
 def test_real_clock_follows_wall_time() -> None:
@@ -128,7 +128,43 @@ def test_make_clock() -> None:
     scaled = make_clock("scaled", 20.0)
     assert isinstance(scaled, ScaledClock) and scaled.warp == 20.0
     assert isinstance(make_clock("virtual"), VirtualClock)
-    with pytest.raises(ValueError, match="unknown clock mode 'fast'; expected one of: real, scaled, virtual"):
+    with pytest.raises(ValueError, match="unknown clock mode 'fast'; expected one of: real, scaled, paced, virtual"):
         make_clock("fast")
     with pytest.raises(ValueError, match="warp must be > 0"):
         make_clock("scaled", 0.0)
+
+
+def test_paced_clock_moves_only_when_slept_and_never_faster_than_warp() -> None:
+    wall = RealClock()
+    clock = PacedClock(100.0, epoch=1000.0)
+    start = wall.monotonic()
+    clock.sleep(2.0)
+    assert clock.monotonic() == 2.0
+    assert wall.monotonic() - start >= 0.019  # paced: 2 s of clock take 2 s / warp of wall
+    wall.sleep(0.05)  # the wall runs on; the clock does not
+    assert clock.monotonic() == 2.0 and clock.now() == 1002.0
+    assert clock.slowdowns == 0
+
+
+def test_a_starved_paced_clock_slows_down_instead_of_bursting_to_catch_up() -> None:
+    wall = RealClock()
+    clock = PacedClock(10.0, max_lag_s=0.05)
+    clock.sleep(0.1)
+    wall.sleep(0.3)  # the owner was starved for 0.3 s of wall (3 s of clock at warp 10)
+    clock.sleep(0.1)
+    assert clock.slowdowns == 1
+    assert clock.monotonic() == pytest.approx(0.2)  # it saw no gap: only what it slept
+    start = wall.monotonic()
+    clock.sleep(1.0)
+    assert wall.monotonic() - start >= 0.09  # paced again from here (no catch-up burst)
+
+
+def test_paced_io_wait_advances_by_the_wall_time_that_passed() -> None:
+    clock = PacedClock(10.0)
+    waited: list[float] = []
+    clock.wait_io(1.0, waited.append)  # a poll that returns at once: hardly any clock time passes
+    assert waited and 0.0 < waited[0] <= 0.1
+    assert clock.monotonic() < 0.5
+    clock.wait_io(1.0, RealClock().sleep)  # a poll that sleeps its full time: the whole second passes
+    assert clock.monotonic() == pytest.approx(1.0 + 0.0, abs=0.5)
+    assert isinstance(make_clock("paced", 4.0), PacedClock) and make_clock("paced", 4.0).warp == 4.0

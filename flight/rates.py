@@ -170,8 +170,8 @@ class RateGovernor:
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
         return [
-            ChannelSpec("rates.profile", "", "rate profile in force: active (something moves) or quiet", "str"),
-            ChannelSpec("rates.switches", "", "rate profile changes since start", "int"),
+            ChannelSpec("rates.profile", "enum", "rate profile in force: active (something moves) or quiet", "str"),
+            ChannelSpec("rates.switches", "count", "rate profile changes since start", "int"),
         ]
 
     def telemetry(self) -> dict[str, Any]:

@@ -97,7 +97,7 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ViewsRig]:
             _wait_http(f"http://127.0.0.1:{port}/")
             driver = _chrome()
             url = f"http://127.0.0.1:{port}"
-            yield ViewsRig(app, world, flight, server, core, url, url, driver, shots)
+            yield ViewsRig(app, world, flight, server, core, url, driver, shots)
         finally:
             if driver is not None:
                 driver.quit()

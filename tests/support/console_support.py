@@ -46,6 +46,9 @@ def build_flight(clock: Clock | None = None, seed: int = 7) -> tuple[FlightApp, 
     config = flight_config(seed)
     world = install_world(SimWorld(clock, seed=seed, site=0))
     app = FlightApp(config, clock)
+    # Console tests count samples and events per second: every stream at its full rate (the quiet rates have
+    # their own tests in tests/flight/test_rates.py).
+    app.rates.set_enabled(False)
     failed = app.start()
     assert failed == [], failed
     return app, world, clock

@@ -50,6 +50,11 @@ from hal.protocol import AckResult, MsgType
 _LOGGER = logging.getLogger(__name__)
 
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
+#: Common commands no interlock ever refuses: stopping, faults, self-test and link housekeeping.
+_HOUSEKEEPING = frozenset(
+    {"stop", "clear_fault", "self_test", "get_telemetry", "set_telemetry_period", "set_deadman"}
+    | {"set_event_resend", "ack_event", "resend_events"}
+)
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
 #: Seconds a rule's stop has to take effect before the device's bus is switched off: two telemetry
@@ -158,7 +163,7 @@ class Interlocks:
     # -------------------------------------------------------------------------------- check
     def check(self, device: str, name: str, args: dict[str, Any]) -> None:
         """Raise :class:`InterlockViolation` if ``device.name(args)`` is forbidden now."""
-        if name in ("stop", "clear_fault", "self_test", "get_telemetry", "set_telemetry_period", "set_deadman"):
+        if name in _HOUSEKEEPING:
             return
         if _switches_off(device, name, args):
             return  # switching a load off is always allowed, e-stop or not

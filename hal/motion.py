@@ -12,7 +12,7 @@ from collections import deque
 from typing import Protocol
 
 from base.clock import Clock
-from hal.errors import PortError, ResponseTimeout
+from hal.errors import CommandError, PortError, ResponseTimeout
 from hal.icd import Command, Completion, DeviceSpec
 
 
@@ -38,6 +38,9 @@ class Motion:
         self.t_end: float | None = None
         self.completion: Completion | None = None
         self._lost: str | None = None
+        #: The host time-out for this motion's completion from the ICD (``timeout_s`` of the command in
+        #: ``hal/icd.toml``, computed from the arguments), seconds; None where the definition gives none.
+        self.icd_timeout_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -62,13 +65,17 @@ class Motion:
         """Record that this motion's outcome can no longer be known, and why."""
         self._lost = reason
 
-    def wait(self, timeout_s: float) -> Completion:
+    def wait(self, timeout_s: float | None = None) -> Completion:
         """Poll the device until this motion ends; returns how it ended.
 
         Raises :class:`~hal.errors.ResponseTimeout` when it has not ended after ``timeout_s`` seconds of
-        clock time, and :class:`~hal.errors.PortError` when the link went down while it ran (its outcome
-        is then unknown).
+        clock time (default: the ICD's time-out for this motion, :attr:`icd_timeout_s`), and
+        :class:`~hal.errors.PortError` when the link went down while it ran (its outcome is then unknown).
         """
+        if timeout_s is None:
+            if self.icd_timeout_s is None:
+                raise CommandError(f"{self.device.name}: {self.name} has no ICD time-out; pass timeout_s")
+            timeout_s = self.icd_timeout_s
         device = self.device
         clock = device.clock
         deadline = clock.monotonic() + timeout_s

@@ -296,7 +296,7 @@ typedef struct __attribute__((packed)) {
 
 /* ---- anchor: 4 screw anchors; a mask selects anchors (bit i = anchor i). */
 #define ICD_ADDRESS_ANCHOR 0x05u
-#define ICD_HASH_ANCHOR 0xD783DE79u
+#define ICD_HASH_ANCHOR 0xB47A6FA8u
 #define ICD_ANCHOR_CMD_DEPLOY 0x10u /* Drive the selected anchors into the ground to depth_m. (motion) */
 #define ICD_ANCHOR_CMD_RETRACT 0x11u /* Withdraw the selected anchors. (motion) */
 #define ICD_ANCHOR_CMD_PRELOAD 0x12u /* Tension the selected deployed anchors to force_N. (motion) */

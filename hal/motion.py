@@ -8,12 +8,17 @@ ACK of the command that started it. Times are host clock seconds.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
-from typing import Protocol
+from typing import Any, Protocol
 
 from base.clock import Clock
-from hal.errors import CommandError, PortError, ResponseTimeout
+from hal.errors import CommandError, HalError, PortError, ResponseTimeout
 from hal.icd import Command, Completion, DeviceSpec
+
+_LOGGER = logging.getLogger(__name__)
+#: Seconds a motion still waits for its completion after asking the device to resend its events.
+RESEND_GRACE_S = 0.5
 
 
 class MotionOwner(Protocol):
@@ -26,6 +31,9 @@ class MotionOwner(Protocol):
 
     def poll(self) -> None:
         """Read the port and deliver what arrived (completions included)."""
+
+    def act(self, name: str, **args: Any) -> Any:
+        """Send an immediate command and wait for its ACK."""
 
 
 class Motion:
@@ -71,6 +79,8 @@ class Motion:
         Raises :class:`~hal.errors.ResponseTimeout` when it has not ended after ``timeout_s`` seconds of
         clock time (default: the ICD's time-out for this motion, :attr:`icd_timeout_s`), and
         :class:`~hal.errors.PortError` when the link went down while it ran (its outcome is then unknown).
+        At the time-out the device is asked once to resend its unacknowledged events (``resend_events``,
+        docs/icd.md section 8.1) and given :data:`RESEND_GRACE_S` more for the completion to arrive.
         """
         if timeout_s is None:
             if self.icd_timeout_s is None:
@@ -79,6 +89,7 @@ class Motion:
         device = self.device
         clock = device.clock
         deadline = clock.monotonic() + timeout_s
+        asked = False
         while True:
             device.poll()
             if self.completion is not None:
@@ -86,6 +97,13 @@ class Motion:
             if self._lost is not None:
                 raise PortError(f"{device.name}: {self.name} outcome unknown: {self._lost}")
             now = clock.monotonic()
+            if now >= deadline and not asked:
+                asked, deadline = True, now + RESEND_GRACE_S
+                try:
+                    device.act("resend_events")  # a completion lost on the line comes again
+                except HalError as exc:
+                    _LOGGER.debug("%s: resend_events failed: %s", device.name, exc)
+                continue
             if now >= deadline:
                 raise ResponseTimeout(f"{device.name}: {self.name} did not complete within {timeout_s:g} s")
             clock.sleep(min(device.wait_slice_s, deadline - now))

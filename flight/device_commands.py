@@ -41,7 +41,8 @@ HAZARDS: dict[str, str] = {
     "drive.turn": "The rover turns in place.",
     "power.bus": "A power bus is switched; the devices on it lose or gain power.",
 }
-_SKIPPED = ("get_telemetry", "set_telemetry_period", "set_deadman")
+#: Link housekeeping the driver does itself (configuration, polling, event acknowledgement).
+_SKIPPED = ("get_telemetry", "set_telemetry_period", "set_deadman", "set_event_resend", "ack_event", "resend_events")
 
 
 def _arg(field: IcdField) -> ArgSpec:

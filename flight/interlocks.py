@@ -56,6 +56,11 @@ TRIPS_PREFIX = "interlocks.trips."
 TRIPS_FAMILY = ChannelSpec(TRIPS_PREFIX, "count", "commands or actions refused by the {suffix} interlock", "int")
 
 ALL_ANCHORS = (1 << ANCHOR_COUNT) - 1
+#: Common commands no interlock ever refuses: stopping, faults, self-test and link housekeeping.
+_HOUSEKEEPING = frozenset(
+    {"stop", "clear_fault", "self_test", "get_telemetry", "set_telemetry_period", "set_deadman"}
+    | {"set_event_resend", "ack_event", "resend_events"}
+)
 #: Buses switched off by the emergency stop (avionics, imu and comms stay up so the rover can report).
 ESTOP_BUSES = ("drill", "scoop", "extractor", "anchor", "drive")
 #: Seconds a rule's stop has to take effect before the device's bus is switched off, judged on the first
@@ -166,7 +171,7 @@ class Interlocks:
     # -------------------------------------------------------------------------------- check
     def check(self, device: str, name: str, args: dict[str, Any]) -> None:
         """Raise :class:`InterlockViolation` if ``device.name(args)`` is forbidden now."""
-        if name in ("stop", "clear_fault", "self_test", "get_telemetry", "set_telemetry_period", "set_deadman"):
+        if name in _HOUSEKEEPING:
             return
         if _switches_off(device, name, args):
             return  # switching a load off is always allowed, e-stop or not

@@ -30,6 +30,9 @@ class DeviceConfig:
     baud: int | None = setting(None, lo=300, hi=4_000_000, unit="baud", doc="overrides transport.baud")
     telemetry_period_s: float = setting(0.1, lo=0.0, hi=60.0, unit="s", doc="streaming period, 0 = off")
     deadman_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="device stops its actuators after this silence")
+    event_resend_s: float = setting(
+        0.25, lo=0.0, hi=60.0, unit="s", doc="device resends an unacknowledged reliable event this often, 0 = never"
+    )
     limits: dict[str, float] = setting(
         default_factory=dict, doc="operating limits checked before a command is sent (names per device)"
     )

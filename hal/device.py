@@ -29,9 +29,10 @@ from typing import Any, ClassVar, Generic, TypeVar
 from base.clock import Clock
 from base.config_loader import ConfigError
 from hal.arguments import validate_command
-from hal.device_events import DeviceEvent, EventListener, EventQueue, event_name, event_severity, event_text
+from hal.device_events import DeviceEvent, EventListener, EventQueue
 from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, PayloadError, PortError, ResponseTimeout
-from hal.icd import EVENT_LAYOUT, HEARTBEAT_REQUEST_LAYOUT, Command, DeviceSpec, DeviceState, EventId, Severity
+from hal.event_acks import EventIntake
+from hal.icd import HEARTBEAT_REQUEST_LAYOUT, Command, DeviceSpec, DeviceState, Severity
 from hal.identity import Identity, failed_checks, identity_from_reply, identity_text
 from hal.limits import Limit, LimitViolation, OperatingLimits
 from hal.link_supervision import LinkSupervisor
@@ -53,7 +54,8 @@ class Device(Generic[TT]):
 
     ``limits`` maps limit names (see :attr:`LIMITS`) to values in the limit's unit;
     ``telemetry_period_s`` (0 = no streaming) and ``deadman_s`` are written to the device at connect;
-    ``silence_timeout_s`` is how long a streaming device may stay silent before :attr:`stale`.
+    ``silence_timeout_s`` is how long a streaming device may stay silent before :attr:`stale`;
+    ``event_resend_s`` is the period the device resends an unacknowledged reliable event at (0 = never).
     """
 
     spec: ClassVar[DeviceSpec]
@@ -71,6 +73,7 @@ class Device(Generic[TT]):
         silence_timeout_s: float = 0.5,
         name: str | None = None,
         event_history: int = 256,
+        event_resend_s: float = 0.25,
     ) -> None:
         self.name = name or self.spec.name
         self._lock = threading.RLock()
@@ -79,6 +82,7 @@ class Device(Generic[TT]):
         self.telemetry_period_s = _check_period(self.name, telemetry_period_s)
         self.deadman_s = _check_deadman(self.name, deadman_s)
         self.silence_timeout_s = self.base_silence_s = silence_timeout_s
+        self.event_resend_s = event_resend_s
         self._limits = OperatingLimits(self.name, self.LIMITS, limits or {})
         #: Configured limit values by name, in each limit's unit.
         self.limits: dict[str, float] = self._limits.values
@@ -94,6 +98,9 @@ class Device(Generic[TT]):
         self._self_tested = False
         self._link = LinkSupervisor(self.deadman_s)
         self._motions = MotionTracker(self)
+        self._intake = EventIntake(self.spec, self.name, clock, self._motions, self._reported, self._link, self._events)
+        #: Which events are new and which need an ``ack_event`` (docs/icd.md section 8.1).
+        self.event_acks = self._intake.acks
         transport.subscribe(self._on_frame, {MsgType.TELEMETRY, MsgType.EVENT})
         transport.on_link_change(self._on_link_change)
 
@@ -184,6 +191,7 @@ class Device(Generic[TT]):
         """Write the dead-man and telemetry period, then read one snapshot; the link counts as up after."""
         self.act("set_deadman", timeout_ms=round(self.deadman_s * 1000))
         self.act("set_telemetry_period", period_ms=round(self.telemetry_period_s * 1000))
+        self.act("set_event_resend", period_ms=round(self.event_resend_s * 1000))
         self.refresh()
         self._link.configured()
         self.setups += 1
@@ -203,7 +211,8 @@ class Device(Generic[TT]):
         it has nothing to read (:meth:`Transport.idle`).
         """
         link = self._link
-        if not self._events.undelivered and link.quiet(self.clock.monotonic()) and self.transport.idle():
+        idle = not (self._events.undelivered or self.event_acks.pending)
+        if idle and link.quiet(self.clock.monotonic()) and self.transport.idle():
             return
         with self._lock:
             if not self._opened:
@@ -215,7 +224,15 @@ class Device(Generic[TT]):
                 self._resetup()
             elif link.keepalive_due(now):
                 self._keepalive()
+            if self.event_acks.pending and self.transport.connected:
+                try:
+                    self._intake.acknowledge(self._ack_event)
+                except PortError:
+                    self._drain_link_changes()
         self._events.deliver()
+
+    def _ack_event(self, seq: int) -> None:
+        self._send_command(self.spec.command("ack_event"), {"event_seq": seq}, retries=0)
 
     def _resetup(self) -> None:
         try:
@@ -264,30 +281,10 @@ class Device(Generic[TT]):
                 self._reported.store(frame.payload, self.clock.monotonic())
                 self.telemetry_count += 1
             else:
-                self._on_event(EVENT_LAYOUT.unpack(frame.payload))
+                self._intake.on_frame(frame)
         except PayloadError as exc:
             self.bad_frames += 1
             _LOGGER.warning("%s: dropped a malformed %s frame: %s", self.name, MsgType(frame.msg_type).name, exc)
-
-    def _on_event(self, values: dict[str, Any]) -> None:
-        """Record a device event and apply what it says about the device's state."""
-        event_id, code, value = values["event"], values["code"], values["value"]
-        t = self.clock.monotonic()
-        self._motions.note_event()
-        if event_id == EventId.COMMAND_COMPLETE:
-            text = self._motions.on_complete(self.spec, code, value, t)
-        else:
-            text = event_text(self.spec, event_id, code, value)
-        if event_id == EventId.FAULT_SET:
-            self._reported.fault_set(code)
-        elif event_id == EventId.MODE_CHANGE:
-            self._reported.mode = code
-        elif event_id == EventId.BOOT and self._link.link_up:
-            # A reboot loses the dead-man and telemetry settings: configure again at the next poll.
-            self._link.rebooted()
-            self._motions.lose_all("the device rebooted")
-        severity = event_severity(values["severity"])
-        self._events.record(DeviceEvent(t, event_name(event_id), severity, code, value, text, self.name))
 
     def _host_event(self, name: str, severity: Severity, text: str) -> None:
         self._events.record(DeviceEvent(self.clock.monotonic(), name, severity, 0, 0.0, text, self.name))
@@ -331,13 +328,18 @@ class Device(Generic[TT]):
         with self._lock:
             serial_before = self._motions.serial
             result, _reply = self._send_command(command, values)
-            return self._motions.begin(command, result == AckResult.DONE, serial_before, self.clock.monotonic())
+            motion = self._motions.begin(command, result == AckResult.DONE, serial_before, self.clock.monotonic())
+            motion.icd_timeout_s = command.timeout(values)
+            return motion
 
     def _validate(self, name: str, args: Mapping[str, Any]) -> tuple[Command, dict[str, int | float]]:
         return validate_command(self.spec, self._limits, self.name, name, args)
 
-    def _send_command(self, command: Command, values: dict[str, int | float]) -> tuple[AckResult, bytes]:
-        return command_reply(self.name, command, self._exchange(MsgType.COMMAND, command.pack(values), command.name))
+    def _send_command(
+        self, command: Command, values: dict[str, int | float], retries: int | None = None
+    ) -> tuple[AckResult, bytes]:
+        response = self._exchange(MsgType.COMMAND, command.pack(values), command.name, retries=retries)
+        return command_reply(self.name, command, response)
 
     def _exchange(self, msg_type: MsgType, payload: bytes, what: str, retries: int | None = None) -> Frame:
         with self._lock:

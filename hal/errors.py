@@ -64,3 +64,7 @@ class DeviceMismatch(HalError):
 
 class DeviceFault(HalError):
     """The device reports a fault state, or failed its self-test."""
+
+
+class DefinitionError(HalError):
+    """The machine-readable ICD (``hal/icd.toml``) is malformed or contradicts itself."""

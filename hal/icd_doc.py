@@ -1,7 +1,8 @@
-"""Renders the tables of ``docs/icd.md`` from the code that implements them.
+"""Renders the tables of ``docs/icd.md`` from the definition (``hal/icd.toml``, as :mod:`hal.icd` reads it)
+and the message codes of :mod:`hal.protocol`.
 
-The message codes (:mod:`hal.protocol`) and the payload layouts and device tables (:mod:`hal.icd`) are
-the definition; the document shows them. Two regions of the document are generated::
+The definition is the source; the document shows it (``python -m hal.icd_gen`` also writes the C
+header). Two regions of the document are generated::
 
     <!-- BEGIN GENERATED MESSAGE TABLES --> ... <!-- END GENERATED MESSAGE TABLES -->
     <!-- BEGIN GENERATED DEVICE TABLES -->  ... <!-- END GENERATED DEVICE TABLES -->
@@ -28,11 +29,14 @@ from hal.icd import (
     ACK_LAYOUT,
     COMMON_COMMANDS,
     DEFAULT_DEADMAN_MS,
+    DEFINITION,
     DEVICES,
     EVENT_LAYOUT,
+    EVENT_QUEUE,
     HEARTBEAT_REPLY_LAYOUT,
     HEARTBEAT_REQUEST_LAYOUT,
     IDENTIFY_LAYOUT,
+    MIN_EVENT_RESEND_MS,
     MIN_TELEMETRY_PERIOD_MS,
     NACK_LAYOUT,
     TELEMETRY_HEADER,
@@ -76,7 +80,7 @@ _MSG_TYPES: dict[MsgType, tuple[str, str, str]] = {
     MsgType.ACK: ("device", "ACK layout (+ the command's reply fields)", "— (is a response)"),
     MsgType.NACK: ("device", "NACK layout", "— (is a response)"),
     MsgType.TELEMETRY: ("device", "the device's telemetry block", "— (unsolicited, device counter seq)"),
-    MsgType.EVENT: ("device", "EVENT layout", "— (unsolicited, device counter seq)"),
+    MsgType.EVENT: ("device", "EVENT layout", "— (unsolicited, event counter seq; section 8.1)"),
     MsgType.IDENTIFY: ("host", "empty", "IDENTIFY with the IDENTIFY layout"),
     MsgType.HEARTBEAT: ("host", "HEARTBEAT request layout", "HEARTBEAT with the HEARTBEAT reply layout"),
 }
@@ -86,36 +90,9 @@ _FLAGS: dict[Flags, str] = {
     Flags.RETRY: "set by the host on a resend of a request (same seq); the device must not act twice",
 }
 
+#: NACK code: (when, detail), from the definition.
 _NACK_RULES: dict[NackCode, tuple[str, str]] = {
-    # code: (when, detail)
-    NackCode.BAD_LENGTH: (
-        "a COMMAND payload is empty or its length differs from 1 + the command's argument bytes; "
-        "a HEARTBEAT request payload is not 4 bytes",
-        "0",
-    ),
-    NackCode.UNKNOWN_COMMAND: ("the command id is not in the device's command table", "0"),
-    NackCode.OUT_OF_RANGE: (
-        "an argument is outside its range, or a float argument is NaN or infinite",
-        "1-based index of the first offending argument",
-    ),
-    NackCode.BUSY: (
-        "the device is in an operation it cannot interrupt for this command (lid travel, calibration)",
-        "0",
-    ),
-    NackCode.INTERLOCK: ("a protection of the device itself forbids the command now", "0"),
-    NackCode.DEVICE_FAULT: (
-        "an actuator command arrives while a fault bit is set (state FAULT); common commands are exempt",
-        "0",
-    ),
-    NackCode.BAD_STATE: ("the command makes no sense in the current mode", "0"),
-    NackCode.UNSUPPORTED_VERSION: (
-        "a frame with a valid CRC carries a protocol version the device does not speak",
-        "the protocol version the device speaks",
-    ),
-    NackCode.BAD_TYPE: (
-        "a host frame of a type the device does not accept (ACK, NACK, TELEMETRY, EVENT or unknown)",
-        "0",
-    ),
+    NackCode(n["value"]): (n["when"], n["detail"]) for n in DEFINITION.nack_codes
 }
 
 _ACK_RESULTS: dict[AckResult, str] = {
@@ -123,29 +100,16 @@ _ACK_RESULTS: dict[AckResult, str] = {
     AckResult.STARTED: "a motion began; a COMMAND_COMPLETE event reports its end",
 }
 
-_EVENTS: dict[EventId, tuple[str, str, str, str]] = {
-    # event: (when, severity, code, value)
-    EventId.BOOT: ("once after power-up or reset", "INFO", "0", "0.0"),
-    EventId.DEADMAN_STOP: (
-        "the dead-man timer expired while an actuator ran, and the device stopped it",
-        "WARNING",
-        "0",
-        "ms since the last valid host frame",
-    ),
-    EventId.COMMAND_COMPLETE: (
-        "a motion command ended",
-        "INFO if OK, else WARNING",
-        "the command id",
-        "Completion, as a float",
-    ),
-    EventId.FAULT_SET: (
-        "a fault bit became set",
-        "ERROR (WARNING for `deadman`)",
-        "fault bit index",
-        "the measured value that tripped it, or 0.0",
-    ),
-    EventId.FAULT_CLEARED: ("`clear_fault` cleared the latched faults", "INFO", "0", "0.0"),
-    EventId.MODE_CHANGE: ("the device mode changed", "INFO", "new mode", "0.0"),
+#: Event: (when, severity, code, value, resent until acknowledged), from the definition.
+_EVENTS: dict[EventId, tuple[str, str, str, str, str]] = {
+    EventId(e["value"]): (
+        e["when"],
+        e["severity"],
+        e["code"],
+        e["value_text"],
+        "yes" if e.get("reliable", False) else "no",
+    )
+    for e in DEFINITION.events
 }
 
 _SEVERITIES: dict[Severity, str] = {
@@ -255,6 +219,29 @@ def _command_table(commands: Sequence[Command]) -> str:
     return _table((*header, "ACK reply", "description"), rows)
 
 
+_GATES = {
+    "never": "never refused for a fault",
+    "always": "DEVICE_FAULT while a fault is set",
+    "unless_zero": "DEVICE_FAULT while a fault is set, unless every argument is 0",
+}
+
+
+def _rules_table(commands: Sequence[Command]) -> str:
+    """When each command is refused (fault gate and preconditions, in precedence order) and, for a motion,
+    how long it takes and how long the host waits for its completion."""
+    rows = []
+    for c in commands:
+        gate = _GATES[c.fault_gate]
+        if c.accepted_faults and c.fault_gate != "never":
+            gate += " except " + ", ".join(f"`{f}`" for f in c.accepted_faults)
+        checks = "<br>".join(f"{i}. {p.nack}: {p.when}" for i, p in enumerate(c.preconditions, start=1)) or "—"
+        duration = c.duration or ("—" if not c.motion else "completes at once")
+        timeout = f"`{c.timeout_expr}`" if c.timeout_expr else "—"
+        rows.append((f"`{c.name}`", gate, checks, duration, timeout))
+    header = ("command", "fault gate", "preconditions (after the fault gate, in order)", "motion duration")
+    return _table((*header, "host time-out for COMMAND_COMPLETE, s"), rows)
+
+
 def _enum_table(members: Iterable[tuple[_Member, object]], header: Sequence[str]) -> str:
     rows = []
     for member, text in members:
@@ -279,6 +266,11 @@ def render_message_tables() -> str:
             ("DEFAULT_DEADMAN_MS", DEFAULT_DEADMAN_MS, "dead-man timeout at power-up, ms"),
             ("DEADMAN_RANGE_MS", _range(deadman), "accepted by `set_deadman`, ms"),
             ("MIN_TELEMETRY_PERIOD_MS", MIN_TELEMETRY_PERIOD_MS, "shortest telemetry period, ms"),
+            ("RESPONSE_MS", DEFINITION.protocol["response_ms"], "a device answers every request within this, ms"),
+            ("HOST_TIMEOUT_MS", DEFINITION.protocol["host_timeout_ms"], "the host's wait for a response, ms"),
+            ("HOST_RETRIES", DEFINITION.protocol["host_retries"], "resends (RETRY flag) after the first wait"),
+            ("MIN_EVENT_RESEND_MS", MIN_EVENT_RESEND_MS, "shortest event resend period, ms"),
+            ("EVENT_QUEUE", EVENT_QUEUE, "unacknowledged reliable events a device keeps"),
         ),
     )
     msg_types = _table(
@@ -302,11 +294,21 @@ def render_message_tables() -> str:
                 ((_hex(int(c)), c.name, *text) for c, text in _described(NackCode, _NACK_RULES)),
             ),
         ),
+        (
+            "NACK precedence (a COMMAND; the first rule that applies decides the answer)",
+            _table(
+                ("order", "NACK", "rule"),
+                ((i, r["nack"], r["rule"]) for i, r in enumerate(DEFINITION.nack_precedence, start=1)),
+            ),
+        ),
         ("ACK results", _enum_table(_described(AckResult, _ACK_RESULTS), ("result", "name", "meaning"))),
         ("EVENT payload", _layout_table(EVENT_LAYOUT.fields)),
         (
             "Event ids",
-            _enum_table(_described(EventId, _EVENTS), ("event", "name", "emitted when", "severity", "code", "value")),
+            _enum_table(
+                _described(EventId, _EVENTS),
+                ("event", "name", "emitted when", "severity", "code", "value", "resent until acknowledged"),
+            ),
         ),
         ("Event severities", _enum_table(_described(Severity, _SEVERITIES), ("severity", "name", "meaning"))),
         (
@@ -366,8 +368,12 @@ def _device_section(spec: DeviceSpec) -> str:
     parts = [
         f"### {spec.name} — address {_hex(spec.address)}",
         spec.doc,
+        f"Definition hash (IDENTIFY `icd_hash`, `ICD_HASH_{spec.name.upper()}` in the C header): "
+        f"`0x{spec.icd_hash:08X}`.",
         f"#### {spec.name}: device commands (the common commands above apply too)",
         _command_table(spec.commands),
+        f"#### {spec.name}: refusals, durations and time-outs",
+        _rules_table(spec.commands),
         f"#### {spec.name}: telemetry block (TELEMETRY payload and `get_telemetry` reply)",
         _layout_table(telemetry),
         f"#### {spec.name}: modes (telemetry `mode`)",

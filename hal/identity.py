@@ -22,16 +22,20 @@ class Identity:
     firmware: str  # "major.minor.patch"
     serial_number: int
     protocol_version: int
+    icd_hash: int = 0
 
 
 def identity_from_reply(spec: DeviceSpec, where: str, response: Frame) -> Identity:
     """The :class:`Identity` in IDENTIFY reply ``response``; :class:`~hal.errors.DeviceMismatch` (naming
-    ``where``, e.g. ``drill on /dev/ttyUSB0``) when it is not one, or another device type or protocol
-    version answered."""
+    ``where``, e.g. ``drill on /dev/ttyUSB0``) when it is not one, another device type or protocol
+    version answered, or the device was built from another ICD definition (its ``icd_hash``)."""
     if response.msg_type != MsgType.IDENTIFY or len(response.payload) != IDENTIFY_LAYOUT.size:
+        hint = ""
+        if response.msg_type == MsgType.IDENTIFY and len(response.payload) == IDENTIFY_LAYOUT.size - 4:
+            hint = " (firmware from before the definition hash: rebuild it from hal/icd.toml)"
         raise DeviceMismatch(
             f"{where}: expected a {IDENTIFY_LAYOUT.size}-byte IDENTIFY reply, "
-            f"found message type 0x{response.msg_type:02x} with {len(response.payload)} bytes"
+            f"found message type 0x{response.msg_type:02x} with {len(response.payload)} bytes{hint}"
         )
     values = IDENTIFY_LAYOUT.unpack(response.payload)
     found = values["device_type"]
@@ -45,11 +49,19 @@ def identity_from_reply(spec: DeviceSpec, where: str, response: Frame) -> Identi
         raise DeviceMismatch(
             f"{where}: expected protocol version {PROTOCOL_VERSION}, found {values['protocol_version']}"
         )
+    if values["icd_hash"] != spec.icd_hash:
+        raise DeviceMismatch(
+            f"{where}: the device was built from another ICD definition: it reports definition hash "
+            f"0x{values['icd_hash']:08X}, this host's definition of {spec.name} hashes to 0x{spec.icd_hash:08X}; "
+            "build the firmware and the host from the same hal/icd.toml (docs/isru_icd.h ICD_HASH_"
+            f"{spec.name.upper()})"
+        )
     return Identity(
         device_type=found,
         firmware=f"{values['fw_major']}.{values['fw_minor']}.{values['fw_patch']}",
         serial_number=values["serial_number"],
         protocol_version=values["protocol_version"],
+        icd_hash=values["icd_hash"],
     )
 
 

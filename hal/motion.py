@@ -8,12 +8,17 @@ ACK of the command that started it. Times are host clock seconds.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
-from typing import Protocol
+from typing import Any, Protocol
 
 from base.clock import Clock
-from hal.errors import PortError, ResponseTimeout
+from hal.errors import CommandError, HalError, PortError, ResponseTimeout
 from hal.icd import Command, Completion, DeviceSpec
+
+_LOGGER = logging.getLogger(__name__)
+#: Seconds a motion still waits for its completion after asking the device to resend its events.
+RESEND_GRACE_S = 0.5
 
 
 class MotionOwner(Protocol):
@@ -27,6 +32,9 @@ class MotionOwner(Protocol):
     def poll(self) -> None:
         """Read the port and deliver what arrived (completions included)."""
 
+    def act(self, name: str, **args: Any) -> Any:
+        """Send an immediate command and wait for its ACK."""
+
 
 class Motion:
     """A motion the device has started; its COMMAND_COMPLETE event ends it."""
@@ -38,6 +46,9 @@ class Motion:
         self.t_end: float | None = None
         self.completion: Completion | None = None
         self._lost: str | None = None
+        #: The host time-out for this motion's completion from the ICD (``timeout_s`` of the command in
+        #: ``hal/icd.toml``, computed from the arguments), seconds; None where the definition gives none.
+        self.icd_timeout_s: float | None = None
 
     @property
     def name(self) -> str:
@@ -62,16 +73,23 @@ class Motion:
         """Record that this motion's outcome can no longer be known, and why."""
         self._lost = reason
 
-    def wait(self, timeout_s: float) -> Completion:
+    def wait(self, timeout_s: float | None = None) -> Completion:
         """Poll the device until this motion ends; returns how it ended.
 
         Raises :class:`~hal.errors.ResponseTimeout` when it has not ended after ``timeout_s`` seconds of
-        clock time, and :class:`~hal.errors.PortError` when the link went down while it ran (its outcome
-        is then unknown).
+        clock time (default: the ICD's time-out for this motion, :attr:`icd_timeout_s`), and
+        :class:`~hal.errors.PortError` when the link went down while it ran (its outcome is then unknown).
+        At the time-out the device is asked once to resend its unacknowledged events (``resend_events``,
+        docs/icd.md section 8.1) and given :data:`RESEND_GRACE_S` more for the completion to arrive.
         """
+        if timeout_s is None:
+            if self.icd_timeout_s is None:
+                raise CommandError(f"{self.device.name}: {self.name} has no ICD time-out; pass timeout_s")
+            timeout_s = self.icd_timeout_s
         device = self.device
         clock = device.clock
         deadline = clock.monotonic() + timeout_s
+        asked = False
         while True:
             device.poll()
             if self.completion is not None:
@@ -79,6 +97,13 @@ class Motion:
             if self._lost is not None:
                 raise PortError(f"{device.name}: {self.name} outcome unknown: {self._lost}")
             now = clock.monotonic()
+            if now >= deadline and not asked:
+                asked, deadline = True, now + RESEND_GRACE_S
+                try:
+                    device.act("resend_events")  # a completion lost on the line comes again
+                except HalError as exc:
+                    _LOGGER.debug("%s: resend_events failed: %s", device.name, exc)
+                continue
             if now >= deadline:
                 raise ResponseTimeout(f"{device.name}: {self.name} did not complete within {timeout_s:g} s")
             clock.sleep(min(device.wait_slice_s, deadline - now))

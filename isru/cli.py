@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "isru.commands.flight",
     "isru.commands.sim",
     "isru.commands.serial_monitor",
+    "isru.commands.conformance",
     "isru.commands.console",
     "isru.commands.ground",
     "isru.commands.keys",

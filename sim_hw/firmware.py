@@ -16,7 +16,6 @@ import logging
 import math
 import random
 import struct
-from dataclasses import dataclass
 from typing import Any
 
 from hal.errors import FrameError, VersionError
@@ -24,11 +23,14 @@ from hal.icd import (
     ACK_LAYOUT,
     DEFAULT_DEADMAN_MS,
     EVENT_LAYOUT,
+    EVENT_QUEUE,
     HEARTBEAT_REPLY_LAYOUT,
     HEARTBEAT_REQUEST_LAYOUT,
     IDENTIFY_LAYOUT,
+    MIN_EVENT_RESEND_MS,
     MIN_TELEMETRY_PERIOD_MS,
     NACK_LAYOUT,
+    RELIABLE_EVENTS,
     Command,
     Completion,
     DeviceSpec,
@@ -47,38 +49,28 @@ from hal.protocol import (
     NackCode,
     encode_frame,
 )
-from sim_hw.errors import FaultParameterError, Nack
-from sim_hw.firmware_history import CommandHistory, Received
+from sim_hw.errors import Nack
+from sim_hw.event_log import PendingEvents
+from sim_hw.firmware_hooks import SENSOR_FAULT_KINDS, FirmwareHooks, Received, SensorFault
 from sim_hw.world_view import WorldView
 
 _LOGGER = logging.getLogger(__name__)
 
 BROADCAST_ADDRESS = 0xFF
+FIRMWARE_VERSION = (1, 0, 0)
+# Plain ints: ``int & IntFlag`` runs the enum's Python-level operator on every frame.
 #: Longest physics step of a device at rest (no motion, no actuator powered), seconds: its monitors (sensor
 #: plausibility, bus power, fuses) still run at 4 Hz, as a microcontroller's housekeeping loop would.
 QUIET_STEP_S = 0.25
-FIRMWARE_VERSION = (1, 0, 0)
-# Plain ints: ``int & IntFlag`` runs the enum's Python-level operator on every frame.
 _RETRY = int(Flags.RETRY)
 _RESPONSE = int(Flags.RESPONSE)
 
 
-@dataclass
-class SensorFault:
-    """A telemetry symptom forced on one field: ``dropout`` (0), ``stuck``, ``nan`` or ``noise``."""
-
-    kind: str
-    until: float
-    value: float = 0.0
-    sigma: float = 0.0
-
-
-SENSOR_FAULT_KINDS = ("dropout", "stuck", "nan", "noise")
 #: Telemetry field names of each device type, in ICD order (built at the first frame).
 _TELEMETRY_NAMES: dict[str, tuple[str, ...]] = {}
 
 
-class Firmware(CommandHistory):
+class Firmware(FirmwareHooks):
     """One emulated device: ICD behaviour plus the device's own commands and physics.
 
     Subclasses set ``spec`` and implement ``cmd_<name>(**args) -> AckResult | bytes | None`` for each of
@@ -106,8 +98,14 @@ class Firmware(CommandHistory):
         #: Frames written so far (a port that saw no output at serial N knows there is none while it stays N).
         self.output_serial = 0
         self._seq = 0
-        self._last_request: tuple[int, int, bytes] | None = None  # (seq, msg_type, response wire bytes)
-        self._last_host_rx = world.t
+        #: Header seq of the latest EVENT (events are numbered on their own, docs/icd.md section 8.1).
+        self.event_seq = 0
+        self.pending_events = PendingEvents(EVENT_QUEUE)
+        #: Reliable events sent again (periodic resends and ``resend_events``).
+        self.events_resent = 0
+        # (seq, msg_type, request payload, response wire bytes) of the latest request answered
+        self._last_request: tuple[int, int, bytes, bytes] | None = None
+        self._last_host_rx = world.now()
         self._deadman_tripped = False
         self._next_telemetry = math.inf
         self._boot_t = world.t
@@ -169,17 +167,18 @@ class Firmware(CommandHistory):
 
     def _respond(self, request: Frame, msg_type: int, payload: bytes) -> None:
         wire = self._send(msg_type, payload, seq=request.seq, flags=_RESPONSE)
-        self._last_request = (request.seq, request.msg_type, wire)
+        self._last_request = (request.seq, request.msg_type, request.payload, wire)
 
     # ------------------------------------------------------------------------------------ handling
     def _handle(self, frame: Frame) -> None:
         if frame.address not in (self.address, BROADCAST_ADDRESS):
             return  # not for us (multi-drop bus)
-        self._last_host_rx = self.world.t
+        # The time the frame arrived (the world may lag the clock by part of a step).
+        self._last_host_rx = self.world.now()
         self._deadman_tripped = False
         if frame.flags & _RETRY and self._last_request is not None:
-            seq, msg_type, wire = self._last_request
-            if seq == frame.seq and msg_type == frame.msg_type:
+            seq, msg_type, payload, wire = self._last_request
+            if seq == frame.seq and msg_type == frame.msg_type and payload == frame.payload:
                 self._tx += wire  # replay: never act twice on one request
                 self.output_serial += 1
                 return
@@ -206,6 +205,7 @@ class Firmware(CommandHistory):
             self.serial_number,
             self.deadman_ms,
             self.telemetry_period_ms,
+            self.spec.icd_hash,
         )
 
     def _handle_heartbeat(self, frame: Frame) -> None:
@@ -239,6 +239,15 @@ class Firmware(CommandHistory):
             self._nack(frame, command.id, NackCode.OUT_OF_RANGE, command.args.index(bad) + 1)
             self.history.append(Received(self.world.t, command.name, args, NackCode.OUT_OF_RANGE.name))
             return
+        if (
+            self.all_faults
+            and command.fault_gate != "never"
+            and self.all_faults & self.spec.refusing_faults(command)
+            and command.fault_refuses(args)
+        ):
+            self._nack(frame, command.id, NackCode.DEVICE_FAULT)
+            self.history.append(Received(self.world.t, command.name, args, NackCode.DEVICE_FAULT.name))
+            return
         try:
             result = getattr(self, f"cmd_{command.name}")(**args)
         except Nack as nack:
@@ -268,10 +277,25 @@ class Firmware(CommandHistory):
         self.deadman_ms = timeout_ms
 
     def cmd_stop(self) -> None:
-        """Stop every actuator."""
+        """Stop every actuator; back to mode 0 (with MODE_CHANGE if the mode was not 0)."""
         self.stop_actuators()
         self.end_motion(Completion.STOPPED)
-        self.mode = 0
+        self.set_mode(0)
+
+    def cmd_set_event_resend(self, period_ms: int) -> None:
+        """Resend unacknowledged reliable events every ``period_ms`` (0 = off; 1..49 raised to 50)."""
+        if period_ms and period_ms < MIN_EVENT_RESEND_MS:
+            period_ms = MIN_EVENT_RESEND_MS
+        self.pending_events.set_period(period_ms / 1000, self.world.t)
+        self.world.wakeups_changed()
+
+    def cmd_ack_event(self, event_seq: int) -> None:
+        """The host has the event sent with header seq ``event_seq``."""
+        self.pending_events.acknowledge(event_seq)
+
+    def cmd_resend_events(self) -> None:
+        """Resend every unacknowledged reliable event now (before this command's ACK)."""
+        self._resend(self.pending_events.all())
 
     def cmd_self_test(self) -> bytes:
         """Reply with the failed-check bits (0 = pass); a device with an active fault fails check 0."""
@@ -315,8 +339,12 @@ class Firmware(CommandHistory):
 
     def emit_event(self, event: EventId, severity: Severity, code: int, value: float) -> None:
         """Send an EVENT frame now."""
-        self.events_sent.append({"t": self.world.t, "event": event, "severity": severity, "code": code})
-        self._send(MsgType.EVENT, EVENT_LAYOUT.pack(event, severity, code, value))
+        self.event_seq = seq = (self.event_seq + 1) & 0xFFFF
+        self.events_sent.append({"t": self.world.t, "event": event, "severity": severity, "code": code, "seq": seq})
+        payload = EVENT_LAYOUT.pack(event, severity, code, value)
+        self._send(MsgType.EVENT, payload, seq=seq)
+        if event in RELIABLE_EVENTS:
+            self.pending_events.add(seq, payload, self.world.t)
 
     def begin_motion(self, command_name: str, mode: int) -> AckResult:
         """Start a motion: ends any previous one as STOPPED; returns ``AckResult.STARTED``."""
@@ -343,7 +371,11 @@ class Firmware(CommandHistory):
         """Advance this device by ``dt`` seconds: physics, dead-man, telemetry. Called by the world."""
         self.step(dt)
         t = self.world.t
-        if not self._deadman_tripped and (t - self._last_host_rx) * 1000.0 > self.deadman_ms and self.is_actuating():
+        if (
+            not self._deadman_tripped
+            and (t - self._last_host_rx) * 1000.0 >= self.deadman_ms - 1e-6
+            and self.is_actuating()
+        ):
             self._deadman_tripped = True
             silent_ms = (t - self._last_host_rx) * 1000.0
             self.stop_actuators()
@@ -358,13 +390,22 @@ class Firmware(CommandHistory):
             self._next_telemetry += period
             if self._next_telemetry <= t:  # fell behind (huge step): skip, do not burst
                 self._next_telemetry = t + period
+        if t + 1e-9 >= self.pending_events.next_due:
+            self._resend(self.pending_events.take_due(t))
+
+    def _resend(self, events: list[tuple[int, bytes]]) -> None:
+        """Send reliable events again: same seq and payload, RETRY flag."""
+        for seq, payload in events:
+            self._send(MsgType.EVENT, payload, seq=seq, flags=_RETRY)
+        self.events_resent += len(events)
 
     def next_wakeup(self) -> float:
-        """World time (s) of this device's next scheduled output (telemetry) or, while it actuates, of its
-        dead-man expiring (so the world steps to the moment it trips), or ``inf``."""
-        if self.is_actuating() and not self._deadman_tripped:
-            return min(self._next_telemetry, self._last_host_rx + self.deadman_ms / 1000.0 + 1e-6)
-        return self._next_telemetry
+        """World time (s) of this device's next scheduled output: telemetry, an event resend, or the
+        dead-man deadline while an actuator runs; ``inf`` when none."""
+        wake = min(self._next_telemetry, self.pending_events.next_due)
+        if not self._deadman_tripped and self.is_actuating():
+            wake = min(wake, self._last_host_rx + self.deadman_ms / 1000.0)
+        return wake
 
     def max_step_s(self, fine_s: float) -> float:
         """Longest physics step this device allows now, seconds: the world's ``fine_s`` while a motion runs
@@ -425,52 +466,5 @@ class Firmware(CommandHistory):
         """Release a fault forced by :meth:`inject_fault`."""
         self._forced_faults &= ~self.spec.fault_bit(name)
 
-    def inject_sensor(self, field: str, kind: str, duration_s: float = math.inf, sigma: float = 1.0) -> None:
-        """Force a telemetry symptom on ``field``: ``dropout`` (reads 0), ``stuck`` (keeps its current
-        value), ``nan``, or ``noise`` (adds Gaussian noise of ``sigma`` in the field's unit) for
-        ``duration_s`` seconds."""
-        if kind not in SENSOR_FAULT_KINDS:
-            raise FaultParameterError(f"sensor fault kind {kind!r}; expected one of {SENSOR_FAULT_KINDS}")
-        names = {f.name for f in self.spec.telemetry}
-        if field not in names:
-            raise FaultParameterError(
-                f"{self.spec.name} has no telemetry field {field!r}; expected one of {sorted(names)}"
-            )
-        current = float(self.telemetry_values()[field])
-        self._sensor_faults[field] = SensorFault(kind, self.world.t + duration_s, current, sigma)
 
-    def clear_sensor_faults(self) -> None:
-        """Remove every injected sensor symptom."""
-        self._sensor_faults.clear()
-
-    def sensed(self, field: str, value: float) -> float:
-        """What the firmware reads from sensor ``field`` whose true value is ``value``: the value with any
-        injected symptom applied (dropout 0, stuck, NaN, or Gaussian noise)."""
-        fault = self._sensor_faults.get(field)
-        if fault is None or self.world.t >= fault.until:
-            return value
-        if fault.kind == "dropout":
-            return 0.0
-        if fault.kind == "stuck":
-            return fault.value
-        if fault.kind == "nan":
-            return math.nan
-        return value + self.rng.gauss(0.0, fault.sigma)
-
-    def _apply_sensor_faults(self, values: dict[str, float]) -> dict[str, float]:
-        values = dict(values)
-        for name, fault in list(self._sensor_faults.items()):
-            if self.world.t >= fault.until:
-                del self._sensor_faults[name]
-                continue
-            fmt = next(f.fmt for f in self.spec.telemetry if f.name == name)
-            if fmt == "f":
-                values[name] = self.sensed(name, values[name])
-            elif fault.kind == "dropout":
-                values[name] = 0
-            elif fault.kind == "stuck":
-                values[name] = int(fault.value)
-        return values
-
-
-__all__ = ["HOST_ADDRESS", "Firmware", "Nack", "Received", "SensorFault"]
+__all__ = ["HOST_ADDRESS", "SENSOR_FAULT_KINDS", "Firmware", "Nack", "Received", "SensorFault"]

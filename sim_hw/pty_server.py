@@ -39,6 +39,8 @@ class _Pty:
     path: str
     line: DelayLine
     faults: PortFaults
+    #: The rest of a frame the host has only part of (a write was cut short); written before anything else.
+    carry: bytes = b""
 
 
 def _open_pty(name: str, faults: PortFaults) -> _Pty:
@@ -68,6 +70,8 @@ class PtyServer:
         self.world = world
         self._stop = threading.Event()
         self._ptys: list[_Pty] = []
+        #: Whole device frames dropped because the host did not read them, by device name.
+        self.frames_dropped: dict[str, int] = {}
         for name in devices or tuple(world.devices):
             world.device(name)  # raises for an unknown name
             self._ptys.append(_open_pty(name, world.port_faults[name]))
@@ -127,15 +131,31 @@ class PtyServer:
             if data and not pty.faults.unplugged:
                 pty.line.push(t + pty.faults.latency_s, pty.faults.apply(data))
             pty.line.release(t)
-            pending = pty.line.available()
-            if not pending:
+            data = pty.carry + pty.line.take(pty.line.available())
+            if not data:
                 continue
             try:
-                written = os.write(pty.master, pty.line.take(pending))
+                written = os.write(pty.master, data)
             except BlockingIOError:
                 written = 0
             except OSError as exc:
                 _LOGGER.debug("%s: write to pty failed: %s", pty.name, exc)
                 written = 0
-            if written < pending:
-                _LOGGER.debug("%s: host not reading; %d bytes dropped", pty.name, pending - written)
+            self._overflow(pty, data, written)
+
+    def _overflow(self, pty: _Pty, data: bytes, written: int) -> None:
+        """After writing ``written`` of ``data``: a frame cut by a full pty is finished later (kept in
+        ``carry``), and whole frames after it are dropped, never truncated (a host not reading loses frames,
+        as a device with a full transmit buffer drops them)."""
+        if written >= len(data):
+            pty.carry = b""
+            return
+        rest = data[written:]
+        cut = data[written - 1] != 0 if written else bool(pty.carry)
+        delimiter = rest.find(b"\x00")
+        end = (len(rest) if delimiter < 0 else delimiter + 1) if cut else 0
+        pty.carry = rest[:end]
+        dropped = rest[end:]
+        if dropped:
+            self.frames_dropped[pty.name] = self.frames_dropped.get(pty.name, 0) + dropped.count(b"\x00")
+            _LOGGER.debug("%s: host not reading; %d whole frames dropped", pty.name, dropped.count(b"\x00"))

@@ -121,6 +121,11 @@ class SimWorld:
         if t >= self.next_stop:
             self.advance_to(t)
 
+    def now(self) -> float:
+        """The present on the clock, seconds, never before :attr:`t`."""
+        now = self.clock.monotonic()
+        return now if now > self.t else self.t
+
     def wakeups_changed(self) -> None:
         """Say that a device's next output time (:meth:`Firmware.next_wakeup`) or the fault schedule changed
         outside a step, so that the next :meth:`sync` looks again instead of trusting :attr:`next_stop`."""

@@ -52,6 +52,11 @@ class WorldView(Protocol):
         """The world's devices by name."""
         ...
 
+    def now(self) -> float:
+        """The present on the world's clock, seconds (at or after :attr:`t`, which lags by part of a step):
+        when a byte arriving now arrived."""
+        ...
+
     def wakeups_changed(self) -> None:
         """Say that this device's next output time changed outside a step."""
         ...

@@ -74,6 +74,7 @@ def open_device(
         deadman_s=device_config.deadman_s,
         silence_timeout_s=transport_config.silence_timeout_s,
         name=name,
+        event_resend_s=device_config.event_resend_s,
     )
     if connect:
         try:

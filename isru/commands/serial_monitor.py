@@ -266,11 +266,12 @@ def _event_text(fields: dict[str, Any], device: DeviceSpec | None) -> str:
 def _identify_text(fields: dict[str, Any]) -> str:
     spec = DEVICE_BY_ADDRESS.get(fields["device_type"])
     kind = spec.name if spec is not None else f"device_type=0x{fields['device_type']:02X}"
+    match = "" if spec is None or spec.icd_hash == fields["icd_hash"] else f" (this host's: 0x{spec.icd_hash:08X})"
     return (
         f"{kind} protocol={fields['protocol_version']} "
         f"firmware={fields['fw_major']}.{fields['fw_minor']}.{fields['fw_patch']} "
         f"serial=0x{fields['serial_number']:08X} deadman_ms={fields['deadman_ms']} "
-        f"telemetry_period_ms={fields['telemetry_period_ms']}"
+        f"telemetry_period_ms={fields['telemetry_period_ms']} icd_hash=0x{fields['icd_hash']:08X}{match}"
     )
 
 

@@ -6,8 +6,9 @@ drill writes what it does to the rover: the weight on bit pushing the body up (`
 reaction torque, the bit depth and the vibration it shakes the body with.
 
 Modes: 0 idle, 1 spinning, 2 feeding, 3 retracting, 4 stalled. ``feed`` needs the auger turning
-(NACK BAD_STATE otherwise) and is refused while a stall, over-temperature or over-current fault is
-latched (DEVICE_FAULT); ``retract`` is the way out and is always accepted while the bus is powered.
+(NACK BAD_STATE otherwise). Latched faults refuse actuator commands with DEVICE_FAULT by the fault gates of
+``hal/icd.toml`` (checked by :class:`~sim_hw.firmware.Firmware`); ``retract`` is the way out of a stall, an
+over-temperature or an over-current and is accepted with those latched (not with ``deadman`` or ``sensor``).
 Faults to inject: :meth:`DrillFirmware.inject_stall`, :meth:`DrillFirmware.inject_jam`,
 :meth:`DrillFirmware.inject_overtemp`; sensor symptoms come from the base class.
 """
@@ -38,8 +39,6 @@ from sim_hw.world_view import WorldView
 _LOGGER = logging.getLogger(__name__)
 
 MODE_IDLE, MODE_SPINNING, MODE_FEEDING, MODE_RETRACTING, MODE_STALLED = range(5)
-#: Faults that refuse rotation, hammer and feed until cleared.
-_BLOCKING = ("stall", "overtemp", "overcurrent")
 #: Hysteresis below the over-temperature limit before the fault may be cleared, K.
 OVERTEMP_CLEAR_MARGIN_K = 10.0
 #: Volatiles sensor noise: absolute floor and share of the reading (engineering assumption).
@@ -63,12 +62,10 @@ class DrillFirmware(Firmware):
             body=body.name,
         )
         self.env = DrillEnvironment(layer_at=self._layer_at, gravity_m_s2=body.gravity_m_s2)
-        self._blocking_bits = 0
         #: Cuttings put into the extractor hopper / spilled at the collar since boot, kg.
         self.delivered_kg = 0.0
         self.spilled_kg = 0.0
         super().__init__(world, serial_number=serial_number, seed=seed)
-        self._blocking_bits = sum(self.spec.fault_bit(name) for name in _BLOCKING)
 
     # ------------------------------------------------------------------------------------ ground
     @staticmethod
@@ -94,16 +91,11 @@ class DrillFirmware(Firmware):
         if not self.bus_powered:
             raise Nack(NackCode.BAD_STATE)
 
-    def _require_no_fault(self) -> None:
-        if self.all_faults & self._blocking_bits:
-            raise Nack(NackCode.DEVICE_FAULT)
-
     def cmd_spin(self, rpm: float) -> None:
         """Set the auger speed (rpm); 0 stops rotation and ends a feed (a feed needs rotation)."""
         m = self.mechanics
         if rpm > 0.0:
             self._require_power()
-            self._require_no_fault()
             m.rpm_cmd = rpm
             if self.mode == MODE_IDLE:
                 self.set_mode(MODE_SPINNING)
@@ -119,7 +111,6 @@ class DrillFirmware(Firmware):
         """Advance the bit to ``depth_m`` at ``rate_m_s``; completes at the depth, BLOCKED on a stall or
         when the bit cannot reach the depth (refusal, or the rover pushed off the ground)."""
         self._require_power()
-        self._require_no_fault()
         if self.motion == "retract":
             raise Nack(NackCode.BUSY)
         if self.mechanics.rpm_cmd <= 0.0:
@@ -137,7 +128,6 @@ class DrillFirmware(Firmware):
         """Hammer on (1) or off (0)."""
         if on:
             self._require_power()
-            self._require_no_fault()
         self.mechanics.percussion = bool(on)
 
     def cmd_clear_fault(self) -> None:
@@ -233,8 +223,9 @@ class DrillFirmware(Firmware):
         self.mechanics.halt()
 
     def is_actuating(self) -> bool:
-        """True while the auger turns or the hammer or an axis runs."""
-        return self.mechanics.active or self.mechanics.rpm > 0.0
+        """True while rotation, the hammer or an axis is commanded (a spindle coasting down after a stop is
+        not: nothing is powered)."""
+        return self.mechanics.active
 
     def power_W(self) -> float:
         """Electrical power drawn now, W."""

@@ -180,8 +180,7 @@ class DriveFirmware(Firmware):
 
     # -------------------------------------------------------------------------------- commands
     def _check_can_drive(self) -> None:
-        if self.all_faults:
-            raise Nack(NackCode.DEVICE_FAULT)
+        """Latched faults are refused by the firmware's fault gate; here only the bus."""
         if not self.bus_powered:
             raise Nack(NackCode.BAD_STATE)
 
@@ -198,14 +197,16 @@ class DriveFirmware(Firmware):
 
     def cmd_wheels(self, left_m_s: float, right_m_s: float) -> None:
         """Set the left and right rim speeds, m/s (ends a running move or turn as STOPPED)."""
-        self._check_can_drive()
+        if left_m_s or right_m_s:
+            self._check_can_drive()
         self.end_motion(Completion.STOPPED)
         self._set_targets(left_m_s, right_m_s)
         self.set_mode(MODE_DRIVING if (left_m_s or right_m_s) else MODE_IDLE)
 
     def cmd_twist(self, v_m_s: float, omega_rad_s: float) -> None:
         """Set the body speed (m/s) and turn rate (rad/s) as seen by odometry."""
-        self._check_can_drive()
+        if v_m_s or omega_rad_s:
+            self._check_can_drive()
         self.end_motion(Completion.STOPPED)
         self._set_targets(*self._twist_to_rims(v_m_s, omega_rad_s))
         self.set_mode(MODE_DRIVING if (v_m_s or omega_rad_s) else MODE_IDLE)

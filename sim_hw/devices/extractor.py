@@ -83,8 +83,7 @@ class ExtractorFirmware(Firmware):
 
     # ----------------------------------------------------------------------------------- commands
     def _require_actuation(self) -> None:
-        if self.all_faults:
-            raise Nack(NackCode.DEVICE_FAULT)
+        """Latched faults are refused by the firmware's fault gate; here only the bus."""
         if not self.bus_powered:
             raise Nack(NackCode.BAD_STATE)
 

@@ -94,8 +94,7 @@ class ImuFirmware(Firmware):
         """Average the gyro for ``duration_s`` at rest and store the result as its bias."""
         if not self.bus_powered:
             raise Nack(NackCode.BAD_STATE)
-        if self.motion == "calibrate":
-            raise Nack(NackCode.BUSY)
+        # A running calibration is replaced (it completes STOPPED), as every motion is.
         self._cal_end = self.world.t + duration_s
         self._cal_duration = duration_s
         self._cal_sum = [0.0, 0.0, 0.0]

@@ -22,8 +22,8 @@ DOCUMENT = DOC_PATH.read_text(encoding="utf-8")
 def test_generated_tables_are_current() -> None:
     stale = stale_regions(DOCUMENT)
     assert not stale, (
-        f"docs/icd.md is stale in region(s) {stale}: hal/icd.py or hal/protocol.py changed. "
-        "Run: python -m hal.icd_doc --write"
+        f"docs/icd.md is stale in region(s) {stale}: hal/icd.toml or hal/protocol.py changed. "
+        "Run: python -m hal.icd_gen --write"
     )
 
 

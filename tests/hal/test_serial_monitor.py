@@ -68,7 +68,8 @@ def test_identify_then_decoded_frames_and_counters(pty_pair: PtyPair, drill: Fak
     assert re.fullmatch(rf"{TIME} tx IDENTIFY +addr=0xFF seq=1 +flags=- +request", lines[0]), lines[0]
     assert re.fullmatch(
         rf"{TIME} rx IDENTIFY +addr=0x01 seq=1 +flags=RESPONSE +drill protocol=1 firmware=0\.1\.0 "
-        r"serial=0x00C0FFEE deadman_ms=1000 telemetry_period_ms=0",
+        r"serial=0x00C0FFEE deadman_ms=1000 telemetry_period_ms=0 "
+        rf"icd_hash=0x{DRILL.icd_hash:08X}",
         lines[1],
     ), lines[1]
     assert any(

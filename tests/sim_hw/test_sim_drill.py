@@ -13,7 +13,7 @@ from hypothesis import given, settings
 
 from base.clock import VirtualClock
 from hal.icd import DRILL, Completion, EventId
-from hal.protocol import AckResult, MsgType, NackCode
+from hal.protocol import AckResult, Flags, Frame, FrameDecoder, MsgType, NackCode, encode_frame
 from sim_hw.devices.drill import MODE_FEEDING, MODE_IDLE, MODE_SPINNING, MODE_STALLED, DrillFirmware
 from sim_hw.physics.drilling import DEFAULT_DESIGN
 from sim_hw.registry import install_world, uninstall_world
@@ -178,6 +178,60 @@ def test_dead_man_stops_a_silent_hosts_feed(link: SimLink) -> None:
     last = link.telemetry()[-1]
     assert last["rpm"] < 1.0 and last["feed_rate_m_s"] == 0.0 and last["percussion"] == 0
     assert "deadman" in link.fault_names(last)
+
+
+def test_a_spindle_coasting_after_stop_does_not_trip_the_dead_man(link: SimLink) -> None:
+    link.ack("set_deadman", timeout_ms=200)
+    link.ack("spin", rpm=300.0)
+    run([link], 1.0, slice_s=0.05)
+    assert firmware(link).mechanics.rpm > 250.0
+    link.ack("stop")  # the auger coasts down for a while: nothing is powered
+    link.clear()
+    run([link], 1.0, keepalive=False)
+    assert [e for e in link.events() if e["event"] == EventId.DEADMAN_STOP] == []
+    assert link.snapshot()["faults"] == 0
+
+
+def test_stop_reports_the_return_to_idle(link: SimLink) -> None:
+    link.ack("spin", rpm=150.0)
+    link.clear()
+    link.ack("stop")
+    changes = [e for e in link.events() if e["event"] == EventId.MODE_CHANGE]
+    assert [e["code"] for e in changes] == [MODE_IDLE]
+
+
+def test_retract_is_the_way_out_of_a_stall_but_not_of_a_lost_link(link: SimLink) -> None:
+    link.ack("spin", rpm=200.0)
+    link.ack("feed", depth_m=1.0, rate_m_s=0.002)
+    run([link], 2.0)
+    link.world.inject("drill", "stall")
+    run([link], 1.0)
+    assert "stall" in link.fault_names(link.snapshot())
+    assert link.ack("retract", rate_m_s=0.01) == AckResult.STARTED  # documented: accepts stall
+    link.world.inject("drill", "stall", active=False)
+    run([link], 0.5)
+    link.ack("clear_fault")
+    link.ack("set_deadman", timeout_ms=200)
+    link.ack("spin", rpm=100.0)
+    run([link], 0.5, keepalive=False)  # the host falls silent while the auger turns
+    assert "deadman" in link.fault_names(link.snapshot())
+    assert link.nack("retract", rate_m_s=0.01) == (NackCode.DEVICE_FAULT, 0)
+
+
+def test_a_retry_with_another_payload_is_a_new_request(link: SimLink) -> None:
+    drill = firmware(link)
+
+    def exchange(name: str, flags: int) -> Frame:
+        drill.read_output()
+        drill.receive(encode_frame(Frame(DRILL.address, MsgType.COMMAND, 900, DRILL.command(name).pack({}), flags)))
+        (reply,) = [f for f in FrameDecoder().feed(drill.read_output()) if f.flags & Flags.RESPONSE]
+        return reply
+
+    first = exchange("get_telemetry", 0)
+    again = exchange("self_test", Flags.RETRY)  # same seq, another payload: answered afresh
+    assert first.payload[0] == 0x06 and again.payload[0] == 0x04
+    assert exchange("self_test", Flags.RETRY).payload == again.payload  # same payload: from the cache
+    assert len(drill.received("self_test")) == 1
 
 
 # ---------------------------------------------------------------------------------------- injected faults

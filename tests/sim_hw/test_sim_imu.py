@@ -66,13 +66,14 @@ def test_out_of_range_calibration_time_is_nacked(link: SimLink, duration: float)
     assert link.nack("calibrate", duration_s=duration) == (NackCode.OUT_OF_RANGE, 1)
 
 
-def test_unknown_command_bad_length_busy_and_unpowered(link: SimLink) -> None:
+def test_unknown_command_bad_length_replacement_and_unpowered(link: SimLink) -> None:
     assert nack_of(link.raw(bytes([0x11])))[0] == NackCode.UNKNOWN_COMMAND
     assert nack_of(link.raw(bytes([0x10, 1, 2])))[0] == NackCode.BAD_LENGTH
     assert link.ack("calibrate", duration_s=2.0) == AckResult.STARTED
-    assert link.nack("calibrate", duration_s=2.0) == (NackCode.BUSY, 0)
+    # A new motion replaces a running one: the first completes STOPPED, the second runs to the end.
+    assert link.ack("calibrate", duration_s=2.0) == AckResult.STARTED
     run([link], 3.0)
-    assert link.completions("calibrate") == [Completion.OK]
+    assert link.completions("calibrate") == [Completion.STOPPED, Completion.OK]
     link.world.rover.bus_on["imu"] = False
     assert link.nack("calibrate", duration_s=2.0) == (NackCode.BAD_STATE, 0)
     assert link.snapshot()["az"] == 0.0

@@ -236,7 +236,16 @@ def identify_payload(address: int, telemetry_period_ms: int = 0) -> bytes:
     """The IDENTIFY response of the device at ``address`` (firmware 0.1.0)."""
     spec = DEVICE_BY_ADDRESS[address]
     return IDENTIFY_LAYOUT.pack(
-        spec.device_type, PROTOCOL_VERSION, 0, 1, 0, 0, SERIAL_NUMBER, DEFAULT_DEADMAN_MS, telemetry_period_ms
+        spec.device_type,
+        PROTOCOL_VERSION,
+        0,
+        1,
+        0,
+        0,
+        SERIAL_NUMBER,
+        DEFAULT_DEADMAN_MS,
+        telemetry_period_ms,
+        spec.icd_hash,
     )
 
 

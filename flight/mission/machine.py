@@ -48,6 +48,9 @@ from hal.errors import HalError
 #: Triggers that are recoveries (counted per cycle in the campaign log): parking to recharge, anchoring
 #: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
 RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
+#: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
+#: for the scoop, a drive to the sun to recharge.
+RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away")
 
 
 class Mission:
@@ -164,8 +167,9 @@ class Mission:
         return book
 
     def _note_recovery_event(self, event: Any) -> None:
-        """Recoveries the phases report as events (a drill stall retried, drilling given up for the scoop)."""
-        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned"):
+        """Recoveries the phases report as events (a drill stall re-bitten, a hole ended by stalls, drilling
+        given up for the scoop)."""
+        if event.source == "mission" and event.name in RECOVERY_EVENTS:
             self.campaign.recovery(event.name)
 
     def _category(self) -> str | None:
@@ -351,7 +355,8 @@ class Mission:
         safing.freeze(self._ctx)
         if state in OPERATIONAL or state == "hold":
             leaf = state if state in OPERATIONAL else self.progress.held
-            if policy == "resume" and leaf in OPERATIONAL:
+            problems = device_problems(self.io, needed_by(leaf))
+            if policy == "resume" and leaf in OPERATIONAL and not problems:
                 self.machine.set_state(leaf)
                 self._activity = self._activities[leaf]()
                 message = f"restart: hardware made safe, resuming {leaf}"
@@ -359,6 +364,8 @@ class Mission:
                 self.progress.held = leaf
                 self.machine.set_state("hold")
                 message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
+                if problems:
+                    message += f"; {leaf} needs devices that have failed: {'; '.join(problems)}"
         elif state in ("aborting", "safe"):
             self.machine.set_state("safe")
             message = "restart: hardware made safe, in SAFE as before (mission.recover to leave it)"

@@ -69,7 +69,7 @@ CASES = {
         "extract_drill",
         [(0.5, "drill", "stall", {})],
         "process_seal",
-        ("mission.drill_stall", "mission.drilling_abandoned"),
+        ("mission.drill_stall", "mission.hole_ended"),
     ),
     "extract-anchor-slip": Case(
         "extract_drill",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 
 from flight.mission.anchoring import anchor_out
@@ -9,6 +10,10 @@ from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
 from flight.mission.motion import require, wait
 from hal.icd import Completion
+
+#: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
+#: declared stale or failed and the mission holds for the ground.
+STALE_BITES = 2
 
 
 class Extract:
@@ -41,7 +46,7 @@ class Extract:
             yield from require(ctx, "extractor", "lid", sealed=0)
         hammer = bool(progress.site_probe().get("cemented", 0.0))
         rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
-        bites = 0
+        bites = stale = 0
         outcome = ""
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
         while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
@@ -52,8 +57,19 @@ class Extract:
                 outcome = f"drilled the cycle's {cfg.drill_depth_m:g} m"
                 break
             goal = min(progress.hole_m + cfg.bite_m, floor)
+            before = progress.hole_m
             completion, _ = yield from bite(ctx, goal, max(rate, MIN_FEED_M_S), hammer=hammer)
+            depth = ctx.get("drill.depth_m")
+            if completion == Completion.OK and (not math.isfinite(depth) or progress.hole_m < before + 0.005):
+                stale += 1  # the feed completed but the depth reading did not follow: stale, stuck or failed
+                if stale >= STALE_BITES:
+                    return "hold", (
+                        f"drill depth reading {depth} m did not advance over {stale} completed bites from "
+                        f"{before:.2f} m (sensor stale or failed): hold for the ground"
+                    )
+                continue
             if completion == Completion.OK:
+                stale = 0
                 bites += 1
                 progress.hole_stalls = progress.stalled_holes = 0
                 rate = cfg.feed_rate_m_s

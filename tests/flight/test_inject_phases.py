@@ -31,6 +31,8 @@ from sim_hw.firmware import SENSOR_FAULT_KINDS
 from sim_hw.registry import uninstall_world
 from tests.flight.test_fault_each_state import Case, build
 
+pytestmark = pytest.mark.timeout(600)  # wall: a case is a few simulated minutes, slow on a loaded machine
+
 #: The floor: decided within this long after the fault, simulated seconds.
 DECIDED_S = 600.0
 #: Phase → (the leaf it starts in, prospecting on?).

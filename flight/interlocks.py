@@ -100,6 +100,7 @@ class Interlocks:
         self.estop_reason = ""
         self.trips: dict[str, int] = {}
         self._acting: set[str] = set()
+        self._cut: set[str] = set()  # buses cut for safety and not switched on since
         self._now_acting: set[str] = set()
         self._acted_at: dict[str, float] = {}
         self._escalated: set[str] = set()
@@ -228,6 +229,13 @@ class Interlocks:
         result = self.rig.device(device).command(name, **args)
         if device == "extractor" and name in ("heater_power", "heater_setpoint", "stop"):
             self._note_heater(not _heater_on(name, args))
+        if (
+            device == "power"
+            and name == "bus"
+            and args.get("on")
+            and 0 <= int(args.get("index", -1)) < len(POWER_BUSES)
+        ):
+            self._cut.discard(POWER_BUSES[int(args["index"])])  # switched on again: no longer cut for safety
         return result
 
     def _note_heater(self, off: bool) -> None:
@@ -314,6 +322,12 @@ class Interlocks:
         mask = self._get("power.bus_mask")
         return True if mask is None else bool(mask >> POWER_BUSES.index(bus) & 1)
 
+    @property
+    def acting(self) -> frozenset[str]:
+        """The rules enforcing themselves on the hardware now, and the buses they cut for safety and nobody
+        has switched on since (a heater that did not switch off, its bus cut)."""
+        return frozenset(self._acting | {f"bus:{bus}" for bus in self._cut})
+
     def _cut_bus(self, bus: str, reason: str) -> bool:
         if "power" not in self.rig:
             return False
@@ -323,6 +337,7 @@ class Interlocks:
             self.events.critical("interlocks", "bus_cut_failed", f"{bus}: {exc}")
             return False
         self.events.warning("interlocks", "bus_off", f"{bus} bus switched off: {reason}")
+        self._cut.add(bus)
         return True
 
     # -------------------------------------------------------------------------------- e-stop

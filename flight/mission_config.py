@@ -85,6 +85,9 @@ class MissionConfig:
         80.0, lo=0.0, hi=1e5, unit="Wh", doc="kept above the load-shedding floor to make the hardware safe"
     )
     resume_soc: float = setting(0.9, lo=0.05, hi=1.0, unit="1", doc="state of charge a parked rover recharges to")
+    charge_away: bool = setting(
+        True, unit="bool", doc="drive to the sunniest probed site to recharge when it gives far more"
+    )
     recharge_max_s: float = setting(
         30 * 86_400.0, lo=60.0, hi=1e8, unit="s", doc="longest wait for charge before holding for the ground"
     )

@@ -19,7 +19,7 @@ from flight.telemetry import ChannelSpec, TelemetryTable
 from hal.device import Device
 from hal.device_events import DeviceEvent
 from hal.devices import open_device
-from hal.errors import HalError
+from hal.errors import DeviceFault, HalError
 from hal.icd import DEVICES, DeviceState
 from hal.icd import Severity as DeviceSeverity
 from hal.telemetry import telemetry_field_names
@@ -69,11 +69,16 @@ class Rig:
 
     def connect(self) -> list[str]:
         """Connect every device; failures become events (the device stays faulted and keeps retrying).
-        Returns the names of the devices that failed."""
+        Returns the names of the devices that failed.
+
+        A device whose self-test fails on a fault latched before this start (the dead-man that stopped it
+        while flight was down, a stall) gets its latched faults cleared and is tested again
+        (docs/operations.md, section 6): a fault whose cause persists stays, and the device is reported
+        failed with it, so ``mission.resume`` is refused while a step needs it."""
         failed = []
         for name, device in self.devices.items():
             try:
-                identity = device.connect()
+                identity = self._connect_one(name, device)
             except HalError as exc:
                 failed.append(name)
                 self.events.error("rig", "connect_failed", f"{name}: {exc}", device=name)
@@ -85,6 +90,18 @@ class Rig:
                 device=name,
             )
         return failed
+
+    def _connect_one(self, name: str, device: Device) -> Any:
+        """Connect ``device``; on a failed self-test, clear its latched faults and test once more."""
+        try:
+            return device.connect()
+        except DeviceFault as exc:
+            self.events.warning("rig", "self_test_failed", f"{exc}: clearing latched faults", device=name)
+            still = device.clear_fault()
+            self.events.info(
+                "rig", "faults_cleared", f"{name}: faults still active: {', '.join(still) or 'none'}", device=name
+            )
+            return device.connect()
 
     def close(self) -> None:
         """Close every device's port."""

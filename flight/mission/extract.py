@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 
 from flight.mission.anchoring import anchor_out
@@ -9,6 +10,10 @@ from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
 from flight.mission.motion import require, wait
 from hal.icd import Completion
+
+#: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
+#: declared stale or failed and the mission holds for the ground.
+STALE_BITES = 2
 
 
 class Extract:
@@ -24,22 +29,24 @@ class Extract:
     def drill(self) -> Activity:
         """Drill in bites, each retract carrying its cuttings up the auger into the hopper, until the hopper
         holds ``hopper_target_kg``, the hole is ``drill_depth_m`` deeper than at the cycle's start, or it is
-        as deep as the drill reaches. Feed is torque-limited
-        (halved above ``torque_limit_Nm``); a stall retracts, clears and retries at half the rate, and after
-        ``stall_retries`` retries drilling is given up and reported."""
+        as deep as the drill reaches. Feed is torque-limited (halved above ``torque_limit_Nm``); each bite
+        starts at ``feed_rate_m_s``. A stall climbs the stall ladder (:meth:`_stalled`)."""
         ctx = self._ctx
         cfg = ctx.config
         progress = ctx.progress
         deepest = float(ctx.io.rig.device("drill").limits.get("max_depth_m", 3.0))
+        if progress.away:  # processed the last batch where it recharged: back to the hole first
+            return "return_to_site", f"back to site {progress.site} from recharging"
         if progress.hole_site != progress.site:
             progress.hole_site, progress.hole_m, progress.hole_offset = progress.site, 0.0, 0
+            progress.hole_stalls = 0
         if progress.hole_m >= deepest - 0.01:
             return (yield from self._next_hole(deepest))
         if ctx.get("extractor.lid", 0) != 0:
             yield from require(ctx, "extractor", "lid", sealed=0)
         hammer = bool(progress.site_probe().get("cemented", 0.0))
-        rate = cfg.feed_rate_m_s
-        stalls = bites = 0
+        rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
+        bites = stale = 0
         outcome = ""
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
         while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
@@ -50,27 +57,76 @@ class Extract:
                 outcome = f"drilled the cycle's {cfg.drill_depth_m:g} m"
                 break
             goal = min(progress.hole_m + cfg.bite_m, floor)
-            completion, rate = yield from bite(ctx, goal, rate, hammer=hammer)
+            before = progress.hole_m
+            completion, _ = yield from bite(ctx, goal, max(rate, MIN_FEED_M_S), hammer=hammer)
+            depth = ctx.get("drill.depth_m")
+            if completion == Completion.OK and (not math.isfinite(depth) or progress.hole_m < before + 0.005):
+                stale += 1  # the feed completed but the depth reading did not follow: stale, stuck or failed
+                if stale >= STALE_BITES:
+                    return "hold", (
+                        f"drill depth reading {depth} m did not advance over {stale} completed bites from "
+                        f"{before:.2f} m (sensor stale or failed): hold for the ground"
+                    )
+                continue
             if completion == Completion.OK:
+                stale = 0
                 bites += 1
+                progress.hole_stalls = progress.stalled_holes = 0
+                rate = cfg.feed_rate_m_s
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):
                 outcome = f"refusal at {progress.hole_m:.2f} m"  # the bit cannot advance: the hole ends here
                 progress.hole_m = deepest
                 break
-            stalls += 1
-            ctx.events.warning("mission", "drill_stall", f"drill stopped ({completion.name}), stall {stalls}")
-            ctx.io.rig.device("drill").clear_fault()
-            if stalls > cfg.stall_retries:
-                ctx.events.error("mission", "drilling_abandoned", f"gave up drilling after {stalls} stalls")
-                outcome = f"abandoned after {stalls} stalls"
+            ladder = self._stalled(completion, deepest)
+            if ladder:
+                outcome = ladder
                 break
             rate = max(rate / 2, MIN_FEED_M_S)
         if hammer:
             ctx.io.command("drill", "percussion", on=0)
         loaded = ctx.get("extractor.loaded_mass_kg")
         summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
+        if loaded <= 0.0 and progress.hole_m >= deepest - 0.01:
+            return (yield from self._no_cuttings(deepest, summary, outcome))
         return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _stalled(self, completion: Completion, deepest: float) -> str:
+        """The stall ladder's first rungs, after a stalled bite (the bite has withdrawn the drill): clear the
+        stall and re-bite at half the rate ('' returned); after ``stall_retries`` re-bites the hole ends
+        where it is — the ground or the auger's wall friction is more than the drill holds — and the reason
+        is returned (the next rungs, another hole, the scoop or the ground, are :meth:`_no_cuttings`')."""
+        ctx = self._ctx
+        progress = ctx.progress
+        progress.hole_stalls += 1
+        stalls = progress.hole_stalls
+        ctx.events.warning("mission", "drill_stall", f"drill stopped ({completion.name}), stall {stalls}")
+        ctx.io.rig.device("drill").clear_fault()
+        if stalls <= ctx.config.stall_retries:
+            return ""
+        ended_at = progress.hole_m
+        progress.hole_m, progress.hole_stalls = deepest, 0
+        progress.stalled_holes += 1
+        ctx.events.warning("mission", "hole_ended", f"hole ended at {ended_at:.2f} m after {stalls} stalls")
+        return f"hole ended at {ended_at:.2f} m after {stalls} stalls"
+
+    def _no_cuttings(self, deepest: float, summary: str, outcome: str) -> Generator[None, None, tuple[str, str]]:
+        """The hole ended with the hopper empty: the scoop where the ground suits it, else another hole (and
+        site); after two holes in a row ended by stalls without a good bite the drill itself is suspect:
+        hold for the ground with the reason."""
+        ctx = self._ctx
+        progress = ctx.progress
+        probe = progress.site_probe()
+        scoopable = not probe.get("cemented", 0.0) and probe.get("ice_top", 0.0) >= ctx.config.scoop_min_ice_fraction
+        if progress.stalled_holes and (scoopable or not probe):
+            ctx.events.error("mission", "drilling_abandoned", f"gave up drilling ({outcome}): scooping instead")
+            return "drilled", f"{summary}; {outcome}; scooping instead"
+        if progress.stalled_holes >= 2:
+            return "hold", (
+                f"drill stalled in {progress.stalled_holes} holes in a row without a bite ({outcome}): "
+                "drill suspect, hold for the ground"
+            )
+        return (yield from self._next_hole(deepest))
 
     def _next_hole(self, deepest: float) -> Generator[None, None, tuple[str, str]]:
         """The hole is as deep as the drill reaches (``deepest`` m): withdraw, and move to a fresh hole at

@@ -34,6 +34,7 @@ from flight.mission.context import Activity, MissionContext, MissionFailure, Mis
 from flight.mission.energy import EnergyPlanner, SolarForecast
 from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
+from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
@@ -48,6 +49,9 @@ from hal.errors import HalError
 #: Triggers that are recoveries (counted per cycle in the campaign log): parking to recharge, anchoring
 #: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
 RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
+#: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
+#: for the scoop, a drive to the sun to recharge.
+RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away")
 
 
 class Mission:
@@ -102,6 +106,7 @@ class Mission:
             self._ctx, self.energy, lambda: self.progress.parked, self.energy_mode
         )
         self._activity: Activity | None = None
+        self._retries = StepRetries()
         self._reason = "start-up"
         self.state = "idle"
         self.machine = HierarchicalMachine(
@@ -158,14 +163,16 @@ class Mission:
 
         def book(cycle: int, site: int, water_kg: float, regolith_kg: float, energy_Wh: float) -> None:
             self.campaign.close_cycle(cycle, site, water_kg, regolith_kg, energy_Wh)
+            self._retries.new_cycle()
             if ledger is not None:
                 ledger(cycle, site, water_kg, regolith_kg, energy_Wh)
 
         return book
 
     def _note_recovery_event(self, event: Any) -> None:
-        """Recoveries the phases report as events (a drill stall retried, drilling given up for the scoop)."""
-        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned"):
+        """Recoveries the phases report as events (a drill stall re-bitten, a hole ended by stalls, drilling
+        given up for the scoop)."""
+        if event.source == "mission" and event.name in RECOVERY_EVENTS:
             self.campaign.recovery(event.name)
 
     def _category(self) -> str | None:
@@ -244,12 +251,26 @@ class Mission:
             self.fire(trigger, reason)
         except (MissionFailure, CommandRejected, HalError) as exc:
             self._activity = None
-            reason = getattr(exc, "reason", "") or type(exc).__name__
-            self.events.error("mission", "activity_failed", f"{self.state}: {exc}")
-            if self.state == "aborting":
-                self.fire("aborted", f"abort incomplete: {exc}")
-            else:
-                self.fire("fault", f"{self.state} failed: {reason}: {exc}")
+            self._failed(exc)
+
+    def _failed(self, exc: Exception) -> None:
+        """The step failed: climb the ladder (:mod:`flight.mission.ladder`): SAFE where hardware safety needs
+        it, else retry the step once, then hold for the ground with the reason."""
+        reason = getattr(exc, "reason", "") or type(exc).__name__
+        leaf = self.state
+        self.events.error("mission", "activity_failed", f"{leaf}: {exc}")
+        if leaf == "aborting":
+            self.fire("aborted", f"abort incomplete: {exc}")
+        elif needs_safe(exc, self.io.acting):
+            self.fire("fault", f"{leaf} failed: {reason}: {exc}")
+        elif self._retries.may_retry(leaf):
+            self.campaign.recovery("retry_step")
+            self.events.warning("mission", "step_retried", f"{leaf} failed ({exc}): clearing faults, retrying")
+            clear_for_retry(self._ctx, leaf)
+            start = self._activities[leaf]
+            self._activity = self._gated(leaf, start) if leaf in WORKING else start()
+        else:
+            self.fire("hold", f"{leaf} failed again: {reason}: {exc}: hold for the ground")
 
     # ------------------------------------------------------------------------------ commands
     @command(
@@ -351,7 +372,8 @@ class Mission:
         safing.freeze(self._ctx)
         if state in OPERATIONAL or state == "hold":
             leaf = state if state in OPERATIONAL else self.progress.held
-            if policy == "resume" and leaf in OPERATIONAL:
+            problems = device_problems(self.io, needed_by(leaf))
+            if policy == "resume" and leaf in OPERATIONAL and not problems:
                 self.machine.set_state(leaf)
                 self._activity = self._activities[leaf]()
                 message = f"restart: hardware made safe, resuming {leaf}"
@@ -359,6 +381,8 @@ class Mission:
                 self.progress.held = leaf
                 self.machine.set_state("hold")
                 message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
+                if problems:
+                    message += f"; {leaf} needs devices that have failed: {'; '.join(problems)}"
         elif state in ("aborting", "safe"):
             self.machine.set_state("safe")
             message = "restart: hardware made safe, in SAFE as before (mission.recover to leave it)"

@@ -10,6 +10,9 @@ from flight.mission.context import MissionContext, MissionFailure
 from flight.mission.motion import motion
 from hal.icd import Completion
 
+#: Odometry step allowed beyond what the speed explains, m (one telemetry sample's quantisation and jitter).
+ODOMETRY_SLACK_M = 0.05
+
 
 class Navigator:
     """Drives the rover to points, aiming each leg from a pose estimate kept in the mission's progress."""
@@ -17,7 +20,8 @@ class Navigator:
     def __init__(self, ctx: MissionContext) -> None:
         self._ctx = ctx
         #: (clock time s, odometry (x m, y m)) of the last pose update; None before a drive's first one.
-        self._last_odometry: tuple[float, tuple[float, float]] | None = None
+        self._last_odometry: tuple[float, tuple[float, float]] | None = None  # the last good sample
+        self._heading_t: float | None = None  # when the heading was last integrated
 
     def drive_to(self, x: float, y: float) -> Generator[None, None, None]:
         """Drive to (``x``, ``y``) m in legs, each aimed from the pose estimate (:meth:`_track_pose`), until
@@ -30,10 +34,11 @@ class Navigator:
             return
         if "imu" in ctx.io.rig:  # at rest: measure the gyro's bias, which dead reckoning integrates
             yield from motion(ctx, "imu", "calibrate", duration_s=cfg.gyro_calibration_s)
+        longest = 1.5 * math.hypot(x - pose[0], y - pose[1]) + 1.0  # no leg longer: a bad estimate is bounded
         for _ in range(cfg.approach_legs):
             pose = self.pose()
             dx, dy = x - pose[0], y - pose[1]
-            distance = math.hypot(dx, dy)
+            distance = min(math.hypot(dx, dy), longest)
             if distance < cfg.arrive_tolerance_m:
                 return
             turn = math.remainder(math.atan2(dy, dx) - pose[2], math.tau)
@@ -41,7 +46,7 @@ class Navigator:
                 yield from self._tracked("turn", angle_rad=turn, rate_rad_s=0.2)
                 pose = self.pose()
                 dx, dy = x - pose[0], y - pose[1]
-                distance = math.hypot(dx, dy)
+                distance = min(math.hypot(dx, dy), longest)
             yield from self._tracked("move", distance_m=min(distance, 100.0), speed_m_s=cfg.drive_speed_m_s)
         pose = self.pose()
         miss = math.hypot(x - pose[0], y - pose[1])
@@ -69,10 +74,16 @@ class Navigator:
         now_t = ctx.now()
         odo = self._odometry()
         last_t, last = self._last_odometry if self._last_odometry is not None else (now_t, odo)
-        self._last_odometry = (now_t, odo)
-        dt = max(0.0, now_t - last_t)
-        pose[2] = math.remainder(pose[2] + float(ctx.get("imu.gz")) * dt, math.tau)
+        heading_t = self._heading_t if self._heading_t is not None else last_t
+        self._heading_t = now_t
+        pose[2] = math.remainder(pose[2] + float(ctx.get("imu.gz")) * max(0.0, now_t - heading_t), math.tau)
         step = math.hypot(odo[0] - last[0], odo[1] - last[1])
+        # A step the wheels cannot have made (twice the faster of the commanded and measured speeds since the
+        # last good sample) is a bad odometry sample (noise, a corrupted reading): not integrated.
+        speed = max(abs(float(ctx.get("drive.v_m_s"))), ctx.config.drive_speed_m_s)
+        if not math.isfinite(step) or step > 2.0 * speed * max(0.0, now_t - last_t) + ODOMETRY_SLACK_M:
+            return
+        self._last_odometry = (now_t, odo)
         if step <= 0.0:
             return
         slip = min(max(float(ctx.get("drive.slip")), 0.0), 1.0)
@@ -83,6 +94,7 @@ class Navigator:
     def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
         """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
         self._last_odometry = None
+        self._heading_t = None
         self._track_pose()
         completion = yield from motion(self._ctx, "drive", name, on_tick=self._track_pose, **args)
         settle = self._ctx.now() + 0.5

@@ -23,12 +23,15 @@ class MissionProgress:
     hole_site: int = -1
     hole_offset: int = 0
     hole_m: float = 0.0
+    hole_stalls: int = 0  # drill stalls in the current hole since its last good bite
+    stalled_holes: int = 0  # holes in a row ended by stalls without one good bite
     anchor_attempts: int = 0
     water_kg: float = 0.0
     regolith_kg: float = 0.0
     energy_Wh: float = 0.0
     held: str = ""
     parked: str = ""  # the working leaf RECHARGE resumes
+    away: bool = False  # the rover left its hole to recharge where the sun is
     visited: list[str] = field(default_factory=lambda: ["idle"])
 
     def site_probe(self) -> dict[str, float]:

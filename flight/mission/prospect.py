@@ -8,10 +8,16 @@ from collections.abc import Callable, Mapping
 from flight.mission.anchoring import anchor_out, try_anchor
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import drill_out
+from flight.mission.energy import ESTIMATES
 from flight.mission.motion import require, wait
 from flight.mission.navigation import Navigator
+from flight.mission.siting import kg_per_kWh
 from hal.icd import Completion
 from hal.motion import Motion
+
+#: Working time of a cycle at a site before any has been measured, s: the energy planner's estimates of the
+#: extraction and processing steps.
+CYCLE_WORK_S = sum(s for leaf, (_, s) in ESTIMATES.items() if leaf.startswith(("extract", "process")))
 
 
 class Prospect:
@@ -54,11 +60,13 @@ class Prospect:
         if ctx.get("extractor.lid", 0) != 1:
             # probe cuttings are not a batch: with the lid shut they fall beside the collar
             yield from require(ctx, "extractor", "lid", sealed=1)
+        standby_W = ctx.get("power.load_W", 0.0)  # the rover's own load with the drill idle
         ctx.io.command("drill", "spin", rpm=cfg.drill_rpm)
         yield from wait(ctx, 2.0)
         idle_torque = ctx.get("drill.torque_Nm")
         feed = ctx.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
         samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction)
+        solar: list[float] = []  # the array's input at the site, W
         energy_J = torque_max = 0.0
         last = ctx.now()
         while isinstance(feed, Motion) and not feed.done:
@@ -70,13 +78,15 @@ class Prospect:
             last = now
             torque_max = max(torque_max, torque)
             samples.append((ctx.get("drill.depth_m"), ctx.get("drill.volatiles_ice_fraction")))
+            solar.append(ctx.get("power.solar_W", 0.0))
         stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
         mass_kg = ctx.get("drill.cuttings_kg")
         yield from drill_out(ctx)
         if stalled:
             ctx.io.rig.device("drill").clear_fault()
         yield from anchor_out(ctx)
-        ctx.progress.probes[index] = probe = assess(ctx, samples, energy_J, mass_kg, torque_max)
+        site_power = (median(solar), float(standby_W))
+        ctx.progress.probes[index] = probe = assess(ctx, samples, energy_J, mass_kg, torque_max, site_power)
         score = ctx.progress.scores[index] = probe["kg_per_kWh"]
         ctx.events.info(
             "mission",
@@ -84,7 +94,7 @@ class Prospect:
             f"site {index}: water {probe['ice']:.4f} (surface {probe['ice_top']:.4f}), "
             f"drilling {probe['drill_J_kg']:.0f} J/kg ({'cemented' if probe['cemented'] else 'loose'}), "
             f"peak torque {torque_max:.1f} N*m, {'stalled, ' if stalled else ''}"
-            f"expected {score:.4f} kg water per kWh",
+            f"array {probe['solar_W']:.0f} W: expected {score:.4f} kg water per battery kWh",
             site=index,
             ice=probe["ice"],
             torque=torque_max,
@@ -115,15 +125,23 @@ class Prospect:
             offset = progress.hole_offset if progress.hole_site == progress.site else 0
             side = (offset + 1) // 2 * ctx.config.hole_spacing_m * (1.0 if offset % 2 else -1.0)
             yield from self._navigator.drive_to(site.x_m, site.y_m + side)
+        progress.away = False
         return "arrived", f"at site {progress.site}"
 
 
 def assess(
-    ctx: MissionContext, samples: list[tuple[float, float]], energy_J: float, mass_kg: float, torque_max: float
+    ctx: MissionContext,
+    samples: list[tuple[float, float]],
+    energy_J: float,
+    mass_kg: float,
+    torque_max: float,
+    site_power: tuple[float, float] = (0.0, 0.0),
 ) -> dict[str, float]:
     """What a probe says about a site: water fraction of the deeper half and of the top (the volatiles
-    sensor's median, robust to its noise), drilling energy per kg, whether the ground is cemented, and
-    the expected water per energy of mining it (kg per kWh: water over drilling plus heating energy)."""
+    sensor's median, robust to its noise), drilling energy per kg, whether the ground is cemented, the
+    array's input there and the expected water per kWh a cycle takes from the battery, counting the solar
+    energy collected while it works (:func:`flight.mission.siting.kg_per_kWh`). ``site_power`` is the
+    array's input (W) and the rover's standby load (W) measured at the site."""
     cfg = ctx.config
     deep = [ice for depth, ice in samples if depth >= 0.5 * cfg.probe_depth_m]
     top = [ice for depth, ice in samples if 0.0 < depth <= 2.0 * cfg.scoop_depth_m]
@@ -131,13 +149,17 @@ def assess(
     drill_J_kg = energy_J / mass_kg if mass_kg > 1e-6 else math.inf
     cemented = drill_J_kg > cfg.cemented_J_kg
     per_kg_J = (drill_J_kg if math.isfinite(drill_J_kg) else 1.0e9) + cfg.process_J_kg
+    solar_W, standby_W = site_power
     return {
         "ice": ice,
         "ice_top": median(top),
         "drill_J_kg": drill_J_kg if math.isfinite(drill_J_kg) else -1.0,
         "cemented": 1.0 if cemented else 0.0,
         "torque_max": torque_max,
-        "kg_per_kWh": ice / per_kg_J * 3.6e6,
+        "solar_W": solar_W,
+        "kg_per_kWh": kg_per_kWh(
+            ice, per_kg_J, solar_W, batch_kg=cfg.hopper_target_kg, work_s=CYCLE_WORK_S, standby_W=standby_W
+        ),
     }
 
 

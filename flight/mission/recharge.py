@@ -13,15 +13,19 @@ orderly retract can run.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import math
+from collections.abc import Callable, Generator
 
 from flight.errors import CommandRejected
+from flight.mission.anchoring import anchor_out
 from flight.mission.context import Activity, MissionContext
 from flight.mission.drilling import drill_out
 from flight.mission.energy import EnergyPlanner
 from flight.mission.heating import heater_off
 from flight.mission.motion import wait
+from flight.mission.navigation import Navigator
 from flight.mission.safing import quiet_stop
+from flight.mission.siting import charging_site
 from hal.errors import HalError
 from hal.icd import POWER_BUSES
 
@@ -32,6 +36,12 @@ WAKE_S = 5.0
 #: Buses switched off while parked (their devices idle but draw standby power; the extractor's cryocooler
 #: alone is 30 W, more than a lunar polar site's array may give): avionics, comms, imu and power stay on.
 PARKED_OFF = ("drill", "scoop", "extractor", "anchor", "drive")
+#: Leaves that work at the hole: after charging away they are resumed by driving back (``prospect_travel``,
+#: then anchoring); the others (processing the batch, stowing) resume where the rover charged.
+AT_THE_HOLE = ("anchor", "extract")
+#: What driving draws, W (the planner's estimate for a drive), to judge whether a drive to the sun is
+#: affordable.
+DRIVE_W = 150.0
 
 
 def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], str], mode: list[str]) -> Activity:
@@ -45,9 +55,10 @@ def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], s
     for device in ("drive", "scoop"):
         quiet_stop(ctx, device)
     yield from drill_out(ctx)
+    leaf = parked()
+    yield from _to_the_sun(ctx, planner, leaf)
     switch_buses(ctx, PARKED_OFF, on=False)
     start = ctx.now()
-    leaf = parked()
     while True:
         yield
         solar_W, load_W = planner.solar.now_W(), float(ctx.get("power.load_W"))
@@ -57,7 +68,10 @@ def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], s
         if charged and planner.available_Wh() >= planner.need_Wh(leaf):
             switch_buses(ctx, PARKED_OFF, on=True)
             yield from wait(ctx, WAKE_S)  # the devices report again before the step is resumed
-            return "charged", f"battery at {soc:.0%} after {ctx.now() - start:.0f} s: resuming {leaf}"
+            took = f"battery at {soc:.0%} after {ctx.now() - start:.0f} s"
+            if ctx.progress.away and leaf.startswith(AT_THE_HOLE):
+                return "return_to_site", f"{took}: back to site {ctx.progress.site} to resume {leaf}"
+            return "charged", f"{took}: resuming {leaf}"
         if charged and soc >= FULL_SOC:
             return "hold", f"battery full but {planner.shortfall(leaf) or leaf + ' still short'}: hold for the ground"
         if ctx.now() - start >= cfg.recharge_max_s:
@@ -65,6 +79,34 @@ def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], s
                 f"recharge: battery at {soc:.0%} after {cfg.recharge_max_s:g} s (array {solar_W:.0f} W, "
                 f"load {load_W:.0f} W), {leaf} waits: hold for the ground"
             )
+
+
+def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Generator[None, None, None]:
+    """Charge where the sun is: when a probed site's array gave far more than the array gives here
+    (:func:`~flight.mission.siting.charging_site`) and the drive there is affordable, withdraw the anchors
+    and drive there (``progress.away``); the steps at the hole go back by ``prospect_travel`` once charged."""
+    progress = ctx.progress
+    if leaf.startswith("prospect") or not ctx.config.sites or not ctx.config.charge_away:
+        return
+    site = charging_site(progress.probes, planner.solar.now_W())
+    if site is None or site >= len(ctx.config.sites):
+        return
+    target = ctx.config.sites[site]
+    pose = progress.pose or [0.0, 0.0, 0.0]
+    drive_s = math.hypot(target.x_m - pose[0], target.y_m - pose[1]) / ctx.config.drive_speed_m_s
+    drive_Wh = DRIVE_W * (drive_s + 60.0) / 3600.0
+    if planner.available_Wh() < drive_Wh:
+        return
+    ctx.events.info(
+        "mission",
+        "charge_away",
+        f"array {planner.solar.now_W():.0f} W here, {progress.probes[site].get('solar_W', 0.0):.0f} W at site "
+        f"{site}: driving there to recharge ({drive_Wh:.0f} Wh)",
+        site=site,
+    )
+    yield from anchor_out(ctx)
+    progress.away = True
+    yield from Navigator(ctx).drive_to(target.x_m, target.y_m)
 
 
 def switch_buses(ctx: MissionContext, buses: tuple[str, ...], *, on: bool) -> None:

@@ -78,6 +78,7 @@ def transition_table(
         {"trigger": "cycle_done", "source": "process_transfer", "dest": "stow"},
         {"trigger": "stowed", "source": "stow", "dest": "idle"},
         {"trigger": "park", "source": list(WORKING), "dest": "recharge", "before": "remember_parked"},
+        {"trigger": "return_to_site", "source": ["recharge", "extract_drill"], "dest": "prospect_travel"},
         {"trigger": "hold", "source": list(OPERATIONAL), "dest": "hold", "before": "remember_held"},
         {"trigger": "abort", "source": [*OPERATIONAL, "hold"], "dest": "aborting"},
         {"trigger": "aborted", "source": "aborting", "dest": "safe"},

@@ -3,7 +3,8 @@
 A hypothesis state machine drives a real :class:`~flight.app.FlightApp` on a virtual clock with every
 device an emulator behind ``sim://`` (the real drivers and byte path): random operator commands through the
 dispatcher (device commands with in-range and out-of-range arguments, mission start/hold/resume/abort/
-recover, e-stop and its reset, parameters), faults injected now or scheduled, and simulated time passing.
+recover, e-stop and its reset, parameters), faults injected now or scheduled (energy faults and stale
+lines among them), flight restarting mid-mission (held or resumed), and simulated time passing.
 
 The invariants are checked on the *emulators' physical state* (what the hardware does), not on what
 flight believes, by a monitor the world runs after every physics step:
@@ -73,6 +74,8 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("power", "low_battery", {"soc": 0.23}),
     ("power", "solar", {"watts": 0.0}),
     ("power", "solar", {"watts": 1500.0}),
+    ("power", "nan", {"field": "soc", "duration_s": 5.0}),  # the state of charge unknown for a while
+    ("power", "load", {"bus": "extractor", "watts": 600.0}),  # a drain the planner did not expect
     ("anchor", "disconnect", {}),
     ("anchor", "reconnect", {}),
     ("power", "overcurrent", {"bus": "drill"}),
@@ -89,6 +92,10 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("power", "clear_line", {}),
     ("drive", "clear_line", {}),
     ("scoop", "disconnect", {}),
+    ("drill", "disconnect", {}),  # stale lines: the drill's and the extractor's telemetry stops
+    ("drill", "reconnect", {}),
+    ("extractor", "disconnect", {}),
+    ("extractor", "reconnect", {}),
     ("scoop", "reconnect", {}),
     ("drill", "clear_line", {}),
     ("anchor", "clear_line", {}),
@@ -369,6 +376,20 @@ class FlightSafety(RuleBasedStateMachine):
     def schedule(self, fault: tuple[str, str, dict[str, Any]], delay_s: float) -> None:
         device, kind, params = fault
         self.world.schedule(self.world.t + delay_s, device, kind, **params)
+
+    @rule(policy=st.sampled_from(["hold", "resume"]))
+    def restart_flight(self, policy: str) -> None:
+        """Flight dies and comes back (the hardware keeps its state and latched faults): devices self-tested
+        with their latched faults cleared, hardware made safe, the mission held or resumed by ``policy``
+        (held anyway while a device the step needs has failed)."""
+        snapshot = self.app.mission.snapshot()
+        config = self.app.config
+        self.app.close()
+        self.app = FlightApp(config, self.clock)
+        self.app.start()
+        self.app.mission.restore(snapshot, policy)
+        self.monitor.app = self.app
+        self.monitor.estop_at = None  # the e-stop latch was flight's; the new process starts released
 
     # ---------------------------------------------------------------------------------------- time
     @rule(seconds=st.sampled_from([0.02, 0.05, 0.1, 0.5, 2.0, 10.0, 30.0]))

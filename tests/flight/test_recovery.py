@@ -76,3 +76,43 @@ def test_resume_and_recover_are_refused_while_a_needed_device_has_a_latched_faul
     finally:
         app.close()
         uninstall_world()
+
+
+def test_after_a_restart_latched_faults_are_cleared_and_a_failed_device_refuses_the_resume() -> None:
+    """A restart after flight died mid-drilling: the drill's dead-man fault (latched while flight was down)
+    is cleared and the drill passes its self-test; with the auger jammed in the hole, its stall cannot be
+    cleared, the drill fails its self-test, and the mission holds (even with ``restart_policy = resume``)
+    naming the drill, and ``mission.resume`` is refused the same way."""
+    from base.clock import VirtualClock
+    from flight.app import FlightApp
+    from hal.icd import Severity
+    from isru.config import load_config
+    from sim_hw.registry import install_world
+    from sim_hw.world import SimWorld
+
+    for jammed in (False, True):
+        clock = VirtualClock()
+        world = install_world(SimWorld(clock, seed=7, site=1))
+        drill = world.device("drill")
+        drill.raise_fault("deadman", severity=Severity.WARNING)
+        if jammed:
+            drill.inject_jam()  # type: ignore[attr-defined]
+            drill.raise_fault("stall")
+        app = FlightApp(load_config(), clock)
+        try:
+            failed = app.start()
+            names = [e.name for e in app.events.recent if e.source == "rig"]
+            assert "self_test_failed" in names and "faults_cleared" in names, names
+            assert failed == (["drill"] if jammed else []), failed
+            app.mission.restore({"state": "extract_drill", "progress": {"cycle": 1, "site": 1}}, "resume")
+            restored = [e.message for e in app.events.recent if e.name == "restored"][-1]
+            if not jammed:
+                assert restored == "restart: hardware made safe, resuming extract_drill", restored
+                continue
+            assert app.mission.state == "hold"
+            assert "extract_drill needs devices that have failed: drill" in restored, restored
+            resumed = app.dispatcher.submit("mission.resume", {}, source="test")
+            assert resumed.stage == Stage.FAILED and "drill:" in resumed.message, resumed
+        finally:
+            app.close()
+            uninstall_world()

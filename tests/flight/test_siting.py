@@ -1,0 +1,104 @@
+"""Energy-aware siting: sites rank by water per battery kWh counting the solar energy collected there, and a
+parked rover drives to the sunniest probed site to charge, then back to its hole (``flight.mission.siting``,
+``flight.mission.recharge``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import pytest
+
+import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
+from flight.app import FlightApp
+from flight.dispatcher import Stage
+from flight.mission.siting import charging_site, kg_per_kWh
+from flight.mission_config import SiteConfig
+from isru.config import load_config
+from sim_hw.devices.power import PowerFirmware
+from sim_hw.registry import install_world, uninstall_world
+from sim_hw.world import SimWorld
+
+CYCLE = {"batch_kg": 3.0, "work_s": 7200.0, "standby_W": 60.0}
+
+
+def test_a_sunlit_site_pays_for_part_of_its_cycle() -> None:
+    # 3 kg at 300 kJ/kg: 250 Wh, plus 120 Wh of standby over two hours
+    dark = kg_per_kWh(0.05, 300e3, 0.0, **CYCLE)
+    assert dark == pytest.approx(0.05 * 3.0 / 370.0 * 1000.0)
+    lit = kg_per_kWh(0.05, 300e3, 100.0, **CYCLE)  # 200 Wh collected while working
+    assert lit == pytest.approx(0.05 * 3.0 / 170.0 * 1000.0)
+    # a site whose array carries the whole cycle stays finite: the battery still cycles
+    assert kg_per_kWh(0.05, 300e3, 1000.0, **CYCLE) == pytest.approx(dark * 10.0)
+    # water matters as much as light: a dry sunlit ridge is worth nothing, an unworkable probe nothing
+    assert kg_per_kWh(0.0, 300e3, 300.0, **CYCLE) == 0.0
+    assert kg_per_kWh(0.05, math.inf, 300.0, **CYCLE) == 0.0
+
+
+def test_the_charging_site_is_the_sunniest_probed_one_when_it_is_far_better() -> None:
+    probes = {0: {"solar_W": 34.0}, 1: {"solar_W": 48.0}, 2: {"solar_W": 296.0}, 3: {"solar_W": 0.0}}
+    assert charging_site(probes, 48.0) == 2
+    assert charging_site(probes, 200.0) is None  # not twice the input here
+    assert charging_site({0: {"solar_W": 40.0}}, 0.0) is None  # not 50 W more
+    assert charging_site({}, 0.0) is None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> None:
+    """Seed 7 on the Moon: the rover drills at site 1 (15 % sunlight, 48 W); site 2, 20 m away, is a sunlit
+    ridge (296 W). A drain while drilling parks it: it withdraws drill and anchors, drives to site 2, charges,
+    drives back to the same hole, anchors again and goes on drilling."""
+    config = load_config()
+    clock = VirtualClock()
+    world = install_world(SimWorld(clock, seed=7, site=1))
+    sites = [SiteConfig(site.x_m, site.y_m) for site in world.sites]
+    mission = dataclasses.replace(
+        config.mission,
+        prospect=False,
+        cycles=1,
+        sites=sites,
+        drill_depth_m=0.3,
+        bite_m=0.15,
+        hopper_target_kg=0.5,
+        heat_min_s=60.0,
+        heat_max_s=300.0,
+        vent_s=5.0,
+        resume_soc=0.3,  # a short charge, so the test runs in little wall time
+    )
+    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    try:
+        assert app.start() == []
+        progress = app.mission.progress
+        progress.site = 1
+        progress.probes = {1: {"solar_W": 48.0, "cemented": 1.0}, 2: {"solar_W": 296.0}}
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage == Stage.COMPLETED, status
+        limit = clock.monotonic() + 3600
+        drill = world.device("drill")
+        app.executive.run(
+            until=lambda: (
+                (app.mission.state == "extract_drill" and drill.mechanics.depth_m > 0.05)  # type: ignore[attr-defined]
+                or clock.monotonic() > limit
+            )
+        )
+        power.inject_low_battery(0.23)  # an unplanned drain: just above the reserve over the shedding floor
+        app.executive.run(until=lambda: app.mission.state == "recharge" or clock.monotonic() > limit)
+        app.executive.run(until=lambda: app.mission.state != "recharge" or clock.monotonic() > limit + 4 * 3600)
+        moves = [e.message for e in app.events.recent if e.source == "mission" and e.name == "transition"]
+        assert app.mission.state == "prospect_travel", moves[-4:]
+        assert any(e.name == "charge_away" for e in app.events.recent)
+        assert world.rover.x_m == pytest.approx(world.sites[2].x_m, abs=1.0)  # it charged on the ridge
+        app.executive.run(until=lambda: app.mission.state == "extract_drill" or clock.monotonic() > limit + 5 * 3600)
+        assert app.mission.state == "extract_drill"
+        assert world.rover.x_m == pytest.approx(world.sites[1].x_m, abs=1.0)  # back at its hole
+        assert not progress.away
+        app.executive.run(until=lambda: app.mission.state in ("idle", "safe") or clock.monotonic() > limit + 8 * 3600)
+        assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
+        (record,) = app.mission.campaign.cycles
+        assert record["recoveries"].get("charge_away", 0) >= 1 and record["water_kg"] > 0.0
+    finally:
+        app.close()
+        uninstall_world()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim_hw import regolith_thermal as rt
+from sim_hw import terrain
 from sim_hw.physics import extraction_lab as lab
 
 BEGIN, END = "<!-- validation:begin -->", "<!-- validation:end -->"
@@ -24,6 +25,7 @@ HAYNE = "Hayne et al. 2017, JGR Planets 122, table A2"
 COLE = "Cole et al. 2024, Planet. Space Sci. 106011 (83-97 %)"
 HIBBITTS = "Hibbitts et al. 2011, Icarus 213 (TPD of JSC-1A, 180 to ~400 K)"
 KING = "King et al. 2015, GCA 165 (CI phyllosilicates, 400-770 C)"
+CARRIER = "Carrier et al. 1991, Lunar Sourcebook ch. 9 (recommended from Apollo cores, 0-15 cm)"
 #: Mare sites (Apollo 15 and 17): normal Bond albedo 0.06 with the highland model's other parameters.
 _MARE = dataclasses.replace(rt.MOON, albedo=0.06)
 
@@ -63,6 +65,12 @@ def _tga_C() -> tuple[float, ...]:
     return tuple(T - 273.15 for T in lab.tga_hydrated((0.1, 0.9)))
 
 
+def _column_mean_density(top_m: float, bottom_m: float, n: int = 300) -> float:
+    """Mean dry density of the lunar terrain model's profile between two depths, kg/m^3 (midpoint rule)."""
+    step = (bottom_m - top_m) / n
+    return sum(terrain.moon_dry_density_kg_m3(top_m + (i + 0.5) * step) for i in range(n)) / n
+
+
 CASES: tuple[Case, ...] = (
     Case("equator, peak noon surface", 385.0, 5.0, "K", HAYNE, lambda: float(_equator().surface_K.max())),
     Case("equator, midnight surface", 101.0, 5.0, "K", HAYNE, lambda: _equator().at(0.0, 12.0)),
@@ -71,6 +79,9 @@ CASES: tuple[Case, ...] = (
     Case("Apollo 15 (26 N), mean at 0.83 m", 252.0, 5.0, "K", HAYNE, lambda: _mare(26.0).mean_K(0.83)),
     Case("Apollo 17 (20 N), mean surface", 216.0, 5.0, "K", HAYNE, lambda: float(_mare(20.0).surface_K.mean())),
     Case("Apollo 17 (20 N), mean at 0.13 m", 256.0, 5.0, "K", HAYNE, lambda: _mare(20.0).mean_K(0.13)),
+    Case(
+        "lunar regolith, mean density 0-15 cm", 1500.0, 50.0, "kg/m3", CARRIER, lambda: _column_mean_density(0.0, 0.15)
+    ),
     Case("40 g LHS-1, 5 wt%, 60 min microwave: water out", 90.0, 7.0, "%", COLE, _microwave_60_min),
     Case("adsorbed water, TPD 1 K/s: 1 % desorbed at", 180.0, 15.0, "K", HIBBITTS, lambda: _tpd()[0]),
     Case("adsorbed water, TPD 1 K/s: 99 % desorbed at", 400.0, 25.0, "K", HIBBITTS, lambda: _tpd()[1]),

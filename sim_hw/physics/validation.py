@@ -18,6 +18,7 @@ from pathlib import Path
 
 from sim_hw import regolith_thermal as rt
 from sim_hw import terrain
+from sim_hw.physics import drilling_lab as drill
 from sim_hw.physics import extraction_lab as lab
 
 BEGIN, END = "<!-- validation:begin -->", "<!-- validation:end -->"
@@ -25,6 +26,7 @@ HAYNE = "Hayne et al. 2017, JGR Planets 122, table A2"
 COLE = "Cole et al. 2024, Planet. Space Sci. 106011 (83-97 %)"
 HIBBITTS = "Hibbitts et al. 2011, Icarus 213 (TPD of JSC-1A, 180 to ~400 K)"
 KING = "King et al. 2015, GCA 165 (CI phyllosilicates, 400-770 C)"
+ZACNY = "Zacny et al. 2013, Astrobiology 13 (Icebreaker, ice-cemented ground: ~1 m/h, < 100 N, ~100 W)"
 CARRIER = "Carrier et al. 1991, Lunar Sourcebook ch. 9 (recommended from Apollo cores, 0-15 cm)"
 #: Mare sites (Apollo 15 and 17): normal Bond albedo 0.06 with the highland model's other parameters.
 _MARE = dataclasses.replace(rt.MOON, albedo=0.06)
@@ -71,6 +73,11 @@ def _column_mean_density(top_m: float, bottom_m: float, n: int = 300) -> float:
     return sum(terrain.moon_dry_density_kg_m3(top_m + (i + 0.5) * step) for i in range(n)) / n
 
 
+@functools.cache
+def _icy_drilling() -> drill.Loads:
+    return drill.drill_at(drill.icy_column(0.06), drill.PUBLISHED_RATE_M_S, hammer=True)
+
+
 CASES: tuple[Case, ...] = (
     Case("equator, peak noon surface", 385.0, 5.0, "K", HAYNE, lambda: float(_equator().surface_K.max())),
     Case("equator, midnight surface", 101.0, 5.0, "K", HAYNE, lambda: _equator().at(0.0, 12.0)),
@@ -81,6 +88,16 @@ CASES: tuple[Case, ...] = (
     Case("Apollo 17 (20 N), mean at 0.13 m", 256.0, 5.0, "K", HAYNE, lambda: _mare(20.0).mean_K(0.13)),
     Case(
         "lunar regolith, mean density 0-15 cm", 1500.0, 50.0, "kg/m3", CARRIER, lambda: _column_mean_density(0.0, 0.15)
+    ),
+    Case("6 wt% icy, 60 K, 1 m/h percussive: weight on bit", 50.0, 50.0, "N", ZACNY, lambda: _icy_drilling().wob_N),
+    Case("6 wt% icy, 60 K, 1 m/h percussive: power", 100.0, 50.0, "W", ZACNY, lambda: _icy_drilling().power_W),
+    Case(
+        "6 wt% icy, 60 K: penetration under 100 N",
+        1.25,
+        0.75,
+        "m/h",
+        ZACNY,
+        lambda: 3600.0 * drill.rate_under_wob_m_s(drill.icy_column(0.06), 100.0),
     ),
     Case("40 g LHS-1, 5 wt%, 60 min microwave: water out", 90.0, 7.0, "%", COLE, _microwave_60_min),
     Case("adsorbed water, TPD 1 K/s: 1 % desorbed at", 180.0, 15.0, "K", HIBBITTS, lambda: _tpd()[0]),

@@ -327,7 +327,9 @@ class ExtractionChamber:
     def load(self, mass_kg: float, ice_fraction: float, temp_K: float, hydrated_fraction: float = 0.0) -> float:
         """Add regolith of ``mass_kg`` with ice mass fraction ``ice_fraction`` and mineral-bound water mass
         fraction ``hydrated_fraction`` at ``temp_K``; returns the mass taken (limited by the capacity).
-        Temperatures mix by heat capacity. A load into an empty chamber starts a new batch (resets the heater
+        The water fills the grains' adsorption sites first (up to
+        :data:`~sim_hw.physics.water_release.ADSORBED_CAPACITY_KG_KG` of the dry mass), the rest is pore
+        ice. Temperatures mix by enthalpy. A load into an empty chamber starts a new batch (resets the heater
         energy counter)."""
         values = (mass_kg, ice_fraction, temp_K, hydrated_fraction)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):

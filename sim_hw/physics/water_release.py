@@ -32,9 +32,9 @@ M_WATER = 0.018015268
 R_VAPOUR = 8.314462618 / M_WATER
 
 # ------------------------------------------------------------------------------------ adsorbed water
-#: Pre-exponential factor of first-order desorption, 1/s: the vibrational frequency used to reduce the
-#: temperature-programmed desorption (TPD) of water from lunar samples and analogues (Hibbitts et al. 2011;
-#: Poston et al. 2015 use 10^13 s^-1).
+#: Pre-exponential factor of first-order desorption, 1/s: the conventional molecular vibration frequency
+#: (**assumption**; the order used to reduce temperature-programmed desorption, TPD, of water from lunar
+#: samples and analogues).
 DESORPTION_PREFACTOR_S = 1.0e13
 #: Binding energies of chemisorbed water: a continuum of sites from 0.5 to 1.3 eV on JSC-1A and albite
 #: (Hibbitts et al. 2011); Apollo highland soil 72501 reaches about 1.5 eV (Poston et al. 2015).

@@ -188,13 +188,10 @@ class _Regolith:
     archetypes: tuple[_Archetype, ...]
 
 
-def moon_dry_density_kg_m3(z_m: float) -> float:
-    """Hayne et al. (2017, JGR Planets 122, eq. A2 and table A1): rho = rho_d - (rho_d - rho_s) exp(-z/H),
-    1100 kg/m^3 at the surface to 1800 kg/m^3 at depth with H = 0.06 m — the profile the regolith thermal
-    model (:mod:`sim_hw.regolith_thermal`) uses, so the drill, scoop, anchors and the thermal model see the
-    same ground."""
-    p = rt.MOON
-    return p.rho_d - (p.rho_d - p.rho_s) * math.exp(-z_m / p.H)
+def _moon_dry_density(z_m: float) -> float:
+    """Carrier et al. (1991, Lunar Sourcebook eq. 9.6): rho = 1.92 (z + 12.2) / (z + 18) g/cm^3, z in cm."""
+    z_cm = 100.0 * z_m
+    return 1920.0 * (z_cm + 12.2) / (z_cm + 18.0)
 
 
 #: Lunar Sourcebook (Carrier et al. 1991, table 9.12) recommended cohesion (kPa) and friction angle (deg),
@@ -255,7 +252,7 @@ def icy_strength_gain_kPa(ice_fraction: float, temperature_K: float) -> float:
 
 
 _MOON = _Regolith(
-    dry_density_kg_m3=moon_dry_density_kg_m3,
+    dry_density_kg_m3=_moon_dry_density,
     dry_strength_kPa=_moon_dry_strength,
     # Heat flow 16-21 mW/m^2 (Apollo 15/17, Langseth et al. 1976) through regolith of ~0.01 W/(m K)
     # (order of Hayne et al. 2017's deep conductivity): about 1.8 K per metre.

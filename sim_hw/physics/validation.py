@@ -17,7 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from sim_hw import regolith_thermal as rt
-from sim_hw import terrain
 from sim_hw.physics import drilling_lab as drill
 from sim_hw.physics import extraction_lab as lab
 
@@ -27,7 +26,6 @@ COLE = "Cole et al. 2024, Planet. Space Sci. 106011 (83-97 %)"
 HIBBITTS = "Hibbitts et al. 2011, Icarus 213 (TPD of JSC-1A, 180 to ~400 K)"
 KING = "King et al. 2015, GCA 165 (CI phyllosilicates, 400-770 C)"
 ZACNY = "Zacny et al. 2013, Astrobiology 13 (Icebreaker, ice-cemented ground: ~1 m/h, < 100 N, ~100 W)"
-CARRIER = "Carrier et al. 1991, Lunar Sourcebook ch. 9 (recommended from Apollo cores, 0-15 cm)"
 #: Mare sites (Apollo 15 and 17): normal Bond albedo 0.06 with the highland model's other parameters.
 _MARE = dataclasses.replace(rt.MOON, albedo=0.06)
 
@@ -67,12 +65,6 @@ def _tga_C() -> tuple[float, ...]:
     return tuple(T - 273.15 for T in lab.tga_hydrated((0.1, 0.9)))
 
 
-def _column_mean_density(top_m: float, bottom_m: float, n: int = 300) -> float:
-    """Mean dry density of the lunar terrain model's profile between two depths, kg/m^3 (midpoint rule)."""
-    step = (bottom_m - top_m) / n
-    return sum(terrain.moon_dry_density_kg_m3(top_m + (i + 0.5) * step) for i in range(n)) / n
-
-
 @functools.cache
 def _icy_drilling() -> drill.Loads:
     return drill.drill_at(drill.icy_column(0.06), drill.PUBLISHED_RATE_M_S, hammer=True)
@@ -86,9 +78,6 @@ CASES: tuple[Case, ...] = (
     Case("Apollo 15 (26 N), mean at 0.83 m", 252.0, 5.0, "K", HAYNE, lambda: _mare(26.0).mean_K(0.83)),
     Case("Apollo 17 (20 N), mean surface", 216.0, 5.0, "K", HAYNE, lambda: float(_mare(20.0).surface_K.mean())),
     Case("Apollo 17 (20 N), mean at 0.13 m", 256.0, 5.0, "K", HAYNE, lambda: _mare(20.0).mean_K(0.13)),
-    Case(
-        "lunar regolith, mean density 0-15 cm", 1500.0, 50.0, "kg/m3", CARRIER, lambda: _column_mean_density(0.0, 0.15)
-    ),
     Case("6 wt% icy, 60 K, 1 m/h percussive: weight on bit", 50.0, 50.0, "N", ZACNY, lambda: _icy_drilling().wob_N),
     Case("6 wt% icy, 60 K, 1 m/h percussive: power", 100.0, 50.0, "W", ZACNY, lambda: _icy_drilling().power_W),
     Case(

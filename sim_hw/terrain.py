@@ -464,23 +464,26 @@ def _draw_column(rng: np.random.Generator, kind: _Archetype) -> _ColumnDraws:
     return _ColumnDraws(water, table, hardness, floor_kPa, density_scale, tuple(jitters))
 
 
-def _column(
-    model: _Regolith, draws: _ColumnDraws, temperature_at: Callable[[float], float], stable_below_m: float
-) -> tuple[tuple[Layer, ...], float]:
-    """Layers of one site and its ice table (m); ``temperature_at(depth)`` gives the layer temperatures and
-    ice is kept only at and below ``stable_below_m`` (where it survives the site's temperatures)."""
+def _column(model: _Regolith, draws: _ColumnDraws, thermal: _Thermal) -> tuple[tuple[Layer, ...], float]:
+    """Layers of one site and its ice table (m); ``thermal`` gives the layer temperatures, and ice is kept
+    only at and below its stability depth and only in layers whose warmest temperature of the day stays
+    below :data:`ICE_STABILITY_K` at their top, middle and bottom (heat flow warms the deep column: a thin
+    stable zone can end within it). The ice table is the top of the first layer holding ice."""
     table = draws.table_m
+    stable_below_m = thermal.stable_below_m
     if table < stable_below_m:
         table = _snap(stable_below_m) if stable_below_m < COLUMN_DEPTH_M else math.inf
     bounds = sorted(set(LAYER_BOUNDS_M) | ({table} if 0.0 < table < COLUMN_DEPTH_M else set()))
     layers = []
+    first_ice = math.inf
     for top, bottom in itertools.pairwise(bounds):
         mid = 0.5 * (top + bottom)
-        temperature = temperature_at(mid)
+        temperature = thermal.temperature_at(mid)
         w_jitter, s_jitter = draws.jitter_at(mid)
         # Water content grows with depth below the table (LCROSS plume models: Luchsinger et al. 2021).
         w = 0.0
-        if top >= table:
+        if top >= table and thermal.stable(top, mid, bottom):
+            first_ice = min(first_ice, top)
             w = min(draws.water * (0.75 + 0.5 * min(1.0, (mid - table) / 1.0)) * w_jitter, 0.3)
         dry = model.dry_density_kg_m3(mid) * draws.density_scale
         strength = model.dry_strength_kPa(mid) * s_jitter
@@ -499,7 +502,7 @@ def _column(
                 water_form=model.water_form,
             )
         )
-    return tuple(layers), table
+    return tuple(layers), first_ice
 
 
 #: Ice is kept only where the warmest temperature of the day stays below this, K: above ~110 K ice
@@ -507,16 +510,32 @@ def _column(
 ICE_STABILITY_K = 110.0
 
 
+@dataclass(frozen=True)
+class _Thermal:
+    """A site's temperatures: ``temperature_at(depth)`` at the mission's local time (K), the shallowest
+    depth where ice is stable (m), and ``warmest_at(depth)``, the warmest of the day (K; None where ice
+    stability does not apply: the asteroid's hydrated minerals, the rig's freezer)."""
+
+    temperature_at: Callable[[float], float]
+    stable_below_m: float
+    warmest_at: Callable[[float], float] | None = None
+
+    def stable(self, *depths_m: float) -> bool:
+        """Whether ice survives at every one of ``depths_m``."""
+        warmest = self.warmest_at
+        return warmest is None or all(warmest(z) < ICE_STABILITY_K for z in depths_m)
+
+
 def _thermal(
     body: Body, model: _Regolith, floor_T: float, slope: float, azimuth: float, illumination: float
-) -> tuple[Callable[[float], float], float]:
+) -> _Thermal:
     """The site's temperature at depth (K, at the mission's local time) and the shallowest depth (m) where
     ice is stable. On the Moon both come from the regolith thermal model
     (:mod:`sim_hw.regolith_thermal`, Hayne et al. 2017): the direct sun at the body's latitude and
     declination on this slope, scaled by the site's sunlight, plus the secondary flux from surrounding
     terrain that would hold a shadowed floor at ``floor_T``. Elsewhere: ``floor_T`` plus the body's gradient."""
     if body.latitude_rad is None:
-        return (lambda z: floor_T + model.thermal_gradient_K_m * z), 0.0
+        return _Thermal(lambda z: floor_T + model.thermal_gradient_K_m * z, 0.0)
     p = rt.MOON
     secondary = max(p.emissivity * rt.SIGMA_SB * floor_T**4 - p.Q, 0.0)
     drivers = rt.Drivers(
@@ -530,12 +549,12 @@ def _thermal(
     solution = rt.solve(drivers, steps_per_day=96 if illumination > 0.0 else 4, days=3 if illumination else 2)
     stable = next((z for z in _STABILITY_PROBES_M if solution.max_K(z) < ICE_STABILITY_K), math.inf)
     hour = body.local_hour
-    return (lambda z: solution.at(z, hour)), stable
+    return _Thermal(lambda z: solution.at(z, hour), stable, solution.max_K)
 
 
 def _cold_enough(
     body: Body, model: _Regolith, kind: _Archetype, floor_T: float, slope: float, azimuth: float, illumination: float
-) -> tuple[float, tuple[Callable[[float], float], float]]:
+) -> tuple[float, _Thermal]:
     """The site's sunlight and :func:`_thermal` for it. An ice-bearing kind is a place where ice is stable
     within its ice-table range (Paige et al. 2010 and Siegler et al. 2016 map stability depths of 0-1 m
     over the polar cold traps); where the drawn slope faces the Sun so steeply that the drawn sunlight
@@ -547,7 +566,7 @@ def _cold_enough(
         return illumination, thermal
     lit = illumination
     for scale in (0.8, 0.6, 0.4, 0.2, 0.0):
-        if thermal[1] <= kind.ice_table_m[1]:
+        if thermal.stable_below_m <= kind.ice_table_m[1]:
             break
         lit = round(illumination * scale, 4)
         thermal = _thermal(body, model, floor_T, slope, azimuth, lit)
@@ -579,10 +598,8 @@ def generate_sites(body: Body, seed: int, count: int = 5, spacing_m: float = 20.
         azimuth = float(rng.uniform(-math.pi, math.pi))
         illumination = _draw(rng, kind.illumination)
         soil = _draw(rng, kind.soil_factor)
-        illumination, (temperature_at, stable_below) = _cold_enough(
-            body, model, kind, floor_T, slope, azimuth, illumination
-        )
-        layers, table = _column(model, draws, temperature_at, stable_below)
+        illumination, thermal = _cold_enough(body, model, kind, floor_T, slope, azimuth, illumination)
+        layers, table = _column(model, draws, thermal)
         sites.append(
             Site(
                 index=index,

@@ -344,7 +344,8 @@ class DrillMechanics:
                 u_rel = u_rel if u_rel > 0.0 else 0.0
                 share = hammer_share(eps, u_rel, d) if hammer_on else 0.0
                 face_t, face_f = face_loads(eps * (1.0 - share), rpm, u_rel, d)
-                contact_t, contact_f = contact_loads(props.ucs_Pa, d)
+                # the hammer's blows break the ground under the wear flats as under the cutters
+                contact_t, contact_f = contact_loads(props.ucs_Pa * (1.0 - share), d)
                 if u_rel <= 0.0:
                     contact_t = contact_f = 0.0
                 demand = face_f + contact_f

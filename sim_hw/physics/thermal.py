@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 
 from sim_hw.errors import ModelParameterError
+from sim_hw.physics import water_release as wr
 from sim_hw.physics.enthalpy import HAYNE_CP, EnergyAudit, h_ice, h_liquid, h_regolith
 
 _LOGGER = logging.getLogger(__name__)
@@ -148,6 +149,9 @@ class ChamberDesign:
     aperture_emissivity: float = 0.90  # regolith seen through the open lid
     ice_area_m2_kg: float = 65.0  # ice surface per kg of ice (100 um grains: 6 / (rho d))
     release_coefficient: float = 5.0e-5  # fraction of the free Hertz-Knudsen flux that leaves the pores
+    bed_bulk_density_kg_m3: float = 1600.0  # regolith as it lies in the chamber
+    bed_path_m: float = 0.02  # depth the vapour diffuses through: a stirred bed's turnover depth
+    front_conduction_factor: float = 30.0  # heat to the ice front: stirring over conduction (inf: volumetric)
     trap_conductance_m3_s: float = 0.05  # vapour line chamber -> cold trap
     vent_conductance_m3_s: float = 0.01  # vent valve, open
     trap_heat_capacity_J_K: float = 1500.0
@@ -192,7 +196,9 @@ class ExtractionChamber:
         self.ice_kg = 0.0
         self.liquid_kg = 0.0
         self.bound_kg = 0.0  # water bound in hydrated minerals, released by dehydration
-        self.adsorbed_kg = 0.0  # water adsorbed on grain surfaces, released by desorption
+        self.adsorbed_bins = [0.0] * len(wr.SITES)  # water adsorbed on grains, per binding-energy class, kg
+        self.adsorbed_kg = 0.0  # their sum, kg
+        self._pore_ice0_kg = 0.0  # pore ice (and liquid) loaded into the current batch, kg
         self.vapour_kg = 0.0
         self.gas_kg = ambient_pressure_Pa * design.volume_m3 / (R_AIR * temp_K)
         self.trap_kg = 0.0
@@ -203,6 +209,9 @@ class ExtractionChamber:
         self.melted_kg = 0.0  # ice that went through the liquid phase (diagnostic), kg
         self.heater_energy_J = 0.0  # since the current batch started
         self._batch_baseline_kg = 0.0  # trap + tank when the batch started
+        self.batch_start_structure_K = temp_K  # structure temperature when the batch started, K
+        self.front_K = temp_K  # temperature of the receding pore-ice front, K
+        self._front_key = (-1.0, -1.0, 0.0)  # bed K and vapour Pa the front was found for, its p_sat
         self.audit = EnergyAudit(structure0_J=self.structure_enthalpy_J())
 
     # ------------------------------------------------------------------------------------ enthalpy
@@ -248,6 +257,12 @@ class ExtractionChamber:
         return self.audit.balance(self.contents_enthalpy_J(), self.structure_enthalpy_J())
 
     # ------------------------------------------------------------------------------------ derived
+    def released_pore_fraction(self) -> float:
+        """Fraction of the batch's pore ice (and liquid) that has left the regolith (0 before any)."""
+        if self._pore_ice0_kg <= 0.0:
+            return 0.0
+        return min(max(1.0 - (self.ice_kg + self.liquid_kg) / self._pore_ice0_kg, 0.0), 1.0)
+
     @property
     def loaded_kg(self) -> float:
         """Material in the chamber: dry regolith + ice + liquid + bound water, kg."""
@@ -312,7 +327,9 @@ class ExtractionChamber:
     def load(self, mass_kg: float, ice_fraction: float, temp_K: float, hydrated_fraction: float = 0.0) -> float:
         """Add regolith of ``mass_kg`` with ice mass fraction ``ice_fraction`` and mineral-bound water mass
         fraction ``hydrated_fraction`` at ``temp_K``; returns the mass taken (limited by the capacity).
-        Temperatures mix by heat capacity. A load into an empty chamber starts a new batch (resets the heater
+        The water fills the grains' adsorption sites first (up to
+        :data:`~sim_hw.physics.water_release.ADSORBED_CAPACITY_KG_KG` of the dry mass), the rest is pore
+        ice. Temperatures mix by enthalpy. A load into an empty chamber starts a new batch (resets the heater
         energy counter)."""
         values = (mass_kg, ice_fraction, temp_K, hydrated_fraction)
         if not all(isinstance(v, int | float) and math.isfinite(v) for v in values):
@@ -334,18 +351,27 @@ class ExtractionChamber:
         if self.loaded_kg <= 0.0:
             self.heater_energy_J = 0.0
             self._batch_baseline_kg = self.trap_kg + self.tank_kg
-        ice = taken * ice_fraction
+            self._pore_ice0_kg = self.ice_kg + self.liquid_kg
+            self.batch_start_structure_K = self._T
+        water = taken * ice_fraction
         bound = taken * hydrated_fraction
-        dry = taken - ice - bound
+        dry = taken - water - bound
+        # the first water a grain meets chemisorbs on its surface (up to a monolayer); the rest is pore ice
+        adsorbed = min(water, wr.ADSORBED_CAPACITY_KG_KG * dry)
+        ice = water - adsorbed
         # mix by enthalpy: what the chamber holds plus what arrives, at the temperature that holds both
-        arriving = (dry + bound) * h_regolith(temp_K) + ice * h_ice(temp_K)
+        arriving = (dry + bound + adsorbed) * h_regolith(temp_K) + ice * h_ice(temp_K)
         total = self.contents_enthalpy_J() + self.structure_enthalpy_J() + arriving
         self.audit.arrived_J += arriving
         self.dry_kg += dry
         self.ice_kg += ice
+        self._pore_ice0_kg += ice
         self.bound_kg += bound
+        for i, (_energy, share) in enumerate(wr.SITES):
+            self.adsorbed_bins[i] += adsorbed * share
+        self.adsorbed_kg = sum(self.adsorbed_bins)
         self._T = self._temperature_for(total, self._T)
-        self.water_loaded_kg += ice + bound
+        self.water_loaded_kg += water + bound
         return taken
 
     def dump(self) -> float:
@@ -353,7 +379,10 @@ class ExtractionChamber:
         mass = self.loaded_kg
         self.audit.departed_J += self.contents_enthalpy_J()
         self.dumped_water_kg += self.ice_kg + self.liquid_kg + self.bound_kg + self.adsorbed_kg
-        self.dry_kg = self.ice_kg = self.liquid_kg = self.bound_kg = self.adsorbed_kg = 0.0
+        self.dry_kg = self.ice_kg = self.liquid_kg = self.bound_kg = 0.0
+        self.adsorbed_bins = [0.0] * len(wr.SITES)
+        self.adsorbed_kg = 0.0
+        self._pore_ice0_kg = 0.0
         return mass
 
     def transfer_to_tank(self, max_kg: float) -> float:
@@ -387,9 +416,16 @@ class ExtractionChamber:
             k_out += d.vent_conductance_m3_s / volume
         if u.lid_open > 0.0:
             k_out += u.lid_open * d.aperture_area_m2 * math.sqrt(R_VAPOUR * T / (2.0 * math.pi)) / volume
-        sub_ice = sub_liq = released = 0.0
+        sub_ice = sub_liq = released = latent = 0.0
         if self.bound_kg > 0.0 and T > 300.0:
             released = self.bound_kg * -math.expm1(-dehydration_rate_s(T) * h)
+            self.bound_kg -= released
+            latent += DEHYDRATION_ENTHALPY_J_KG * released
+        if T > wr.DESORPTION_MIN_K and self.adsorbed_kg > 0.0:
+            desorbed, energy = wr.desorb(self.adsorbed_bins, T, h)
+            self.adsorbed_kg = sum(self.adsorbed_bins)
+            released += desorbed
+            latent += energy
         if self.ice_kg > 0.0 or self.liquid_kg > 0.0 or self.vapour_kg > 0.0 or self.trap_kg > 0.0 or released:
             sub_ice, sub_liq = self._vapour_substep(h, T, volume, k_out, u, released)
         # energy balance of regolith + structure, by enthalpy: the water that left took its sensible
@@ -399,13 +435,10 @@ class ExtractionChamber:
         loss = d.support_conductance_W_K * (T - T_mount) + d.mli_emissivity * d.outer_area_m2 * SIGMA_SB * (T4 - Te4)
         if u.lid_open > 0.0:
             loss += u.lid_open * d.aperture_emissivity * d.aperture_area_m2 * SIGMA_SB * (T4 - Te4)
-        latent = 0.0
         if sub_ice:
             latent += latent_sublimation(T) * sub_ice
         if sub_liq:
             latent += latent_vaporisation(T) * sub_liq
-        if released:
-            latent += DEHYDRATION_ENTHALPY_J_KG * released
         audit = self.audit
         audit.departed_J += sub_ice * h_ice(T) + sub_liq * h_liquid(T) + released * h_regolith(T)
         audit.losses_J += loss * h
@@ -432,9 +465,24 @@ class ExtractionChamber:
         d = self.design
         a = R_VAPOUR * T / volume
         hk = hertz_knudsen_factor(T) * d.ice_area_m2_kg * d.release_coefficient
-        h_i = hk * self.ice_kg
-        h_l = hk * self.liquid_kg
-        p_i = p_sat_ice(T) if h_i > 0.0 else 0.0
+        # the pore ice's surface flux in series with the diffusion out through the dry layer above it
+        surface = hk * (self.ice_kg + self.liquid_kg)
+        bed = wr.bed_conductance_kg_s_pa(
+            self.loaded_kg, d.bed_bulk_density_kg_m3, d.bed_path_m, self.released_pore_fraction(), T
+        )
+        through = wr.series(surface, bed) / surface if surface > 0.0 else 0.0
+        h_i = hk * self.ice_kg * through
+        h_l = hk * self.liquid_kg * through
+        # the ice sublimates at its front, held colder than the bed by its own sublimation
+        if h_i > 0.0:
+            p_v = a * self.vapour_kg
+            key = self._front_key
+            if abs(T - key[0]) > 0.01 or abs(p_v - key[1]) > 1e-3 * key[1] + 1e-6:  # else unchanged
+                self.front_K = wr.front_temperature_K(T, p_v, p_sat_ice, self.front_K, d.front_conduction_factor)
+                self._front_key = (T, p_v, p_sat_ice(self.front_K))
+            p_i = self._front_key[2]
+        else:
+            p_i = 0.0
         p_l = p_sat_liquid(T) if h_l > 0.0 else 0.0
         k_t = d.trap_conductance_m3_s / volume
         m_eq = p_sat_ice(self.trap_temp_K) / a
@@ -466,7 +514,6 @@ class ExtractionChamber:
             m1 = 0.0
         self.ice_kg -= sub_ice
         self.liquid_kg -= sub_liq
-        self.bound_kg -= released
         self.vapour_kg = m1
         self.trap_kg += to_trap
         self.vented_kg += out

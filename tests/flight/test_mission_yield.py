@@ -58,7 +58,9 @@ def mined() -> Iterator[tuple[FlightApp, SimWorld]]:
         bite_m=0.15,
         hopper_target_kg=0.5,
         heat_min_s=60.0,
-        heat_max_s=240.0,
+        # the pore ice leaves through the bed over hours (docs/sim/extraction.md 1.5.2): a quarter of an hour
+        # gives up a fifth or more of a small batch's water
+        heat_max_s=900.0,
         vent_s=10.0,
     )
     devices = {**config.devices, "drill": drill}
@@ -96,8 +98,8 @@ def test_the_mission_probes_ranks_the_icy_site_first_and_extracts_its_water(mine
     assert world.device("scoop").dumped_kg == 0.0
     assert world.device("drill").delivered_kg >= 0.9
     assert progress.regolith_kg >= 0.9
-    # water came out of it: a good part of the ice in the batches (the heater stops after 4 minutes here),
+    # water came out of it: a good part of the ice in the batches (the heater stops after 15 minutes here),
     # never more than the batch held (tailings + water collected, at most ICE water)
     held = ICE * (progress.regolith_kg + progress.water_kg)
-    assert 0.3 * held < progress.water_kg <= 1.001 * held
+    assert 0.15 * held < progress.water_kg <= 1.001 * held
     assert [(e["cycle"], e["site"], e["water_kg"] > 0.0) for e in app.ledger] == [(1, 1, True), (2, 1, True)]

@@ -115,7 +115,8 @@ def test_dump_needs_the_lid_open_and_empties_the_chamber(host: Host) -> None:
     _seal(host)
     assert host.nack("dump") == (NackCode.BAD_STATE, 0)
     assert host.firmware.accept_regolith(1.0, 0.05, 100.0) == 0.0  # spilled on the sealed lid
-    assert host.snapshot()["loaded_mass_kg"] == pytest.approx(4.0)
+    # (the weakest-bound adsorbed water, ~20 mg, desorbs at the chamber's 250 K: docs/sim/extraction.md 1.5.1)
+    assert host.snapshot()["loaded_mass_kg"] == pytest.approx(4.0, abs=1e-4)
     assert host.ack("lid", sealed=0) == AckResult.STARTED
     assert host.nack("dump") == (NackCode.BAD_STATE, 0)  # still moving
     host.run(LID_TRAVEL_S + 0.5)

@@ -103,8 +103,8 @@ def test_column_invariants(seed: int, body: str) -> None:
             assert layer.bulk_density_kg_m3 > 0 and layer.strength_kPa >= 0 and layer.temperature_K > 0
             if layer.top_m < site.ice_table_m:
                 assert layer.ice_fraction == 0.0
-            else:
-                assert layer.ice_fraction > 0.0
+        if site.ice_table_m < COLUMN_DEPTH_M:
+            assert site.layer_at(site.ice_table_m + 1e-6).ice_fraction > 0.0  # the table is where ice starts
         assert 0.0 <= site.illumination <= 1.0
         assert 0.0 <= site.slope_rad < math.radians(25.0)
         assert site.soil_factor > 0.0
@@ -122,10 +122,7 @@ def test_lunar_density_follows_carrier(seed: int) -> None:
         assert all(a[1] < b[1] for a, b in itertools.pairwise(dry))  # denser with depth
 
 
-# Derandomized: about 1 % of seeds put an ice table's layer (which reports the temperature at its middle) up to
-# 2.5 K above 110 K, because the stability depth is judged at the table itself; until the terrain judges the
-# whole layer, the suite checks the same 30 seeds every run instead of failing at random.
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**32))
 def test_lunar_ice_and_temperatures_within_published_ranges(seed: int) -> None:
     for site in generate_sites(MOON, seed):
@@ -145,12 +142,12 @@ def test_lunar_ice_and_temperatures_within_published_ranges(seed: int) -> None:
         mids = [0.5 * (y.top_m + y.bottom_m) for y in deep]
         gradient = (temps[-1] - temps[0]) / (mids[-1] - mids[0])
         assert 2.0 < gradient < 6.0
-        # ice only where it is stable: the warmest temperature of the day at the ice table below 110 K. A layer
-        # reports the temperature at its middle, up to half its thickness below the table, where the heat-flow
-        # gradient (under 6 K/m, checked above) may have added that much more.
-        if site.ice_table_m < COLUMN_DEPTH_M:
-            layer = site.layer_at(site.ice_table_m + 1e-6)
-            assert layer.temperature_K < 110.0 + 6.0 * (layer.bottom_m - site.ice_table_m) / 2.0
+        # ice only where it is stable: the warmest temperature of the day below 110 K over the whole layer
+        # (Paige et al. 2010), so every icy layer is colder than that now; heat flow can end the stable zone
+        # within the column, and the layers below it are dry
+        for layer in site.layers:
+            if layer.ice_fraction > 0.0:
+                assert layer.temperature_K < 110.0, (site.kind, layer)
         # every shadowed or cold-trap kind keeps its ice within drillable depth: stability depths of 0-1 m over
         # the polar cold traps (Paige et al. 2010; Siegler et al. 2016), at most 0.8 m for these kinds
         if site.kind != "sunlit_dry":

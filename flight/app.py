@@ -78,6 +78,8 @@ class FlightApp:
             drill_deployed_depth_m=limits.drill_deployed_depth_m,
             low_battery_soc=limits.low_battery_soc,
             max_age_s=limits.max_age_s,
+            max_hop_speed_m_s=limits.max_hop_speed_m_s,
+            contact_needs_anchor=limits.contact_needs_anchor,
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []

@@ -589,7 +589,43 @@ POWER = DeviceSpec(
     faults=("low_battery", "overcurrent", "sensor"),
 )
 
-DEVICES: dict[str, DeviceSpec] = {d.name: d for d in (DRILL, SCOOP, EXTRACTOR, IMU, ANCHOR, DRIVE, POWER)}
+HOPPER = DeviceSpec(
+    name="hopper",
+    address=0x08,
+    doc="Microgravity hopping mobility: an internal flywheel torquer launches the rover (MINERVA-II, MASCOT); "
+    "it draws on the drive bus.",
+    commands=(
+        Command(
+            0x10,
+            "hop",
+            "Spin the flywheel up, brake it to launch at speed_m_s toward heading_rad, fly, bounce and settle. "
+            "Completes OK settled upright, FAULT tumbled or lost off the surface, BLOCKED when it did not launch.",
+            args=(
+                _f("heading_rad", "rad", "launch direction in the position frame", -3.1416, 3.1416),
+                _f("speed_m_s", "m/s", "launch speed", 0.001, 0.5),
+                _f("elevation_rad", "rad", "launch elevation above the local horizontal", 0.1, 1.4),
+            ),
+            motion=True,
+        ),
+        Command(0x11, "upright", "Right a tumbled rover with flywheel torque pulses.", motion=True),
+    ),
+    telemetry=(
+        _f("flywheel_rpm", "rpm", "flywheel speed"),
+        _f("x_m", "m", "position estimate x (inertial dead reckoning of the hops)"),
+        _f("y_m", "m", "position estimate y"),
+        _f("height_m", "m", "height above the local surface (0 settled)"),
+        _f("speed_m_s", "m/s", "speed over the surface"),
+        _f("hop_m", "m", "ground distance of the last hop"),
+        _f("power_W", "W", "electrical power"),
+        Field("hops", "H", "", "hops since boot"),
+        _u8("bounces", "bounces of the current or last hop"),
+        _u8("upright", "1 when the rover rests on its feet"),
+    ),
+    modes=("settled", "spinning_up", "ballistic", "bouncing", "settling", "righting", "lost"),
+    faults=("failed_hop", "tumbled", "flywheel_stuck", "lost", "deadman"),
+)
+
+DEVICES: dict[str, DeviceSpec] = {d.name: d for d in (DRILL, SCOOP, EXTRACTOR, IMU, ANCHOR, DRIVE, POWER, HOPPER)}
 DEVICE_BY_ADDRESS: dict[int, DeviceSpec] = {d.address: d for d in DEVICES.values()}
 
 

@@ -80,6 +80,9 @@ class MissionConfig:
     recharge_max_s: float = setting(
         30 * 86_400.0, lo=60.0, hi=1e8, unit="s", doc="longest wait for charge before holding for the ground"
     )
+    day_length_s: float = setting(
+        0.0, lo=0.0, hi=1e8, unit="s", doc="day/night cycle the energy planning forecasts (0 = light steady over days)"
+    )
     gravity_m_s2: float = setting(
         1.62, lo=1e-7, hi=30.0, unit="m/s^2", doc="surface gravity of the body the rover works on"
     )

@@ -165,8 +165,10 @@ class Mission:
 
     def _note_recovery_event(self, event: Any) -> None:
         """Recoveries the phases report as events (a drill stall retried, drilling given up for the scoop)."""
-        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned"):
+        if event.source == "mission" and event.name in ("drill_stall", "drilling_abandoned", "hop_tumbled"):
             self.campaign.recovery(event.name)
+        if event.source == "mission" and event.name == "hop":
+            self.campaign.hopped()
 
     def _category(self) -> str | None:
         """Where the campaign's time goes now: working, recharging, hibernating, held (None: not running)."""
@@ -226,7 +228,7 @@ class Mission:
 
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
-        self.campaign.sample(self._category())
+        self.campaign.sample(self._category(), self.top_state)
         activity = self._activity
         if activity is None:
             return

@@ -128,6 +128,9 @@ class HopperFirmware(Firmware):
         self._phase_t += dt
         if not self.bus_powered:
             self.target_rpm = 0.0
+            if self.mode in (MODE_SPINNING, MODE_RIGHTING):  # the motor lost its supply: the manoeuvre ends
+                self.set_mode(MODE_SETTLED)
+                self.end_motion(Completion.STOPPED)
         if self.mode == MODE_SPINNING:
             self._spin_up(dt)
         elif self.rpm > 0.0:

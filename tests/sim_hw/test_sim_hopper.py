@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from base.clock import VirtualClock
-from hal.icd import Completion, EventId
+from hal.icd import POWER_BUSES, Completion, EventId
 from hal.protocol import AckResult, NackCode
 from sim_hw.devices.hopper import MODE_LOST, MODE_SETTLED, HopperFirmware
 from sim_hw.physics.hopping import (
@@ -202,3 +202,16 @@ def test_flight_is_not_stopped_by_stop_or_deadman(link: SimLink) -> None:
     assert fw.hop is not None and fw.motion == "hop"
     run([link], 2000.0, slice_s=1.0)
     assert fw.motion is None and fw.hops == 1
+
+
+def test_drive_bus_off_ends_a_spin_up_and_refuses_hops(link: SimLink) -> None:
+    power = SimLink(link.world, "power")
+    assert link.ack("hop", heading_rad=0.0, speed_m_s=0.4, elevation_rad=ELEVATION) == AckResult.STARTED
+    run([link, power], 1.0)
+    assert firmware(link).rpm > 0.0
+    assert power.ack("bus", index=POWER_BUSES.index("drive"), on=0) == AckResult.DONE
+    run([link, power], 1.0)
+    assert link.completions("hop") == [Completion.STOPPED]
+    assert firmware(link).hop is None and firmware(link).mode == MODE_SETTLED
+    assert link.nack("hop", heading_rad=0.0, speed_m_s=0.01, elevation_rad=ELEVATION)[0] == NackCode.BAD_STATE
+    power.close()

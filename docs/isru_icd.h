@@ -423,4 +423,45 @@ typedef struct __attribute__((packed)) {
     uint8_t bus_mask; /* bit i set when bus i is on [mask] */
 } icd_power_telemetry_t;
 
+/* ---- hopper: Microgravity hopping mobility: an internal flywheel torquer launches the rover (MINERVA-II, MASCOT); it draws on the drive bus. */
+#define ICD_ADDRESS_HOPPER 0x08u
+#define ICD_HASH_HOPPER 0x43407E45u
+#define ICD_HOPPER_CMD_HOP 0x10u /* Spin the flywheel up, brake it to launch at speed_m_s toward heading_rad, fly, bounce and settle. Completes OK settled upright, FAULT tumbled or lost off the surface, BLOCKED when it did not launch. (motion) */
+#define ICD_HOPPER_CMD_UPRIGHT 0x11u /* Right a tumbled rover with flywheel torque pulses. (motion) */
+typedef struct __attribute__((packed)) {
+    float heading_rad; /* launch direction in the position frame [rad] range -3.1416..3.1416 */
+    float speed_m_s; /* launch speed [m/s] range 0.001..0.5 */
+    float elevation_rad; /* launch elevation above the local horizontal [rad] range 0.1..1.4 */
+} icd_hopper_hop_args_t;
+/* hop: host time-out for COMMAND_COMPLETE, s = 1.5 * 2 * speed_m_s / 1.0e-5 + 60 */
+/* upright: host time-out for COMMAND_COMPLETE, s = 60 */
+#define ICD_HOPPER_MODE_SETTLED 0x00u
+#define ICD_HOPPER_MODE_SPINNING_UP 0x01u
+#define ICD_HOPPER_MODE_BALLISTIC 0x02u
+#define ICD_HOPPER_MODE_BOUNCING 0x03u
+#define ICD_HOPPER_MODE_SETTLING 0x04u
+#define ICD_HOPPER_MODE_RIGHTING 0x05u
+#define ICD_HOPPER_MODE_LOST 0x06u
+#define ICD_HOPPER_FAULT_FAILED_HOP 0x0001u
+#define ICD_HOPPER_FAULT_TUMBLED 0x0002u
+#define ICD_HOPPER_FAULT_FLYWHEEL_STUCK 0x0004u
+#define ICD_HOPPER_FAULT_LOST 0x0008u
+#define ICD_HOPPER_FAULT_DEADMAN 0x0010u
+typedef struct __attribute__((packed)) {
+    uint8_t state; /* DeviceState: 0 off, 1 idle, 2 active, 3 fault */
+    uint8_t mode; /* device-specific mode (see the device's mode table) */
+    uint16_t faults; /* bit set of active faults (see the device's fault table) */
+    uint32_t uptime_ms; /* time since the device booted, wrapping at 2^32 [ms] */
+    float flywheel_rpm; /* flywheel speed [rpm] */
+    float x_m; /* position estimate x (inertial dead reckoning of the hops) [m] */
+    float y_m; /* position estimate y [m] */
+    float height_m; /* height above the local surface (0 settled) [m] */
+    float speed_m_s; /* speed over the surface [m/s] */
+    float hop_m; /* ground distance of the last hop [m] */
+    float power_W; /* electrical power [W] */
+    uint16_t hops; /* hops since boot [count] */
+    uint8_t bounces; /* bounces of the current or last hop [count] */
+    uint8_t upright; /* 1 when the rover rests on its feet [bool] */
+} icd_hopper_telemetry_t;
+
 #endif /* ISRU_ICD_H */

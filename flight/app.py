@@ -32,6 +32,7 @@ from flight.interlocks import TRIPS_FAMILY, TRIPS_PREFIX, Interlocks, InterlockS
 from flight.ledger import RecordBook
 from flight.limits import apply_limits, derived_limits, fdir_limits, physical_limits
 from flight.mission import Mission, export_diagram
+from flight.mission.daylight import DiurnalSolar
 from flight.mission.params import LiveMissionConfig, mission_param_specs
 from flight.params import ParameterStore
 from flight.rates import RateGovernor
@@ -79,6 +80,8 @@ class FlightApp:
             drill_deployed_depth_m=limits.drill_deployed_depth_m,
             low_battery_soc=limits.low_battery_soc,
             max_age_s=limits.max_age_s,
+            max_hop_speed_m_s=limits.max_hop_speed_m_s,
+            contact_needs_anchor=limits.contact_needs_anchor,
         )
         self.interlocks = Interlocks(self.rig, self.table, self.events, settings)
         self.ledger: list[dict[str, Any]] = []
@@ -93,6 +96,7 @@ class FlightApp:
             LiveMissionConfig(config.mission, self.params),
             ledger=self._record,
             on_change=self._save_state,
+            solar=self._solar_forecast(config.mission.day_length_s),
         )
         self.registry = CommandRegistry()
         id_store: IdStore | None = self.store
@@ -173,6 +177,14 @@ class FlightApp:
             self.sequences.start(response.split(":", 1)[1])
         else:
             self.mission.respond(response, reason)
+
+    def _solar_forecast(self, day_length_s: float) -> DiurnalSolar | None:
+        """The day/night forecast of a body with a short day (``mission.day_length_s``); None: persistence."""
+        if day_length_s <= 0.0:
+            return None
+        return DiurnalSolar(
+            lambda channel: float(self.table.get(channel, 0.0) or 0.0), self.clock.monotonic, day_length_s
+        )
 
     def _rover_key(self) -> Signer:
         """The rover's record-signing key: ``[flight] ledger_key``, else ``ledger/rover.skey`` in the link's

@@ -44,6 +44,12 @@ class InterlockConfig:
     drill_deployed_depth_m: float = setting(0.02, lo=0.0, hi=1.0, unit="m")
     low_battery_soc: float = setting(0.2, lo=0.0, hi=1.0)
     max_age_s: float = setting(2.0, lo=0.05, hi=60.0, unit="s", doc="older device telemetry counts as unsafe")
+    max_hop_speed_m_s: float = setting(
+        0.5, lo=0.0, hi=0.5, unit="m/s", doc="fastest hop launch allowed: well under the body's escape speed"
+    )
+    contact_needs_anchor: bool = setting(
+        False, doc="microgravity: the scoop digs only anchored (its reaction would push the rover off the ground)"
+    )
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,11 @@ Rules (names as they appear in failure reasons):
   while the scoop moves;
 * ``low_battery`` — heavy loads (drill, heater, drive) are refused and shed on a low battery, the drill
   withdrawn from the ground and the heater switched off before their buses are cut (:mod:`flight.shedding`);
-* ``drive_anchored`` — no driving with anchors in the ground.
+* ``drive_anchored`` — no driving with anchors in the ground;
+* ``hop_anchored`` — no hop (nor self-righting) with an anchor or the drill in the ground;
+* ``hop_escape`` — no hop launched faster than ``max_hop_speed_m_s``, set well under the body's escape speed;
+* ``scoop_unanchored`` — where ``contact_needs_anchor`` (microgravity), the scoop digs or lowers below the
+  horizontal only while anchored, and a dig that finds the rover unanchored is stopped.
 
 Every rule reads telemetry no older than ``max_age_s`` (2 s: twenty samples at 10 Hz, four at the rig's
 slowest 2 Hz); stale counts as unsafe: stale anchor data is *not anchored*, a stale drill is *deployed*, a
@@ -86,6 +90,8 @@ class InterlockSettings:
     drill_turning_rpm: float = 1.0
     low_battery_soc: float = 0.2
     max_age_s: float = 2.0
+    max_hop_speed_m_s: float = 0.5
+    contact_needs_anchor: bool = False
 
 
 class Interlocks:
@@ -208,8 +214,31 @@ class Interlocks:
             if self._get("anchor.deployed_mask", 0):
                 self._refuse("drive_anchored", f"drive.{name} refused: anchors are in the ground")
             self._refuse_heavy(device, name)
+        if device == "hopper" and name in ("hop", "upright"):
+            self._check_hop(name, args)
+        if (
+            device == "scoop"
+            and self.settings.contact_needs_anchor
+            and _scoop_touches(name, args)
+            and not self.anchored
+        ):
+            self._refuse("scoop_unanchored", f"scoop.{name} refused: microgravity and the rover is not anchored")
         if device == "anchor" and name == "retract" and self.drill_deployed:
             self._refuse("drill_unanchored", "anchor.retract refused: the drill is deployed")
+
+    def _check_hop(self, name: str, args: dict[str, Any]) -> None:
+        """A hop leaves the ground: nothing may hold the rover to it, and never near the escape speed."""
+        if "anchor" in self.rig and (self.stale("anchor") or self._get("anchor.deployed_mask", 0)):
+            self._refuse("hop_anchored", f"hopper.{name} refused: anchors are in the ground (or unknown)")
+        if self.drill_deployed:
+            self._refuse("hop_anchored", f"hopper.{name} refused: the drill is in the ground")
+        speed = float(args.get("speed_m_s", 0.0))
+        if speed > self.settings.max_hop_speed_m_s:
+            self._refuse(
+                "hop_escape",
+                f"hopper.hop at {speed:g} m/s refused: above the {self.settings.max_hop_speed_m_s:g} m/s allowed "
+                "(the body's escape speed is near)",
+            )
 
     def _refuse_heavy(self, device: str, name: str) -> None:
         if "power" in self.rig and self.stale("power"):
@@ -275,6 +304,8 @@ class Interlocks:
                     self.trips["heater_uncommanded"] = self.trips.get("heater_uncommanded", 0) + 1
                     self.events.error("interlocks", "heater_uncommanded", "heater draws power although switched off")
                     self._cut_bus("extractor", "heater_uncommanded: the heater did not switch off")
+        if self.settings.contact_needs_anchor and self._get("scoop.mode") == "digging" and not self.anchored:
+            self._act("scoop_unanchored", "scoop", "stop", "scoop digging while not anchored: stopped")
         if "scoop" in self.rig and self._get("scoop.state") == "active" and self.drill_deployed:
             self._act("scoop_drill_deployed", "scoop", "stop", "scoop moving with the drill deployed: stopped")
         if self.low_battery:
@@ -453,3 +484,8 @@ def _drive_moves(name: str, args: dict[str, Any]) -> bool:
     if name in ("move", "turn"):
         return True
     return any(abs(v) > 0 for v in args.values())
+
+
+def _scoop_touches(name: str, args: dict[str, Any]) -> bool:
+    """The scoop command pushes on the ground: a dig, or a move below the horizontal."""
+    return name == "dig" or (name == "move" and args.get("angle_rad", 0.0) < 0.0)

@@ -91,5 +91,22 @@ class MissionConfig:
     recharge_max_s: float = setting(
         30 * 86_400.0, lo=60.0, hi=1e8, unit="s", doc="longest wait for charge before holding for the ground"
     )
+    day_length_s: float = setting(
+        0.0, lo=0.0, hi=1e8, unit="s", doc="day/night cycle the energy planning forecasts (0 = light steady over days)"
+    )
+    gravity_m_s2: float = setting(
+        1.62, lo=1e-7, hi=30.0, unit="m/s^2", doc="surface gravity of the body the rover works on"
+    )
+    hop_below_gravity_m_s2: float = setting(
+        0.0, lo=0.0, hi=30.0, unit="m/s^2", doc="below this gravity the rover hops (hopper) instead of driving"
+    )
+    hop_elevation_rad: float = setting(0.7854, lo=0.1, hi=1.4, unit="rad", doc="hop launch elevation")
+    hop_leg_max_m: float = setting(12.0, lo=0.5, hi=100.0, unit="m", doc="longest single hop aimed for")
+    hop_aim_share: float = setting(
+        0.8, lo=0.3, hi=1.0, doc="share of the distance the first arc is aimed for (bounces carry the rover on)"
+    )
+    hop_lost_arcs: float = setting(
+        3.0, lo=1.5, hi=20.0, doc="airborne this many times the arc's time of flight: the rover is lost"
+    )
     motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")
     restart_policy: str = setting("hold", choices=("hold", "resume"), unit="enum", doc="after a crash: hold or resume")

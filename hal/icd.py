@@ -119,6 +119,7 @@ IMU = DEVICES["imu"]
 ANCHOR = DEVICES["anchor"]
 DRIVE = DEVICES["drive"]
 POWER = DEVICES["power"]
+HOPPER = DEVICES["hopper"]
 
 ANCHOR_COUNT: int = ANCHOR.constants["anchor_count"]
 POWER_BUSES: tuple[str, ...] = tuple(POWER.constants["buses"])
@@ -139,6 +140,7 @@ __all__ = [
     "EXTRACTOR",
     "HEARTBEAT_REPLY_LAYOUT",
     "HEARTBEAT_REQUEST_LAYOUT",
+    "HOPPER",
     "IDENTIFY_LAYOUT",
     "IMU",
     "MIN_EVENT_RESEND_MS",

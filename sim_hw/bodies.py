@@ -30,7 +30,8 @@ class Body:
     day/night cycle that matters on the time scale of a mission (s; ``inf`` when sunlight is steady over
     days, as at a lunar pole or on a test rig). ``vent_pump_Pa`` is the base pressure (Pa) of a vacuum pump on
     the extraction chamber's vent line, which a sealed chamber's open vent pumps down to (a test rig in air);
-    None where the vent opens to the ambient.
+    None where the vent opens to the ambient. ``escape_speed_m_s`` is the surface escape speed
+    ``sqrt(2 GM / r)`` (m/s): a hop launched faster leaves the body (``inf``: not modelled).
     """
 
     name: str
@@ -45,6 +46,7 @@ class Body:
     declination_rad: float = 0.0  # solar declination during the mission
     local_hour: float = 0.0  # local time of the mission, lunar hours after noon (0..24)
     vent_pump_Pa: float | None = None
+    escape_speed_m_s: float = math.inf  # speed that leaves the body for good from its surface, m/s
 
     def __post_init__(self) -> None:
         if not self.gravity_m_s2 > 0:
@@ -75,6 +77,7 @@ BODIES: dict[str, Body] = {
             # 89.5 S in southern summer: the Sun's declination reaches the lunar obliquity, 1.54 deg
             latitude_rad=math.radians(-89.5),
             declination_rad=math.radians(-1.54),
+            escape_speed_m_s=2380.0,
         ),
         Body(
             "asteroid",
@@ -86,6 +89,8 @@ BODIES: dict[str, Body] = {
             solar_irradiance_W_m2=SOLAR_CONSTANT_W_M2 / _BENNU_SEMI_MAJOR_AU**2,
             sun_elevation_rad=math.radians(45.0),
             rotation_period_s=4.296 * 3600.0,
+            # sqrt(2 GM / r), GM 4.892 m^3/s^2 and mean radius 245 m (Scheeres et al. 2019, Nature Astronomy)
+            escape_speed_m_s=math.sqrt(2.0 * 4.892 / 245.0),
         ),
         Body(
             "earth",

@@ -22,6 +22,7 @@ class RoverState:
     vibration_m_s2: float = 0.0  # drill (percussion, rotation)
     anchor_holding_N: float = 0.0  # anchor: holding force available against uplift
     anchored: bool = False  # anchor: all anchors deployed and preloaded
+    anchor_depth_m: float = 0.0  # anchor: extension of the deepest anchor (screwed in: the rover is held)
     body_lift_m: float = 0.0  # anchor: how far the rover was pushed off the ground
     body_velocity_m_s: float = 0.0  # anchor: uplift/slip velocity of the body
     bus_on: dict[str, bool] = field(default_factory=dict)  # power: bus name -> switched on (absent = on)

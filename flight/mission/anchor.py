@@ -51,7 +51,8 @@ class Anchor:
         ax, ay, az = (ctx.get(f"imu.{a}") for a in ("ax", "ay", "az"))
         rate = math.sqrt(sum(ctx.get(f"imu.{g}") ** 2 for g in ("gx", "gy", "gz")))
         g = math.sqrt(ax * ax + ay * ay + az * az)
-        tilt = math.degrees(math.atan2(math.hypot(ax, ay), az)) if g > 0.05 else 0.0  # no tilt reading in microgravity
+        sensed = g > 0.05 and cfg.gravity_m_s2 > 0.05  # in microgravity the accelerometers read only noise
+        tilt = math.degrees(math.atan2(math.hypot(ax, ay), az)) if sensed else 0.0
         problems = []
         if not ctx.io.anchored:
             problems.append("anchors not holding")

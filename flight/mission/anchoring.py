@@ -9,6 +9,9 @@ from flight.mission.context import MissionContext, MissionFailure
 from flight.mission.motion import motion, wait
 from hal.icd import POWER_BUSES, Completion
 
+#: Smallest preload commanded, N (an asteroid's anchors hold a few newtons in all).
+MIN_PRELOAD_N = 0.01
+
 
 def preload_N(ctx: MissionContext) -> float:
     """Preload per anchor, N: a share of the holding capacity the anchors report after deployment (their
@@ -18,7 +21,7 @@ def preload_N(ctx: MissionContext) -> float:
     per_anchor = ctx.get("anchor.holding_N") / 4.0
     floor = 1.05 * ctx.io.settings.min_preload_N  # what the drill interlock counts as anchored
     want = max(floor, cfg.anchor_preload_share * per_anchor)
-    return max(1.0, min(want, 0.9 * per_anchor, cfg.anchor_preload_N))
+    return max(MIN_PRELOAD_N, min(want, 0.9 * per_anchor, cfg.anchor_preload_N))
 
 
 def deployed_all(ctx: MissionContext) -> bool:

@@ -2,8 +2,9 @@
 
 Sampled every mission tick from power telemetry: energy drawn by the rover (``power.load_W``) and harvested
 by the array (``power.solar_W``), the lowest state of charge, and the time spent working, recharging,
-hibernating and held; plus the recoveries the mission took (parking to recharge, anchoring retried or moved,
-drilling given up for the scoop, heating held). A cycle's record is closed when the cycle is booked (its
+hibernating and held, and by the mission's top-level state; the hops made; plus the recoveries the mission
+took (parking to recharge, anchoring retried or moved, drilling given up for the scoop, heating held, a
+tumbled rover righted). A cycle's record is closed when the cycle is booked (its
 water and regolith come from the ledger). Nothing here knows the body: time and power are all it reads.
 """
 
@@ -37,10 +38,13 @@ class CampaignLog:
             "min_soc": 1.0,
             "time_s": dict.fromkeys(CATEGORIES, 0.0),
             "recoveries": {},
+            "state_s": {},
+            "hops": 0,
         }
 
-    def sample(self, category: str | None) -> None:
-        """One tick in ``category`` (one of :data:`CATEGORIES`; None while idle or in SAFE: time not counted)."""
+    def sample(self, category: str | None, state: str = "") -> None:
+        """One tick in ``category`` (one of :data:`CATEGORIES`; None while idle or in SAFE: time not counted),
+        in the mission's top-level ``state`` (time by state)."""
         now = self._now()
         last, self._last_t = self._last_t, now
         if category is None or last is None:
@@ -51,6 +55,12 @@ class CampaignLog:
         record["energy_harvested_Wh"] += max(0.0, self._read("power.solar_W")) * dt / 3600.0
         record["min_soc"] = min(record["min_soc"], self._read("power.soc"))
         record["time_s"][category] += dt
+        if state:
+            record["state_s"][state] = record["state_s"].get(state, 0.0) + dt
+
+    def hopped(self) -> None:
+        """The rover made one hop (microgravity mobility)."""
+        self._open["hops"] += 1
 
     def recovery(self, name: str) -> None:
         """The mission took recovery ``name`` (``park``, ``retry``, ``relocate``, ...)."""

@@ -171,9 +171,11 @@ class Mission:
 
     def _note_recovery_event(self, event: Any) -> None:
         """Recoveries the phases report as events (a drill stall re-bitten, a hole ended by stalls, drilling
-        given up for the scoop)."""
-        if event.source == "mission" and event.name in RECOVERY_EVENTS:
+        given up for the scoop, a tumbled hop righted)."""
+        if event.source == "mission" and (event.name in RECOVERY_EVENTS or event.name == "hop_tumbled"):
             self.campaign.recovery(event.name)
+        if event.source == "mission" and event.name == "hop":
+            self.campaign.hopped()
 
     def _category(self) -> str | None:
         """Where the campaign's time goes now: working, recharging, hibernating, held (None: not running)."""
@@ -233,7 +235,7 @@ class Mission:
 
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
-        self.campaign.sample(self._category())
+        self.campaign.sample(self._category(), self.top_state)
         activity = self._activity
         if activity is None:
             return

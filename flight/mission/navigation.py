@@ -1,4 +1,5 @@
-"""Driving skill: dead-reckoned pose estimate and slip-corrected drives to a point in the odometry frame."""
+"""Driving skill: dead-reckoned pose estimate and slip-corrected drives to a point in the odometry frame; in
+microgravity, hops instead (:mod:`flight.mission.hopping`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections.abc import Generator
 from typing import Any
 
 from flight.mission.context import MissionContext, MissionFailure
+from flight.mission.hopping import hop_to, hopping
 from flight.mission.motion import motion
 from hal.icd import Completion
 
@@ -28,6 +30,9 @@ class Navigator:
         within ``arrive_tolerance_m``."""
         ctx = self._ctx
         cfg = ctx.config
+        if hopping(ctx):  # microgravity: no traction for wheels
+            yield from hop_to(ctx, x, y, 2 * cfg.approach_legs)
+            return
         self.pose()
         pose = self.pose()
         if math.hypot(x - pose[0], y - pose[1]) < cfg.arrive_tolerance_m:

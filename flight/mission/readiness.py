@@ -9,7 +9,7 @@ from flight.interlocks import Interlocks
 
 #: Top-level state → the devices its steps command.
 NEEDS: dict[str, tuple[str, ...]] = {
-    "prospect": ("drive", "imu", "drill"),
+    "prospect": ("drive", "hopper", "imu", "drill"),
     "anchor": ("anchor", "imu"),
     "extract": ("drill", "scoop", "anchor", "extractor"),
     "process": ("extractor",),

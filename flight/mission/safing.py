@@ -9,13 +9,13 @@ from flight.mission.heating import heater_off
 from hal.errors import HalError
 
 #: Every actuator that moves (the heater is switched off separately).
-MOVERS = ("drill", "scoop", "drive", "anchor")
+MOVERS = ("drill", "scoop", "drive", "hopper", "anchor")
 
 
 def orderly_retract(ctx: MissionContext, reason: str) -> Activity:
     """ABORTING: heater off, motion stopped, drill withdrawn; then ``aborted``."""
     heater_off(ctx)
-    for device in ("drive", "scoop", "anchor"):
+    for device in ("drive", "hopper", "scoop", "anchor"):
         quiet_stop(ctx, device)
     yield from drill_out(ctx)
     return "aborted", f"orderly retract done ({reason})"

@@ -1,4 +1,4 @@
-"""Typed drivers of the seven rover devices, and :func:`open_device` to build one from configuration."""
+"""Typed drivers of the eight rover devices, and :func:`open_device` to build one from configuration."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from hal.devices.anchor import Anchor
 from hal.devices.drill import Drill
 from hal.devices.drive import Drive
 from hal.devices.extractor import ThermalExtractor
+from hal.devices.hopper import Hopper
 from hal.devices.imu import Imu
 from hal.devices.power import Power
 from hal.devices.scoop import Scoop
@@ -24,6 +25,7 @@ DRIVER_CLASSES: dict[str, type[Device]] = {
     "anchor": Anchor,
     "drive": Drive,
     "power": Power,
+    "hopper": Hopper,
 }
 
 
@@ -90,6 +92,7 @@ __all__ = [
     "Anchor",
     "Drill",
     "Drive",
+    "Hopper",
     "Imu",
     "Power",
     "Scoop",

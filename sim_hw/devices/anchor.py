@@ -46,6 +46,8 @@ ANCHORED_PRELOAD_SHARE = 0.9
 SEATED_SHARE = 0.3
 #: Lift above which the body counts as pushed off the ground, m.
 LIFT_SLIP_M = 1.0e-4
+#: Preload load-cell noise, a fraction of the reading (1 sigma; assumption).
+LOAD_CELL_NOISE = 0.002
 _DEPTH_FIELDS = tuple(f"depth{i}_m" for i in range(ANCHOR_COUNT))
 _PRELOAD_FIELDS = tuple(f"preload{i}_N" for i in range(ANCHOR_COUNT))
 #: Spread of the local ground strength from anchor to anchor (uniform +/-, engineering assumption).
@@ -177,6 +179,7 @@ class AnchorFirmware(Firmware):
         rover.body_lift_m = body.lift_m
         rover.body_velocity_m_s = body.velocity_m_s
         rover.anchored = self._anchored()
+        rover.anchor_depth_m = max(a.extension_m)
 
     def _anchored(self) -> bool:
         a = self.anchors
@@ -313,12 +316,13 @@ class AnchorFirmware(Firmware):
         super().cmd_clear_fault()
 
     def telemetry_values(self) -> dict[str, float]:
-        """Every anchor telemetry field (ICD units); the preload load cells carry 0.5 N of noise."""
+        """Every anchor telemetry field (ICD units); the preload load cells carry 0.2 % of their reading as
+        noise (0.5 N at a lunar 250 N preload; a fraction of a newton on an asteroid)."""
         a = self.anchors
         gauss = self.rng.gauss
         values: dict[str, float] = dict(zip(_DEPTH_FIELDS, a.extension_m, strict=True))
         for name, p in zip(_PRELOAD_FIELDS, a.preload_N, strict=True):
-            values[name] = p + gauss(0.0, 0.5) if p > 0.0 else 0.0
+            values[name] = p + gauss(0.0, LOAD_CELL_NOISE * p) if p > 0.0 else 0.0
         values["holding_N"] = self.world.rover.anchor_holding_N
         values["deployed_mask"] = self.deployed_mask
         values["slip_mask"] = self._slip_mask

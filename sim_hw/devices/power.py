@@ -63,6 +63,21 @@ MODE_IDLE_A = 0.1
 SITE_RECHECK_M = 0.1
 
 
+#: Devices without a bus of their own, on the bus of another (the hopper on the drive bus: both are mobility).
+BUS_SHARERS: dict[str, tuple[str, ...]] = {"drive": ("hopper",)}
+
+
+class _SharedBus:
+    """Several devices on one bus: their draws add up."""
+
+    def __init__(self, devices: list[PoweredDevice]) -> None:
+        self._devices = devices
+
+    def power_W(self) -> float:
+        """The bus load, W."""
+        return sum(d.power_W() for d in self._devices)
+
+
 class PowerFirmware(Firmware):
     """The power distribution unit: battery monitor, array regulator, bus switches with e-fuses."""
 
@@ -195,6 +210,9 @@ class PowerFirmware(Firmware):
             device = devices.get(bus)
             if device is self:
                 device = None
+            sharers = [devices[name] for name in BUS_SHARERS.get(bus, ()) if name in devices]
+            if sharers:
+                device = _SharedBus(([device] if device is not None else []) + sharers)
             self._bus_sources.append((bus, CONSTANT_LOADS_W.get(bus, 0.0), device, FUSE_TRIP_A[bus]))
         return self._bus_sources
 

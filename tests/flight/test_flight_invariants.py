@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from pathlib import Path
 from typing import Any
 
 import hypothesis.strategies as st
@@ -53,7 +54,8 @@ ESTOP_S = 0.1
 #: Chamber temperature allowed above the interlock's maximum, K (the step between two samples).
 TEMP_TOLERANCE_K = 0.5
 #: Actuated devices (power switches buses and the IMU only measures).
-ACTUATORS = ("drill", "scoop", "extractor", "anchor", "drive")
+ACTUATORS = ("drill", "scoop", "extractor", "anchor", "drive", "hopper")
+ASTEROID_CONFIG = Path(__file__).parents[2] / "configs" / "asteroid.toml"
 
 #: Hardware faults and line faults injected by the machine: ``(device, kind, params)``. Sensor symptoms
 #: are limited to ones the hardware itself cannot hide from flight (a NaN temperature is reported as such).
@@ -100,6 +102,10 @@ FAULTS: list[tuple[str, str, dict[str, Any]]] = [
     ("drill", "clear_line", {}),
     ("anchor", "clear_line", {}),
     ("extractor", "clear_line", {}),
+    ("hopper", "failed_hop", {}),
+    ("hopper", "bad_landing", {}),
+    ("hopper", "stuck_flywheel", {}),
+    ("hopper", "stuck_flywheel", {"stuck": False}),
 ]
 
 #: Mission controls and the e-stop (the e-stop is one draw in seven of this rule, so most runs go on
@@ -123,9 +129,10 @@ PARAMS = (
 )
 
 
-def build_app(seed: int) -> tuple[FlightApp, SimWorld, VirtualClock]:
-    """A flight segment over a simulated rover, with a mission short enough to reach every phase."""
-    config = load_config()
+def build_app(seed: int, body: str = "moon") -> tuple[FlightApp, SimWorld, VirtualClock]:
+    """A flight segment over a simulated rover on ``body`` (``moon``: configs/sim.toml; ``asteroid``:
+    configs/asteroid.toml), with a mission short enough to reach every phase."""
+    config = load_config(ASTEROID_CONFIG) if body == "asteroid" else load_config()
     mission = dataclasses.replace(
         config.mission,
         prospect=False,
@@ -139,7 +146,7 @@ def build_app(seed: int) -> tuple[FlightApp, SimWorld, VirtualClock]:
     )
     config = dataclasses.replace(config, mission=mission, sim=dataclasses.replace(config.sim, seed=seed))
     clock = VirtualClock()
-    world = install_world(SimWorld(clock, seed=seed, site=0))
+    world = install_world(SimWorld(clock, seed=seed, site=0, body=body))
     app = FlightApp(config, clock)
     assert app.start() == []
     return app, world, clock
@@ -238,6 +245,20 @@ class HardwareMonitor:
         if self._lasting("scoop_drill", scoop_moving and deployed > 0.0, t) > REACTION_S:
             self._fail(t, f"scoop moving with the drill deployed for > {REACTION_S} s")
 
+        if self.settings.contact_needs_anchor:  # microgravity: the scoop's reaction needs the anchors
+            digging = scoop.motion == "dig"
+            if self._started("scoop_digging", digging) and unanchored > NOTICE_S:
+                self._fail(t, f"scoop started digging, unanchored for {unanchored:.2f} s")
+            if self._lasting("scoop_unanchored", digging and not rover.anchored, t) > REACTION_S:
+                self._fail(t, f"scoop digging while not anchored for > {REACTION_S} s")
+        hopper = world.devices.get("hopper")
+        if hopper is not None:
+            held = self._lasting("held_down", rover.anchor_depth_m > 0.02 or rover.drill_depth_m > 0.02, t)
+            if self._started("hop_started", hopper.motion == "hop") and held > NOTICE_S:
+                self._fail(t, f"hop started with an anchor {rover.anchor_depth_m:.3f} m or the drill in the ground")
+            if "lost" in hopper.spec.fault_names(hopper.all_faults):
+                self._fail(t, "the rover was lost off the surface")
+
         if self.app.interlocks.estopped and self.estop_at is not None and t >= self.estop_at + ESTOP_S:
             # A device whose own line and the power unit's are both dead is reachable by no path: its
             # dead-man timer stops it (a double failure no software can beat).
@@ -293,6 +314,9 @@ def _in_range(arg: ArgSpec, data: st.DataObject) -> Any:
 class FlightSafety(RuleBasedStateMachine):
     """Random operation of the flight segment; the hardware must stay safe throughout."""
 
+    #: The body the rover works on.
+    BODY = "moon"
+
     def __init__(self) -> None:
         super().__init__()
         self.app: FlightApp | None = None
@@ -305,7 +329,7 @@ class FlightSafety(RuleBasedStateMachine):
     def boot(self, seed: int, chamber_K: float, mission_s: float | None) -> None:
         """Start flight on a rover whose chamber may still be hot from an earlier batch, and let the mission
         run for ``mission_s`` simulated seconds first (anchoring, drilling, heating ...), or not start it."""
-        self.app, self.world, self.clock = build_app(seed)
+        self.app, self.world, self.clock = build_app(seed, self.BODY)
         self.world.device("extractor").chamber.temp_K = chamber_K
         self.monitor = HardwareMonitor(self.world, self.app)
         self.world.add_device("invariant_probe", StepProbe(self.monitor))
@@ -420,3 +444,20 @@ FlightSafety.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
 )
 test_flight_safety_invariants = pytest.mark.timeout(240)(FlightSafety.TestCase)
+
+
+class AsteroidFlightSafety(FlightSafety):
+    """The same random operation on a Bennu-class asteroid (configs/asteroid.toml): hopping, anchoring in
+    microgravity, and the scoop's contact interlock."""
+
+    BODY = "asteroid"
+
+
+AsteroidFlightSafety.TestCase.settings = settings(
+    derandomize=True,
+    max_examples=5,
+    stateful_step_count=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large],
+)
+test_asteroid_safety_invariants = pytest.mark.timeout(300)(AsteroidFlightSafety.TestCase)

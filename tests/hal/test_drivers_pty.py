@@ -131,6 +131,10 @@ def _act(name: str, device: Device) -> Callable[[], bool]:
     if name == "drive":
         assert device.twist(0.1, 0.0) == AckResult.DONE
         return lambda: device.telemetry.v_m_s > 0.05
+    if name == "hopper":
+        motion = device.hop(0.0, 0.05, 0.7)
+        assert motion.wait(10.0).name == "OK"
+        return lambda: device.telemetry.hops == 1 and device.telemetry.settled
     if name == "power":
         assert device.bus("comms", False) == AckResult.DONE
         return lambda: device.telemetry.bus_on["comms"] is False

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -31,6 +32,9 @@ from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
 
 CONFIG = load_config()
+#: The hopper is configured on the asteroid only.
+ASTEROID = load_config(Path(__file__).parents[2] / "configs" / "asteroid.toml")
+DEVICE_CONFIGS = {**ASTEROID.devices, **CONFIG.devices}
 SEED = 7
 
 
@@ -54,7 +58,7 @@ class Bench:
 
     def connect(self, name: str, **overrides: Any) -> Any:
         """The driver of ``name``, from sim.toml with ``overrides`` of its [devices.<name>] table."""
-        config = dataclasses.replace(CONFIG.devices[name], **overrides)
+        config = dataclasses.replace(DEVICE_CONFIGS[name], **overrides)
         device = open_device(name, config, CONFIG.transport, self.clock, connect=True)
         self.devices.append(device)
         return device
@@ -134,6 +138,7 @@ ICD_REFUSALS = {
     "anchor": ("deploy", {"mask": 16, "depth_m": 0.1}, "mask = 16 is outside the ICD range 1..15"),
     "drive": ("move", {"distance_m": 100.5, "speed_m_s": 0.1}, "distance_m = 100.5 m is outside"),
     "power": ("bus", {"index": 8, "on": 1}, "index = 8 is outside the ICD range 0..7"),
+    "hopper": ("hop", {"heading_rad": 0.0, "speed_m_s": 0.6, "elevation_rad": 0.7}, "speed_m_s = 0.6 m/s is outside"),
 }
 
 
@@ -155,6 +160,7 @@ LIMIT_REFUSALS = {
     "drive": ({}, "twist", {"v_m_s": -0.25, "omega_rad_s": 0.0}, "v_m_s = -0.25 m/s exceeds the configured limit"),
     "scoop": ({"max_dig_depth_m": 0.05}, "dig", {"depth_m": 0.08}, "exceeds the configured limit max_dig_depth_m"),
     "imu": ({"max_calibration_s": 5.0}, "calibrate", {"duration_s": 10.0}, "limit max_calibration_s = 5 s"),
+    "hopper": ({}, "hop", {"heading_rad": 0.0, "speed_m_s": 0.15, "elevation_rad": 0.7}, "max_hop_speed_m_s = 0.1"),
 }
 
 
@@ -162,7 +168,7 @@ LIMIT_REFUSALS = {
 def test_config_limits_refused_before_sending(bench: Bench, name: str):
     limits, command, args, message = LIMIT_REFUSALS[name]
     world = bench.build(name)
-    device = bench.connect(name, limits={**CONFIG.devices[name].limits, **limits})
+    device = bench.connect(name, limits={**DEVICE_CONFIGS[name].limits, **limits})
     with pytest.raises(CommandError, match=message):
         device.command(command, **args)
     world.device(name).assert_not_received(command)
@@ -211,13 +217,14 @@ TOGGLES: dict[str, tuple[str, Callable[[Any, int], Any]]] = {
     "scoop": ("set_deadman", lambda d, i: d.command("set_deadman", timeout_ms=1000 + i)),
     "imu": ("set_deadman", lambda d, i: d.command("set_deadman", timeout_ms=1000 + i)),
     "anchor": ("set_deadman", lambda d, i: d.command("set_deadman", timeout_ms=1000 + i)),
+    "hopper": ("set_deadman", lambda d, i: d.command("set_deadman", timeout_ms=1000 + i)),
 }
 
 
 @pytest.mark.parametrize("name", DEVICE_NAMES)
 def test_lossy_line_executes_each_command_exactly_once(bench: Bench, name: str):
     world = bench.build(name)
-    device = bench.connect(name, limits=CONFIG.devices[name].limits)
+    device = bench.connect(name, limits=DEVICE_CONFIGS[name].limits)
     device.transport.retries = 8
     command, toggle = TOGGLES[name]
     before = len(world.device(name).received(command))
@@ -246,7 +253,7 @@ ACTUATE: dict[str, Callable[[Any], Any]] = {
 @pytest.mark.parametrize("name", sorted(ACTUATE))
 def test_heartbeats_keep_an_idle_host_from_tripping_the_deadman(bench: Bench, name: str):
     world = bench.build(name)
-    device = bench.connect(name, deadman_s=0.3, limits=CONFIG.devices[name].limits)
+    device = bench.connect(name, deadman_s=0.3, limits=DEVICE_CONFIGS[name].limits)
     firmware = world.device(name)
     ACTUATE[name](device)
     bench.run(3.0)  # ten dead-man timeouts, no command: only the driver's heartbeats
@@ -265,7 +272,7 @@ def test_heartbeats_keep_an_idle_host_from_tripping_the_deadman(bench: Bench, na
 def test_unpowered_bus_nacks_actuation(bench: Bench, name: str):
     world = bench.build(name, "power")
     power = bench.connect("power")
-    device = bench.connect(name, limits=CONFIG.devices[name].limits)
+    device = bench.connect(name, limits=DEVICE_CONFIGS[name].limits)
     power.bus(name, False)
     bench.run(0.5)
     assert power.telemetry.bus_on[name] is False
@@ -604,3 +611,27 @@ def test_the_world_steps_finely_only_while_something_works_and_trips_the_dead_ma
     bench.clock.advance(0.5)
     world.sync()
     assert world.version - version >= 0.5 / world.step_s  # working: fine steps
+
+
+def test_hopper_driver_hops_on_the_asteroid_and_reports_a_tumble(bench: Bench):
+    """The typed hopper driver over real bytes: a hop ends settled, a bad landing ends FAULT with the
+    rover on its side until ``upright``."""
+    world = bench.build("hopper", body="asteroid")
+    hopper = bench.connect("hopper")
+    x0 = world.rover.x_m
+    motion = hopper.hop(0.0, 0.02, 0.7854)
+    assert bench.run_until(lambda: motion.done, 2000.0, step_s=0.5)
+    assert motion.completion == Completion.OK
+    bench.run(0.5)
+    assert hopper.telemetry.settled and hopper.telemetry.hops == 1
+    assert world.rover.x_m - x0 == pytest.approx(hopper.telemetry.hop_m, rel=0.2)
+    world.inject("hopper", "bad_landing")
+    motion = hopper.hop(3.1416, 0.02, 0.7854)
+    assert bench.run_until(lambda: motion.done, 2000.0, step_s=0.5)
+    bench.run(0.5)
+    assert motion.completion == Completion.FAULT and "tumbled" in hopper.telemetry.faults
+    assert not hopper.telemetry.settled
+    righting = hopper.upright()
+    assert bench.run_until(lambda: righting.done, 60.0) and righting.completion == Completion.OK
+    bench.run(0.5)
+    assert hopper.telemetry.upright == 1 and hopper.telemetry.faults == ()

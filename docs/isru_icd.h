@@ -126,7 +126,7 @@ typedef struct __attribute__((packed)) {
 
 /* ---- drill: Rotary-percussive auger drill: rotation, feed axis and percussion. */
 #define ICD_ADDRESS_DRILL 0x01u
-#define ICD_HASH_DRILL 0xECB6DBCFu
+#define ICD_HASH_DRILL 0xF5DC72B8u
 #define ICD_DRILL_CMD_SPIN 0x10u /* Set the auger speed (0 stops rotation). */
 #define ICD_DRILL_CMD_FEED 0x11u /* Advance the auger to depth_m at rate_m_s; completes at the depth or on a stall. (motion) */
 #define ICD_DRILL_CMD_RETRACT 0x12u /* Withdraw the auger to depth 0 at rate_m_s. (motion) */
@@ -170,7 +170,7 @@ typedef struct __attribute__((packed)) {
     float bit_temp_K; /* bit temperature [K] */
     float wob_N; /* weight on bit [N] */
     float cuttings_kg; /* cuttings brought up since the last retract [kg] */
-    float volatiles_ice_fraction; /* ice mass fraction of the cuttings, from the downhole volatiles sensor [1] */
+    float volatiles_ice_fraction; /* ice mass fraction of the cuttings, from the downhole volatiles sensor [1] range 0..1 */
     uint8_t percussion; /* 1 when the hammer is on [bool] */
 } icd_drill_telemetry_t;
 
@@ -216,7 +216,7 @@ typedef struct __attribute__((packed)) {
 
 /* ---- extractor: Thermal water extractor: sealed chamber, heater, vent and a cold trap feeding a water tank. */
 #define ICD_ADDRESS_EXTRACTOR 0x03u
-#define ICD_HASH_EXTRACTOR 0x45EDE8B3u
+#define ICD_HASH_EXTRACTOR 0xA410A5ACu
 #define ICD_EXTRACTOR_CMD_LID 0x10u /* Seal (1) or open (0) the chamber lid; regolith is accepted only with the lid open. (motion) */
 #define ICD_EXTRACTOR_CMD_HEATER_POWER 0x11u /* Drive the heater open-loop at watts (0 = off). */
 #define ICD_EXTRACTOR_CMD_HEATER_SETPOINT 0x12u /* Regulate the chamber to kelvin with the heater (0 = off). */
@@ -264,7 +264,7 @@ typedef struct __attribute__((packed)) {
     float water_kg; /* water in the cold trap [kg] */
     float tank_kg; /* water in the tank [kg] */
     float heater_energy_J; /* heater energy since the chamber was last loaded [J] */
-    uint8_t lid; /* 0 open, 1 sealed, 2 moving [enum] */
+    uint8_t lid; /* 0 open, 1 sealed, 2 moving [enum] range 0..2 */
     uint8_t vent; /* 1 when the vent is open [bool] */
 } icd_extractor_telemetry_t;
 
@@ -342,7 +342,7 @@ typedef struct __attribute__((packed)) {
 
 /* ---- drive: Skid-steer wheel drive with odometry. */
 #define ICD_ADDRESS_DRIVE 0x06u
-#define ICD_HASH_DRIVE 0xDB2452EEu
+#define ICD_HASH_DRIVE 0xB1CE28F9u
 #define ICD_DRIVE_CMD_WHEELS 0x10u /* Set left and right wheel ground speeds. */
 #define ICD_DRIVE_CMD_TWIST 0x11u /* Set body speed and turn rate. */
 #define ICD_DRIVE_CMD_MOVE 0x12u /* Drive straight for distance_m at speed_m_s, then stop. (motion) */
@@ -384,13 +384,13 @@ typedef struct __attribute__((packed)) {
     float omega_rad_s; /* measured turn rate [rad/s] */
     float current_left_A; /* left motor current [A] */
     float current_right_A; /* right motor current [A] */
-    float slip; /* slip ratio estimate, 0..1 [1] */
+    float slip; /* slip ratio estimate, 0..1 [1] range 0..1 */
     float odometer_m; /* distance driven since boot [m] */
 } icd_drive_telemetry_t;
 
 /* ---- power: Battery, solar array and 8 switched load buses: avionics, drill, scoop, extractor, anchor, drive, imu, comms. */
 #define ICD_ADDRESS_POWER 0x07u
-#define ICD_HASH_POWER 0xEB1483C4u
+#define ICD_HASH_POWER 0x0FDF64B3u
 #define ICD_POWER_CMD_BUS 0x10u /* Switch bus index on (1) or off (0). */
 typedef struct __attribute__((packed)) {
     uint8_t index; /* bus index (see the bus list) range 0..7 */
@@ -409,7 +409,7 @@ typedef struct __attribute__((packed)) {
     uint32_t uptime_ms; /* time since the device booted, wrapping at 2^32 [ms] */
     float battery_V; /* battery voltage [V] */
     float battery_A; /* battery current, positive discharging [A] */
-    float soc; /* state of charge, 0..1 [1] */
+    float soc; /* state of charge, 0..1 [1] range 0..1 */
     float solar_W; /* solar array input [W] */
     float load_W; /* total load [W] */
     float avionics_W; /* avionics bus load [W] */

@@ -103,10 +103,10 @@ class MissionConfig:
     hop_elevation_rad: float = setting(0.7854, lo=0.1, hi=1.4, unit="rad", doc="hop launch elevation")
     hop_leg_max_m: float = setting(12.0, lo=0.5, hi=100.0, unit="m", doc="longest single hop aimed for")
     hop_aim_share: float = setting(
-        0.8, lo=0.3, hi=1.0, doc="share of the distance the first arc is aimed for (bounces carry the rover on)"
+        0.8, lo=0.3, hi=1.0, unit="1", doc="share of the distance the first arc is aimed for (bounces carry it on)"
     )
     hop_lost_arcs: float = setting(
-        3.0, lo=1.5, hi=20.0, doc="airborne this many times the arc's time of flight: the rover is lost"
+        3.0, lo=1.5, hi=20.0, unit="1", doc="airborne this many times the arc's time of flight: the rover is lost"
     )
     motion_timeout_s: float = setting(1800.0, lo=1.0, hi=86_400.0, unit="s", doc="longest single motion")
     restart_policy: str = setting("hold", choices=("hold", "resume"), unit="enum", doc="after a crash: hold or resume")

@@ -84,8 +84,7 @@ class Device(Generic[TT]):
         self.silence_timeout_s = self.base_silence_s = silence_timeout_s
         self.event_resend_s = event_resend_s
         self._limits = OperatingLimits(self.name, self.LIMITS, limits or {})
-        #: Configured limit values by name, in each limit's unit.
-        self.limits: dict[str, float] = self._limits.values
+        self.limits: dict[str, float] = self._limits.values  #: Configured limits by name, in their units.
         self.wait_slice_s = 0.01  #: Seconds :meth:`Motion.wait` sleeps between polls.
         self.identity: Identity | None = None
         self._events = EventQueue(self.name, event_history, self._lock)

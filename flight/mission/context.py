@@ -29,6 +29,11 @@ class MissionFailure(FlightError):
     """An activity could not go on; the machine goes to SAFE with this reason."""
 
 
+class UnrecoverableFailure(MissionFailure):
+    """An activity failed in a way no retry mends and the hardware must be made safe (a rover lost off the
+    surface, a seized hopper flywheel): the recovery ladder goes straight to SAFE."""
+
+
 class Phase(Protocol):
     """A top-level state's work: an activity factory for each of its leaves."""
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Generator
 
-from flight.mission.context import MissionContext, MissionFailure
+from flight.mission.context import MissionContext, MissionFailure, UnrecoverableFailure
 from flight.mission.motion import require, wait
 from hal.icd import Completion
 from hal.motion import Motion
@@ -73,14 +73,14 @@ def hop(ctx: MissionContext, heading_rad: float, speed_m_s: float) -> Generator[
             ctx.events.info("mission", "hop", f"hopped {ctx.get('hopper.hop_m'):.1f} m at {speed_m_s * 100:.1f} cm/s")
             return
         if completion == Completion.FAULT and "lost" in faults:
-            raise MissionFailure("rover lost: the hopper reports it off the surface (no landing)")
+            raise UnrecoverableFailure("rover lost: the hopper reports it off the surface (no landing)")
         if completion == Completion.FAULT and "tumbled" in faults:
             ctx.events.warning("mission", "hop_tumbled", "landed on its side; righting")
             yield from _upright(ctx)
             ctx.events.info("mission", "hop", f"hopped {ctx.get('hopper.hop_m'):.1f} m (landed on its side, righted)")
             return
         if "flywheel_stuck" in faults:
-            raise MissionFailure("hopper flywheel stuck: the rover cannot move")
+            raise UnrecoverableFailure("hopper flywheel stuck: the rover cannot move")
         ctx.events.warning(
             "mission", "hop_failed", f"launch {attempt} ended {completion.name} ({','.join(faults) or 'no fault'})"
         )
@@ -103,7 +103,7 @@ def _flight(ctx: MissionContext, heading_rad: float, speed_m_s: float) -> Genera
         if result.lost_reason is not None:
             raise MissionFailure(f"hopper.hop: link lost during the hop ({result.lost_reason})")
         if ctx.now() > deadline:
-            raise MissionFailure(
+            raise UnrecoverableFailure(
                 f"rover lost: no landing {ctx.now() - start:.0f} s after a launch whose arc lasts {arc_s:.0f} s "
                 f"(height {ctx.get('hopper.height_m'):.1f} m)"
             )

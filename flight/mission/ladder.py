@@ -17,7 +17,7 @@ in a fault, a command refused, a device that stopped answering) is classified he
 from __future__ import annotations
 
 from flight.errors import CommandRejected
-from flight.mission.context import MissionContext
+from flight.mission.context import MissionContext, UnrecoverableFailure
 from flight.mission.readiness import needed_by
 from hal.errors import HalError
 
@@ -26,9 +26,14 @@ STEP_RETRIES = 1
 
 
 def needs_safe(exc: Exception, acting: frozenset[str]) -> bool:
-    """The failure means the hardware is unsafe to work with: an interlock refused the step, or one is
-    enforcing itself on the hardware now (``acting``: a heater that did not switch off has had its bus cut)."""
-    return bool(acting) or (isinstance(exc, CommandRejected) and exc.reason.startswith("interlock:"))
+    """The failure means the hardware is unsafe to work with: an interlock refused the step, one is enforcing
+    itself on the hardware now (``acting``: a heater that did not switch off has had its bus cut), or the
+    activity says no retry can mend it (:class:`UnrecoverableFailure`: a rover lost, a seized flywheel)."""
+    return (
+        bool(acting)
+        or isinstance(exc, UnrecoverableFailure)
+        or (isinstance(exc, CommandRejected) and exc.reason.startswith("interlock:"))
+    )
 
 
 class StepRetries:

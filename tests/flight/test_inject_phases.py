@@ -74,12 +74,16 @@ def _faults(device: str, kind: str) -> list[tuple[float, str, str, dict[str, Any
     return [(0.0, device, kind, PARAMS.get(kind, {}))]
 
 
+#: The lunar rover's devices (the embedded default); the hopper's faults are tests/flight/test_asteroid.py's.
+ROVER_DEVICES = tuple(name for name in DEVICES if name != "hopper")
+
+
 def matrix() -> list[tuple[str, str, str]]:
     """(phase, device, kind) for every kind each device accepts, in the phases it can act in."""
     cases = []
     for phase, (leaf, _) in PHASES.items():
         commanded = {*needed_by(leaf), "power"}
-        for device in DEVICES:
+        for device in ROVER_DEVICES:
             for kind in fault_kinds(device):
                 if kind not in GENERIC or device in commanded:
                     cases.append((phase, device, kind))
@@ -130,7 +134,7 @@ def run_case(phase: str, device: str, kind: str) -> None:
 
 def test_the_matrix_covers_every_kind_inject_accepts() -> None:
     covered = {(device, kind) for _, device, kind in matrix()}
-    assert covered == {(device, kind) for device in DEVICES for kind in fault_kinds(device)}
+    assert covered == {(device, kind) for device in ROVER_DEVICES for kind in fault_kinds(device)}
     assert {phase for phase, _, _ in matrix()} == set(PHASES)
 
 

@@ -98,9 +98,9 @@ def test_adding_a_device_is_adding_an_entry() -> None:
     raw = copy.deepcopy(RAW)
     raw["devices"].append(
         {
-            "name": "hopper",
-            "address": 0x08,
-            "doc": "Asteroid hopper.",
+            "name": "lander",
+            "address": 0x09,
+            "doc": "A second hopper.",
             "modes": ["idle", "hopping"],
             "faults": ["tilt", "deadman"],
             "telemetry": [{"name": "height_m", "type": "f32", "unit": "m", "doc": "height"}],
@@ -117,7 +117,7 @@ def test_adding_a_device_is_adding_an_entry() -> None:
             ],
         }
     )
-    hopper = next(d for d in build_definition(raw).devices if d.name == "hopper")
+    hopper = next(d for d in build_definition(raw).devices if d.name == "lander")
     assert hopper.command("hop").timeout({"impulse_Ns": 1.0}) == 7.0
     assert hopper.command("ack_event").id == 0x08  # the common commands come with it
     assert hopper.icd_hash not in {d.icd_hash for d in DEFINITION.devices}

@@ -553,24 +553,32 @@ def _thermal(
 
 
 def _cold_enough(
-    body: Body, model: _Regolith, kind: _Archetype, floor_T: float, slope: float, azimuth: float, illumination: float
-) -> tuple[float, _Thermal]:
+    body: Body,
+    model: _Regolith,
+    kind: _Archetype,
+    site: tuple[float, float, float, float],
+    draws: _ColumnDraws,
+) -> tuple[float, tuple[Layer, ...], float]:
     """The site's sunlight and :func:`_thermal` for it. An ice-bearing kind is a place where ice is stable
     within its ice-table range (Paige et al. 2010 and Siegler et al. 2016 map stability depths of 0-1 m
     over the polar cold traps); where the drawn slope faces the Sun so steeply that the drawn sunlight
     would warm the whole column past 110 K, the site is one that terrain shades more: its sunlight is
     lowered (in steps of a fifth, to full shadow at most) until ice is stable above the range's deepest
-    table."""
+    table and the column keeps ice in at least one layer. ``site`` is (floor temperature K, slope rad, slope
+    azimuth rad, sunlight 0..1); returns the sunlight, the column's layers and its ice table (m)."""
+    floor_T, slope, azimuth, illumination = site
     thermal = _thermal(body, model, floor_T, slope, azimuth, illumination)
+    layers, table = _column(model, draws, thermal)
     if kind.ice_fraction[1] <= 0.0:
-        return illumination, thermal
+        return illumination, layers, table
     lit = illumination
     for scale in (0.8, 0.6, 0.4, 0.2, 0.0):
-        if thermal.stable_below_m <= kind.ice_table_m[1]:
+        if thermal.stable_below_m <= kind.ice_table_m[1] and math.isfinite(table):
             break
         lit = round(illumination * scale, 4)
         thermal = _thermal(body, model, floor_T, slope, azimuth, lit)
-    return lit, thermal
+        layers, table = _column(model, draws, thermal)
+    return lit, layers, table
 
 
 _STABILITY_PROBES_M = tuple(round(0.005 * i, 3) for i in range(0, 20)) + tuple(
@@ -598,8 +606,7 @@ def generate_sites(body: Body, seed: int, count: int = 5, spacing_m: float = 20.
         azimuth = float(rng.uniform(-math.pi, math.pi))
         illumination = _draw(rng, kind.illumination)
         soil = _draw(rng, kind.soil_factor)
-        illumination, thermal = _cold_enough(body, model, kind, floor_T, slope, azimuth, illumination)
-        layers, table = _column(model, draws, thermal)
+        illumination, layers, table = _cold_enough(body, model, kind, (floor_T, slope, azimuth, illumination), draws)
         sites.append(
             Site(
                 index=index,

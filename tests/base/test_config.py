@@ -84,14 +84,14 @@ BROKEN = [
     pytest.param(
         '[clock]\nmode = "fast"\n',
         "clock.mode",
-        "one of ['real', 'scaled', 'virtual']",
+        "one of ['real', 'scaled', 'paced', 'virtual']",
         "str 'fast'",
         id="bad-choice",
     ),
     pytest.param(
         '[devices.laser]\nport = "sim://laser"\n',
         "devices.laser",
-        "a device name among ['anchor', 'drill', 'drive', 'extractor', 'imu', 'power', 'scoop']",
+        "a device name among ['anchor', 'drill', 'drive', 'extractor', 'hopper', 'imu', 'power', 'scoop']",
         "'laser'",
         id="unknown-device",
     ),

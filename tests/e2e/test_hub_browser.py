@@ -284,8 +284,7 @@ def test_two_browsers_see_the_same_alarms_through_one_flight_session(hub: Hub) -
     card = f"//div[contains(@class, 'q-card')][.//*[normalize-space(text())='{BATTERY_CHANNEL}']]"
     hub.operator.wait(  # found and clicked in one try: the board may redraw the card in between
         lambda: (
-            hub.operator.driver.find_element(By.XPATH, card + "//button[.//span[text()='Acknowledge']]").click()
-            or True
+            hub.operator.driver.find_element(By.XPATH, card + "//button[.//span[text()='Acknowledge']]").click() or True
         ),
         "the acknowledge button",
     )

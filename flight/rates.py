@@ -100,10 +100,6 @@ class RateGovernor:
                 busy.add(name)
         return busy
 
-    def working(self) -> bool:
-        """True while any device works (:meth:`workers`)."""
-        return bool(self.workers())
-
     def before_actuation(self, device: str, command: str) -> None:
         """A command is about to go to ``device``: make the rates active first unless it cannot start work."""
         if not self.enabled or command in STOPPING_COMMANDS or (device, command) in QUIET_COMMANDS:

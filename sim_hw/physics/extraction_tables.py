@@ -7,11 +7,10 @@ markers. ``tests/sim_hw/test_extraction_tables.py`` fails if the document's tabl
 
 from __future__ import annotations
 
-import argparse
 import sys
-from pathlib import Path
 
 from sim_hw.physics import extraction_lab as lab
+from sim_hw.physics.doc_sections import section_in, section_main
 from sim_hw.physics.thermal import ExtractionChamber, StepInputs
 
 BEGIN, END = "<!-- extraction-tables:begin -->", "<!-- extraction-tables:end -->"
@@ -109,26 +108,18 @@ def render() -> str:
 
 def tables_in(text: str) -> str:
     """The tables (with their markers) found in a document's ``text``; '' if there are none."""
-    start, end = text.find(BEGIN), text.find(END)
-    return text[start : end + len(END)] if start >= 0 and end > start else ""
+    return section_in(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the tables, or write them into a document between their markers."""
-    parser = argparse.ArgumentParser(prog="python -m sim_hw.physics.extraction_tables")
-    parser.add_argument("--write", type=Path, help="document whose tables to replace (docs/sim/extraction.md)")
-    args = parser.parse_args(argv)
-    tables = render()
-    if args.write is None:
-        print(tables)
-        return 0
-    text = args.write.read_text(encoding="utf-8")
-    old = tables_in(text)
-    if not old:
-        print(f"{args.write}: no {BEGIN} ... {END} markers", file=sys.stderr)
-        return 1
-    args.write.write_text(text.replace(old, tables), encoding="utf-8")
-    return 0
+    return section_main(
+        argv,
+        "python -m sim_hw.physics.extraction_tables",
+        "document whose tables to replace (docs/sim/extraction.md)",
+        render,
+        (BEGIN, END),
+    )
 
 
 if __name__ == "__main__":

@@ -7,18 +7,17 @@ fails if the table in the document is stale or a row is out of its band.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import functools
 import math
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from sim_hw import regolith_thermal as rt
 from sim_hw.physics import drilling_lab as drill
 from sim_hw.physics import extraction_lab as lab
+from sim_hw.physics.doc_sections import section_in, section_main
 
 BEGIN, END = "<!-- validation:begin -->", "<!-- validation:end -->"
 HAYNE = "Hayne et al. 2017, JGR Planets 122, table A2"
@@ -122,27 +121,19 @@ def render() -> str:
 
 
 def table_in(text: str) -> str:
-    """The validation table (with its markers) found in a document's ``text``; '' if there is none."""
-    start, end = text.find(BEGIN), text.find(END)
-    return text[start : end + len(END)] if start >= 0 and end > start else ""
+    """The table (with its markers) found in a document's ``text``; '' if there is none."""
+    return section_in(text, BEGIN, END)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Print the table, or write it into a document between its markers."""
-    parser = argparse.ArgumentParser(prog="python -m sim_hw.physics.validation")
-    parser.add_argument("--write", type=Path, help="document whose table to replace (e.g. docs/sim.md)")
-    args = parser.parse_args(argv)
-    table = render()
-    if args.write is None:
-        print(table)
-        return 0
-    text = args.write.read_text(encoding="utf-8")
-    old = table_in(text)
-    if not old:
-        print(f"{args.write}: no {BEGIN} ... {END} markers", file=sys.stderr)
-        return 1
-    args.write.write_text(text.replace(old, table), encoding="utf-8")
-    return 0
+    return section_main(
+        argv,
+        "python -m sim_hw.physics.validation",
+        "document whose table to replace (e.g. docs/sim.md)",
+        render,
+        (BEGIN, END),
+    )
 
 
 if __name__ == "__main__":

@@ -147,6 +147,7 @@ class FlightApp:
         )
         self.rates = RateGovernor(self.executive, self.rig, self.events, clock, rates)
         self.interlocks.before_actuation = self.rates.before_actuation
+        self.rates.retimed = self.fdir.stream_period
         self.table.define_many(self.rates.channels())
         self.executive.add_task("control", "rig", self.rig.poll)
         self.executive.add_task("control", "interlocks", self.interlocks.enforce)

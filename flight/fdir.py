@@ -104,18 +104,21 @@ class Watchpoint:
             return False
         return None
 
-    def evaluate(self, telemetry: TelemetryTable, now: float, since: float) -> WatchState:
+    def evaluate(self, telemetry: TelemetryTable, now: float, since: float, floor_s: float = 0.0) -> WatchState:
         """Compare the channel's latest value; ``now`` and ``since`` (when checking began) are epoch s.
 
-        A channel never seen is stale once ``stale_s`` has passed since checking began. A stale or
+        The channel is stale when older than ``max(stale_s, floor_s)``: ``floor_s`` (s) is what the
+        channel's device stream allows at its present period (see :meth:`FaultProtection.stream_period`).
+        A channel never seen is stale once that limit has passed since checking began. A stale or
         erroneous sample breaks the run of consecutive true comparisons.
         """
+        limit = max(self.stale_s, floor_s)
         age = telemetry.age(self.channel, now)
         if math.isinf(age):
             age = now - since
-            if age <= self.stale_s:
+            if age <= limit:
                 return self._set(WatchState.UNKNOWN)
-        if age > self.stale_s:
+        if age > limit:
             self.consecutive = 0
             return self._set(WatchState.STALE)
         value = telemetry.get(self.channel)
@@ -236,6 +239,8 @@ class FaultProtection:
         self.responder = responder
         self.ticks = 0
         self._since: float | None = None
+        #: Per device (channel prefix), the least staleness limit its present streaming period allows (s).
+        self._floors: dict[str, float] = {}
 
     @classmethod
     def from_config(
@@ -252,6 +257,20 @@ class FaultProtection:
         ]
         return cls(watchpoints, actionpoints, telemetry, events, clock, responder)
 
+    def stream_period(self, device: str, period_s: float) -> None:
+        """``device`` now streams every ``period_s`` seconds (0: on request only).
+
+        A watchpoint on its channels is then stale only when older than two such periods (its own
+        ``stale_s`` if that is longer): a stream slowed on purpose (the quiet rates) is not a stale line,
+        while two missed samples in a row still are. At the device's own fast period the configured
+        ``stale_s`` governs, as before.
+        """
+        self._floors[device] = 2.0 * period_s if period_s > 0 else 0.0
+
+    def stale_limit(self, wp: Watchpoint) -> float:
+        """The staleness limit (s) in force for ``wp`` now."""
+        return max(wp.stale_s, self._floors.get(wp.channel.split(".", 1)[0], 0.0))
+
     # ------------------------------------------------------------------------------------- tick
     def tick(self, _now: float = 0.0) -> None:
         """Evaluate every watchpoint, then every actionpoint (the executive calls this each cycle).
@@ -264,7 +283,7 @@ class FaultProtection:
         self.ticks += 1
         for wp in self.watchpoints.values():
             before = wp.state
-            after = wp.evaluate(self.telemetry_table, now, self._since)
+            after = wp.evaluate(self.telemetry_table, now, self._since, self.stale_limit(wp))
             if after is not before:
                 self._report_watch(wp, before, after, now)
         for ap in self.actionpoints.values():
@@ -281,7 +300,7 @@ class FaultProtection:
             self.events.warning(
                 SOURCE,
                 "watchpoint_stale",
-                f"watchpoint {wp.name}: {wp.channel} is stale ({found}; limit {wp.stale_s:g} s)",
+                f"watchpoint {wp.name}: {wp.channel} is stale ({found}; limit {self.stale_limit(wp):g} s)",
                 watchpoint=wp.name,
                 channel=wp.channel,
             )

@@ -25,6 +25,7 @@ simulated time jump: half a second per control tick instead of twenty millisecon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from base.clock import Clock
@@ -71,6 +72,8 @@ class RateGovernor:
         self.enabled = rates.adaptive
         self.profile = ACTIVE
         self.switches = 0
+        #: Told ``(device, period_s)`` after each device is retimed (fault protection's staleness limits).
+        self.retimed: Callable[[str, float], None] | None = None
         #: Devices streaming at their own (active) period.
         self._fast: set[str] = set(rig.devices)
         self._still_since: float | None = None
@@ -156,6 +159,9 @@ class RateGovernor:
                 device.retime(period, deadman)
             except HalError as exc:  # the device keeps its old rates; its link supervision reports the cause
                 failed.append(f"{name}: {exc}")
+                continue
+            if self.retimed is not None:
+                self.retimed(name, period)
         self._fast = fast
         if failed:
             self.events.warning("rates", "retime_failed", "; ".join(failed))

@@ -154,6 +154,25 @@ def test_stale_exactly_after_stale_s(table, clock) -> None:
     assert wp.evaluate(table, clock.now(), 0.0) is WatchState.STALE
 
 
+def test_a_stream_slowed_on_purpose_is_not_stale_but_two_missed_samples_are(table, events, clock, responses) -> None:
+    fp = build(ONE_WATCH, table, events, clock, responses)
+    fp.stream_period("extractor", 1.0)  # the quiet rates: one sample a second against stale_s = 1 s
+    for _ in range(5):  # a sample every 1.5 s: late, but within two periods
+        step(fp, table, clock, {"extractor.chamber_temp_K": 300.0}, dt=1.5)
+    assert fp.watchpoints["hot"].state is WatchState.FALSE
+    assert not named(events, "watchpoint_stale")
+    clock.advance(2.1)
+    fp.tick()
+    assert fp.watchpoints["hot"].state is WatchState.STALE
+    assert "limit 2 s" in named(events, "watchpoint_stale")[0].message
+    fp.stream_period("extractor", 0.1)  # back at the fast period: the configured stale_s governs again
+    step(fp, table, clock, {"extractor.chamber_temp_K": 300.0})
+    clock.advance(1.05)
+    fp.tick()
+    assert fp.stale_limit(fp.watchpoints["hot"]) == 1.0
+    assert fp.watchpoints["hot"].state is WatchState.STALE
+
+
 def test_never_seen_channel_is_unknown_then_stale(table, events, clock, responses) -> None:
     fp = build(ONE_WATCH, table, events, clock, responses)
     fp.tick()

@@ -45,6 +45,10 @@ def test_a_still_rover_goes_quiet_on_the_devices_and_in_the_loop(stack):
     assert drill.deadman_s == rates.quiet_deadman_s
     assert drill.silence_timeout_s >= 3 * rates.quiet_device_period_s
     assert app.table.get("rates.profile") == QUIET
+    # the slower streams widen fault protection's staleness limits: a quiet minute raises no stale watchpoint
+    app.executive.run(duration_s=60.0)
+    assert app.fdir.stale_limit(app.fdir.watchpoints["roll_rate_pos"]) == 2 * rates.quiet_device_period_s
+    assert not [e for e in app.events.recent if e.name == "watchpoint_stale"]
 
 
 def test_work_gets_the_active_rates_before_its_command_leaves(stack):

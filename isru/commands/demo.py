@@ -38,6 +38,11 @@ FAULT_HELP = (
 )
 
 
+#: Headless: simulated hours allowed per cycle asked for before the run gives up (a lunar cycle that waits out
+#: a long shadow can take days; a 20-cycle campaign gets 40 days).
+HOURS_PER_CYCLE = 48.0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the ``demo`` subcommand."""
     parser = subparsers.add_parser(
@@ -62,7 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--ledger-export", metavar="DIR", help="headless: write the ledger bundle of the run's signed records to DIR"
     )
     parser.add_argument(
-        "--max-sim-hours", type=float, default=48.0, help="give up after this much simulated time (headless)"
+        "--max-sim-hours",
+        type=float,
+        help=f"give up after this much simulated time (headless; default {HOURS_PER_CYCLE:g} h per cycle asked for)",
     )
     parser.set_defaults(func=run)
 
@@ -161,8 +168,17 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         if status.stage.value == "failed":
             print(f"isru demo: mission.start failed: {status.reason} {status.message}", file=sys.stderr)
             return 1
-        limit = sim0 + args.max_sim_hours * 3600.0
-        app.executive.run(until=lambda: app.mission.state in ("idle", "safe") or clock.monotonic() > limit)
+        hours = args.max_sim_hours if args.max_sim_hours is not None else HOURS_PER_CYCLE * args.cycles
+        if not hours > 0:
+            print(f"isru demo: --max-sim-hours must be > 0, found {hours:g}", file=sys.stderr)
+            return 2
+        limit = sim0 + hours * 3600.0
+        reported = _CycleReporter(app, args.cycles, clock.monotonic, wall.monotonic)
+        app.executive.run(
+            until=lambda: reported() or app.mission.state in ("idle", "safe") or clock.monotonic() > limit
+        )
+        if clock.monotonic() > limit:
+            print(f"isru demo: stopped at the simulated-time limit ({hours:g} h)", file=sys.stderr)
         summary = _summary(app, world, clock.monotonic() - sim0, wall.monotonic() - wall0, args)
         if args.ledger_export:
             summary["ledger_export"] = ledger.export(args.ledger_export)
@@ -172,6 +188,32 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         uninstall_world()
     _print_summary(summary, args.json)
     return 0 if summary["cycles_completed"] >= args.cycles else 1
+
+
+class _CycleReporter:
+    """Prints one line to standard error as each cycle closes (the JSON summary waits for the end)."""
+
+    def __init__(self, app: Any, cycles: int, sim_now: Any, wall_now: Any) -> None:
+        self._campaign = app.mission.campaign
+        self._cycles = cycles
+        self._sim_now, self._wall_now = sim_now, wall_now
+        self._sim0, self._wall0 = sim_now(), wall_now()
+        self._seen = 0
+
+    def __call__(self) -> bool:
+        """Report any newly closed cycle; always False (never ends the run itself)."""
+        records = self._campaign.cycles
+        while self._seen < len(records):
+            c = records[self._seen]
+            self._seen += 1
+            print(
+                f"isru demo: cycle {c['cycle']}/{self._cycles} closed: {c['water_kg']:.3f} kg water, "
+                f"min SOC {c['min_soc']:.0%}, recoveries {c['recoveries'] or 'none'}; "
+                f"{self._sim_now() - self._sim0:.0f} s simulated in {self._wall_now() - self._wall0:.0f} s",
+                file=sys.stderr,
+                flush=True,
+            )
+        return False
 
 
 def _sim_ports(config: Any, world: Any) -> Any:

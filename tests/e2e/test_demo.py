@@ -38,6 +38,7 @@ def test_help_documents_the_options() -> None:
         (["--inject", "drill.stall@soon"], "not a number"),
         (["--inject", "nodevice.stall", "--headless"], "nodevice"),
         (["--headless", "--cycles", "0"], "--cycles"),
+        (["--headless", "--max-sim-hours", "0"], "--max-sim-hours must be > 0"),
         (["--inject", "drill.stal"], "expected one of"),
         (["--inject", "drill.corrupt:rate=2"], "0..1"),
         (["--inject", "extractor.nan:field=temp"], "chamber_temp_K"),
@@ -166,3 +167,4 @@ def test_headless_summary_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     assert cycle["time_s"]["working"] > 0.0 and set(cycle["time_s"]) == {"working", "recharging", "hibernating", "held"}
     first.pop("wall_seconds"), second.pop("wall_seconds")
     assert first == second
+    assert "isru demo: cycle 1/1 closed: " + f"{cycle['water_kg']:.3f} kg water" in runs[0].stderr

@@ -18,7 +18,12 @@ def bite(
 ) -> Generator[None, None, tuple[Completion, float]]:
     """Drill one bite of the hole to ``goal_m`` (m) and retract, the retract carrying the cuttings up the
     auger into the hopper; the deepest point reached is recorded in the progress (``hole_m``). Returns
-    how the feed ended and the feed rate (m/s) it ended at."""
+    how the feed ended and the feed rate (m/s) it ended at. A stall the drill reported since the last bite
+    (the auger seized while spinning up or out) makes this a stalled bite (``BLOCKED``, drill withdrawn):
+    the interlocks would refuse the spin, and the stall ladder is what clears and retries it."""
+    if stalled(ctx):
+        yield from drill_out(ctx)
+        return Completion.BLOCKED, rate_m_s
     ctx.io.command("drill", "spin", rpm=ctx.config.drill_rpm)
     if hammer:
         ctx.io.command("drill", "percussion", on=1)
@@ -27,6 +32,12 @@ def bite(
     yield from drill_out(ctx)  # the retract delivers the bite's cuttings to the hopper
     yield from wait(ctx, 1.0)
     return completion, rate_m_s
+
+
+def stalled(ctx: MissionContext) -> bool:
+    """The drill reports a stall now (its latest snapshot; a ``clear_fault`` refreshes it at once)."""
+    snapshot = ctx.io.rig.device("drill").telemetry
+    return snapshot is not None and "stall" in snapshot.faults
 
 
 def feed(ctx: MissionContext, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:

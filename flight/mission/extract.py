@@ -11,6 +11,10 @@ from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
 from flight.mission.motion import require, wait
 from hal.icd import Completion
 
+#: A hole that ends (stalls, refusal) with the hopper under this share of ``hopper_target_kg`` is a short
+#: batch: heating it would cost a whole heat for a few grams, so another hole fills it first (once a cycle).
+SHORT_BATCH_SHARE = 0.5
+
 #: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
 #: declared stale or failed and the mission holds for the ground.
 STALE_BITES = 2
@@ -89,7 +93,38 @@ class Extract:
         summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
         if loaded <= 0.0 and progress.hole_m >= deepest - 0.01:
             return (yield from self._no_cuttings(deepest, summary, outcome))
+        if self._short_batch(loaded, deepest):
+            progress.topped_up_cycle = progress.cycle
+            ctx.events.warning(
+                "mission",
+                "batch_short",
+                f"{summary}; {outcome}: under {SHORT_BATCH_SHARE:.0%} of the {cfg.hopper_target_kg:g} kg batch, "
+                "another hole fills it before heating",
+            )
+            return (yield from self._next_hole(deepest))
         return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _short_batch(self, loaded_kg: float, deepest: float) -> bool:
+        """The hole ended with ``loaded_kg`` in the hopper, well short of the batch, where the scoop cannot
+        top it up, another hole or site is left, and this cycle has not topped up yet."""
+        ctx = self._ctx
+        progress = ctx.progress
+        if progress.hole_m < deepest - 0.01 or loaded_kg >= SHORT_BATCH_SHARE * ctx.config.hopper_target_kg:
+            return False
+        if progress.topped_up_cycle == progress.cycle or self._scoopable():
+            return False
+        return progress.hole_offset + 1 < ctx.config.holes_per_site or bool(self._later_sites())
+
+    def _scoopable(self) -> bool:
+        """The scoop can fill the hopper here: loose ground, icy near the surface."""
+        probe = self._ctx.progress.site_probe()
+        return not probe.get("cemented", 0.0) and probe.get("ice_top", 0.0) >= self._ctx.config.scoop_min_ice_fraction
+
+    def _later_sites(self) -> list[int]:
+        """Sites holding water ranked below the present one, best first."""
+        progress = self._ctx.progress
+        ranked = [i for i in sorted(progress.scores, key=lambda i: -progress.scores[i]) if progress.scores[i] > 0]
+        return ranked[ranked.index(progress.site) + 1 :] if progress.site in ranked else []
 
     def _stalled(self, completion: Completion, deepest: float) -> str:
         """The stall ladder's first rungs, after a stalled bite (the bite has withdrawn the drill): clear the
@@ -117,8 +152,7 @@ class Extract:
         ctx = self._ctx
         progress = ctx.progress
         probe = progress.site_probe()
-        scoopable = not probe.get("cemented", 0.0) and probe.get("ice_top", 0.0) >= ctx.config.scoop_min_ice_fraction
-        if progress.stalled_holes and (scoopable or not probe):
+        if progress.stalled_holes and (self._scoopable() or not probe):
             ctx.events.error("mission", "drilling_abandoned", f"gave up drilling ({outcome}): scooping instead")
             return "drilled", f"{summary}; {outcome}; scooping instead"
         if progress.stalled_holes >= 2:
@@ -139,8 +173,7 @@ class Extract:
         progress.hole_m = 0.0
         if progress.hole_offset < ctx.config.holes_per_site:
             return "exhausted", f"hole worked out at {deepest:.2f} m; moving to hole {progress.hole_offset + 1}"
-        ranked = [i for i in sorted(progress.scores, key=lambda i: -progress.scores[i]) if progress.scores[i] > 0]
-        later = ranked[ranked.index(progress.site) + 1 :] if progress.site in ranked else []
+        later = self._later_sites()
         if not later:
             raise MissionFailure(f"site {progress.site} is worked out and no other site holds water")
         progress.site, progress.hole_offset, progress.hole_site = later[0], 0, later[0]

@@ -50,8 +50,8 @@ from hal.errors import HalError
 #: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
 RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
 #: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
-#: for the scoop, a drive to the sun to recharge.
-RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away")
+#: for the scoop, a drive to the sun to recharge, a short batch topped up from another hole.
+RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away", "batch_short")
 
 
 class Mission:

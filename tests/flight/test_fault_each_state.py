@@ -104,14 +104,14 @@ CASES = {
 }
 
 
-def build(case: Case) -> tuple[FlightApp, SimWorld, VirtualClock]:
-    """The flight segment with a short mission: one cycle, a shallow hole, a small batch."""
+def build(case: Case, **mission: Any) -> tuple[FlightApp, SimWorld, VirtualClock]:
+    """The flight segment with a short mission: one cycle, a shallow hole, a small batch (``mission``
+    overrides any of its settings)."""
     config = load_config()
     clock = VirtualClock()
     world = install_world(SimWorld(clock, seed=7, site=0))
     start = world.sites[0]
-    mission = dataclasses.replace(
-        config.mission,
+    short = dict(
         prospect=case.prospect,
         cycles=1,
         # two candidates on the same patch of ground, 2.5 m apart: a short drive between probes
@@ -125,7 +125,8 @@ def build(case: Case) -> tuple[FlightApp, SimWorld, VirtualClock]:
         vent_s=5.0,
         drive_speed_m_s=0.2,
     )
-    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    short.update(mission)
+    app = FlightApp(dataclasses.replace(config, mission=dataclasses.replace(config.mission, **short)), clock)
     assert app.start() == []
     return app, world, clock
 

@@ -48,6 +48,7 @@ def feed(ctx: MissionContext, goal_m: float, rate: float) -> Generator[None, Non
     feeding = ctx.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
     deadline = ctx.now() + cfg.motion_timeout_s
     mark = ctx.get("drill.depth_m")
+    changed_t = ctx.now()
     while isinstance(feeding, Motion) and not feeding.done:
         if feeding.lost_reason is not None:
             raise MissionFailure(f"drill.feed: link lost during the motion ({feeding.lost_reason})")
@@ -57,15 +58,25 @@ def feed(ctx: MissionContext, goal_m: float, rate: float) -> Generator[None, Non
         if ctx.now() > deadline:
             ctx.io.command("drill", "stop")
             raise MissionFailure(f"drill.feed made no progress for {cfg.motion_timeout_s:g} s")
-        if ctx.get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * MIN_FEED_M_S:
+        # The limiter acts once per drill sample taken after its last change: the torque of a sample from
+        # before the slower feed says nothing about it (the mission ticks faster than the drill streams).
+        sample_t = _sample_t(ctx)
+        if sample_t > changed_t and ctx.get("drill.torque_Nm") > cfg.torque_limit_Nm and rate > 2 * MIN_FEED_M_S:
             rate = max(rate / 2, MIN_FEED_M_S)
             ctx.events.info("mission", "feed_slowed", f"torque above {cfg.torque_limit_Nm:g} N*m: feed {rate:g} m/s")
             feeding = ctx.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
+            changed_t = ctx.now()
         yield
     if not isinstance(feeding, Motion):
         return Completion.OK, rate
     assert feeding.completion is not None
     return feeding.completion, rate
+
+
+def _sample_t(ctx: MissionContext) -> float:
+    """When the drill's latest snapshot arrived (host clock s; -inf before the first)."""
+    snapshot = ctx.io.rig.device("drill").telemetry
+    return snapshot.t if snapshot is not None else float("-inf")
 
 
 def drill_out(ctx: MissionContext) -> Generator[None, None, None]:

@@ -29,7 +29,22 @@ def motion(
         if on_tick is not None:
             on_tick()
     assert result.completion is not None
+    yield from _fresh_sample(ctx, device)
     return result.completion
+
+
+#: Longest wait for a device's first telemetry after a motion ended, s (a quiet stream samples every second).
+FRESH_WAIT_S = 3.0
+
+
+def _fresh_sample(ctx: MissionContext, device: str) -> Generator[None, None, None]:
+    """Wait (at most :data:`FRESH_WAIT_S`) for ``device``'s first telemetry sample after now: the next step
+    then reads the state the motion left (a sealed lid, a deployed anchor), as the interlocks will — they
+    judge on fresh data and refuse on the sample from before the motion ended."""
+    ended = ctx.now()
+    driver = ctx.io.rig.device(device)
+    while (driver.telemetry is None or driver.telemetry.t <= ended) and ctx.now() < ended + FRESH_WAIT_S:
+        yield
 
 
 def require(ctx: MissionContext, device: str, name: str, **args: Any) -> Generator[None, None, None]:

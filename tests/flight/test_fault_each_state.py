@@ -104,10 +104,14 @@ CASES = {
 }
 
 
-def build(case: Case, **mission: Any) -> tuple[FlightApp, SimWorld, VirtualClock]:
+def build(case: Case, rates: dict[str, Any] | None = None, **mission: Any) -> tuple[FlightApp, SimWorld, VirtualClock]:
     """The flight segment with a short mission: one cycle, a shallow hole, a small batch (``mission``
-    overrides any of its settings)."""
+    overrides any of its settings, ``rates`` any of ``[flight.rates]``)."""
     config = load_config()
+    if rates:
+        config = dataclasses.replace(
+            config, flight=dataclasses.replace(config.flight, rates=dataclasses.replace(config.flight.rates, **rates))
+        )
     clock = VirtualClock()
     world = install_world(SimWorld(clock, seed=7, site=0))
     start = world.sites[0]

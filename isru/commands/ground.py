@@ -11,9 +11,9 @@
 * ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
 
 With ``--hub URL --user NAME`` (password from ``$ISRU_HUB_PASSWORD`` or asked, never on the command line),
-``send``, ``watch`` and ``events`` go through the ground hub (``isru console``) as that person — role from the
-account, in the hub's audit trail, no session of their own on flight. That is how people and partners work;
-a station key is for the ground station itself.
+``send``, ``watch``, ``events`` and ``dictionary`` go through the ground hub (``isru console``) as that
+person — role from the account, in the hub's audit trail, no session of their own on flight. That is how
+people and partners work; a station key is for the ground station itself.
 
 Without ``--hub`` a live subcommand connects over the secured link with a station certificate from the key
 directory (``--keys``, default from ``[link] keys``; ``--identity`` names the certificate: ``archive`` for
@@ -37,7 +37,16 @@ from typing import Any
 from base.config_loader import ConfigError
 from ground.dictionary import SEVERITIES
 from isru.commands.hub_follow import events_via_hub, watch_via_hub
-from isru.commands.hub_send import EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED, iso_time, send_via_hub
+from isru.commands.hub_send import (
+    EXIT_COMPLETED,
+    EXIT_FAILED,
+    EXIT_LINK,
+    EXIT_REFUSED,
+    REFUSED,
+    hub_client,
+    iso_time,
+    send_via_hub,
+)
 from isru.commands.hub_send import format_stage as _format_stage
 from link.schema import Stage
 
@@ -71,6 +80,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dictionary = sub.add_parser("dictionary", help="print flight's dictionary (channels, commands, parameters)")
     _link_options(dictionary)
     dictionary.add_argument("--json", action="store_true", help="the whole dictionary as JSON")
+    _hub_options(dictionary)
     dictionary.set_defaults(func=_dictionary)
 
     events = sub.add_parser("events", help="print events as they arrive")
@@ -304,13 +314,28 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _dictionary(args: argparse.Namespace) -> int:
     from ground.console.limits import describe
+    from ground.dictionary import GroundDictionary
+    from ground.errors import GroundError, HubError
 
-    try:
-        with _connected(args, archiving=False) as core:
-            dictionary = core.dictionary
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_LINK
+    if args.hub:
+        client = hub_client(args)
+        try:
+            dictionary = GroundDictionary(client.dictionary()) if client is not None else None
+        except HubError as exc:
+            print(f"isru ground: {exc}", file=sys.stderr)
+            return EXIT_REFUSED if exc.status in REFUSED else EXIT_LINK
+        except GroundError as exc:
+            print(f"isru ground: the hub's dictionary: {exc}", file=sys.stderr)
+            return EXIT_LINK
+        if dictionary is None:
+            return EXIT_REFUSED
+    else:
+        try:
+            with _connected(args, archiving=False) as core:
+                dictionary = core.dictionary
+        except SystemExit as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_LINK
     if args.json:
         print(json.dumps(dictionary.raw, indent=1, sort_keys=True, default=str))
         return 0

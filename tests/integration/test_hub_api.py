@@ -359,3 +359,14 @@ def test_a_remembered_api_login_ends_at_once_with_a_new_password_or_a_revoked_ac
     with pytest.raises(HubError) as revoked:
         bob.alarms()
     assert revoked.value.status == 401 and "'bob' has been revoked" in revoked.value.reason
+
+
+def test_isru_ground_dictionary_through_the_hub(hub: Hub, tmp_path: Path) -> None:
+    env = {**os.environ, "ISRU_HUB_PASSWORD": PASSWORDS["esa"], "ISRU_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "isru.cli", "ground", "dictionary", "--hub", hub.url, "--user", "esa"]
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert BATTERY_CHANNEL in {c["name"] for c in json.loads(done.stdout)["telemetry"]}
+    env["ISRU_HUB_PASSWORD"] = "not esa's password"
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 3 and "wrong password for 'esa'" in refused.stderr

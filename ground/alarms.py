@@ -8,7 +8,8 @@ if the value returns to normal, until an operator acknowledges it with a comment
 An acknowledged alarm leaves the board once its value is normal again; entering a worse band again raises
 it anew. An error or critical event raises a warning or an alarm that leaves the board when acknowledged.
 Shelving hides an alarm (or a noisy channel, before it alarms) for a number of clock seconds; it still
-tracks its value and is shown again when the shelf time runs out.
+tracks its value and is shown again when the shelf time runs out. A shelf's end is wall (epoch) time, so a
+hub that persists its shelves (:mod:`ground.hub_state`) can put them back after a restart.
 
 Subscribers get a snapshot :class:`Alarm` whenever an alarm's level, latch, acknowledgement or shelving
 changes (not on every sample).
@@ -41,8 +42,8 @@ Listener = Callable[["Alarm"], None]
 
 @dataclass
 class Alarm:
-    """One alarm as the board shows it. Times ``t``/``ack_t`` are epoch seconds; ``shelved_until`` is on
-    the clock's monotonic seconds (None when not shelved)."""
+    """One alarm as the board shows it. Times ``t``/``ack_t`` and ``shelved_until`` (None when not shelved)
+    are epoch seconds."""
 
     name: str
     kind: str  # "limit" or "event"
@@ -258,7 +259,7 @@ class AlarmBoard:
                 raise UnknownAlarm(f"no alarm or channel with limits called {name!r}; alarms now: {now}")
             alarm = self._alarms.get(name)
             before = _state(alarm, self._shelf(name)) if alarm else None
-            self._shelves[name] = self.clock.monotonic() + float(seconds)
+            self._shelves[name] = self.clock.now() + float(seconds)
             _LOGGER.info("alarm %s shelved for %g s by %s", name, seconds, who or self._who())
             changed = self._changed(alarm, before) if alarm else None
         self._notify([changed] if changed else [])
@@ -302,22 +303,37 @@ class AlarmBoard:
             return "ok"
         return LEVELS[spec.classify(value)[0]]
 
-    def expire_shelves(self) -> None:
-        """Return alarms whose shelf time has run out to the board (and tell subscribers)."""
-        now = self.clock.monotonic()
-        changed = []
+    def expire_shelves(self) -> list[str]:
+        """Return alarms whose shelf time has run out to the board (and tell subscribers); returns the names
+        whose shelf ended."""
+        now = self.clock.now()
+        changed, ended = [], []
         with self._lock:
             for name, until in list(self._shelves.items()):
                 if until <= now:
                     del self._shelves[name]
+                    ended.append(name)
                     if name in self._alarms:
                         changed.append(self._snapshot(self._alarms[name]))
         self._notify(changed)
+        return ended
+
+    def shelves(self) -> dict[str, float]:
+        """Every shelf in force: name → its end (epoch s)."""
+        self.expire_shelves()
+        with self._lock:
+            return dict(self._shelves)
+
+    def put_shelf(self, name: str, until: float) -> None:
+        """Put back a shelf ending at ``until`` (epoch s) that a previous run of this hub made (no guard: it
+        was checked when it was made)."""
+        with self._lock:
+            self._shelves[str(name)] = float(until)
 
     # ----------------------------------------------------------------------------------- helpers
     def _shelf(self, name: str) -> float | None:
         until = self._shelves.get(name)
-        return None if until is None or until <= self.clock.monotonic() else until
+        return None if until is None or until <= self.clock.now() else until
 
     def _snapshot(self, alarm: Alarm) -> Alarm:
         return dataclasses.replace(alarm, shelved_until=self._shelf(alarm.name))

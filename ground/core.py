@@ -37,12 +37,13 @@ from pathlib import Path
 from typing import Any
 
 from base.clock import Clock
-from ground.acting import Actor, ActorSource, AuditedAlarmBoard, audit_safely
+from ground.acting import Actor, ActorSource, ActsForPeople, AuditedAlarmBoard, audit_safely
 from ground.archive import Archive, latest_values
 from ground.audit import AuditLog
 from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
+from ground.hub_state import HubState
 from ground.timeline import Timeline
 from ground.verifier import CommandHistory, CommandRecord
 from link.errors import LinkError
@@ -60,14 +61,15 @@ JOURNAL_RESTORE_ROWS = 20_000
 RETENTION_PERIOD_S = 3600.0
 
 
-class GroundCore:
+class GroundCore(ActsForPeople):
     """Client → archive, latest values, events, commands, alarms and link status; commanding with its rules.
 
     ``client`` is a :class:`ground.client.LinkClient` (None: an archive-only core that can read history but
     never command). ``rover`` names the rover this core's link reaches (its data model carries it so one hub
     can later serve several; '' = flight's own name from the welcome). ``audit`` (an
     :class:`~ground.audit.AuditLog`) records every person's action; ``actor_source`` (see
-    :mod:`ground.acting`) says which person acts now.
+    :mod:`ground.acting`) says which person acts now (:meth:`acting_as` names one for a block, on this thread).
+    ``hub_state`` (a :class:`~ground.hub_state.HubState`) keeps the alarm shelves across a hub restart.
     """
 
     def __init__(
@@ -79,13 +81,16 @@ class GroundCore:
         keep_events: int = KEEP_EVENTS,
         rover: str = "",
         audit: AuditLog | None = None,
+        hub_state: HubState | None = None,
     ) -> None:
         self.client = client
         self.archive = archive
         self.clock = clock
         self._rover = rover
         self.audit = audit
+        self.hub_state = hub_state
         self.actor_source: ActorSource | None = None
+        self._acting = threading.local()
         self._lock = threading.RLock()
         self._latest: dict[str, tuple[Any, float]] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=keep_events)
@@ -102,6 +107,8 @@ class GroundCore:
             role=lambda: self._who()[1],
             audit=lambda: self.audit,
             logger=_LOGGER,
+            state=lambda: self.hub_state,
+            note=self._journal_note,
         )
         self.alarms.subscribe(self._on_alarm)
         if client is not None:
@@ -124,6 +131,7 @@ class GroundCore:
         archiving: bool = True,
         rover: str = "",
         audit: AuditLog | None = None,
+        hub_state: HubState | None = None,
         **client_options: Any,
     ) -> GroundCore:
         """A core over a new :class:`ground.client.LinkClient` to ``endpoint``.
@@ -137,7 +145,7 @@ class GroundCore:
         """
         resume_after = archive.high_seq() if archiving else 0
         client = LinkClient(endpoint, clock, resume_after=resume_after, archive=archiving, **client_options)
-        core = cls(client, archive, clock, rover=rover, audit=audit)
+        core = cls(client, archive, clock, rover=rover, audit=audit, hub_state=hub_state)
         if archiving:
             core.seed_latest()
         return core
@@ -168,11 +176,6 @@ class GroundCore:
         """The rover this core's link reaches: the configured id, else flight's name once welcomed."""
         return self._rover or str(getattr(self._link, "flight", "") or "rover")
 
-    def actor(self) -> Actor | None:
-        """The person acting now (from ``actor_source``), None for the station itself."""
-        source = self.actor_source
-        return None if source is None else source()
-
     def _who(self, person: Actor | None = None) -> tuple[str, str]:
         """(name, role) of whoever acts now: ``person``, else the actor source's, else this station's identity
         and link role."""
@@ -181,16 +184,15 @@ class GroundCore:
 
     def seed_latest(self) -> int:
         """Take the newest archived value of every channel as its latest value, and put back the alarms the
-        journal says were on the board (a restarted hub shows every channel and the same alarms at once);
+        journal says were on the board and the shelves the hub state keeps (a restarted hub shows every channel,
+        the same alarms and the same shelves at once);
         returns how many channels were seeded. Live samples newer than an archived one always win."""
         try:
             newest = latest_values(self.archive)
-            alarms = self.alarms.restore(self.archive.alarm_journal(limit=JOURNAL_RESTORE_ROWS))
+            self.alarms.restore_all(self.archive.alarm_journal(limit=JOURNAL_RESTORE_ROWS))
         except ArchiveError as exc:
             _LOGGER.error("latest values and alarms not read from the archive: %s", exc)
             return 0
-        if alarms:
-            _LOGGER.info("%d alarm(s) restored from the archive's journal", alarms)
         with self._lock:
             for channel, (value, t) in newest.items():
                 held = self._latest.get(channel)
@@ -245,9 +247,16 @@ class GroundCore:
             except Exception:
                 _LOGGER.exception("%s subscriber %r failed", kind, listener)
 
+    def _journal_note(self, name: str, state: dict[str, Any]) -> None:
+        """Write a note (a shelf change) to the alarm journal, with the rover and the time."""
+        try:
+            self.archive.ingest_alarm(self.clock.now(), name, {**state, "rover": self.rover})
+        except ArchiveError as exc:
+            _LOGGER.error("alarm journal note on %s not archived: %s", name, exc)
+
     def _on_alarm(self, alarm: Any) -> None:
         try:
-            self.archive.ingest_alarm(self.clock.now(), alarm.name, alarm.as_dict())
+            self.archive.ingest_alarm(self.clock.now(), alarm.name, {**alarm.as_dict(), "rover": self.rover})
         except ArchiveError as exc:
             _LOGGER.error("alarm change of %s not archived: %s", alarm.name, exc)
         self._emit("alarm", alarm)

@@ -10,7 +10,9 @@ import base64
 import json
 import ssl
 import urllib.error
+import urllib.parse
 import urllib.request
+from collections.abc import Iterable
 from typing import Any
 
 from ground.errors import HubError
@@ -25,18 +27,19 @@ class HubClient:
 
     def __init__(self, url: str, user: str, password: str, *, cafile: str | None = None) -> None:
         self.url = url.rstrip("/")
+        self.user = user
         token = base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
         self._headers = {"Authorization": f"Basic {token}", "Accept": "application/json"}
         self._context = ssl.create_default_context(cafile=cafile) if self.url.startswith("https") else None
 
-    def _request(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+    def _request(self, method: str, path: str, body: dict[str, Any] | None = None, wait_s: float = 0.0) -> Any:
         data = None if body is None else json.dumps(body).encode("utf-8")
         headers = dict(self._headers)
         if data is not None:
             headers["Content-Type"] = "application/json"
         request = urllib.request.Request(self.url + path, data=data, headers=headers, method=method)
         try:
-            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S, context=self._context) as response:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S + wait_s, context=self._context) as response:
                 return json.loads(response.read().decode("utf-8"))
         except urllib.error.HTTPError as exc:
             raise HubError(exc.code, _detail(exc)) from exc
@@ -54,7 +57,52 @@ class HubClient:
 
     def command(self, command_id: str) -> dict[str, Any]:
         """The hub's record of a command: ``statuses``, ``terminal`` (None until it ends), ``reason``, ``message``."""
-        return dict(self._request("GET", f"/api/commands/{command_id}"))
+        return dict(self._request("GET", f"/api/commands/{urllib.parse.quote(command_id, safe='')}"))
+
+    def feed(
+        self,
+        after: int | None = None,
+        *,
+        wait_s: float = 0.0,
+        kinds: Iterable[str] | None = None,
+        channels: Iterable[str] | None = None,
+        limit: int | None = None,
+    ) -> dict[str, Any]:
+        """What arrived after cursor ``after`` (None: only the cursor of now), waiting up to ``wait_s`` s for
+        news: ``{"rover", "run", "cursor", "items", "missed"}`` (see :mod:`ground.hub_feed`)."""
+        query: dict[str, str] = {}
+        if after is not None:
+            query["after"] = str(after)
+        if wait_s:
+            query["wait"] = f"{wait_s:g}"
+        if kinds is not None:
+            query["kinds"] = ",".join(kinds)
+        if channels is not None:
+            query["channels"] = ",".join(channels)
+        if limit is not None:
+            query["limit"] = str(limit)
+        path = "/api/feed" + ("?" + urllib.parse.urlencode(query) if query else "")
+        return dict(self._request("GET", path, wait_s=wait_s))
+
+    def dictionary(self) -> dict[str, Any]:
+        """The flight dictionary the hub holds (as flight sent it)."""
+        return dict(self._request("GET", "/api/dictionary")["dictionary"])
+
+    def alarms(self) -> dict[str, Any]:
+        """``{"rover", "alarms": [...], "shelves": {name: end epoch s}}``."""
+        return dict(self._request("GET", "/api/alarms"))
+
+    def acknowledge(self, name: str, comment: str) -> dict[str, Any]:
+        """Acknowledge alarm ``name`` with ``comment`` as this account; returns the alarm after."""
+        return dict(self._request("POST", "/api/alarms/ack", {"name": name, "comment": comment})["alarm"])
+
+    def shelve(self, name: str, seconds: float) -> float:
+        """Shelve alarm ``name`` for ``seconds``; returns when the shelf ends (epoch s)."""
+        return float(self._request("POST", "/api/alarms/shelve", {"name": name, "seconds": seconds})["until"])
+
+    def unshelve(self, name: str) -> None:
+        """Show alarm ``name`` again at once."""
+        self._request("POST", "/api/alarms/unshelve", {"name": name})
 
 
 def _detail(exc: urllib.error.HTTPError) -> str:

@@ -1,8 +1,12 @@
 """The procedures API: write mission tests and operations procedures in a few lines of Python.
 
-In the manner of F Prime's integration-test API, over a live :class:`ground.core.GroundCore`::
+In the manner of F Prime's integration-test API, over a *source* of ground data: the hub's own
+:class:`ground.core.GroundCore` (inside the hub process, or a test's whole stack), or the ground hub seen
+from outside through a :class:`ground.hub_client.HubClient` (a partner tool or a test run elsewhere: no
+session on flight; commands go out as the client's account, role-checked and audited by the hub)::
 
-    proc = Procedures(core)
+    proc = Procedures(core)                                  # inside the hub
+    proc = Procedures(HubClient(url, "ada", password))       # anywhere else
     proc.send("mission.start", cycles=1).wait_completed(timeout_s=60)
     proc.await_telemetry("mission.state", lambda s: s == "anchor", timeout_s=120)
     proc.await_event(name="state_change", timeout_s=30)
@@ -19,10 +23,12 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from base.clock import Clock, RealClock
 from ground.errors import GroundError, WaitTimeout
+from ground.hub_client import HubClient
+from ground.hub_source import HubSource
 from ground.waiting import wait_until
 from link.schema import Stage
 
@@ -102,12 +108,32 @@ class CommandHandle:
         return next(s for s in self.record.statuses() if s["stage"] == Stage.FAILED)
 
 
-class Procedures:
-    """Send commands and wait for telemetry and events through a :class:`ground.core.GroundCore`."""
+class ProcedureSource(Protocol):
+    """What the procedures API needs of its source (a :class:`ground.core.GroundCore` or a
+    :class:`ground.hub_source.HubSource`)."""
 
-    def __init__(self, core: Any, clock: Clock | None = None) -> None:
-        self.core = core
+    def subscribe(self, kind: str, cb: Callable[..., None]) -> Callable[[], None]:
+        """Call ``cb`` on every ``telemetry`` (samples) or ``event`` (event dict); returns an unsubscribe."""
+        ...
+
+    def send(self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False) -> Any:
+        """Send a command; returns a record with ``statuses()``, ``terminal``, ``reason``, ``message``,
+        ``wait_for(stage, timeout_s)`` and ``wait_terminal(timeout_s)``."""
+        ...
+
+
+class Procedures:
+    """Send commands and wait for telemetry and events through a source: a :class:`ground.core.GroundCore`,
+    or the hub through a :class:`~ground.hub_client.HubClient` (followed by a
+    :class:`~ground.hub_source.HubSource` that :meth:`close` stops)."""
+
+    def __init__(self, source: ProcedureSource | HubClient, clock: Clock | None = None) -> None:
         self.clock = clock or RealClock()
+        self._owned: HubSource | None = None
+        if isinstance(source, HubClient):
+            source = self._owned = HubSource(source, self.clock)
+        self.core: ProcedureSource = source
+        core = source
         self._cond = threading.Condition()
         self._arrivals: deque[Arrival] = deque(maxlen=KEEP)
         self._n = 0
@@ -118,10 +144,13 @@ class Procedures:
         ]
 
     def close(self) -> None:
-        """Stop listening to the core."""
+        """Stop listening to the source (and stop following the hub's feed when this made the follower)."""
         for unsubscribe in self._unsubscribe:
             unsubscribe()
         self._unsubscribe = []
+        if self._owned is not None:
+            self._owned.close()
+            self._owned = None
 
     # ------------------------------------------------------------------------------ listeners
     def _push(self, kind: str, t: float, data: Any) -> None:

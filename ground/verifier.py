@@ -176,9 +176,13 @@ class CommandHistory:
         self._records: OrderedDict[str, CommandRecord] = OrderedDict()
 
     def expect(self, command_id: str, name: str, args: dict[str, Any] | None, source: str) -> CommandRecord:
-        """Record a command ground is about to send (before it leaves, so no status can outrun it)."""
+        """Record a command ground is about to send (before it leaves, so no status can outrun it). A tool
+        that learns the id only from the hub's answer may find stages already reported: they are kept."""
         with self.cond:
             record = CommandRecord(self, command_id, name, args, source, self.clock.now())
+            earlier = self._records.get(command_id)
+            if earlier is not None:
+                record._stages = list(earlier._stages)
             self._add(record)
             return record
 

@@ -4,102 +4,171 @@ JSON over the console's own HTTP(S) server; every request carries the person's a
 authentication (over TLS when configured), checked against the hub's accounts each time, so a revoked account
 stops at once. A cross-site page cannot set that header, and the console's Origin check applies too.
 
-=========================  ====================================================================
-``GET /api/snapshot``      rover, link state, the latest value of every channel and the alarm board
-``POST /api/commands``     ``{"name", "args", "confirmed"}`` → ``{"id"}``: sent for this person (role checked,
-                           audited); 400 invalid, 403 forbidden, 409 needs confirmation, 503 no link
-``GET /api/commands/ID``   that command's record: stages, reason, message
-=========================  ====================================================================
+==============================  ===============================================================
+``GET /api/snapshot``           rover, link state, the latest value of every channel, the alarm board
+``GET /api/feed?after=N``       telemetry, events and command stages after cursor N (a long poll of
+                                up to ``wait`` s; ``kinds``, ``channels``, ``limit``): :mod:`ground.hub_feed`
+``GET /api/dictionary``         the flight dictionary the hub holds
+``GET /api/alarms``             the alarm board and every shelf in force (ends in epoch s)
+``POST /api/alarms/ack``        ``{"name", "comment"}``: acknowledge for this person (operators, admins)
+``POST /api/alarms/shelve``     ``{"name", "seconds"}``: shelve (operators, admins)
+``POST /api/alarms/unshelve``   ``{"name"}``: show it again (operators, admins)
+``POST /api/commands``          ``{"name", "args", "confirmed"}`` → ``{"id"}``: sent for this person (role
+                                checked, audited); 400 invalid, 403 forbidden, 409 needs confirmation, 503 no link
+``GET /api/commands/ID``        that command's record: stages, reason, message
+==============================  ===============================================================
+
+Every answer names the ``rover``. A refusal is an HTTP status with a ``detail`` text naming what was wrong and
+what was expected: 400 a bad field (named), 401 no or wrong login, 403 an observer acting (audited as
+``command_refused``), 404 no such command or alarm, 409 a hazardous command not confirmed, 503 no link yet.
+Values that JSON has no number for (NaN, infinities) travel as Python's ``json`` writes them.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
-import logging
+import json
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import Body, HTTPException, Request
+from fastapi import HTTPException, Request
 from nicegui import app
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
 
-from ground.acting import Actor, audit_safely
+from ground.acting import Actor
+from ground.console.api_auth import ApiLogins
+from ground.console.api_parts import alarms_answer, command_answer, feed_query, field, snapshot
 from ground.console.context import ConsoleContext
-from ground.errors import Forbidden, GroundError, LoginRefused, NeedsConfirmation, NotConnected, SendFailed
+from ground.errors import (
+    Forbidden,
+    GroundError,
+    NeedsConfirmation,
+    NotConnected,
+    SendFailed,
+    UnknownAlarm,
+    ValidationError,
+)
+from ground.hub_feed import HubFeed
 
-_LOGGER = logging.getLogger(__name__)
 PREFIX = "/api"
 
 
-def _person(ctx: ConsoleContext, request: Request) -> Actor:
-    """The account in the request's Basic credentials (401 with the reason if missing or wrong)."""
-    auth = ctx.auth
-    header = request.headers.get("authorization", "")
-    scheme, _, encoded = header.partition(" ")
-    if auth is None or scheme.lower() != "basic":
-        raise HTTPException(401, "expected HTTP Basic credentials of a hub account", {"WWW-Authenticate": "Basic"})
-    try:
-        name, _, password = base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")
-    except (binascii.Error, UnicodeDecodeError):
-        raise HTTPException(401, "malformed Basic credentials", {"WWW-Authenticate": "Basic"}) from None
-    try:
-        account = auth.accounts.login(name, password)
-    except LoginRefused as exc:
-        where = request.client.host if request.client else ""
-        audit_safely(auth.audit, _LOGGER, name[:64], "", "login_refused", f"api {where}", str(exc))
-        raise HTTPException(401, f"login refused: {exc}", {"WWW-Authenticate": "Basic"}) from exc
-    return Actor(account.name, account.role)
+def _answer(data: dict[str, Any]) -> Response:
+    """``data`` as JSON (NaN and infinities as Python's ``json`` writes them; other values as text)."""
+    return Response(json.dumps(data, default=str), media_type="application/json")
 
 
-def snapshot(ctx: ConsoleContext) -> dict[str, Any]:
-    """What every console shows now, as JSON."""
-    core = ctx.core
-    link = getattr(core, "link", None)
-    return {
-        "rover": core.rover,
-        "link": getattr(link, "state", "none"),
-        "latest": {name: [value, t] for name, (value, t) in core.latest.items()},
-        "alarms": [alarm.as_dict() for alarm in core.alarms.alarms()],
-    }
+def _refusal(exc: GroundError) -> HTTPException:
+    """The HTTP status of a ground refusal, its text as the detail."""
+    if isinstance(exc, Forbidden):
+        return HTTPException(403, str(exc))
+    if isinstance(exc, NeedsConfirmation):
+        return HTTPException(409, str(exc))
+    if isinstance(exc, UnknownAlarm):
+        return HTTPException(404, str(exc))
+    if isinstance(exc, NotConnected | SendFailed):
+        return HTTPException(503, str(exc))
+    return HTTPException(400, str(exc))
+
+
+async def _body(request: Request, expected: str) -> dict[str, Any]:
+    """The request's JSON object (400 naming ``body`` and the ``expected`` shape otherwise)."""
+    raw = await request.body()
+    try:
+        body = json.loads(raw.decode("utf-8")) if raw else None
+    except (UnicodeDecodeError, ValueError):
+        body = None
+    if not isinstance(body, dict):
+        raise HTTPException(400, f"body: expected a JSON object {expected}, found {raw[:80]!r}")
+    return body
 
 
 def install(ctx: ConsoleContext) -> None:
-    """Add the API routes to NiceGUI's app (before it starts)."""
+    """Add the API routes to NiceGUI's app (before it starts); the feed numbers the core's arrivals from now."""
+    feed = HubFeed(ctx.core, ctx.clock)
+    ctx._unsubscribe.append(feed.close)
+    core = ctx.core
+    logins = ApiLogins(ctx.auth, ctx.clock)
+
+    def acting(request: Request, action: Callable[[Actor], dict[str, Any]]) -> Response:
+        person = logins.person(request)
+        try:
+            with core.acting_as(person):
+                return _answer({"rover": core.rover, **action(person)})
+        except GroundError as exc:
+            raise _refusal(exc) from exc
 
     @app.get(PREFIX + "/snapshot")
-    def get_snapshot(request: Request) -> dict[str, Any]:
-        _person(ctx, request)
-        return snapshot(ctx)
+    def get_snapshot(request: Request) -> Response:
+        logins.person(request)
+        return _answer(snapshot(core))
+
+    @app.get(PREFIX + "/feed")
+    def get_feed(request: Request) -> Response:
+        logins.person(request)
+        try:
+            answer = feed.read(**feed_query(request.query_params))
+        except ValidationError as exc:
+            raise HTTPException(400, str(exc)) from exc
+        return _answer({"rover": core.rover, **answer})
+
+    @app.get(PREFIX + "/dictionary")
+    def get_dictionary(request: Request) -> Response:
+        logins.person(request)
+        dictionary = core.dictionary
+        if dictionary is None:
+            raise HTTPException(503, "no flight dictionary yet: the hub has not acquired the link")
+        return _answer({"rover": core.rover, "dictionary": dictionary.raw})
+
+    @app.get(PREFIX + "/alarms")
+    def get_alarms(request: Request) -> Response:
+        logins.person(request)
+        return _answer(alarms_answer(core))
+
+    @app.post(PREFIX + "/alarms/ack")
+    async def post_ack(request: Request) -> Response:
+        body = await _body(request, '{"name": ALARM, "comment": TEXT}')
+        name, comment = field(body, "name", str, "an alarm name"), field(body, "comment", str, "a comment")
+        return await run_in_threadpool(acting, request, lambda _p: {"alarm": core.alarms.ack(name, comment).as_dict()})
+
+    @app.post(PREFIX + "/alarms/shelve")
+    async def post_shelve(request: Request) -> Response:
+        body = await _body(request, '{"name": ALARM, "seconds": S}')
+        name, seconds = field(body, "name", str, "an alarm name"), field(body, "seconds", float, "seconds")
+
+        def shelve(_person: Actor) -> dict[str, Any]:
+            core.alarms.shelve(name, seconds)
+            return {"name": name, "until": core.alarms.shelves().get(name)}
+
+        return await run_in_threadpool(acting, request, shelve)
+
+    @app.post(PREFIX + "/alarms/unshelve")
+    async def post_unshelve(request: Request) -> Response:
+        name = field(await _body(request, '{"name": ALARM}'), "name", str, "an alarm name")
+
+        def unshelve(_person: Actor) -> dict[str, Any]:
+            core.alarms.unshelve(name)
+            return {"name": name}
+
+        return await run_in_threadpool(acting, request, unshelve)
 
     @app.post(PREFIX + "/commands")
-    def post_command(request: Request, body: dict[str, Any] = Body(...)) -> dict[str, Any]:  # noqa: B008
-        person = _person(ctx, request)
-        name, args = body.get("name"), body.get("args") or {}
-        if not isinstance(name, str) or not isinstance(args, dict):
-            raise HTTPException(400, 'expected {"name": COMMAND, "args": {...}, "confirmed": bool}')
-        try:
-            record = ctx.core.send(name, args, confirmed=bool(body.get("confirmed")), actor=person)
-        except Forbidden as exc:
-            raise HTTPException(403, str(exc)) from exc
-        except NeedsConfirmation as exc:
-            raise HTTPException(409, str(exc)) from exc
-        except (NotConnected, SendFailed) as exc:
-            raise HTTPException(503, str(exc)) from exc
-        except GroundError as exc:
-            raise HTTPException(400, str(exc)) from exc
-        return {"id": record.id, "source": record.source}
+    async def post_command(request: Request) -> Response:
+        body = await _body(request, '{"name": COMMAND, "args": {...}, "confirmed": bool}')
+        name = field(body, "name", str, "a command name")
+        args = field(body, "args", dict, "an object of arguments", default={})
+        confirmed = field(body, "confirmed", bool, "true or false", default=False)
+
+        def send(person: Actor) -> dict[str, Any]:
+            record = core.send(name, args, confirmed=confirmed, actor=person)
+            return {"id": record.id, "source": record.source}
+
+        return await run_in_threadpool(acting, request, send)
 
     @app.get(PREFIX + "/commands/{command_id}")
-    def get_command(request: Request, command_id: str) -> dict[str, Any]:
-        _person(ctx, request)
-        record = ctx.core.commands.get(command_id)
+    def get_command(request: Request, command_id: str) -> Response:
+        logins.person(request)
+        record = core.commands.get(command_id)
         if record is None:
             raise HTTPException(404, f"no command {command_id!r} on this hub")
-        return {
-            "id": record.id,
-            "name": record.name,
-            "source": record.source,
-            "statuses": record.statuses(),
-            "terminal": record.terminal,
-            "reason": record.reason,
-            "message": record.message,
-        }
+        return _answer(command_answer(core, record))

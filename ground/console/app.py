@@ -113,7 +113,7 @@ def serve(
         show=False,
         show_welcome_message=False,
         favicon="🛰",
-        storage_secret=auth.session_secret(),
+        storage_secret=auth.session_secret(getattr(ctx.auth, "secret_path", None)),
         session_middleware_kwargs={"same_site": "strict", "https_only": tls},
         timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
         **extra,  # type: ignore[arg-type]

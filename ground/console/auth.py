@@ -2,7 +2,10 @@
 
 * **Sessions.** NiceGUI's session middleware gives each browser a signed cookie (``SameSite=Strict``; ``Secure``
   under TLS) carrying a random session id; :class:`HubAuth` maps the id to the account that logged in there.
-  The map lives in the hub's memory only: a restarted hub asks everyone to log in again.
+  With a :class:`~ground.hub_state.HubState` the map is also kept in the archive file — the SHA-256 of the id,
+  never the id, with the login's end (:data:`~ground.hub_state.SESSION_TTL_S` after it) — and the cookie's
+  signing secret in a file of its own (:func:`session_secret`), so a restarted hub keeps everyone logged in
+  until their login ends. Without one the map lives in memory and a restart logs everyone out.
 * **Every page request** without a logged-in, non-revoked account is sent to ``/login``; so is every action of
   a session whose account was revoked meanwhile (:meth:`HubAuth.current_actor` looks the account up each time,
   so a role change also applies at once).
@@ -19,9 +22,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import secrets
 import threading
 from collections.abc import Awaitable, Callable, Iterable
+from pathlib import Path
 
 from nicegui import app, ui
 from nicegui.context import context
@@ -32,7 +37,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from ground.accounts import Accounts
 from ground.acting import Actor, audit_safely
 from ground.audit import AuditLog
-from ground.errors import Forbidden, LoginRefused
+from ground.errors import ArchiveError, Forbidden, LoginRefused
+from ground.hub_state import HubState
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,18 +63,40 @@ def allowed_origins(host: str, port: int, *, tls: bool, public_origin: str = "")
 class HubAuth:
     """Who is logged in where, against the hub's :class:`~ground.accounts.Accounts`; see the module docstring."""
 
-    def __init__(self, accounts: Accounts, audit: AuditLog | None, origins: Iterable[str]) -> None:
+    def __init__(
+        self, accounts: Accounts, audit: AuditLog | None, origins: Iterable[str], state: HubState | None = None
+    ) -> None:
         self.accounts = accounts
         self.audit = audit
         self.origins = frozenset(origins)
+        self.state = state
+        #: The file that keeps the cookies' signing secret (:func:`session_secret`; None: one per run).
+        self.secret_path: Path | None = None
         self._sessions: dict[str, str] = {}
         self._lock = threading.Lock()
 
     # -------------------------------------------------------------------------------- sessions
     def account_of(self, session_id: str | None) -> str | None:
-        """The account name logged in on browser session ``session_id`` (None if none)."""
+        """The account name logged in on browser session ``session_id`` (None if none, or its login ended)."""
+        if not session_id:
+            return None
+        if self.state is None:
+            with self._lock:
+                return self._sessions.get(session_id)
+        try:
+            return self.state.session_account(session_id)
+        except ArchiveError as exc:
+            _LOGGER.error("console session not read: %s", exc)
+            return None
+
+    def _forget(self, session_id: str) -> None:
         with self._lock:
-            return self._sessions.get(session_id or "")
+            self._sessions.pop(session_id, None)
+        if self.state is not None:
+            try:
+                self.state.drop_session(session_id)
+            except ArchiveError as exc:
+                _LOGGER.error("console session not forgotten in the hub state: %s", exc)
 
     def login(self, session_id: str, name: str, password: str, where: str = "") -> Actor:
         """Log ``name`` in on ``session_id``; :class:`LoginRefused` (audited) if the account or password is
@@ -80,13 +108,18 @@ class HubAuth:
             raise
         with self._lock:
             self._sessions[session_id] = account.name
+        if self.state is not None:
+            try:
+                self.state.save_session(session_id, account.name)
+            except ArchiveError as exc:  # still logged in, until the hub restarts
+                _LOGGER.error("console session of %s not kept for a restart: %s", account.name, exc)
         audit_safely(self.audit, _LOGGER, account.name, account.role, "login", where, "")
         return Actor(account.name, account.role)
 
     def logout(self, session_id: str) -> None:
         """End the login on ``session_id``."""
-        with self._lock:
-            name = self._sessions.pop(session_id, None)
+        name = self.account_of(session_id)
+        self._forget(session_id)
         if name is not None:
             account = self.accounts.get(name)
             audit_safely(self.audit, _LOGGER, name, account.role if account else "", "logout", "", "")
@@ -99,8 +132,7 @@ class HubAuth:
         try:
             account = self.accounts.active(name)
         except LoginRefused:
-            with self._lock:
-                self._sessions.pop(session_id or "", None)
+            self._forget(session_id or "")
             return None
         return Actor(account.name, account.role)
 
@@ -190,6 +222,24 @@ def logout(auth: HubAuth) -> None:
     ui.navigate.to(LOGIN_PATH)
 
 
-def session_secret() -> str:
-    """A fresh secret for signing session cookies (per hub run: a restart logs everyone out)."""
-    return secrets.token_urlsafe(32)
+def session_secret(path: str | Path | None = None) -> str:
+    """The secret that signs session cookies: kept in file ``path`` (made with mode 0600 on first use) so the
+    cookies of a restarted hub stay valid; with no path a fresh one per run (a restart logs everyone out).
+    Raises :class:`~ground.errors.ArchiveError` naming the file if it cannot be read or written."""
+    if path is None:
+        return secrets.token_urlsafe(32)
+    file = Path(path)
+    try:
+        if not file.exists():
+            file.parent.mkdir(parents=True, exist_ok=True)
+            descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as out:
+                out.write(secrets.token_urlsafe(32))
+        secret = file.read_text().strip()
+    except OSError as exc:
+        raise ArchiveError(f"console session secret {str(file)!r}: {exc}") from exc
+    if len(secret) < 32:
+        raise ArchiveError(
+            f"console session secret {str(file)!r}: expected at least 32 characters, found {len(secret)}"
+        )
+    return secret

@@ -106,6 +106,8 @@ def run(args: argparse.Namespace) -> int:
             heartbeat_s=link.heartbeat_s,
             los_missed=link.los_missed,
             rover=ground.rover,
+            audit=hub_auth.audit,
+            hub_state=hub_auth.state,
         )
     except (LinkError, GroundError) as exc:
         print(f"isru console: cannot set up the link as {args.identity!r}: {exc}", file=sys.stderr)
@@ -135,20 +137,23 @@ def run(args: argparse.Namespace) -> int:
         hub_auth.accounts.close()
         if hub_auth.audit is not None:
             hub_auth.audit.close()
+        hub_auth.state.close()
         if scratch is not None:
             scratch.cleanup()
     return 0
 
 
 def hub_auth_for(ground: Any, accounts_path: str | None, archive_path: str, host: str, port: int, clock: Any) -> Any:
-    """The hub's :class:`~ground.console.auth.HubAuth` (accounts, the audit trail in the archive file, the
-    console's origins); raises :class:`~ground.errors.GroundError` naming what is wrong (no accounts yet,
-    half a TLS configuration, a file that cannot be opened)."""
+    """The hub's :class:`~ground.console.auth.HubAuth` (accounts, the audit trail and the hub state — shelves,
+    sessions — in the archive file, the cookie secret beside the accounts, the console's origins); raises
+    :class:`~ground.errors.GroundError` naming what is wrong (no accounts yet, half a TLS configuration, a file
+    that cannot be opened)."""
     from ground.accounts import Accounts
     from ground.audit import AuditLog
     from ground.config import resolve_accounts
     from ground.console.auth import HubAuth, allowed_origins
     from ground.errors import AccountError
+    from ground.hub_state import HubState
 
     if bool(ground.tls_cert) != bool(ground.tls_key):
         raise AccountError("[ground] tls_cert and tls_key: expected both (HTTPS) or neither (HTTP)")
@@ -164,8 +169,11 @@ def hub_auth_for(ground: Any, accounts_path: str | None, archive_path: str, host
             f"no accounts in {path}: add one with `isru users add NAME --role operator` (or admin) first"
         )
     audit = AuditLog(archive_path, clock, rover=ground.rover or "rover")
+    state = HubState(archive_path, clock, rover=ground.rover or "rover")
     origins = allowed_origins(host, port, tls=bool(ground.tls_cert), public_origin=ground.public_origin)
-    return HubAuth(accounts, audit, origins)
+    auth = HubAuth(accounts, audit, origins, state)
+    auth.secret_path = Path(accounts.path).with_suffix(".secret")
+    return auth
 
 
 def _ledger_parts(args: argparse.Namespace, ground: Any, keys: str, archive_path: str) -> tuple[Any, Any]:

@@ -406,6 +406,7 @@ def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: 
         print(f"isru demo: no console: {exc}", file=sys.stderr)
         return False
     stack.ground.audit = auth.audit
+    stack.ground.hub_state = auth.state
     ctx = ConsoleContext(stack.ground, stack.clock)
     ctx.auth = auth
     ctx.ledger = _ledger_reader(stack)
@@ -425,6 +426,7 @@ def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: 
         auth.accounts.close()
         if auth.audit is not None:
             auth.audit.close()
+        auth.state.close()
     return True
 
 

@@ -10,13 +10,15 @@
 * ``isru ground archive`` — the archiving station: receive everything into the archive until stopped.
 * ``isru ground export --channel C ... --from T --to T --csv FILE`` — channels from the archive to CSV.
 
-With ``--hub URL --user NAME`` (password from ``$ISRU_HUB_PASSWORD`` or asked), ``send`` goes through the
-ground hub (``isru console``) as that person — role from the account, in the hub's audit trail, no session
-of its own on flight. That is how people and partners command; a station key is for the ground station.
+With ``--hub URL --user NAME`` (password from ``$ISRU_HUB_PASSWORD`` or asked, never on the command line),
+``send``, ``watch``, ``events`` and ``dictionary`` go through the ground hub (``isru console``) as that
+person — role from the account, in the hub's audit trail, no session of their own on flight. That is how
+people and partners work; a station key is for the ground station itself.
 
-Otherwise every live subcommand connects over the secured link with a client certificate from the key directory
-(``--keys``, default from ``[link] keys``; ``--identity`` names the certificate: ``archive`` for
-``archive``, else ``operator``).
+Without ``--hub`` a live subcommand connects over the secured link with a station certificate from the key
+directory (``--keys``, default from ``[link] keys``; ``--identity`` names the certificate: ``archive`` for
+``archive``, else ``operator``): the hub machine's own tools (``archive`` is the archiving station), for
+when no hub runs.
 Only ``archive`` stores data and acknowledges it to flight (one archiving station per flight spool);
 the others are live views.
 """
@@ -34,7 +36,17 @@ from typing import Any
 
 from base.config_loader import ConfigError
 from ground.dictionary import SEVERITIES
-from isru.commands.hub_send import EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED, iso_time, send_via_hub
+from isru.commands.hub_follow import events_via_hub, watch_via_hub
+from isru.commands.hub_send import (
+    EXIT_COMPLETED,
+    EXIT_FAILED,
+    EXIT_LINK,
+    EXIT_REFUSED,
+    REFUSED,
+    hub_client,
+    iso_time,
+    send_via_hub,
+)
 from isru.commands.hub_send import format_stage as _format_stage
 from link.schema import Stage
 
@@ -55,19 +67,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     send.add_argument("args", nargs="*", metavar="key=value", help="arguments (types from the dictionary)")
     send.add_argument("--yes", action="store_true", help="confirm a hazardous command")
     send.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for the end (default 60)")
-    send.add_argument("--hub", help="send through the ground hub at this URL (e.g. http://127.0.0.1:8080)")
-    send.add_argument("--user", help="your hub account (with --hub; password from $ISRU_HUB_PASSWORD or asked)")
+    _hub_options(send)
     send.set_defaults(func=_send)
 
     watch = sub.add_parser("watch", help="print live values of channels")
     _link_options(watch)
     watch.add_argument("channels", nargs="+", metavar="CHANNEL")
     watch.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    _hub_options(watch)
     watch.set_defaults(func=_watch)
 
     dictionary = sub.add_parser("dictionary", help="print flight's dictionary (channels, commands, parameters)")
     _link_options(dictionary)
     dictionary.add_argument("--json", action="store_true", help="the whole dictionary as JSON")
+    _hub_options(dictionary)
     dictionary.set_defaults(func=_dictionary)
 
     events = sub.add_parser("events", help="print events as they arrive")
@@ -75,6 +88,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     events.add_argument("--severity", choices=SEVERITIES, default="debug", help="lowest severity shown")
     events.add_argument("--grep", default="", help="only events whose text contains this")
     events.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    _hub_options(events)
     events.set_defaults(func=_events)
 
     archive = sub.add_parser("archive", help="receive everything into the archive until stopped")
@@ -91,6 +105,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("--csv", required=True, help="CSV file to write")
     export.set_defaults(func=_export)
     parser.set_defaults(func=lambda _args: parser.print_help() or 2)
+
+
+def _hub_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--hub", help="go through the ground hub at this URL (e.g. http://127.0.0.1:8080)")
+    parser.add_argument("--user", help="your hub account (with --hub; password from $ISRU_HUB_PASSWORD or asked)")
 
 
 def _link_options(parser: argparse.ArgumentParser) -> None:
@@ -270,6 +289,8 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _watch(args: argparse.Namespace) -> int:
+    if args.hub:
+        return watch_via_hub(args)
     try:
         with _connected(args, archiving=False) as core:
             known = {c["name"] for c in core.dictionary.channels()}
@@ -293,13 +314,28 @@ def _watch(args: argparse.Namespace) -> int:
 
 def _dictionary(args: argparse.Namespace) -> int:
     from ground.console.limits import describe
+    from ground.dictionary import GroundDictionary
+    from ground.errors import GroundError, HubError
 
-    try:
-        with _connected(args, archiving=False) as core:
-            dictionary = core.dictionary
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
-        return EXIT_LINK
+    if args.hub:
+        client = hub_client(args)
+        try:
+            dictionary = GroundDictionary(client.dictionary()) if client is not None else None
+        except HubError as exc:
+            print(f"isru ground: {exc}", file=sys.stderr)
+            return EXIT_REFUSED if exc.status in REFUSED else EXIT_LINK
+        except GroundError as exc:
+            print(f"isru ground: the hub's dictionary: {exc}", file=sys.stderr)
+            return EXIT_LINK
+        if dictionary is None:
+            return EXIT_REFUSED
+    else:
+        try:
+            with _connected(args, archiving=False) as core:
+                dictionary = core.dictionary
+        except SystemExit as exc:
+            print(exc, file=sys.stderr)
+            return EXIT_LINK
     if args.json:
         print(json.dumps(dictionary.raw, indent=1, sort_keys=True, default=str))
         return 0
@@ -318,16 +354,23 @@ def _events(args: argparse.Namespace) -> int:
     floor = SEVERITIES.index(args.severity)
     needle = args.grep.lower()
 
-    def show(event: dict[str, Any]) -> None:
+    def line(event: dict[str, Any]) -> str | None:
         severity = str(event.get("severity", "info"))
         level = SEVERITIES.index(severity) if severity in SEVERITIES else 1
         if level < floor:
-            return
+            return None
         text = f"{event.get('source', '')}.{event.get('name', '')}: {event.get('message', '')}"
         if needle and needle not in text.lower():
-            return
-        print(f"{iso_time(event.get('t'))} {severity.upper():<8} {text}", flush=True)
+            return None
+        return f"{iso_time(event.get('t'))} {severity.upper():<8} {text}"
 
+    def show(event: dict[str, Any]) -> None:
+        text = line(event)
+        if text is not None:
+            print(text, flush=True)
+
+    if args.hub:
+        return events_via_hub(args, line)
     try:
         with _connected(args, archiving=False) as core:
             return _show_until_done(core, args, "event", show)

@@ -19,19 +19,18 @@ EXIT_COMPLETED, EXIT_FAILED, EXIT_LINK, EXIT_REFUSED = 0, 1, 2, 3
 POLL_S = 0.2
 #: HTTP statuses that mean "refused on ground" (login, role, validation, confirmation).
 REFUSED = frozenset({400, 401, 403, 404, 409})
+#: Where hub tools read the account's password (else they ask for it).
+PASSWORD_ENV = "ISRU_HUB_PASSWORD"
 
 
 def send_via_hub(args: argparse.Namespace) -> int:
     """Send ``args.name`` through the hub and print its stages until it ends; returns the exit code."""
     from base.clock import RealClock
     from ground.errors import HubError
-    from ground.hub_client import HubClient
 
-    if not args.user:
-        print("isru ground: --hub needs --user NAME (your hub account)", file=sys.stderr)
+    client = hub_client(args)
+    if client is None:
         return EXIT_REFUSED
-    password = os.environ.get("ISRU_HUB_PASSWORD") or getpass.getpass(f"hub password for {args.user}: ")
-    client = HubClient(args.hub, args.user, password)
     clock = RealClock()
     try:
         values = _parse_args(args.args)
@@ -62,6 +61,18 @@ def send_via_hub(args: argparse.Namespace) -> int:
         return EXIT_COMPLETED
     print(f"isru ground: {args.name} failed: {record['reason']}: {record['message']}", file=sys.stderr)
     return EXIT_FAILED
+
+
+def hub_client(args: argparse.Namespace) -> Any:
+    """A :class:`~ground.hub_client.HubClient` for ``--hub URL --user NAME``, the password from
+    ``$ISRU_HUB_PASSWORD`` or asked (never on the command line); None (said on stderr) without ``--user``."""
+    from ground.hub_client import HubClient
+
+    if not args.user:
+        print("isru ground: --hub needs --user NAME (your hub account)", file=sys.stderr)
+        return None
+    password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"hub password for {args.user}: ")
+    return HubClient(args.hub, args.user, password)
 
 
 def _parse_args(items: list[str]) -> dict[str, Any]:

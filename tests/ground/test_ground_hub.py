@@ -221,3 +221,45 @@ def test_a_restarted_hub_shows_every_channel_and_its_alarms_at_once_from_its_arc
         finally:
             core.link_client.close()
             core.close()
+
+
+# ------------------------------------------------------------------------------------ sessions
+def test_console_logins_survive_a_hub_restart_as_hashed_tokens_until_they_end(tmp_path: Path) -> None:
+    from ground.console.auth import HubAuth, session_secret
+    from ground.errors import ArchiveError
+    from ground.hub_state import SESSION_TTL_S, HubState
+
+    clock = VirtualClock(auto_advance=False)
+    accounts = Accounts(tmp_path / "accounts.sqlite", RealClock())
+    accounts.add("ada", "operator", "a long password")
+    path, origins = tmp_path / "hub.sqlite", ["http://127.0.0.1:8080"]
+
+    def hub() -> tuple[HubAuth, HubState]:  # a hub (re)starting on the same archive file
+        state = HubState(path, clock, rover="moon-1")
+        return HubAuth(accounts, None, origins, state), state
+
+    auth, state = hub()
+    for browser in ("browser-1", "browser-2", "browser-3"):
+        auth.login(browser, "ada", "a long password")
+    auth.logout("browser-2")
+    state.close()
+    auth, state = hub()  # restarted
+    assert auth.actor_of("browser-1") == Actor("ada", "operator")
+    assert auth.actor_of("browser-2") is None and auth.actor_of("browser-9") is None
+    with sqlite3.connect(path) as raw:
+        rows = raw.execute("SELECT token_hash, rover, account FROM console_sessions").fetchall()
+    assert len(rows) == 2 and all(len(h) == 64 and r == "moon-1" and a == "ada" for h, r, a in rows)
+    assert b"browser-1" not in path.read_bytes()  # only the SHA-256 of a session id is stored
+    clock.advance(SESSION_TTL_S + 1.0)
+    assert auth.actor_of("browser-1") is None  # the login has ended
+    assert state.drop_expired_sessions() == 2
+    auth.login("browser-4", "ada", "a long password")
+    accounts.remove("ada")
+    assert auth.actor_of("browser-4") is None and state.session_account("browser-4") is None  # revoked: gone
+    state.close()
+    secret_file = tmp_path / "accounts.secret"
+    assert session_secret(secret_file) == session_secret(secret_file)  # the cookies' key outlives a restart
+    assert secret_file.stat().st_mode & 0o077 == 0
+    secret_file.write_text("short")
+    with pytest.raises(ArchiveError, match="expected at least 32 characters"):
+        session_secret(secret_file)

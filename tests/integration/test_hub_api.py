@@ -4,12 +4,15 @@ a flight segment on wall time), with accounts and the audit trail in real SQLite
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +24,7 @@ from nicegui.server import Server
 from nicegui.testing.general import nicegui_reset_globals
 
 from base.clock import RealClock
+from flight.app import FlightApp
 from flight.link_server import LinkServer
 from ground.accounts import Accounts
 from ground.archive import Archive
@@ -31,9 +35,13 @@ from ground.console.context import ConsoleContext
 from ground.core import GroundCore
 from ground.errors import HubError
 from ground.hub_client import HubClient
+from ground.hub_state import HubState
+from ground.procedures import Procedures
 from link.keys import init_keys
 from sim_hw.registry import uninstall_world
 from tests.support.console_support import BATTERY_CHANNEL, FlightThread, build_flight
+
+pytest_plugins = ["pytester"]
 
 WAIT_S = 20.0
 PASSWORDS = {"ada": "ada's long password", "esa": "esa partner password"}
@@ -47,6 +55,9 @@ class Hub:
     server: LinkServer
     core: GroundCore
     audit: AuditLog
+    flight: FlightThread
+    app: FlightApp
+    accounts: Accounts
 
 
 def _free_port() -> int:
@@ -65,7 +76,10 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
     clock = RealClock()
     archive = Archive(tmp / "hub.sqlite")
     audit = AuditLog(archive.path, clock, rover="moon-1")
-    core = GroundCore.connect(server.endpoint, archive, clock, keys_dir=keys, identity="archive", audit=audit)
+    state = HubState(archive.path, clock, rover="moon-1")
+    core = GroundCore.connect(
+        server.endpoint, archive, clock, keys_dir=keys, identity="archive", audit=audit, hub_state=state, rover="moon-1"
+    )
     core.link_client.run_in_thread()
     accounts = Accounts(tmp / "accounts.sqlite", clock)
     accounts.add("ada", "operator", PASSWORDS["ada"])
@@ -96,7 +110,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
                 except OSError:
                     assert time.perf_counter() < deadline + WAIT_S, "the hub did not answer"
                     time.sleep(0.2)
-            yield Hub(url, server, core, audit)
+            yield Hub(url, server, core, audit, flight, app, accounts)
         finally:
             Server.instance.should_exit = True
             web.join(timeout=10)
@@ -106,6 +120,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
             core.link_client.close()
             core.close()
             audit.close()
+            state.close()
             archive.close()
             accounts.close()
             flight.stop()
@@ -159,4 +174,199 @@ def test_isru_ground_send_through_the_hub(hub: Hub, tmp_path: Path) -> None:
     stages = [line.split()[1] for line in done.stdout.splitlines()]
     assert stages[0] == "accepted" and stages[-1] == "completed"
     refused = subprocess.run([*command, "--user", "esa"], capture_output=True, text=True, env=env, timeout=60)
+    assert refused.returncode == 3 and "wrong password for 'esa'" in refused.stderr
+
+
+# ------------------------------------------------------------------------- tools over the hub
+def test_a_procedure_through_the_hub_commands_and_awaits_telemetry_and_an_event(hub: Hub) -> None:
+    sessions = {s.identity.name for s in hub.server.sessions.values()}
+    proc = Procedures(HubClient(hub.url, "ada", PASSWORDS["ada"]))
+    try:
+        handle = proc.send("drill.self_test")
+        done = handle.wait_completed(timeout_s=WAIT_S)
+        assert done["stage"] == "completed" and handle.stages[0] == "accepted"
+        value, t = proc.await_telemetry(BATTERY_CHANNEL, lambda v: 0.0 <= v <= 1.0, timeout_s=WAIT_S)
+        assert 0.0 <= value <= 1.0 and t > 0
+        hub.flight.call(lambda: hub.app.events.info("test", "hub_probe", "seen through the hub"))
+        event = proc.await_event(name="hub_probe", source="test", timeout_s=WAIT_S)
+        assert event["message"] == "seen through the hub"
+        record = hub.core.commands.get(handle.id)
+        assert record is not None and record.source == "ada"  # the hub's record names the person
+    finally:
+        proc.close()
+    assert {s.identity.name for s in hub.server.sessions.values()} == sessions == {"archive"}
+
+
+def test_an_observers_procedure_may_read_but_its_command_is_refused_and_audited(hub: Hub) -> None:
+    proc = Procedures(HubClient(hub.url, "esa", PASSWORDS["esa"]))
+    try:
+        proc.await_telemetry(BATTERY_CHANNEL, timeout_s=WAIT_S)
+        before = hub.server.stats["commands"]
+        with pytest.raises(HubError) as refused:
+            proc.send("drive.stop")
+        assert refused.value.status == 403 and "observer" in refused.value.reason
+        assert hub.server.stats["commands"] == before
+    finally:
+        proc.close()
+    refusals = hub.audit.entries(user="esa", action="command_refused")
+    assert refusals and refusals[0].target == "send drive.stop" and refusals[0].rover == "moon-1"
+
+
+def test_the_hub_serves_its_dictionary_alarms_and_acts_on_alarms_per_role(hub: Hub) -> None:
+    ada, esa = HubClient(hub.url, "ada", PASSWORDS["ada"]), HubClient(hub.url, "esa", PASSWORDS["esa"])
+    assert BATTERY_CHANNEL in {c["name"] for c in esa.dictionary()["telemetry"]}
+    hub.flight.call(lambda: hub.app.events.error("test", "hub_fault", "an error for the board"))
+    name = "event:test.hub_fault"
+    deadline = time.perf_counter() + WAIT_S
+    while name not in {a["name"] for a in esa.alarms()["alarms"]}:
+        assert time.perf_counter() < deadline, esa.alarms()
+        time.sleep(0.1)
+    board = esa.alarms()
+    assert board["rover"] == "moon-1"
+    for act in (lambda: esa.acknowledge(name, "seen"), lambda: esa.shelve(name, 60.0), lambda: esa.unshelve(name)):
+        with pytest.raises(HubError) as refused:
+            act()
+        assert refused.value.status == 403
+    assert len(hub.audit.entries(user="esa", action="command_refused")) >= 3
+    until = ada.shelve(name, 600.0)
+    assert esa.alarms()["shelves"][name] == pytest.approx(until) and until > time.time() + 590
+    ada.unshelve(name)
+    assert name not in esa.alarms()["shelves"]
+    acked = ada.acknowledge(name, "probe fault, injected by the test")
+    assert acked["acked"] and acked["ack_by"] == "ada"
+    with pytest.raises(HubError) as unknown:
+        ada.acknowledge("no.such.alarm", "x")
+    assert unknown.value.status == 404 and "no alarm 'no.such.alarm'" in unknown.value.reason
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    [
+        ("GET", "/api/feed?after=abc", None, "query 'after': expected a cursor"),
+        ("GET", "/api/feed?after=99999999999", None, "argument 'after': expected a cursor 0.."),
+        ("GET", "/api/feed?after=0&wait=60", None, "argument 'wait': expected seconds to wait, 0..10"),
+        ("GET", "/api/feed?after=0&kinds=rumours", None, "argument 'kinds': expected some of telemetry"),
+        ("GET", "/api/feed?cursor=3", None, "query 'cursor': not known"),
+        ("POST", "/api/commands", b"not json", "body: expected a JSON object"),
+        ("POST", "/api/commands", b'{"args": {}}', "field 'name': missing; expected a command name"),
+        ("POST", "/api/commands", b'{"name": "drive.stop", "args": [1]}', "field 'args': expected an object"),
+        ("POST", "/api/alarms/shelve", b'{"name": "power.soc"}', "field 'seconds': missing"),
+        ("POST", "/api/alarms/shelve", b'{"name": "power.soc", "seconds": 1e9}', "argument 'seconds': expected"),
+        ("POST", "/api/alarms/ack", b'{"name": "power.soc", "comment": true}', "field 'comment': expected"),
+    ],
+)
+def test_a_bad_cursor_or_body_is_refused_400_naming_the_field(
+    hub: Hub, method: str, path: str, body: bytes | None, expected: str
+) -> None:
+    token = base64.b64encode(f"ada:{PASSWORDS['ada']}".encode()).decode()
+    request = urllib.request.Request(
+        hub.url + path, data=body, method=method, headers={"Authorization": f"Basic {token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10).close()
+    detail = json.loads(refused.value.read().decode())["detail"]
+    refused.value.close()
+    assert refused.value.code == 400 and expected in detail, detail
+
+
+def test_the_feed_gives_what_arrived_after_the_cursor_and_waits_a_bounded_time(hub: Hub) -> None:
+    esa = HubClient(hub.url, "esa", PASSWORDS["esa"])
+    start = esa.feed()
+    assert start["items"] == [] and start["rover"] == "moon-1"
+    answer = esa.feed(start["cursor"], wait_s=5.0, kinds=["telemetry"], channels=[BATTERY_CHANNEL])
+    assert answer["cursor"] > start["cursor"] and answer["run"] == start["run"]
+    assert {s[0] for item in answer["items"] for s in item["samples"]} == {BATTERY_CHANNEL}
+    began = time.perf_counter()
+    quiet = esa.feed(answer["cursor"], wait_s=0.5, kinds=["command"])  # nobody commands: waits, then answers
+    assert quiet["items"] == [] and 0.4 < time.perf_counter() - began < 5.0
+
+
+def test_isru_ground_watch_and_events_through_the_hub(hub: Hub, tmp_path: Path) -> None:
+    env = {**os.environ, "ISRU_HUB_PASSWORD": PASSWORDS["esa"], "ISRU_HOME": str(tmp_path)}
+    watch = [sys.executable, "-m", "isru.cli", "ground", "watch", BATTERY_CHANNEL, "--hub", hub.url, "--user", "esa"]
+    done = subprocess.run([*watch, "--duration", "3"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) >= 2 and all(f" {BATTERY_CHANNEL} = " in line for line in lines), done.stdout
+    assert "following moon-1 through" in done.stderr
+    unknown = subprocess.run(
+        [*watch[:5], "no.channel", *watch[6:]], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert unknown.returncode == 3 and "no channel 'no.channel'" in unknown.stderr
+    events = [
+        sys.executable,
+        "-m",
+        "isru.cli",
+        "ground",
+        "events",
+        "--hub",
+        hub.url,
+        "--user",
+        "esa",
+        "--duration",
+        "6",
+    ]
+    follower = subprocess.Popen(events, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        deadline = time.perf_counter() + 3.0
+        while time.perf_counter() < deadline:  # give the follower time to start before the event
+            time.sleep(0.2)
+        hub.flight.call(lambda: hub.app.events.warning("test", "watched", "an event for the follower"))
+        out, err = follower.communicate(timeout=30)
+    finally:
+        if follower.poll() is None:
+            follower.kill()
+            follower.communicate()
+    assert follower.returncode == 0, err
+    assert any("WARNING" in line and "test.watched: an event for the follower" in line for line in out.splitlines())
+
+
+def test_the_pytest_plugin_runs_a_users_procedure_against_the_hub(
+    hub: Hub, pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makepyfile(
+        f"""
+        def test_mine(isru, isru_hub):
+            isru.send("drill.self_test").wait_completed(timeout_s=20)
+            isru.await_telemetry("{BATTERY_CHANNEL}", timeout_s=20)
+            assert isru_hub.snapshot()["rover"] == "moon-1"
+        """
+    )
+    monkeypatch.setenv("ISRU_HUB_PASSWORD", PASSWORDS["ada"])
+    monkeypatch.setenv("PYTHONPATH", str(Path(__file__).resolve().parents[2]))  # this checkout's plugin
+    for name in [k for k in os.environ if k.startswith(("PYTEST_", "NICEGUI_"))]:
+        monkeypatch.delenv(name)
+    sessions = len(hub.server.sessions)
+    result = pytester.runpytest_subprocess(
+        "-q", "-p", "no:cacheprovider", "--isru-hub", hub.url, "--isru-user", "ada", timeout=90
+    )
+    result.assert_outcomes(passed=1)
+    assert len(hub.server.sessions) == sessions  # the user's tests added no session on flight
+    assert any(e.user == "ada" and e.target == "drill.self_test" for e in hub.audit.entries(action="command"))
+
+
+def test_a_remembered_api_login_ends_at_once_with_a_new_password_or_a_revoked_account(hub: Hub) -> None:
+    hub.accounts.add("bob", "operator", "bob's first password")
+    bob = HubClient(hub.url, "bob", "bob's first password")
+    assert bob.alarms()["rover"] == "moon-1" and bob.alarms()["rover"] == "moon-1"  # checked, then remembered
+    hub.accounts.set_password("bob", "bob's second password")
+    with pytest.raises(HubError) as old_password:
+        bob.alarms()
+    assert old_password.value.status == 401 and "wrong password for 'bob'" in old_password.value.reason
+    bob = HubClient(hub.url, "bob", "bob's second password")
+    bob.alarms()
+    hub.accounts.remove("bob")
+    with pytest.raises(HubError) as revoked:
+        bob.alarms()
+    assert revoked.value.status == 401 and "'bob' has been revoked" in revoked.value.reason
+
+
+def test_isru_ground_dictionary_through_the_hub(hub: Hub, tmp_path: Path) -> None:
+    env = {**os.environ, "ISRU_HUB_PASSWORD": PASSWORDS["esa"], "ISRU_HOME": str(tmp_path)}
+    command = [sys.executable, "-m", "isru.cli", "ground", "dictionary", "--hub", hub.url, "--user", "esa"]
+    done = subprocess.run([*command, "--json"], capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert BATTERY_CHANNEL in {c["name"] for c in json.loads(done.stdout)["telemetry"]}
+    env["ISRU_HUB_PASSWORD"] = "not esa's password"
+    refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
     assert refused.returncode == 3 and "wrong password for 'esa'" in refused.stderr

@@ -1,7 +1,8 @@
 """The flight segment on a Bennu-class asteroid (configs/asteroid.toml), over the emulators behind sim://:
 the microgravity interlocks (no hop anchored, no hop near escape speed, no scoop contact unanchored), and
-every fault of the hopping mobility injected while the mission hops, ending recovered or in SAFE with the
-reason — never a rover lost without the mission noticing."""
+every fault of the hopping mobility injected while the mission hops, ending recovered or in HOLD or SAFE with
+the reason — never a rover lost without the mission noticing. Every fault kind of the hopper injected as each
+phase is entered is tests/flight/test_asteroid_inject_phases.py."""
 
 from __future__ import annotations
 
@@ -97,7 +98,13 @@ def test_microgravity_interlocks(asteroid: tuple[FlightApp, SimWorld, VirtualClo
 HOP_FAULTS = {
     "failed_hop": ("prospect_probe", ("mission.hop_failed~launch 1 ended BLOCKED", "mission.hop")),
     "bad_landing": ("prospect_probe", ("mission.hop_tumbled", "mission.hop")),
-    "stuck_flywheel": ("safe", ("mission.safe~hopper flywheel stuck",)),
+    "stuck_flywheel": (
+        "hold",
+        (
+            "mission.activity_failed~hopper flywheel stuck",
+            "mission.transition~hop refused: hopper: fault flywheel_stuck",
+        ),
+    ),
     "runaway_launch": ("safe", ("mission.safe~rover lost",)),
 }
 
@@ -108,7 +115,7 @@ def _matches(event: Event, wanted: str) -> bool:
 
 
 @pytest.mark.parametrize("kind", sorted(HOP_FAULTS))
-def test_each_hop_fault_ends_recovered_or_safe_with_the_reason(kind: str) -> None:
+def test_each_hop_fault_ends_recovered_or_held_or_safe_with_the_reason(kind: str) -> None:
     outcome, evidence = HOP_FAULTS[kind]
     app, world, clock = build()
     events: list[Event] = []
@@ -122,15 +129,17 @@ def test_each_hop_fault_ends_recovered_or_safe_with_the_reason(kind: str) -> Non
         assert app.mission.state == "prospect_drive" and hopper.motion == "hop"
         world.inject("hopper", kind)
         settle = clock.monotonic() + SETTLE_LIMIT_S
-        app.executive.run(until=lambda: app.mission.state in (outcome, "safe") or clock.monotonic() > settle)
+        app.executive.run(until=lambda: app.mission.state in (outcome, "hold", "safe") or clock.monotonic() > settle)
         assert app.mission.state == outcome, [e.message for e in events if e.source == "mission"][-5:]
         missing = [wanted for wanted in evidence if not any(_matches(e, wanted) for e in events)]
         assert not missing, f"{kind}: no {missing}; saw {[e.message for e in events if e.source == 'mission']}"
-        if outcome == "safe":
+        if outcome in ("hold", "safe"):
             app.executive.run(duration_s=3.0)
-            assert app.mission.state == "safe"
+            assert app.mission.state == outcome
             assert not [d for d in ("drill", "scoop", "anchor", "hopper") if world.device(d).is_actuating()]
-        else:
+        if outcome == "hold":  # the flywheel never spun up: the rover did not launch and sits where it was
+            assert hopper.hops == 0 and hopper.upright and hopper.hop is None
+        elif outcome != "safe":
             assert hopper.hops >= 1 and hopper.upright and world.rover.anchor_depth_m == 0.0
     finally:
         app.close()

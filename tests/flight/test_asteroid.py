@@ -146,6 +146,44 @@ def test_each_hop_fault_ends_recovered_or_held_or_safe_with_the_reason(kind: str
         uninstall_world()
 
 
+def test_a_flywheel_seized_while_anchored_is_reported_refuses_the_next_hop_and_holds_until_freed() -> None:
+    """The flywheel seizes while the rover probes a site, anchored: the built-in test finds it and the
+    mission reports it; the next hop is refused and the mission holds for the ground, the rover where it was
+    (no hop sent); ``mission.resume`` is refused while the fault is latched; freed and cleared,
+    the mission resumes and hops on."""
+    app, world, clock = build()
+    events: list[Event] = []
+    try:
+        app.events.subscribe(events.append)
+        app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        limit = clock.monotonic() + REACH_LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "prospect_probe" or clock.monotonic() > limit)
+        assert app.mission.state == "prospect_probe"
+        hopper = world.device("hopper")
+        hops, x, sent = hopper.hops, world.rover.x_m, len(hopper.received("hop"))
+        world.inject("hopper", "stuck_flywheel")
+        limit = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "hold" or clock.monotonic() > limit)
+        assert app.mission.state == "hold", [e.message for e in events if e.source == "mission"][-4:]
+        unfit = [e for e in events if e.name == "hopper_unfit"]
+        holds = [e.message for e in events if e.name == "transition" and e.message.startswith("prospect_drive → hold")]
+        assert unfit and "flywheel_stuck" in unfit[0].message
+        assert holds and "hop refused: hopper: fault flywheel_stuck latched" in holds[-1]
+        assert hopper.hops == hops and world.rover.x_m == x and len(hopper.received("hop")) == sent  # no launch
+        refused = app.dispatcher.submit("mission.resume", {}, source="test")
+        assert refused.stage == Stage.FAILED and "hopper: fault flywheel_stuck latched" in refused.message
+        world.inject("hopper", "stuck_flywheel", stuck=False)  # freed (a real rover: thermal cycling)
+        assert app.dispatcher.submit("hopper.clear_fault", {}, source="test").stage == Stage.COMPLETED
+        app.executive.run(duration_s=2.0)
+        assert app.dispatcher.submit("mission.resume", {}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=lambda: hopper.hops > hops or clock.monotonic() > limit)
+        assert hopper.hops > hops and app.mission.state == "prospect_drive"
+    finally:
+        app.close()
+        uninstall_world()
+
+
 @pytest.mark.parametrize(
     "text",
     [

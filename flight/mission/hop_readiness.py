@@ -1,26 +1,28 @@
-"""Is the hopper fit to hop? Checked before every launch, and watched while the rover sits still.
+"""Is the hopper fit to hop? Checked before every hop, and watched while the rover sits still.
 
 A hop commits the rover to a ballistic arc nothing can stop, so a fault in the hopper must be found before a
 launch, not by losing the rover. The hopper is *fit* when its line is up, its telemetry is fresh (no older
 than the interlocks' ``max_age_s``, or four of its streaming periods on quiet rates), no fault is latched,
-it sits settled and upright, and its position estimate is a number that has not moved while the rover sat
-still (more than :data:`STILL_TOLERANCE_M`) and moved by the last hop's length (to within :data:`FOLLOW_SHARE`
-of it): a stuck, dropped or noisy estimate would aim the next hop wrong. A suspect
-estimate is trusted again only once it has agreed with where the rover sat for :data:`STEADY_S`.
-
-A seized flywheel shows in no telemetry while it is at rest: the hopper's built-in test (``self_test``,
-which pulses the flywheel motor and latches ``flywheel_stuck`` when the rotor does not turn) finds it.
+it sits settled and upright, its position estimate can be trusted, and its built-in test passes. The
+estimate is trusted when it is a number that has not moved while the rover sat still (more than
+:data:`STILL_TOLERANCE_M`) and that moved by the last hop's length (to within :data:`FOLLOW_SHARE` of it): a
+stuck, dropped or noisy estimate would aim the next hop wrong. A suspect estimate is trusted again only once
+it has agreed with where the rover sat for :data:`STEADY_S`. A seized flywheel shows in no telemetry while it
+is at rest: the hopper's built-in test (``self_test``, which pulses the flywheel motor and latches
+``flywheel_stuck`` when the rotor does not turn) finds it.
 
 * :meth:`HopperWatch.tick` runs on every mission tick while no hop or righting is under way (anchored,
-  drilling, processing, idle): it runs the built-in test every :data:`CHECK_PERIOD_S` and reports a problem
-  that has lasted :data:`PERSIST_S` as a warning event ``mission.hopper_unfit`` naming it (once per episode;
-  ``hopper_fit`` when it clears). The rover keeps working where it is: a hopper that cannot hop does not
-  stop the drill or the extractor.
-* :func:`ready_to_hop` runs before every launch: the checks on a telemetry sample taken after the hop was
-  asked for, then the built-in test; a problem that has not
-  cleared within :data:`READY_WAIT_S` (a line restored, a telemetry sample refreshed) refuses the hop with
-  :class:`~flight.mission.context.MissionFailure` (``hop refused: <problems>``), which the recovery ladder
-  retries once and then holds for the ground with. A hopper that reports the rover ``lost`` is
+  drilling, processing, idle, held): it runs the built-in test every :data:`CHECK_PERIOD_S` (not in SAFE or
+  under the e-stop) and reports a problem that has lasted :data:`PERSIST_S` as a warning event
+  ``mission.hopper_unfit`` naming it (once per episode; ``hopper_fit`` when it clears). The rover keeps
+  working where it is: a hopper that cannot hop does not stop the drill or the extractor, only the next hop.
+* :func:`ready_to_hop` runs before each leg (is a hop needed? only the estimate must be trusted) and before
+  each launch (everything, then the built-in test), judged on a telemetry sample taken after it was asked. A
+  problem that has not cleared within :data:`READY_WAIT_S` (a line restored, a sample refreshed) refuses the
+  hop with :class:`~flight.mission.context.MissionFailure` (``hop refused: <problems>``, or ``position
+  unknown, no hop: <problems>``), which the recovery ladder retries once and then holds for the ground with.
+  A hop the hopper reports still under way (its line came back in the middle of one) is waited for. A hopper
+  that reports the rover ``lost``, or a hop still under way after :func:`airborne_limit_s`, is
   :class:`~flight.mission.context.UnrecoverableFailure` (SAFE).
 
 Times in seconds, distances in metres.
@@ -135,14 +137,15 @@ class HopperWatch:
             return [f"hopper: self-test not answered ({exc})"]
         return self.problems() or [f"hopper: self-test failed ({', '.join(failed)})"]
 
-    def tick(self) -> None:
-        """While the rover sits still: check, test every :data:`CHECK_PERIOD_S`, report changes."""
+    def tick(self, *, self_test: bool = True) -> None:
+        """While the rover sits still: check, run the built-in test every :data:`CHECK_PERIOD_S` (unless
+        ``self_test`` is False: in SAFE or under the e-stop the flywheel is not pulsed), report changes."""
         rig = self._ctx.io.rig
         if "hopper" not in rig or rig.device("hopper").motions:
             return  # no hopper, or a hop or righting under way: the hop's own code watches it
         now = self._ctx.now()
         problems = self.problems()
-        if not problems and now >= self._next_check:
+        if not problems and self_test and now >= self._next_check:
             self._next_check = now + CHECK_PERIOD_S
             problems = self.built_in_test()
         if not problems:

@@ -241,7 +241,7 @@ class Mission:
         """Advance the current activity once (the executive calls this at the mission rate)."""
         self.campaign.sample(self._category(), self.top_state)
         if hopping(self._ctx):
-            self.hopper_watch.tick()
+            self.hopper_watch.tick(self_test=self.state != "safe" and not self.io.estopped)
         activity = self._activity
         if activity is None:
             return

@@ -94,6 +94,19 @@ def test_microgravity_interlocks(asteroid: tuple[FlightApp, SimWorld, VirtualClo
     world.device("scoop").assert_received("move", "started")
 
 
+def test_the_hopper_is_self_tested_while_the_rover_sits_still_but_not_under_the_estop(
+    asteroid: tuple[FlightApp, SimWorld, VirtualClock],
+) -> None:
+    app, world, _clock = asteroid
+    hopper = world.device("hopper")
+    app.executive.run(duration_s=300.0)
+    tests = len(hopper.received("self_test"))
+    assert tests >= 2  # every 2 minutes while idle
+    assert app.dispatcher.submit("estop", {}, source="test").stage == Stage.COMPLETED
+    app.executive.run(duration_s=300.0)
+    assert len(hopper.received("self_test")) == tests  # the flywheel is not pulsed under the e-stop
+
+
 #: fault kind → (the state the mission settles in, events that prove how: "source.name~text in message")
 HOP_FAULTS = {
     "failed_hop": ("prospect_probe", ("mission.hop_failed~launch 1 ended BLOCKED", "mission.hop")),

@@ -7,6 +7,8 @@ one :func:`sim_hw.fault_specs.fault_kinds` gives the hopper: its own (``failed_h
 ``stuck_flywheel``, ``runaway_launch``), the line faults (``reconnect`` and ``clear_line`` follow a
 ``disconnect`` and a ``corrupt`` 30 s later) and the sensor symptoms, on the position estimate the mission
 aims hops from (``y_m``: at the start ``x_m`` is 0, so a dropout there would read true until the rover moved).
+The anchors' grip slipping (``anchor.slip``, :data:`GRIP`), the microgravity rover's other hold on the
+ground, is injected in every phase too.
 
 * ``prospect``: injected as ``prospect_drive`` is entered, the first hop about to start; decided when the
   mission has left ``prospect_drive`` (the hop made) or holds or is in SAFE with the reason.
@@ -73,9 +75,16 @@ HOLE_M = 0.05
 HOLE_SPACING_M = 3.0
 
 
-def matrix() -> list[tuple[str, str]]:
-    """(phase, kind) for every kind the hopper accepts, in every phase."""
-    return [(phase, kind) for phase in PHASES for kind in fault_kinds("hopper")]
+#: Besides the hopper's: the anchors' grip slipping (the microgravity rover's other hold on the ground).
+GRIP = ("anchor", "slip")
+
+
+def matrix() -> list[tuple[str, str, str]]:
+    """(phase, device, kind) for every kind the hopper accepts, and the anchors' slip, in every phase."""
+    return [(phase, device, kind) for phase in PHASES for device, kind in [*HOPPER_KINDS, GRIP]]
+
+
+HOPPER_KINDS = [("hopper", kind) for kind in fault_kinds("hopper")]
 
 
 #: Representative cases for the default suite: a seized flywheel found by the built-in test while anchored
@@ -83,12 +92,12 @@ def matrix() -> list[tuple[str, str]]:
 #: while processing (the next hop: SAFE, rover lost), a bad landing as the first hop starts (righted), a
 #: position estimate gone NaN as the first hop starts (refused), a slipping launch armed at stow.
 FAST = [
-    ("anchor", "stuck_flywheel"),
-    ("extract", "disconnect"),
-    ("process", "runaway_launch"),
-    ("prospect", "bad_landing"),
-    ("prospect", "nan"),
-    ("stow", "failed_hop"),
+    ("anchor", "hopper", "stuck_flywheel"),
+    ("extract", "hopper", "disconnect"),
+    ("process", "hopper", "runaway_launch"),
+    ("prospect", "hopper", "bad_landing"),
+    ("prospect", "hopper", "nan"),
+    ("stow", "hopper", "failed_hop"),
 ]
 
 
@@ -144,16 +153,18 @@ def _next_hop_decided(run: Run, entered_travel: list[bool]) -> Callable[[], bool
     return done
 
 
-def run_case(phase: str, kind: str) -> tuple[str, str, str]:
-    """Reach ``phase``, inject ``hopper.kind``, check the case (module docstring); returns the state the case
+def run_case(phase: str, device: str, kind: str) -> tuple[str, str, str]:
+    """Reach ``phase``, inject ``device.kind``, check the case (module docstring); returns the state the case
     ended in, the reason of its last transition and the first report naming the hopper ("" if none)."""
     leaf = PHASES[phase]
     app, world, clock = build(phase)
     hopper = world.device("hopper")
-    label = f"hopper.{kind}"
+    label = f"{device}.{kind}"
+    if device != "hopper":
+        kind = f"{device}.{kind}"  # none of the hopper's kinds: only decided, and no rover lost unnoticed
     try:
         cycles = app.mission.config.cycles
-        faults = injections("hopper", kind, FIELD)
+        faults = injections(device, label.split(".", 1)[1], FIELD)
         flying = (lambda: hopper.hop is not None) if phase == "hop" else (lambda: True)
         run = start_and_inject(app, world, clock, leaf, faults, ready=flying, cycles=cycles)
         assert_decided(run, leaf if leaf == "prospect_drive" else phase, label)
@@ -190,17 +201,18 @@ def run_case(phase: str, kind: str) -> tuple[str, str, str]:
 
 
 def test_the_matrix_covers_every_hopper_fault_kind_in_every_phase() -> None:
-    assert {kind for _, kind in matrix()} == set(fault_kinds("hopper"))
-    assert {phase for phase, _ in matrix()} == set(PHASES)
+    assert {kind for _, device, kind in matrix() if device == "hopper"} == set(fault_kinds("hopper"))
+    assert {phase for phase, _, _ in matrix()} == set(PHASES)
+    assert {(phase, *GRIP) for phase in PHASES} <= set(matrix())
     assert {"failed_hop", "bad_landing", "stuck_flywheel", "runaway_launch"} <= set(fault_kinds("hopper"))
 
 
-@pytest.mark.parametrize(("phase", "kind"), FAST)
-def test_a_hop_fault_in_a_phase_is_decided_and_noticed_before_the_next_hop(phase: str, kind: str) -> None:
-    run_case(phase, kind)
+@pytest.mark.parametrize(("phase", "device", "kind"), FAST)
+def test_a_hop_fault_in_a_phase_is_decided_and_noticed_before_the_next_hop(phase: str, device: str, kind: str) -> None:
+    run_case(phase, device, kind)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("phase", "kind"), [c for c in matrix() if c not in FAST])
-def test_every_hop_fault_kind_in_every_phase_is_decided_and_noticed(phase: str, kind: str) -> None:
-    run_case(phase, kind)
+@pytest.mark.parametrize(("phase", "device", "kind"), [c for c in matrix() if c not in FAST])
+def test_every_hop_fault_kind_in_every_phase_is_decided_and_noticed(phase: str, device: str, kind: str) -> None:
+    run_case(phase, device, kind)

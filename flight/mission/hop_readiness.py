@@ -93,8 +93,8 @@ class HopperWatch:
             out.append(f"hopper: position estimate not a number ({snapshot.x_m}, {snapshot.y_m})")
         elif at_rest:
             self._follow(snapshot.hops, snapshot.x_m, snapshot.y_m, snapshot.hop_m)
-        if self._suspect:
-            out.append(self._suspect)
+        if self._suspect:  # the first evidence, kept while it lasts (one report per episode)
+            out.append(f"{self._suspect} (estimate suspect)")
         if position_only:
             return out
         if snapshot.faults:
@@ -111,9 +111,9 @@ class HopperWatch:
         rest_hops, rest_x, rest_y = self._rest
         moved = math.hypot(x - rest_x, y - rest_y)
         if hops == rest_hops and moved > STILL_TOLERANCE_M:
-            self._suspect = f"hopper: position estimate moved {moved:.2f} m with no hop made (estimate suspect)"
+            self._suspect = self._suspect or f"hopper: position estimate moved {moved:.2f} m with no hop made"
         elif hops == rest_hops + 1 and abs(moved - hop_m) > FOLLOW_SHARE * hop_m + STILL_TOLERANCE_M:
-            self._suspect = f"hopper: position estimate moved {moved:.2f} m over a {hop_m:.1f} m hop (estimate suspect)"
+            self._suspect = self._suspect or f"hopper: position estimate moved {moved:.2f} m over a {hop_m:.1f} m hop"
         elif not self._suspect:
             self._rest = (hops, x, y)
         else:  # a suspect estimate is trusted again once it has agreed for STEADY_S (noise agrees by chance)

@@ -192,6 +192,8 @@ def run_case(phase: str, device: str, kind: str) -> tuple[str, str, str]:
             assert not sent or first <= sent[0], (
                 f"{label} in {phase}: a hop sent {sent[0]:.0f} s on, reported {first:.0f} s on"
             )
+        reports = [e.message for e in run.events if e.source == "mission" and e.name == "hopper_unfit"]
+        assert len(reports) <= 3, f"{label} in {phase}: reported {len(reports)} times: {reports[:4]}"
         if kind in BLOCKS_HOPS:
             assert not launches, f"{label} in {phase}: a hop was launched: {launches}"
         return state, reason, noticed[0].message if noticed else ""

@@ -31,7 +31,7 @@ class MissionFailure(FlightError):
 
 class UnrecoverableFailure(MissionFailure):
     """An activity failed in a way no retry mends and the hardware must be made safe (a rover lost off the
-    surface, a seized hopper flywheel): the recovery ladder goes straight to SAFE."""
+    surface): the recovery ladder goes straight to SAFE."""
 
 
 class Phase(Protocol):

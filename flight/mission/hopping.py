@@ -7,10 +7,14 @@ the target (``hop_aim_share``: the bounces carry the rover on), at the launch sp
 the escape speed), and never farther than ``hop_leg_max_m``. Legs repeat from the hopper's position estimate
 until the rover is within ``arrive_tolerance_m``.
 
-Whatever a hop ends in is handled here: a launch that failed (the feet slipped) is cleared and tried again; a
-tumble is righted with ``hopper.upright``; a stuck flywheel, a rover that cannot be righted and a rover that
-has not come down after ``hop_lost_arcs`` arcs (or that the hopper reports lost) fail the activity, which
-takes the mission to SAFE with the reason. SI units.
+Before every launch the hopper must be fit (:func:`flight.mission.hop_readiness.ready_to_hop`: line up,
+telemetry fresh, no fault latched, at rest upright, a position estimate to trust, the built-in test passed);
+else the hop is refused and the mission holds for the ground with the reason. Whatever a hop ends in is
+handled here: a launch that failed (the feet slipped) is cleared and tried again; a tumble is righted with
+``hopper.upright``; a flywheel that did not spin up (seized: the rover did not launch and stays where it is)
+and a rover that cannot be righted fail the step, which the recovery ladder retries once and then holds
+for the ground with; a rover that has not come down after ``hop_lost_arcs`` arcs (or that the hopper reports
+lost) takes the mission to SAFE with the reason. SI units.
 """
 
 from __future__ import annotations
@@ -19,14 +23,13 @@ import math
 from collections.abc import Generator
 
 from flight.mission.context import MissionContext, MissionFailure, UnrecoverableFailure
+from flight.mission.hop_readiness import SETTLE_ALLOWANCE_S, HopperWatch, ready_to_hop
 from flight.mission.motion import require, wait
 from hal.icd import Completion
 from hal.motion import Motion
 
 #: Launch attempts of one leg that may end without a launch before the hop is given up.
 LAUNCH_ATTEMPTS = 3
-#: Time allowed after the arcs for bouncing and sliding to rest, s.
-SETTLE_ALLOWANCE_S = 900.0
 #: Launch speed margin under the interlock's limit (the hopper's own dispersion is a few per cent).
 SPEED_MARGIN = 0.9
 
@@ -42,11 +45,13 @@ def position(ctx: MissionContext) -> tuple[float, float]:
     return float(ctx.get("hopper.x_m")), float(ctx.get("hopper.y_m"))
 
 
-def hop_to(ctx: MissionContext, x: float, y: float, legs: int) -> Generator[None, None, int]:
-    """Hop to (``x``, ``y``) m in up to ``legs`` legs; returns the number of hops made."""
+def hop_to(ctx: MissionContext, x: float, y: float, legs: int, watch: HopperWatch) -> Generator[None, None, int]:
+    """Hop to (``x``, ``y``) m in up to ``legs`` legs, each aimed and launched only when ``watch`` finds the
+    hopper fit (its position estimate among what is checked); returns the number of hops made."""
     cfg = ctx.config
     hops = 0
     for _ in range(legs):
+        yield from ready_to_hop(ctx, watch, launch=False)  # is a hop needed? from an estimate to trust
         px, py = position(ctx)
         distance = math.hypot(x - px, y - py)
         if distance < cfg.arrive_tolerance_m:
@@ -54,7 +59,7 @@ def hop_to(ctx: MissionContext, x: float, y: float, legs: int) -> Generator[None
         aim = min(distance * cfg.hop_aim_share, cfg.hop_leg_max_m)
         speed = math.sqrt(aim * cfg.gravity_m_s2 / math.sin(2.0 * cfg.hop_elevation_rad))
         speed = min(max(speed, 0.001), SPEED_MARGIN * ctx.io.settings.max_hop_speed_m_s)
-        yield from hop(ctx, math.atan2(y - py, x - px), speed)
+        yield from hop(ctx, math.atan2(y - py, x - px), speed, watch)
         hops += 1
     px, py = position(ctx)
     miss = math.hypot(x - px, y - py)
@@ -63,9 +68,11 @@ def hop_to(ctx: MissionContext, x: float, y: float, legs: int) -> Generator[None
     return hops
 
 
-def hop(ctx: MissionContext, heading_rad: float, speed_m_s: float) -> Generator[None, None, None]:
-    """One hop, launched up to :data:`LAUNCH_ATTEMPTS` times, ending settled upright or failing the activity."""
+def hop(ctx: MissionContext, heading_rad: float, speed_m_s: float, watch: HopperWatch) -> Generator[None, None, None]:
+    """One hop, launched up to :data:`LAUNCH_ATTEMPTS` times, each only once the hopper is found fit, ending
+    settled upright or failing the activity."""
     for attempt in range(1, LAUNCH_ATTEMPTS + 1):
+        yield from ready_to_hop(ctx, watch)
         completion = yield from _flight(ctx, heading_rad, speed_m_s)
         yield from wait(ctx, 0.5)  # the snapshot after the end of the hop, with its faults
         faults = _faults(ctx)
@@ -80,7 +87,7 @@ def hop(ctx: MissionContext, heading_rad: float, speed_m_s: float) -> Generator[
             ctx.events.info("mission", "hop", f"hopped {ctx.get('hopper.hop_m'):.1f} m (landed on its side, righted)")
             return
         if "flywheel_stuck" in faults:
-            raise UnrecoverableFailure("hopper flywheel stuck: the rover cannot move")
+            raise MissionFailure("hopper flywheel stuck: the launch did not happen, the rover cannot move")
         ctx.events.warning(
             "mission", "hop_failed", f"launch {attempt} ended {completion.name} ({','.join(faults) or 'no fault'})"
         )

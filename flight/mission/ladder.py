@@ -28,7 +28,7 @@ STEP_RETRIES = 1
 def needs_safe(exc: Exception, acting: frozenset[str]) -> bool:
     """The failure means the hardware is unsafe to work with: an interlock refused the step, one is enforcing
     itself on the hardware now (``acting``: a heater that did not switch off has had its bus cut), or the
-    activity says no retry can mend it (:class:`UnrecoverableFailure`: a rover lost, a seized flywheel)."""
+    activity says no retry can mend it (:class:`UnrecoverableFailure`: a rover lost off the surface)."""
     return (
         bool(acting)
         or isinstance(exc, UnrecoverableFailure)

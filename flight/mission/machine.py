@@ -34,6 +34,8 @@ from flight.mission.context import Activity, MissionContext, MissionFailure, Mis
 from flight.mission.energy import EnergyPlanner, SolarForecast
 from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
+from flight.mission.hop_readiness import HopperWatch
+from flight.mission.hopping import hopping
 from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
@@ -77,8 +79,10 @@ class Mission:
         self.campaign = CampaignLog(lambda channel: float(self._ctx.get(channel)), self._ctx.now)
         events.subscribe(self._note_recovery_event)
         self._on_change = on_change
+        #: The hopper's fitness to hop, watched between hops (:mod:`flight.mission.hop_readiness`).
+        self.hopper_watch = HopperWatch(self._ctx)
         phases: tuple[Phase, ...] = (
-            Prospect(self._ctx, Navigator(self._ctx)),
+            Prospect(self._ctx, Navigator(self._ctx, self.hopper_watch)),
             Anchor(self._ctx),
             Extract(self._ctx),
             Process(self._ctx, self._book(ledger)),
@@ -236,6 +240,8 @@ class Mission:
     def tick(self, _now: float = 0.0) -> None:
         """Advance the current activity once (the executive calls this at the mission rate)."""
         self.campaign.sample(self._category(), self.top_state)
+        if hopping(self._ctx):
+            self.hopper_watch.tick(self_test=self.state != "safe" and not self.io.estopped)
         activity = self._activity
         if activity is None:
             return

@@ -8,6 +8,7 @@ from collections.abc import Generator
 from typing import Any
 
 from flight.mission.context import MissionContext, MissionFailure
+from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hop_to, hopping
 from flight.mission.motion import motion
 from hal.icd import Completion
@@ -19,8 +20,10 @@ ODOMETRY_SLACK_M = 0.05
 class Navigator:
     """Drives the rover to points, aiming each leg from a pose estimate kept in the mission's progress."""
 
-    def __init__(self, ctx: MissionContext) -> None:
+    def __init__(self, ctx: MissionContext, watch: HopperWatch | None = None) -> None:
         self._ctx = ctx
+        #: The hopper's fitness, checked before each hop (the mission's own watch; a fresh one if none).
+        self.watch = watch if watch is not None else HopperWatch(ctx)
         #: (clock time s, odometry (x m, y m)) of the last pose update; None before a drive's first one.
         self._last_odometry: tuple[float, tuple[float, float]] | None = None  # the last good sample
         self._heading_t: float | None = None  # when the heading was last integrated
@@ -31,7 +34,7 @@ class Navigator:
         ctx = self._ctx
         cfg = ctx.config
         if hopping(ctx):  # microgravity: no traction for wheels
-            yield from hop_to(ctx, x, y, 2 * cfg.approach_legs)
+            yield from hop_to(ctx, x, y, 2 * cfg.approach_legs, self.watch)
             return
         self.pose()
         pose = self.pose()

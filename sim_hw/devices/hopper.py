@@ -11,7 +11,8 @@ mobility mechanism does) or when the rover never comes back (fault ``lost``, dec
 climbing three quarters of the way through the arc the command asked for, or airborne
 :data:`LOST_AFTER_ARCS` times that arc: a launch at or above the body's escape speed); BLOCKED when it
 did not launch (``failed_hop``: anchored, the drill in the ground, or the feet slipped) or the flywheel
-did not spin up (``flywheel_stuck``).
+did not spin up (``flywheel_stuck``). The built-in test (``self_test``) pulses the flywheel at rest and latches
+``flywheel_stuck`` when it is seized.
 
 Faults to inject (``isru demo --inject hopper.<kind>``): ``failed_hop`` (the next launch slips),
 ``bad_landing`` (the next hop ends tumbled), ``stuck_flywheel`` (the flywheel seizes until released with
@@ -252,6 +253,13 @@ class HopperFirmware(Firmware):
             "bounces": min(hop.bounces if hop is not None else 0, 255),
             "upright": 1 if self.upright else 0,
         }
+
+    def self_test_failures(self) -> int:
+        """The built-in test pulses the flywheel motor while at rest: a seized rotor does not turn, and
+        ``flywheel_stuck`` is latched (bit 0 of the result, an active fault, reports it)."""
+        if self._stuck and self.mode == MODE_SETTLED and self.bus_powered:
+            self.raise_fault("flywheel_stuck")
+        return super().self_test_failures()
 
     def cmd_clear_fault(self) -> None:
         """Clear latched faults whose cause is gone: ``tumbled`` stays until righted, ``lost`` for good,

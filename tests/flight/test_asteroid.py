@@ -1,7 +1,8 @@
 """The flight segment on a Bennu-class asteroid (configs/asteroid.toml), over the emulators behind sim://:
 the microgravity interlocks (no hop anchored, no hop near escape speed, no scoop contact unanchored), and
-every fault of the hopping mobility injected while the mission hops, ending recovered or in SAFE with the
-reason — never a rover lost without the mission noticing."""
+every fault of the hopping mobility injected while the mission hops, ending recovered or in HOLD or SAFE with
+the reason — never a rover lost without the mission noticing. Every fault kind of the hopper injected as each
+phase is entered is tests/flight/test_asteroid_inject_phases.py."""
 
 from __future__ import annotations
 
@@ -93,11 +94,30 @@ def test_microgravity_interlocks(asteroid: tuple[FlightApp, SimWorld, VirtualClo
     world.device("scoop").assert_received("move", "started")
 
 
+def test_the_hopper_is_self_tested_while_the_rover_sits_still_but_not_under_the_estop(
+    asteroid: tuple[FlightApp, SimWorld, VirtualClock],
+) -> None:
+    app, world, _clock = asteroid
+    hopper = world.device("hopper")
+    app.executive.run(duration_s=300.0)
+    tests = len(hopper.received("self_test"))
+    assert tests >= 2  # every 2 minutes while idle
+    assert app.dispatcher.submit("estop", {}, source="test").stage == Stage.COMPLETED
+    app.executive.run(duration_s=300.0)
+    assert len(hopper.received("self_test")) == tests  # the flywheel is not pulsed under the e-stop
+
+
 #: fault kind → (the state the mission settles in, events that prove how: "source.name~text in message")
 HOP_FAULTS = {
     "failed_hop": ("prospect_probe", ("mission.hop_failed~launch 1 ended BLOCKED", "mission.hop")),
     "bad_landing": ("prospect_probe", ("mission.hop_tumbled", "mission.hop")),
-    "stuck_flywheel": ("safe", ("mission.safe~hopper flywheel stuck",)),
+    "stuck_flywheel": (
+        "hold",
+        (
+            "mission.activity_failed~hopper flywheel stuck",
+            "mission.transition~hop refused: hopper: fault flywheel_stuck",
+        ),
+    ),
     "runaway_launch": ("safe", ("mission.safe~rover lost",)),
 }
 
@@ -108,7 +128,7 @@ def _matches(event: Event, wanted: str) -> bool:
 
 
 @pytest.mark.parametrize("kind", sorted(HOP_FAULTS))
-def test_each_hop_fault_ends_recovered_or_safe_with_the_reason(kind: str) -> None:
+def test_each_hop_fault_ends_recovered_or_held_or_safe_with_the_reason(kind: str) -> None:
     outcome, evidence = HOP_FAULTS[kind]
     app, world, clock = build()
     events: list[Event] = []
@@ -122,16 +142,56 @@ def test_each_hop_fault_ends_recovered_or_safe_with_the_reason(kind: str) -> Non
         assert app.mission.state == "prospect_drive" and hopper.motion == "hop"
         world.inject("hopper", kind)
         settle = clock.monotonic() + SETTLE_LIMIT_S
-        app.executive.run(until=lambda: app.mission.state in (outcome, "safe") or clock.monotonic() > settle)
+        app.executive.run(until=lambda: app.mission.state in (outcome, "hold", "safe") or clock.monotonic() > settle)
         assert app.mission.state == outcome, [e.message for e in events if e.source == "mission"][-5:]
         missing = [wanted for wanted in evidence if not any(_matches(e, wanted) for e in events)]
         assert not missing, f"{kind}: no {missing}; saw {[e.message for e in events if e.source == 'mission']}"
-        if outcome == "safe":
+        if outcome in ("hold", "safe"):
             app.executive.run(duration_s=3.0)
-            assert app.mission.state == "safe"
+            assert app.mission.state == outcome
             assert not [d for d in ("drill", "scoop", "anchor", "hopper") if world.device(d).is_actuating()]
-        else:
+        if outcome == "hold":  # the flywheel never spun up: the rover did not launch and sits where it was
+            assert hopper.hops == 0 and hopper.upright and hopper.hop is None
+        elif outcome != "safe":
             assert hopper.hops >= 1 and hopper.upright and world.rover.anchor_depth_m == 0.0
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_a_flywheel_seized_while_anchored_is_reported_refuses_the_next_hop_and_holds_until_freed() -> None:
+    """The flywheel seizes while the rover probes a site, anchored: the built-in test finds it and the
+    mission reports it; the next hop is refused and the mission holds for the ground, the rover where it was
+    (no hop sent); ``mission.resume`` is refused while the fault is latched; freed and cleared,
+    the mission resumes and hops on."""
+    app, world, clock = build()
+    events: list[Event] = []
+    try:
+        app.events.subscribe(events.append)
+        app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        limit = clock.monotonic() + REACH_LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "prospect_probe" or clock.monotonic() > limit)
+        assert app.mission.state == "prospect_probe"
+        hopper = world.device("hopper")
+        hops, x, sent = hopper.hops, world.rover.x_m, len(hopper.received("hop"))
+        world.inject("hopper", "stuck_flywheel")
+        limit = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "hold" or clock.monotonic() > limit)
+        assert app.mission.state == "hold", [e.message for e in events if e.source == "mission"][-4:]
+        unfit = [e for e in events if e.name == "hopper_unfit"]
+        holds = [e.message for e in events if e.name == "transition" and e.message.startswith("prospect_drive → hold")]
+        assert unfit and "flywheel_stuck" in unfit[0].message
+        assert holds and "hop refused: hopper: fault flywheel_stuck latched" in holds[-1]
+        assert hopper.hops == hops and world.rover.x_m == x and len(hopper.received("hop")) == sent  # no launch
+        refused = app.dispatcher.submit("mission.resume", {}, source="test")
+        assert refused.stage == Stage.FAILED and "hopper: fault flywheel_stuck latched" in refused.message
+        world.inject("hopper", "stuck_flywheel", stuck=False)  # freed (a real rover: thermal cycling)
+        assert app.dispatcher.submit("hopper.clear_fault", {}, source="test").stage == Stage.COMPLETED
+        app.executive.run(duration_s=2.0)
+        assert app.dispatcher.submit("mission.resume", {}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=lambda: hopper.hops > hops or clock.monotonic() > limit)
+        assert hopper.hops > hops and app.mission.state == "prospect_drive"
     finally:
         app.close()
         uninstall_world()

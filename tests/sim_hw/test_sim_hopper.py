@@ -1,6 +1,7 @@
 """The hopper emulator over real bytes on sim:// with a virtual clock, on the asteroid: a hop's ballistic arc
 against the closed-form range and time of flight, bounces and settling, landing dispersion, the escape speed
-(a rover lost off the surface is reported), and the faults (failed hop, bad landing, stuck flywheel)."""
+(a rover lost off the surface is reported), and the faults (failed hop, bad landing, stuck flywheel, found at
+rest by the built-in test)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 
 from base.clock import VirtualClock
-from hal.icd import POWER_BUSES, Completion, EventId
-from hal.protocol import AckResult, NackCode
+from hal.icd import ACK_LAYOUT, POWER_BUSES, Completion, EventId
+from hal.protocol import AckResult, MsgType, NackCode
 from sim_hw.devices.hopper import MODE_LOST, MODE_SETTLED, HopperFirmware
 from sim_hw.physics.hopping import (
     Hop,
@@ -25,7 +26,7 @@ from sim_hw.physics.hopping import (
 )
 from sim_hw.registry import install_world, uninstall_world
 from sim_hw.world import SimWorld
-from tests.support.sim_link import SimLink, run
+from tests.support.sim_link import SimLink, describe, run
 
 G = 6.0e-5  # the asteroid body's gravity, m/s^2
 ELEVATION = math.pi / 4
@@ -196,6 +197,26 @@ def test_stuck_flywheel_blocks_the_hop(link: SimLink) -> None:
     link.world.inject("hopper", "stuck_flywheel", stuck=False)
     link.ack("clear_fault")
     assert fw.all_faults == 0
+
+
+def self_test(link: SimLink) -> int:
+    """Run the built-in test over the line; its failed-checks bits."""
+    frame = link.command("self_test")
+    assert frame.msg_type == MsgType.ACK, describe(frame)
+    (bits,) = link.spec.command("self_test").reply_layout.struct.unpack(frame.payload[ACK_LAYOUT.size :])
+    return int(bits)
+
+
+def test_self_test_finds_a_seized_flywheel_at_rest(link: SimLink) -> None:
+    fw = firmware(link)
+    assert self_test(link) == 0 and fw.all_faults == 0  # a free flywheel passes
+    link.world.inject("hopper", "stuck_flywheel")
+    assert fw.rpm == 0.0 and fw.all_faults == 0  # at rest, a seized rotor shows nowhere...
+    assert self_test(link) == 1  # ...until the test pulses the motor: active_fault
+    assert "flywheel_stuck" in fw.spec.fault_names(fw.all_faults) and link.fault_was_set("flywheel_stuck")
+    link.world.inject("hopper", "stuck_flywheel", stuck=False)
+    link.ack("clear_fault")
+    assert self_test(link) == 0 and fw.all_faults == 0
 
 
 def test_flight_is_not_stopped_by_stop_or_deadman(link: SimLink) -> None:

@@ -24,7 +24,7 @@ from sim_hw.world import SimWorld
 #: The floor: decided within this long after the fault, simulated seconds.
 DECIDED_S = 600.0
 #: Longest a run may take to reach the leaf under test, simulated seconds.
-REACH_S = 600.0
+REACH_S = 900.0
 #: Line restorations, injected after the fault they end: restoring kind → (fault kind, its parameters).
 RESTORES: dict[str, tuple[str, dict[str, Any]]] = {
     "reconnect": ("disconnect", {}),

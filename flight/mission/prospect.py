@@ -119,6 +119,18 @@ class Prospect:
         if ctx.progress.site < 0:
             ctx.progress.site = 0
         progress = ctx.progress
+        if progress.away and progress.hole_site == progress.site:
+            # The bore is a few centimetres wide and a drive back lands within arrive_tolerance_m: the hole
+            # left to recharge cannot be re-entered. A fresh hole beside it starts from the surface (before,
+            # the mission fed from the old depth and the drill cut the whole column in one hot feed).
+            left = progress.hole_m
+            progress.hole_offset = (progress.hole_offset + 1) % ctx.config.holes_per_site
+            progress.hole_m, progress.hole_stalls = 0.0, 0
+            ctx.events.info(
+                "mission",
+                "hole_left",
+                f"the {left:.2f} m hole was left to recharge: a fresh hole beside it ({progress.hole_offset + 1})",
+            )
         if ctx.config.sites:
             site = ctx.config.sites[progress.site]
             # a fresh hole beside the worked-out ones: alternate sides, hole_spacing_m apart, across the site

@@ -49,7 +49,8 @@ def test_the_charging_site_is_the_sunniest_probed_one_when_it_is_far_better() ->
 def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> None:
     """Seed 7 on the Moon: the rover drills at site 1 (15 % sunlight, 48 W); site 2, 20 m away, is a sunlit
     ridge (296 W). A drain while drilling parks it: it withdraws drill and anchors, drives to site 2, charges,
-    drives back to the same hole, anchors again and goes on drilling."""
+    drives back beside its hole (the bore cannot be re-entered), anchors again and drills a fresh hole from
+    the surface, the drill's reading and the mission's depth agreeing."""
     config = load_config()
     clock = VirtualClock()
     world = install_world(SimWorld(clock, seed=7, site=1))
@@ -93,8 +94,13 @@ def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> No
         assert world.rover.x_m == pytest.approx(world.sites[2].x_m, abs=1.0)  # it charged on the ridge
         app.executive.run(until=lambda: app.mission.state == "extract_drill" or clock.monotonic() > limit + 5 * 3600)
         assert app.mission.state == "extract_drill"
-        assert world.rover.x_m == pytest.approx(world.sites[1].x_m, abs=1.0)  # back at its hole
+        assert world.rover.x_m == pytest.approx(world.sites[1].x_m, abs=1.0)  # back at its site
         assert not progress.away
+        assert progress.hole_m == 0.0 and progress.hole_offset == 1  # a fresh hole beside the one it left
+        assert any(e.name == "hole_left" for e in app.events.recent)
+        app.executive.run(until=lambda: progress.hole_m > 0.0 or clock.monotonic() > limit + 6 * 3600)
+        assert progress.hole_m == pytest.approx(drill.mechanics.depth_m, abs=0.01)  # type: ignore[attr-defined]
+        assert progress.hole_m <= mission.bite_m + 0.01  # one bite from the surface, not the old depth plus one
         app.executive.run(until=lambda: app.mission.state in ("idle", "safe") or clock.monotonic() > limit + 8 * 3600)
         assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
         (record,) = app.mission.campaign.cycles

@@ -15,6 +15,10 @@ __all__ = ["LINK_CHANNELS", "REPORT_INTERVAL_S", "TrafficReports"]
 SOURCE = "link"
 #: Seconds between two events reporting malformed or refused traffic (the counts keep every one).
 REPORT_INTERVAL_S = 1.0
+#: Kinds that report a lasting condition rather than traffic, and their own interval (s): a ground station
+#: that cannot keep up holds its byte cap for as long as it is behind, and one reminder every half minute
+#: says so without filling the terminal (``link.throttled`` counts every paused send).
+CONDITION_INTERVAL_S = {"throttled": 30.0}
 
 
 class TrafficReports:
@@ -28,10 +32,11 @@ class TrafficReports:
         self._reported: dict[str, tuple[float, int]] = {}
 
     def report(self, kind: str, message: str) -> None:
-        """An event for ``kind``, at most one per REPORT_INTERVAL_S (with the count since the last one)."""
+        """An event for ``kind``, at most one per REPORT_INTERVAL_S (:data:`CONDITION_INTERVAL_S` for a lasting
+        condition), with the count since the last one."""
         now = self.clock.monotonic()
         last, suppressed = self._reported.get(kind, (-math.inf, 0))
-        if now - last < REPORT_INTERVAL_S:
+        if now - last < CONDITION_INTERVAL_S.get(kind, REPORT_INTERVAL_S):
             self._reported[kind] = (last, suppressed + 1)
             return
         self._reported[kind] = (now, 0)

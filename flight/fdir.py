@@ -64,6 +64,12 @@ class WatchState(enum.StrEnum):
     ERROR = "error"  # the value is not a number
 
 
+#: Per-watchpoint and per-actionpoint fields of :meth:`FaultProtection.telemetry` (``fdir.<name>.<field>``).
+_WATCH_FIELDS = ("state", "consecutive", "evaluations", "true_count", "stale_count")
+_ACTION_FIELDS = ("state", "mode", "result", "fires", "passive_fires")
+_RESULT_TEXT = {True: "true", False: "false", None: "unknown"}
+
+
 @dataclass
 class Watchpoint:
     """``channel <op> threshold``, true after ``persistence`` consecutive true comparisons.
@@ -241,6 +247,13 @@ class FaultProtection:
         self._since: float | None = None
         #: Per device (channel prefix), the least staleness limit its present streaming period allows (s).
         self._floors: dict[str, float] = {}
+        # Channel names of telemetry(), built once (the tables do not change after construction).
+        self._watch_channels = [
+            (wp, tuple(f"fdir.{name}.{field}" for field in _WATCH_FIELDS)) for name, wp in self.watchpoints.items()
+        ]
+        self._action_channels = [
+            (ap, tuple(f"fdir.{name}.{field}" for field in _ACTION_FIELDS)) for name, ap in self.actionpoints.items()
+        ]
 
     @classmethod
     def from_config(
@@ -402,20 +415,18 @@ class FaultProtection:
     def telemetry(self) -> dict[str, Any]:
         """State and counters of every watchpoint and actionpoint, as ``fdir.<name>.<field>``."""
         values: dict[str, Any] = {"fdir.ticks": self.ticks}
-        for name, wp in self.watchpoints.items():
-            prefix = f"fdir.{name}"
-            values[f"{prefix}.state"] = wp.state.value
-            values[f"{prefix}.consecutive"] = wp.consecutive
-            values[f"{prefix}.evaluations"] = wp.evaluations
-            values[f"{prefix}.true_count"] = wp.true_count
-            values[f"{prefix}.stale_count"] = wp.stale_count
-        for name, ap in self.actionpoints.items():
-            prefix = f"fdir.{name}"
-            values[f"{prefix}.state"] = ap.state
-            values[f"{prefix}.mode"] = ap.mode
-            values[f"{prefix}.result"] = {True: "true", False: "false", None: "unknown"}[ap.result]
-            values[f"{prefix}.fires"] = ap.fires
-            values[f"{prefix}.passive_fires"] = ap.passive_fires
+        for wp, (state, consecutive, evaluations, true_count, stale_count) in self._watch_channels:
+            values[state] = wp.state.value
+            values[consecutive] = wp.consecutive
+            values[evaluations] = wp.evaluations
+            values[true_count] = wp.true_count
+            values[stale_count] = wp.stale_count
+        for ap, (state, mode, result, fires, passive_fires) in self._action_channels:
+            values[state] = ap.state
+            values[mode] = ap.mode
+            values[result] = _RESULT_TEXT[ap.result]
+            values[fires] = ap.fires
+            values[passive_fires] = ap.passive_fires
         return values
 
     def channels(self) -> list[ChannelSpec]:

@@ -14,11 +14,11 @@ Times are clock seconds since the Unix epoch; masses kg; energy Wh; pose metres 
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from base.clock import Clock
 from flight.events import Event, EventLog
+from flight.evidence_line import EvidenceLine, canonical_json
 from flight.telemetry import TelemetryTable
 from link.note import Signer
 from link.record import EVENT_NAME, sign_record
@@ -29,7 +29,7 @@ RECORD_VERSION = 1
 
 
 def _json(value: Any) -> bytes:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str).encode()
+    return canonical_json(value).encode()
 
 
 class RecordBook:
@@ -45,6 +45,7 @@ class RecordBook:
         self.table = table
         self.clock = clock
         self.records: list[bytes] = []
+        self._line = EvidenceLine()
         self._begin(clock.now())
         events.subscribe(self._on_event)
 
@@ -65,7 +66,8 @@ class RecordBook:
 
     def sample(self, now: float) -> None:
         """Add a snapshot of every telemetry channel to the evidence (a housekeeping task)."""
-        self._evidence.update(_json({"t": self.clock.now(), "telemetry": self.table.snapshot()}) + b"\n")
+        line = self._line.encode(self.clock.now(), self.table.snapshot())
+        self._evidence.update(line.encode() + b"\n")
 
     def record(
         self, cycle: int, site: int, pose: list[float], water_kg: float, regolith_kg: float, energy_Wh: float

@@ -138,6 +138,8 @@ class ParameterStore:
         self.path = Path(path)
         self.events = events
         self._values: dict[str, Any] = {name: spec.convert(spec.default) for name, spec in self.specs.items()}
+        #: ``param.<name>`` of every value, in the (fixed) order of ``_values``.
+        self._channel_names = tuple(f"param.{name}" for name in self._values)
         self._listeners: list[tuple[str | None, ParamListener]] = []
         self.dirty = False
         self.sets = 0
@@ -290,7 +292,7 @@ class ParameterStore:
     # --------------------------------------------------------------------------------- telemetry
     def telemetry(self) -> dict[str, Any]:
         """``param.<name>`` for every value, and the store's ``params.dirty``/``params.sets``/``params.saves``."""
-        values: dict[str, Any] = {f"param.{name}": value for name, value in self._values.items()}
+        values = dict(zip(self._channel_names, self._values.values(), strict=True))
         values.update({"params.dirty": self.dirty, "params.sets": self.sets, "params.saves": self.saves})
         return values
 

@@ -115,6 +115,19 @@ def encode_frame(frame: Frame) -> bytes:
     return cobs_encode(pack_frame(frame)) + DELIMITER
 
 
+def encode_fields(address: int, msg_type: int, seq: int, payload: bytes, flags: int = 0) -> bytes:
+    """:func:`encode_frame` of ``Frame(address, msg_type, seq, payload, flags)`` (this protocol version),
+    without building the :class:`Frame`: what a sender on the per-frame path uses."""
+    if len(payload) > MAX_PAYLOAD:
+        raise FramingError(f"payload of {len(payload)} bytes exceeds the maximum of {MAX_PAYLOAD}")
+    body = _pack_header(PROTOCOL_VERSION, address, msg_type, flags, seq % SEQ_MODULO, len(payload)) + payload
+    return cobs_encode(body + _pack_crc(zlib.crc32(body))) + DELIMITER
+
+
+_pack_header = HEADER.pack
+_pack_crc = CRC.pack
+
+
 def unpack_frame(raw: bytes) -> Frame:
     """Parse a COBS-decoded frame; raises a :class:`FrameError` subclass naming what was wrong."""
     size = len(raw)

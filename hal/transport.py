@@ -33,7 +33,7 @@ from hal.protocol import (
     Frame,
     FrameDecoder,
     MsgType,
-    encode_frame,
+    encode_fields,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,6 +46,7 @@ _MAX_READ = 4096
 
 #: ``Flags.RESPONSE`` as a plain int (``int & IntFlag`` runs the enum's Python-level operator).
 _RESPONSE = int(Flags.RESPONSE)
+_RETRY = int(Flags.RETRY)
 
 FrameHandler = Callable[[Frame], None]
 LinkHandler = Callable[[bool, str], None]
@@ -106,6 +107,8 @@ class Transport:
         self._port: serial.SerialBase | None = None
         #: The port's own cheap "nothing to read now" test, if it has one (``sim://`` does); see :meth:`idle`.
         self._port_idle: Callable[[], bool] | None = None
+        #: The port's own "read what is there, never wait" (``sim://`` has one), else None.
+        self._port_read_now: Callable[[int], bytes] | None = None
         self.idle = _never_idle  # type: ignore[method-assign]
         self._decoder = FrameDecoder()
         self._seq = 0
@@ -153,6 +156,8 @@ class Transport:
         self._port = port
         idle = getattr(port, "idle", None) if port is not None else None
         self._port_idle = idle if callable(idle) else None
+        read_now = getattr(port, "read_now", None) if port is not None else None
+        self._port_read_now = read_now if callable(read_now) else None
         # idle() is the port's own test where it has one: no extra Python frame on the polling path.
         self.idle = self._port_idle or _never_idle  # type: ignore[method-assign]
 
@@ -196,9 +201,11 @@ class Transport:
                 if self._port is None:
                     return 0
             port = self._port
+            read_now = self._port_read_now
             try:
-                waiting = port.in_waiting
-                if waiting:
+                if read_now is not None:
+                    data = read_now(_MAX_READ)
+                elif waiting := port.in_waiting:
                     data = port.read(min(waiting, _MAX_READ))
                 elif _hung_up(port):
                     data = port.read(1)  # raises: a hung-up tty is readable but yields no data
@@ -213,7 +220,7 @@ class Transport:
         """Write one frame without waiting for anything; returns its sequence number."""
         with self._lock:
             seq = self._next_seq()
-            self._write(Frame(self.address, msg_type, seq, payload, flags))
+            self._write(msg_type, seq, payload, flags)
             return seq
 
     def request(
@@ -234,10 +241,10 @@ class Transport:
             self._awaiting, self._response = seq, None
             try:
                 for attempt in range(retries + 1):
-                    flags = Flags.RETRY if attempt else Flags.NONE
+                    flags = _RETRY if attempt else 0
                     if attempt:
                         self.stats.retries += 1
-                    self._write(Frame(self.address, msg_type, seq, payload, flags))
+                    self._write(msg_type, seq, payload, flags)
                     response = self._await_response(self.clock.monotonic() + timeout_s)
                     if response is not None:
                         return response
@@ -254,17 +261,25 @@ class Transport:
             port = self._port
             if port is None:
                 raise PortError(f"{self.name}: link went down while waiting for a response: {self.last_error}")
+            read_now = self._port_read_now
             try:
                 # What has arrived already, in one read; else wait (one read slice) for the first byte.
-                waiting = port.in_waiting
-                if waiting:
-                    data = port.read(min(waiting, _MAX_READ))
+                if read_now is not None:
+                    data = read_now(_MAX_READ)
+                    if not data:
+                        data = port.read(1)
+                        if data:
+                            data += read_now(_MAX_READ)
                 else:
-                    data = port.read(1)
-                    if data:
-                        waiting = port.in_waiting
-                        if waiting:
-                            data += port.read(min(waiting, _MAX_READ))
+                    waiting = port.in_waiting
+                    if waiting:
+                        data = port.read(min(waiting, _MAX_READ))
+                    else:
+                        data = port.read(1)
+                        if data:
+                            waiting = port.in_waiting
+                            if waiting:
+                                data += port.read(min(waiting, _MAX_READ))
             except (serial.SerialException, OSError) as exc:
                 self._link_down(f"read failed: {exc}")
                 raise PortError(f"{self.name}: link went down while waiting for a response: {self.last_error}") from exc
@@ -275,11 +290,11 @@ class Transport:
             if self.clock.monotonic() >= deadline:
                 return None
 
-    def _write(self, frame: Frame) -> None:
+    def _write(self, msg_type: int, seq: int, payload: bytes, flags: int) -> None:
         port = self._port
         if port is None:
             raise PortError(f"{self.name}: link is down ({self.last_error or 'not open'})")
-        wire = encode_frame(frame)
+        wire = encode_fields(self.address, msg_type, seq, payload, flags)
         try:
             port.write(wire)
         except (serial.SerialException, OSError) as exc:

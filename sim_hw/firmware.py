@@ -47,7 +47,7 @@ from hal.protocol import (
     FrameDecoder,
     MsgType,
     NackCode,
-    encode_frame,
+    encode_fields,
 )
 from sim_hw.errors import Nack
 from sim_hw.event_log import PendingEvents
@@ -160,7 +160,7 @@ class Firmware(FirmwareHooks):
         if seq is None:
             self._seq = (self._seq + 1) & 0xFFFF
             seq = self._seq
-        wire = encode_frame(Frame(self.address, msg_type, seq, payload, flags))
+        wire = encode_fields(self.address, msg_type, seq, payload, flags)
         self._tx += wire
         self.output_serial += 1
         return wire

@@ -102,6 +102,16 @@ class Serial(SerialBase):
         self._pump()
         return self._rx.available()
 
+    def read_now(self, limit: int) -> bytes:
+        """Up to ``limit`` bytes readable now, never waiting: what ``in_waiting`` followed by ``read`` of that
+        many bytes return, with one look at the world instead of two (``OSError`` when unplugged, as
+        ``in_waiting`` raises)."""
+        if self.is_open and self._line_faults.unplugged:
+            raise OSError(5, "Input/output error (sim: unplugged)")
+        self._check()
+        self._pump()
+        return self._rx.take(limit)
+
     def idle(self) -> bool:
         """True if reading now would find no byte and have no effect: the port is open and plugged in,
         nothing is readable or in flight, the device has written nothing, and the world has no physics

@@ -68,7 +68,7 @@ class SimWorld:
             serial_number = 0x1500_0000 + seed * 16 + DEVICE_NAMES.index(name)
             self.devices[name] = classes[name](self, serial_number=serial_number, seed=seed)
         self.port_faults: dict[str, PortFaults] = {name: PortFaults() for name in self.devices}
-        self._stepping = tuple(self.devices.values())
+        self._set_stepping()
         self._scheduled: list[tuple[float, str, str, dict[str, Any]]] = []
 
     @classmethod
@@ -92,8 +92,15 @@ class SimWorld:
         purpose-built firmware)."""
         self.devices[name] = firmware
         self.port_faults.setdefault(name, PortFaults())
-        self._stepping = tuple(self.devices.values())
+        self._set_stepping()
         self.wakeups_changed()
+
+    def _set_stepping(self) -> None:
+        """The devices in stepping order, and their step-planning methods (bound once: the world plans every
+        step)."""
+        self._stepping = tuple(self.devices.values())
+        self._max_steps = tuple(device.max_step_s for device in self._stepping)
+        self._wakeups = tuple(device.next_wakeup for device in self._stepping)
 
     # ------------------------------------------------------------------------------------- lookup
     def device(self, name: str) -> Firmware:
@@ -165,11 +172,12 @@ class SimWorld:
         The step is the shortest any device allows now (:meth:`Firmware.max_step_s`): ``step_s`` while
         something moves or an actuator is powered, longer while every device rests (docs/sim.md, step
         control)."""
-        devices = self._stepping
         fine = self.step_s
-        step = min([d.max_step_s(fine) for d in devices]) if devices else fine
-        target = self.t + step
-        wake = min([d.next_wakeup() for d in devices]) if devices else math.inf
+        if self._stepping:
+            target = self.t + min([max_step(fine) for max_step in self._max_steps])
+            wake = min([wakeup() for wakeup in self._wakeups])
+        else:
+            target, wake = self.t + fine, math.inf
         if self._scheduled:
             wake = min(wake, self._scheduled[0][0])
         if wake < target:

@@ -61,6 +61,16 @@ class MissionConfig:
         60, lo=1, hi=1000, unit="count", doc="scoop passes before giving up on the hopper target"
     )
     hopper_target_kg: float = setting(3.0, lo=0.1, hi=100.0, unit="kg", doc="regolith loaded into the hopper per batch")
+    load_max_K: float = setting(
+        300.0,
+        lo=100.0,
+        hi=900.0,
+        unit="K",
+        doc="a fresh batch is loaded only into a chamber cooler than this (ice sublimes out of a hot, open hopper)",
+    )
+    load_cool_max_s: float = setting(
+        6 * 3600.0, lo=0.0, hi=86_400.0, unit="s", doc="longest wait for the chamber to cool before loading anyway"
+    )
     heater_setpoint_K: float = setting(600.0, lo=250.0, hi=900.0, unit="K", doc="chamber temperature the heater holds")
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
     heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s", doc="shortest heating of a batch")

@@ -48,6 +48,7 @@ class Extract:
             return (yield from self._next_hole(deepest))
         if ctx.get("extractor.lid", 0) != 0:
             yield from require(ctx, "extractor", "lid", sealed=0)
+        yield from self._cooled_chamber()
         hammer = bool(progress.site_probe().get("cemented", 0.0))
         rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
         bites = stale = 0
@@ -103,6 +104,33 @@ class Extract:
             )
             return (yield from self._next_hole(deepest))
         return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _cooled_chamber(self) -> Generator[None, None, None]:
+        """Before the first cuttings of a batch: wait (at most ``load_cool_max_s``) until the chamber is below
+        ``load_max_K``. Just after a heat it is near its set point, and icy cuttings falling into it through
+        the open lid sublime and leave before it is sealed (a fresh hole drilled within the hour booked no
+        water at all). A chamber temperature that is unknown does not hold the work up."""
+        ctx = self._ctx
+        cfg = ctx.config
+        temp = ctx.get("extractor.chamber_temp_K", math.nan)
+        if ctx.get("extractor.loaded_mass_kg") > 0.0 or not (isinstance(temp, float | int) and temp > cfg.load_max_K):
+            return
+        ctx.events.info(
+            "mission",
+            "chamber_cooling",
+            f"chamber at {temp:.0f} K: waiting for it to cool below {cfg.load_max_K:g} K before loading cuttings",
+        )
+        deadline = ctx.now() + cfg.load_cool_max_s
+        while ctx.now() < deadline:
+            temp = ctx.get("extractor.chamber_temp_K", math.nan)
+            if not (isinstance(temp, float | int) and temp > cfg.load_max_K):
+                return
+            yield
+        ctx.events.warning(
+            "mission",
+            "chamber_still_hot",
+            f"chamber still at {temp:.0f} K after {cfg.load_cool_max_s:g} s: loading anyway (some ice will be lost)",
+        )
 
     def _short_batch(self, loaded_kg: float, deepest: float) -> bool:
         """The hole ended with ``loaded_kg`` in the hopper, well short of the batch, where the scoop cannot

@@ -100,3 +100,29 @@ def test_a_mission_ticking_faster_than_the_devices_stream_reads_what_its_motions
     finally:
         app.close()
         uninstall_world()
+
+
+def test_a_fresh_batch_waits_for_the_chamber_to_cool_before_the_first_cuttings() -> None:
+    """After a heat the chamber is hot; icy cuttings falling into it through the open lid would sublime and
+    leave. The next cycle's first bite waits until the chamber is below ``load_max_K``."""
+    app, world, clock = build(CASES["extract-drill-stall"], load_max_K=260.0, heat_max_s=600.0)
+    events: list[Event] = []
+    app.events.subscribe(events.append)
+    extractor, drill = world.device("extractor"), world.device("drill")
+    first_feed: list[float] = []
+
+    def watch() -> bool:
+        if app.mission.progress.cycle == 1 and drill.motion == "feed" and not first_feed:
+            first_feed.append(extractor.chamber.temp_K)
+        return bool(first_feed) or app.mission.state in ("safe", "hold") or clock.monotonic() > limit
+
+    try:
+        assert app.dispatcher.submit("mission.start", {"cycles": 2}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + 6 * 3600.0
+        app.executive.run(until=watch)
+        cooling = [e.message for e in events if e.name == "chamber_cooling"]
+        assert len(cooling) == 1 and "below 260 K" in cooling[0], [e.message for e in events][-5:]
+        assert first_feed and first_feed[0] <= 260.0
+    finally:
+        app.close()
+        uninstall_world()

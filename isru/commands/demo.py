@@ -175,10 +175,12 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         limit = sim0 + hours * 3600.0
         reported = _CycleReporter(app, args.cycles, clock.monotonic, wall.monotonic)
         app.executive.run(
-            until=lambda: reported() or app.mission.state in ("idle", "safe") or clock.monotonic() > limit
+            until=lambda: reported() or app.mission.state in ("idle", "safe", "hold") or clock.monotonic() > limit
         )
         if clock.monotonic() > limit:
             print(f"isru demo: stopped at the simulated-time limit ({hours:g} h)", file=sys.stderr)
+        if app.mission.state == "hold":  # nobody is there to answer a hold in a headless run: it ends here
+            print(f"isru demo: the mission holds for the ground: {_hold_reason(app)}", file=sys.stderr)
         summary = _summary(app, world, clock.monotonic() - sim0, wall.monotonic() - wall0, args)
         if args.ledger_export:
             summary["ledger_export"] = ledger.export(args.ledger_export)
@@ -241,6 +243,7 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "energy_Wh": round(progress.energy_Wh, 3),
         "states": list(progress.visited),
         "final_state": app.mission.state,
+        "hold_reason": _hold_reason(app) if app.mission.state == "hold" else "",
         "events": dict(sorted(app.events.counts.items())),
         "faults": fault_events,
         "ledger": [
@@ -255,6 +258,14 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "wall_seconds": round(wall_s, 3),
         "energy_balance": _energy_balance(world),
     }
+
+
+def _hold_reason(app: Any) -> str:
+    """The message of the mission's latest move into HOLD (what it waits for the ground about)."""
+    for event in reversed(app.events.recent):
+        if event.source == "mission" and event.name == "transition" and "→ hold" in event.message:
+            return str(event.message)
+    return "reason not in the recent events"
 
 
 def _energy_balance(world: Any) -> dict[str, float]:

@@ -168,3 +168,14 @@ def test_headless_summary_is_the_same_for_the_same_seed(tmp_path: Path) -> None:
     first.pop("wall_seconds"), second.pop("wall_seconds")
     assert first == second
     assert "isru demo: cycle 1/1 closed: " + f"{cycle['water_kg']:.3f} kg water" in runs[0].stderr
+
+
+def test_a_headless_run_ends_at_a_hold_with_its_reason() -> None:
+    """Nobody answers a HOLD in a headless run: it ends there (exit 1), saying why, not at the time limit."""
+    command = [*ISRU, "demo", "--headless", "--json", "--seed", "7", "--inject", "anchor.disconnect@60"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=280)
+    assert run.returncode == 1, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["final_state"] == "hold" and summary["sim_seconds"] < 3600.0
+    assert "→ hold" in summary["hold_reason"] and "anchor" in summary["hold_reason"]
+    assert "isru demo: the mission holds for the ground: " in run.stderr

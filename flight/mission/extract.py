@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Mapping
 from flight.mission.anchoring import anchor_out
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
-from flight.mission.motion import require, wait
+from flight.mission.motion import motion, require, wait
 from hal.icd import Completion
 
 #: A hole that ends (stalls, refusal) with the hopper under this share of ``hopper_target_kg`` is a short
@@ -233,7 +233,18 @@ class Extract:
                     break
                 raise MissionFailure(f"hopper still empty after {passes} scoop passes")
             passes += 1
-            yield from require(ctx, "scoop", "dig", depth_m=cfg.scoop_depth_m)
+            dug = yield from motion(ctx, "scoop", "dig", depth_m=cfg.scoop_depth_m)
+            if dug != Completion.OK:
+                # The trench is as deep as the arm reaches, or the ground overloads the bucket: this trench
+                # is worked out. Lift the bucket clear and heat what the hopper holds.
+                ctx.io.rig.device("scoop").clear_fault()
+                yield from require(ctx, "scoop", "lift")
+                ctx.events.warning(
+                    "mission", "trench_ended", f"scoop.dig ended {dug.name} on pass {passes}: the trench is worked out"
+                )
+                if ctx.get("extractor.loaded_mass_kg") > 0:
+                    break
+                raise MissionFailure(f"hopper empty and the trench worked out after {passes} scoop passes")
             yield from require(ctx, "scoop", "lift")
             yield from require(ctx, "scoop", "dump")
             yield from wait(ctx, 1.0)

@@ -53,7 +53,7 @@ from hal.errors import HalError
 RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
 #: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
 #: for the scoop, a drive to the sun to recharge, a short batch topped up from another hole.
-RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away", "batch_short")
+RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away", "batch_short", "trench_ended")
 
 
 class Mission:

@@ -126,3 +126,31 @@ def test_a_fresh_batch_waits_for_the_chamber_to_cool_before_the_first_cuttings()
     finally:
         app.close()
         uninstall_world()
+
+
+def test_a_worked_out_trench_ends_the_scooping_and_the_batch_is_heated() -> None:
+    """A dig that ends BLOCKED because the trench is as deep as the arm reaches ends the scooping for this
+    batch: the bucket is lifted and what the hopper holds is heated (before, the dig failed twice and the
+    mission held for the ground — seen in cycle 8 of an asteroid campaign)."""
+    from sim_hw.devices.scoop import MAX_REACH_DEPTH_M
+
+    app, world, clock = build(CASES["extract-drill-stall"], hopper_target_kg=3.0)
+    events: list[Event] = []
+    app.events.subscribe(events.append)
+    scoop = world.device("scoop")
+    try:
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "extract_scoop" or clock.monotonic() > limit)
+        assert app.mission.state == "extract_scoop"
+        site = world.site
+        assert site is not None
+        scoop.trench_m[site.index] = MAX_REACH_DEPTH_M  # type: ignore[attr-defined]
+        app.executive.run(until=lambda: app.mission.state != "extract_scoop" or clock.monotonic() > limit)
+        assert app.mission.state == "process_seal", [e.message for e in events if e.source == "mission"][-4:]
+        ended = [e.message for e in events if e.name == "trench_ended"]
+        assert len(ended) == 1 and "BLOCKED on pass 1" in ended[0]
+        assert world.device("extractor").chamber.loaded_kg > 0.0
+    finally:
+        app.close()
+        uninstall_world()

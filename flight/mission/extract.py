@@ -108,8 +108,9 @@ class Extract:
     def _cooled_chamber(self) -> Generator[None, None, None]:
         """Before the first cuttings of a batch: wait (at most ``load_cool_max_s``) until the chamber is below
         ``load_max_K``. Just after a heat it is near its set point, and icy cuttings falling into it through
-        the open lid sublime and leave before it is sealed (a fresh hole drilled within the hour booked no
-        water at all). A chamber temperature that is unknown does not hold the work up."""
+        the open lid sublime and leave before it is sealed (in the chamber model a 600 K start keeps about two
+        thirds of the water that a 250 K start keeps). A chamber temperature that is unknown does not hold
+        the work up."""
         ctx = self._ctx
         cfg = ctx.config
         temp = ctx.get("extractor.chamber_temp_K", math.nan)

@@ -44,6 +44,7 @@ from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.hub_state import HubState
+from ground.subscribers import Subscribers
 from ground.timeline import Timeline
 from ground.verifier import CommandHistory, CommandRecord
 from link.errors import LinkError
@@ -94,7 +95,7 @@ class GroundCore(ActsForPeople):
         self._lock = threading.RLock()
         self._latest: dict[str, tuple[Any, float]] = {}
         self._events: deque[dict[str, Any]] = deque(maxlen=keep_events)
-        self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in KINDS}
+        self._subscribers = Subscribers(KINDS)
         self._link: Any = getattr(client, "status", None)
         self._retention_due = clock.monotonic()
         self.timeline = Timeline()  # flight's sample times, kept monotonic across its clock steps
@@ -226,26 +227,10 @@ class GroundCore(ActsForPeople):
 
     def subscribe(self, kind: str, cb: Callable[..., None]) -> Callable[[], None]:
         """Call ``cb`` on every ``kind`` of update (see the module docstring); returns an unsubscribe function."""
-        if kind not in self._listeners:
-            raise GroundError(f"cannot subscribe to {kind!r}; expected one of: {', '.join(KINDS)}")
-        with self._lock:
-            self._listeners[kind].append(cb)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if cb in self._listeners[kind]:
-                    self._listeners[kind].remove(cb)
-
-        return unsubscribe
+        return self._subscribers.subscribe(kind, cb)
 
     def _emit(self, kind: str, *payload: Any) -> None:
-        with self._lock:
-            listeners = list(self._listeners[kind])
-        for listener in listeners:
-            try:
-                listener(*payload)
-            except Exception:
-                _LOGGER.exception("%s subscriber %r failed", kind, listener)
+        self._subscribers.emit(kind, *payload)
 
     def _journal_note(self, name: str, state: dict[str, Any]) -> None:
         """Write a note (a shelf change) to the alarm journal, with the rover and the time."""

@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from base.clock import Clock, RealClock
-from ground.errors import GroundError, HubError
+from ground.errors import HubError
 from ground.hub_client import HubClient
+from ground.subscribers import Subscribers
 from ground.verifier import CommandHistory, CommandRecord
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ class HubSource:
         self.client = client
         self.clock = clock or RealClock()
         self.commands = CommandHistory(self.clock)
-        self._listeners: dict[str, list[Callable[..., None]]] = {kind: [] for kind in KINDS}
+        self._subscribers = Subscribers(KINDS)
         self._lock = threading.Lock()
         self._stop = threading.Event()
         first = client.feed()
@@ -49,17 +50,7 @@ class HubSource:
     def subscribe(self, kind: str, cb: Callable[..., None]) -> Callable[[], None]:
         """Call ``cb`` for every ``kind`` of arrival: ``telemetry`` → ``cb(samples)`` (``(channel, t, value)``
         tuples), ``event`` → ``cb(event)``, ``command`` → ``cb(record)``; returns an unsubscribe function."""
-        if kind not in self._listeners:
-            raise GroundError(f"cannot subscribe to {kind!r}; expected one of: {', '.join(KINDS)}")
-        with self._lock:
-            self._listeners[kind].append(cb)
-
-        def unsubscribe() -> None:
-            with self._lock:
-                if cb in self._listeners[kind]:
-                    self._listeners[kind].remove(cb)
-
-        return unsubscribe
+        return self._subscribers.subscribe(kind, cb)
 
     def send(self, name: str, args: dict[str, Any] | None = None, *, confirmed: bool = False) -> CommandRecord:
         """Send ``name`` through the hub as this account; returns its record (stages arrive from the feed).
@@ -113,10 +104,4 @@ class HubSource:
             payload = self.commands.update(item["status"])
         else:
             return
-        with self._lock:
-            listeners = list(self._listeners[str(kind)])
-        for listener in listeners:
-            try:
-                listener(payload)
-            except Exception:
-                _LOGGER.exception("%s subscriber %r failed", kind, listener)
+        self._subscribers.emit(str(kind), payload)

@@ -25,7 +25,7 @@ class MissionConfig:
     drive_speed_m_s: float = setting(0.1, lo=0.01, hi=0.3, unit="m/s", doc="wheel speed on a drive leg")
     arrive_tolerance_m: float = setting(0.3, lo=0.05, hi=2.0, unit="m", doc="close enough to a site's position")
     approach_legs: int = setting(4, lo=1, hi=10, unit="count", doc="drive legs (slip-corrected) to reach a site")
-    gyro_calibration_s: float = setting(5.0, lo=0.5, hi=30.0, unit="s", doc="gyro bias averaging before a drive")
+    gyro_calibration_s: float = setting(30.0, lo=0.5, hi=30.0, unit="s", doc="gyro bias averaging before a drive")
     probe_depth_m: float = setting(0.3, lo=0.05, hi=1.0, unit="m", doc="shallow probe depth")
     anchor_depth_m: float = setting(0.3, lo=0.01, hi=0.5, unit="m", doc="depth each anchor is driven to")
     anchor_preload_N: float = setting(250.0, lo=0.0, hi=2000.0, unit="N", doc="largest preload per anchor")

@@ -7,6 +7,7 @@ activity factory per leaf state (:class:`Phase`); skills are the steps activitie
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Generator, Mapping
 from typing import Any, Protocol
 
@@ -15,6 +16,7 @@ from flight.events import EventLog
 from flight.interlocks import Interlocks
 from flight.mission.params import LiveMissionConfig
 from flight.mission.progress import MissionProgress
+from flight.mission.resting_gyro import RestingGyro
 from flight.mission_config import MissionConfig
 from flight.telemetry import TelemetryTable
 
@@ -63,6 +65,15 @@ class MissionContext:
         self.clock = events.clock
         self.config = config
         self.progress = progress
+        #: The gyro's yaw bias measured while the rover rests (:mod:`flight.mission.resting_gyro`).
+        self.gyro = RestingGyro(lambda channel: float(self.get(channel, math.nan)), self._imu_uptime, self.now)
+
+    def _imu_uptime(self) -> float | None:
+        """The IMU's uptime (s) in its latest snapshot; None without an IMU or before its first."""
+        if "imu" not in self.io.rig:
+            return None
+        snapshot = self.io.rig.device("imu").telemetry
+        return snapshot.uptime_s if snapshot is not None else None
 
     def get(self, channel: str, default: Any = 0.0) -> Any:
         """The latest value of telemetry ``channel`` (``default`` if it has none yet)."""

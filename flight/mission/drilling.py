@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Generator
 
 from flight.mission.context import MissionContext, MissionFailure
@@ -14,20 +15,27 @@ MIN_FEED_M_S = 0.0001
 
 
 def bite(
-    ctx: MissionContext, goal_m: float, rate_m_s: float, *, hammer: bool
+    ctx: MissionContext,
+    goal_m: float,
+    rate_m_s: float,
+    *,
+    hammer: bool,
+    samples: list[tuple[float, float]] | None = None,
 ) -> Generator[None, None, tuple[Completion, float]]:
     """Drill one bite of the hole to ``goal_m`` (m) and retract, the retract carrying the cuttings up the
     auger into the hopper; the deepest point reached is recorded in the progress (``hole_m``). Returns
-    how the feed ended and the feed rate (m/s) it ended at. A stall the drill reported since the last bite
-    (the auger seized while spinning up or out) makes this a stalled bite (``BLOCKED``, drill withdrawn):
-    the interlocks would refuse the spin, and the stall ladder is what clears and retries it."""
+    how the feed ended and the feed rate (m/s) it ended at; ``samples``, if given, receives the feed's
+    (depth m, volatiles sensor's water fraction) readings of fresh cuttings (:func:`feed`). A stall the
+    drill reported since the last bite (the auger seized while spinning up or out) makes this a stalled
+    bite (``BLOCKED``, drill withdrawn): the interlocks would refuse the spin, and the stall ladder is
+    what clears and retries it."""
     if stalled(ctx):
         yield from drill_out(ctx)
         return Completion.BLOCKED, rate_m_s
     ctx.io.command("drill", "spin", rpm=ctx.config.drill_rpm)
     if hammer:
         ctx.io.command("drill", "percussion", on=1)
-    completion, rate_m_s = yield from feed(ctx, goal_m, rate_m_s)
+    completion, rate_m_s = yield from feed(ctx, goal_m, rate_m_s, samples)
     ctx.progress.hole_m = max(ctx.progress.hole_m, ctx.get("drill.depth_m"))
     yield from drill_out(ctx)  # the retract delivers the bite's cuttings to the hopper
     yield from wait(ctx, 1.0)
@@ -40,19 +48,30 @@ def stalled(ctx: MissionContext) -> bool:
     return snapshot is not None and "stall" in snapshot.faults
 
 
-def feed(ctx: MissionContext, goal_m: float, rate: float) -> Generator[None, None, tuple[Completion, float]]:
+def feed(
+    ctx: MissionContext, goal_m: float, rate: float, samples: list[tuple[float, float]] | None = None
+) -> Generator[None, None, tuple[Completion, float]]:
     """Feed the turning drill to ``goal_m`` (m), halving the rate (m/s) while the torque is above the limit;
-    returns how the feed ended and the rate it ended at. In very strong ground a bite takes long: the
+    returns how the feed ended and the rate it ended at. ``samples``, if given, receives a (depth m,
+    volatiles sensor's water fraction) reading on each tick that saw fresh cuttings (``drill.cuttings_kg``
+    rising): the sensor reads the cuttings stream, and a bit sliding down a bore already drilled (a hole
+    at the probe's position) cuts nothing new. In very strong ground a bite takes long: the
     watchdog is on progress (``motion_timeout_s`` without 5 mm of advance), not on the whole feed."""
     cfg = ctx.config
     feeding = ctx.io.command("drill", "feed", depth_m=goal_m, rate_m_s=rate)
     deadline = ctx.now() + cfg.motion_timeout_s
     mark = ctx.get("drill.depth_m")
     changed_t = ctx.now()
+    cut_kg = ctx.get("drill.cuttings_kg")
     while isinstance(feeding, Motion) and not feeding.done:
         if feeding.lost_reason is not None:
             raise MissionFailure(f"drill.feed: link lost during the motion ({feeding.lost_reason})")
         depth = ctx.get("drill.depth_m")
+        if samples is not None:
+            cuttings = ctx.get("drill.cuttings_kg")
+            if cuttings > cut_kg:
+                samples.append((depth, ctx.get("drill.volatiles_ice_fraction", math.nan)))
+            cut_kg = cuttings
         if depth >= mark + 0.005:
             mark, deadline = depth, ctx.now() + cfg.motion_timeout_s
         if ctx.now() > deadline:

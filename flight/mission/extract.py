@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Callable, Generator, Mapping
 
 from flight.mission.anchoring import anchor_out
@@ -14,6 +15,18 @@ from hal.icd import Completion
 #: A hole that ends (stalls, refusal) with the hopper under this share of ``hopper_target_kg`` is a short
 #: batch: heating it would cost a whole heat for a few grams, so another hole fills it first (once a cycle).
 SHORT_BATCH_SHARE = 0.5
+
+#: A fresh hole whose volatiles sensor reads under this share of the probe's water fraction over the
+#: probed depths is dry: it missed the icy ground the probe found (the pose estimate drifts over a
+#: campaign), and its cuttings would cost a whole heat for no water.
+DRY_SHARE = 0.25
+#: The dry-hole check needs a probed water fraction of at least this much, and this many readings over
+#: the probed depths (the deeper half of ``probe_depth_m``, where the probe's figure comes from).
+DRY_CHECK_MIN_ICE = 0.005
+DRY_CHECK_SAMPLES = 5
+#: Dry holes in a row at a site after which the check is suspended there (a stuck volatiles sensor, or a
+#: site drier than its probe): the mission drills on and heats what it gets instead of moving forever.
+DRY_HOLES_MAX = 2
 
 #: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
 #: declared stale or failed and the mission holds for the ground.
@@ -43,7 +56,7 @@ class Extract:
             return "return_to_site", f"back to site {progress.site} from recharging"
         if progress.hole_site != progress.site:
             progress.hole_site, progress.hole_m, progress.hole_offset = progress.site, 0.0, 0
-            progress.hole_stalls = 0
+            progress.hole_stalls = progress.dry_holes = 0
         if progress.hole_m >= deepest - 0.01:
             return (yield from self._next_hole(deepest))
         if ctx.get("extractor.lid", 0) != 0:
@@ -53,6 +66,9 @@ class Extract:
         rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
         bites = stale = 0
         outcome = ""
+        fresh = progress.hole_m <= 0.0  # a hole started here: its first bites say whether it found the ice
+        loaded_at_start = ctx.get("extractor.loaded_mass_kg")
+        samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction) over this hole's feeds
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
         while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
             if progress.hole_m >= deepest - 0.01:
@@ -63,7 +79,7 @@ class Extract:
                 break
             goal = min(progress.hole_m + cfg.bite_m, floor)
             before = progress.hole_m
-            completion, _ = yield from bite(ctx, goal, max(rate, MIN_FEED_M_S), hammer=hammer)
+            completion, _ = yield from bite(ctx, goal, max(rate, MIN_FEED_M_S), hammer=hammer, samples=samples)
             depth = ctx.get("drill.depth_m")
             if completion == Completion.OK and (not math.isfinite(depth) or progress.hole_m < before + 0.005):
                 stale += 1  # the feed completed but the depth reading did not follow: stale, stuck or failed
@@ -78,6 +94,12 @@ class Extract:
                 bites += 1
                 progress.hole_stalls = progress.stalled_holes = 0
                 rate = cfg.feed_rate_m_s
+                dry = self._dry_hole(samples) if fresh else None
+                if dry:
+                    return (yield from self._left_dry(dry, deepest, loaded_at_start, hammer))
+                if dry == "":  # the hole found the probe's water
+                    progress.dry_holes = 0
+                fresh = fresh and dry is None and not self._checked(samples)
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):
                 outcome = f"refusal at {progress.hole_m:.2f} m"  # the bit cannot advance: the hole ends here
@@ -104,6 +126,63 @@ class Extract:
             )
             return (yield from self._next_hole(deepest))
         return "drilled", f"{summary}; {outcome}" if outcome else summary
+
+    def _checked(self, samples: list[tuple[float, float]]) -> bool:
+        """The hole's readings cover the probed depths (the dry-hole check has had its say)."""
+        return any(depth >= self._ctx.config.probe_depth_m for depth, _ in samples)
+
+    def _dry_hole(self, samples: list[tuple[float, float]]) -> str | None:
+        """Why this fresh hole is dry (its volatiles sensor's median over the probed depths, the deeper
+        half of ``probe_depth_m``, is under ``DRY_SHARE`` of the probe's water fraction), '' if it is not,
+        or None for no verdict: the readings do not cover those depths yet, the site was probed nearly
+        dry, or ``DRY_HOLES_MAX`` holes in a row here were dry."""
+        ctx = self._ctx
+        cfg = ctx.config
+        probed = ctx.progress.site_probe().get("ice", 0.0)
+        if probed < DRY_CHECK_MIN_ICE or ctx.progress.dry_holes >= DRY_HOLES_MAX:
+            return None
+        top = 0.5 * cfg.probe_depth_m
+        seen = [ice for depth, ice in samples if top <= depth <= cfg.probe_depth_m and math.isfinite(ice)]
+        if len(seen) < DRY_CHECK_SAMPLES:
+            return None
+        sensed = statistics.median(seen)
+        if sensed >= DRY_SHARE * probed:
+            return ""
+        return (
+            f"volatiles sensor read {sensed:.4f} between {top:.2f} and {cfg.probe_depth_m:.2f} m, "
+            f"under {DRY_SHARE:.0%} of the probe's {probed:.4f}"
+        )
+
+    def _left_dry(
+        self, why: str, deepest: float, loaded_at_start: float, hammer: bool
+    ) -> Generator[None, None, tuple[str, str]]:
+        """A dry hole: withdraw, tip out its cuttings when the hopper held nothing else (dry fill only
+        costs heater energy), and move to the next hole (:meth:`_next_hole`). After ``DRY_HOLES_MAX`` dry
+        holes in a row at the site the check is suspended there and the next hole is drilled and heated
+        whatever it reads (``dry_check_off``)."""
+        ctx = self._ctx
+        progress = ctx.progress
+        if hammer:
+            ctx.io.command("drill", "percussion", on=0)
+        progress.dry_holes += 1
+        progress.hole_m = deepest  # this hole is done: the next one starts from the surface
+        yield from drill_out(ctx)
+        dumped = ""
+        loaded = ctx.get("extractor.loaded_mass_kg")
+        if loaded_at_start <= 0.0 < loaded:
+            yield from require(ctx, "extractor", "dump")
+            dumped = f"; its {loaded:.2f} kg of cuttings tipped out"
+        ctx.events.warning(
+            "mission", "dry_hole", f"hole {progress.hole_offset + 1} at site {progress.site} is dry: {why}{dumped}"
+        )
+        if progress.dry_holes >= DRY_HOLES_MAX:
+            ctx.events.warning(
+                "mission",
+                "dry_check_off",
+                f"{progress.dry_holes} dry holes in a row at site {progress.site}: the volatiles sensor or the "
+                "probe is suspect; the next holes here are drilled and heated whatever they read",
+            )
+        return (yield from self._next_hole(deepest))
 
     def _cooled_chamber(self) -> Generator[None, None, None]:
         """Before the first cuttings of a batch: wait (at most ``load_cool_max_s``) until the chamber is below
@@ -205,8 +284,33 @@ class Extract:
         later = self._later_sites()
         if not later:
             raise MissionFailure(f"site {progress.site} is worked out and no other site holds water")
-        progress.site, progress.hole_offset, progress.hole_site = later[0], 0, later[0]
+        self._move_to(later[0])
         return "exhausted", f"site worked out ({ctx.config.holes_per_site} holes); moving to site {later[0]}"
+
+    def _move_to(self, site: int) -> None:
+        """Work ``site`` next, from its first hole (the travel drives there)."""
+        progress = self._ctx.progress
+        progress.site, progress.hole_site, progress.hole_offset, progress.hole_m = site, site, 0, 0.0
+        progress.hole_stalls = progress.dry_holes = 0
+
+    def _trench_out(self, passes: int) -> Generator[None, None, tuple[str, str]]:
+        """The trench is worked out (a dig ended BLOCKED on pass ``passes``) and the hopper is empty: the
+        scoop has nothing more to give here, so the mission moves to the next site that holds water (its
+        trench starts from the surface), withdrawing the drill and anchors first; with no such site left
+        the step fails (the ladder's retry, then a hold for the ground)."""
+        ctx = self._ctx
+        progress = ctx.progress
+        later = self._later_sites()
+        if not later:
+            raise MissionFailure(
+                f"hopper empty and the trench at site {progress.site} worked out after {passes} scoop passes; "
+                "no other site holds water"
+            )
+        yield from drill_out(ctx)
+        yield from anchor_out(ctx)
+        worked_out = progress.site
+        self._move_to(later[0])
+        return "exhausted", f"trench at site {worked_out} worked out with the hopper empty; moving to site {later[0]}"
 
     def scoop(self) -> Activity:
         """Top the hopper up with the scoop where the ground is loose and icy near the surface (dry or
@@ -245,7 +349,7 @@ class Extract:
                 )
                 if ctx.get("extractor.loaded_mass_kg") > 0:
                     break
-                raise MissionFailure(f"hopper empty and the trench worked out after {passes} scoop passes")
+                return (yield from self._trench_out(passes))
             yield from require(ctx, "scoop", "lift")
             yield from require(ctx, "scoop", "dump")
             yield from wait(ctx, 1.0)

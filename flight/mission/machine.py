@@ -53,7 +53,15 @@ from hal.errors import HalError
 RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
 #: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
 #: for the scoop, a drive to the sun to recharge, a short batch topped up from another hole.
-RECOVERY_EVENTS = ("drill_stall", "hole_ended", "drilling_abandoned", "charge_away", "batch_short", "trench_ended")
+RECOVERY_EVENTS = (
+    "drill_stall",
+    "hole_ended",
+    "drilling_abandoned",
+    "charge_away",
+    "batch_short",
+    "trench_ended",
+    "dry_hole",
+)
 
 
 class Mission:
@@ -242,6 +250,8 @@ class Mission:
         self.campaign.sample(self._category(), self.top_state)
         if hopping(self._ctx):
             self.hopper_watch.tick(self_test=self.state != "safe" and not self.io.estopped)
+        else:
+            self._ctx.gyro.tick()
         activity = self._activity
         if activity is None:
             return

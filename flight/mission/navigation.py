@@ -13,6 +13,14 @@ from flight.mission.hopping import hop_to, hopping
 from flight.mission.motion import motion
 from hal.icd import Completion
 
+#: The tilt correction of the yaw rate stops at 60 degrees of tilt (a reading beyond is not a rover on
+#: its wheels).
+MIN_COS_TILT = 0.5
+#: After a drive motion the pose is tracked for at least SETTLE_MIN_S (s), then until the yaw rate is under
+#: STILL_RAD_S (rad/s; ten times the gyro's calibrated noise over a sample), at most SETTLE_MAX_S (s).
+SETTLE_MIN_S = 0.5
+SETTLE_MAX_S = 3.0
+STILL_RAD_S = 0.003
 #: Odometry step allowed beyond what the speed explains, m (one telemetry sample's quantisation and jitter).
 ODOMETRY_SLACK_M = 0.05
 
@@ -27,6 +35,8 @@ class Navigator:
         #: (clock time s, odometry (x m, y m)) of the last pose update; None before a drive's first one.
         self._last_odometry: tuple[float, tuple[float, float]] | None = None  # the last good sample
         self._heading_t: float | None = None  # when the heading was last integrated
+        self._bias = 0.0  # the gyro's residual yaw bias for this drive, rad/s
+        self._cos_tilt = 1.0  # cosine of the body's tilt at rest before the motion
 
     def drive_to(self, x: float, y: float) -> Generator[None, None, None]:
         """Drive to (``x``, ``y``) m in legs, each aimed from the pose estimate (:meth:`_track_pose`), until
@@ -40,8 +50,7 @@ class Navigator:
         pose = self.pose()
         if math.hypot(x - pose[0], y - pose[1]) < cfg.arrive_tolerance_m:
             return
-        if "imu" in ctx.io.rig:  # at rest: measure the gyro's bias, which dead reckoning integrates
-            yield from motion(ctx, "imu", "calibrate", duration_s=cfg.gyro_calibration_s)
+        yield from self._gyro_bias()
         longest = 1.5 * math.hypot(x - pose[0], y - pose[1]) + 1.0  # no leg longer: a bad estimate is bounded
         for _ in range(cfg.approach_legs):
             pose = self.pose()
@@ -61,6 +70,27 @@ class Navigator:
         if miss >= cfg.arrive_tolerance_m:
             ctx.events.warning("mission", "approach", f"{miss:.2f} m short of ({x:.1f}, {y:.1f}) m after the legs")
 
+    def _gyro_bias(self) -> Generator[None, None, None]:
+        """Before a drive, at rest: the gyro's residual yaw bias, which dead reckoning integrates, from the
+        hours the rover rested (:class:`~flight.mission.resting_gyro.RestingGyro`); without enough rest at
+        this temperature, the IMU measures its bias (``imu.calibrate`` for ``gyro_calibration_s``) and the
+        rest measurement starts again from it."""
+        ctx = self._ctx
+        self._bias = 0.0
+        if "imu" not in ctx.io.rig:
+            return
+        bias = ctx.gyro.bias()
+        if bias is None:
+            yield from motion(ctx, "imu", "calibrate", duration_s=ctx.config.gyro_calibration_s)
+            ctx.gyro.reset()
+            return
+        self._bias = bias
+        ctx.events.info(
+            "mission",
+            "gyro_bias",
+            f"yaw bias {bias:.2e} rad/s from {ctx.gyro.rest_s:.0f} s at rest (no calibration needed)",
+        )
+
     def pose(self) -> list[float]:
         """The rover's estimated pose [x m, y m, heading rad] in the odometry frame; it starts from odometry
         (exact at boot)."""
@@ -78,13 +108,14 @@ class Navigator:
         slip) along that heading (wheel odometry counts the rims' travel; the slip estimate, visual odometry
         on a real rover, says how much of it the body made good)."""
         ctx = self._ctx
+        ctx.gyro.moving()
         pose = self.pose()
         now_t = ctx.now()
         odo = self._odometry()
         last_t, last = self._last_odometry if self._last_odometry is not None else (now_t, odo)
         heading_t = self._heading_t if self._heading_t is not None else last_t
         self._heading_t = now_t
-        pose[2] = math.remainder(pose[2] + float(ctx.get("imu.gz")) * max(0.0, now_t - heading_t), math.tau)
+        pose[2] = math.remainder(pose[2] + self._yaw_rate() * max(0.0, now_t - heading_t), math.tau)
         step = math.hypot(odo[0] - last[0], odo[1] - last[1])
         # A step the wheels cannot have made (twice the faster of the commanded and measured speeds since the
         # last good sample) is a bad odometry sample (noise, a corrupted reading): not integrated.
@@ -99,15 +130,42 @@ class Navigator:
         pose[0] += forward * step * (1.0 - slip) * math.cos(pose[2])
         pose[1] += forward * step * (1.0 - slip) * math.sin(pose[2])
 
+    def _yaw_rate(self) -> float:
+        """The rover's turn rate about the local vertical, rad/s: the gyro's z rate, less the residual
+        bias, over the cosine of the tilt measured at rest before the motion (:meth:`_level`). On a slope
+        the body z axis leans by the tilt, so its gyro sees only cos(tilt) of a turn about the vertical:
+        on a 10 degree site a half turn comes out 2.7 degrees short (the tilt-and-heading split of Ali et
+        al. 2005, "Attitude and position estimation on the Mars Exploration Rovers", IEEE SMC). The tilt is
+        taken at rest, not from the accelerometers while driving: their vibration inflates the measured
+        gravity and would shrink every turn."""
+        return (float(self._ctx.get("imu.gz")) - self._bias) / self._cos_tilt
+
+    def _level(self) -> None:
+        """At rest before a motion: the cosine of the body's tilt from the accelerometers' gravity
+        direction (1 when they give no usable direction: no IMU, not a number, or under a tenth of the
+        body's gravity)."""
+        ctx = self._ctx
+        force = (float(ctx.get("imu.ax")), float(ctx.get("imu.ay")), float(ctx.get("imu.az")))
+        norm = math.hypot(*force)
+        self._cos_tilt = 1.0
+        if math.isfinite(norm) and norm >= 0.1 * ctx.config.gravity_m_s2:
+            self._cos_tilt = min(max(force[2] / norm, MIN_COS_TILT), 1.0)
+
     def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
         """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
         self._last_odometry = None
         self._heading_t = None
+        self._level()
         self._track_pose()
         completion = yield from motion(self._ctx, "drive", name, on_tick=self._track_pose, **args)
-        settle = self._ctx.now() + 0.5
-        while self._ctx.now() < settle:  # the last odometry, slip and gyro samples of the motion
+        # The last odometry, slip and gyro samples of the motion: at least SETTLE_MIN_S, and on until the
+        # body has stopped turning (the rims stop first; the body's yaw coasts down after them), at most
+        # SETTLE_MAX_S.
+        start = self._ctx.now()
+        while self._ctx.now() < start + SETTLE_MAX_S:
             yield
             self._track_pose()
+            if self._ctx.now() >= start + SETTLE_MIN_S and abs(self._yaw_rate()) < STILL_RAD_S:
+                break
         if completion != Completion.OK:
             raise MissionFailure(f"drive.{name} ended {completion.name}")

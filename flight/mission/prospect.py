@@ -9,6 +9,7 @@ from flight.mission.anchoring import anchor_out, try_anchor
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import drill_out
 from flight.mission.energy import ESTIMATES
+from flight.mission.hole_pattern import hole_offset_m
 from flight.mission.motion import require, wait
 from flight.mission.navigation import Navigator
 from flight.mission.siting import kg_per_kWh
@@ -133,10 +134,10 @@ class Prospect:
             )
         if ctx.config.sites:
             site = ctx.config.sites[progress.site]
-            # a fresh hole beside the worked-out ones: alternate sides, hole_spacing_m apart, across the site
+            # a fresh hole beside the worked-out ones, on a compact grid around the probed position
             offset = progress.hole_offset if progress.hole_site == progress.site else 0
-            side = (offset + 1) // 2 * ctx.config.hole_spacing_m * (1.0 if offset % 2 else -1.0)
-            yield from self._navigator.drive_to(site.x_m, site.y_m + side)
+            east, north = hole_offset_m(offset, ctx.config.hole_spacing_m)
+            yield from self._navigator.drive_to(site.x_m + east, site.y_m + north)
         progress.away = False
         return "arrived", f"at site {progress.site}"
 

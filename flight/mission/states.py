@@ -70,6 +70,7 @@ def transition_table(
         {"trigger": "drilled", "source": "extract_drill", "dest": "extract_scoop"},
         {"trigger": "exhausted", "source": "extract_drill", "dest": "prospect_travel"},
         {"trigger": "hopper_full", "source": "extract_scoop", "dest": "process_seal"},
+        {"trigger": "exhausted", "source": "extract_scoop", "dest": "prospect_travel"},
         {"trigger": "sealed", "source": "process_seal", "dest": "process_heat"},
         {"trigger": "heated", "source": "process_heat", "dest": "process_vent"},
         {"trigger": "vented", "source": "process_vent", "dest": "process_dump"},

@@ -7,6 +7,7 @@ drills a fresh hole beside it."""
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Iterator
 
 import pytest
@@ -90,10 +91,11 @@ def test_the_mission_probes_ranks_the_icy_site_first_and_extracts_its_water(mine
     assert progress.scores[1] > progress.scores[0]
     assert progress.site == 1
     # the slip- and gyro-corrected approach put the rover on the icy site itself, the second hole beside
-    # the first (hole_spacing_m across the site)
+    # the first (hole_spacing_m from the site's position, the first neighbour on the hole grid)
     assert world.site is not None and world.site.index == 1
     assert progress.hole_offset == 1 and 0.1 < progress.hole_m <= 0.31
-    assert abs(world.rover.y_m) == pytest.approx(app.mission.config.hole_spacing_m, abs=0.5)
+    beside = math.hypot(world.rover.x_m - 8.0, world.rover.y_m)
+    assert beside == pytest.approx(app.mission.config.hole_spacing_m, abs=0.5)
     # the hopper was filled by drill cuttings (the scoop would overload in cemented ground)
     assert world.device("scoop").dumped_kg == 0.0
     assert world.device("drill").delivered_kg >= 0.9

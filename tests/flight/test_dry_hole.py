@@ -1,0 +1,120 @@
+"""A hole that misses the probed ice is left for the next one: over the real flight stack and sim:// byte
+path on a virtual clock, the rover probes an icy site where it lands and a dry one 8 m away, ranks the
+icy one first and drives back; meanwhile the icy ground "moves" (what a drifted pose estimate does to the
+rover: it stands beside the ground it probed). The first hole's volatiles reading is far under the
+probe's, so the mission tips the dry cuttings out and drills the next hole of the grid — which is on the
+ice when the shift is smaller than the grid, and dry again when it is not: then the check is suspended
+after two dry holes and the cycle goes on instead of moving forever."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Iterator
+
+import pytest
+
+import sim_hw  # noqa: F401  (registers sim://)
+from base.clock import VirtualClock
+from flight.app import FlightApp
+from flight.mission.extract import DRY_HOLES_MAX
+from flight.mission_config import SiteConfig
+from isru.config import load_config
+from sim_hw.registry import install_world, uninstall_world
+from sim_hw.terrain import Layer, Site
+from sim_hw.world import SimWorld
+
+pytestmark = pytest.mark.timeout(600)
+
+ICE = 0.06
+#: Loose regolith, dry above the 0.04 m ice table and icy below it (loose: no hammer, quick bites).
+ICY = (
+    Layer(0.0, 0.04, 1500.0, 2.5, 0.0, 60.0),
+    Layer(0.04, 3.0, 1750.0 / (1.0 - ICE), 8.0, ICE, 60.0),
+)
+DRY = (Layer(0.0, 3.0, 1600.0, 5.0, 0.0, 100.0),)
+
+
+def _run(shift_m: float) -> Iterator[tuple[FlightApp, SimWorld]]:
+    clock = VirtualClock()
+    world = SimWorld(clock, seed=5, site=0)
+    world.sites = [Site(0, 0.0, 0.0, 0.0, 0.0, ICY, kind="icy"), Site(1, 8.0, 0.0, 0.0, 0.0, DRY, kind="dry")]
+    world.rover.x_m = world.rover.y_m = world.rover.heading_rad = 0.0
+    install_world(world)
+    config = load_config()
+    mission = dataclasses.replace(
+        config.mission,
+        sites=[SiteConfig(0.0, 0.0), SiteConfig(8.0, 0.0)],
+        cycles=1,
+        probe_depth_m=0.1,
+        bite_m=0.15,
+        drill_depth_m=0.3,
+        hopper_target_kg=0.5,
+        heat_min_s=60.0,
+        heat_max_s=900.0,
+        vent_s=10.0,
+    )
+    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    assert app.start() == []
+    status = app.dispatcher.submit("mission.start", {"cycles": 1}, command_id="start-dry", source="test")
+    assert status.stage.value != "failed", status
+    limit = clock.monotonic() + 4 * 3600
+    app.executive.run(until=lambda: app.mission.state == "prospect_travel" or clock.monotonic() > limit)
+    assert app.mission.state == "prospect_travel" and app.mission.progress.site == 0
+    # the icy ground is now shift_m east of where the rover probed it
+    world.sites[0] = dataclasses.replace(world.sites[0], x_m=shift_m)
+    app.executive.run(until=lambda: app.mission.state in ("idle", "safe", "hold") or clock.monotonic() > limit)
+    try:
+        yield app, world
+    finally:
+        app.close()
+        uninstall_world()
+
+
+@pytest.fixture
+def beside() -> Iterator[tuple[FlightApp, SimWorld]]:
+    """The icy ground 3.6 m east: the grid's first hole (the probed position) is off it, the second
+    (1.2 m east) is on it."""
+    yield from _run(3.6)
+
+
+@pytest.fixture
+def gone() -> Iterator[tuple[FlightApp, SimWorld]]:
+    """The icy ground 40 m away: every hole of the grid is dry."""
+    yield from _run(40.0)
+
+
+def _events(app: FlightApp, name: str) -> list[str]:
+    return [e.message for e in app.events.recent if e.source == "mission" and e.name == name]
+
+
+def test_a_dry_hole_is_left_and_the_next_hole_on_the_ice_fills_the_batch(beside) -> None:
+    app, world = beside
+    progress = app.mission.progress
+    assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
+    dry = _events(app, "dry_hole")
+    assert len(dry) == 1 and "hole 1 at site 0 is dry" in dry[0] and "tipped out" in dry[0], dry
+    assert "probe's 0.0" in dry[0]
+    assert not _events(app, "dry_check_off")
+    # the second hole of the grid, hole_spacing_m east of the probed position, on the icy ground
+    assert progress.hole_offset == 1
+    assert world.site is not None and world.site.index == 0
+    assert math.hypot(world.rover.x_m - 1.2, world.rover.y_m) < 0.6
+    # the dry cuttings went out before the batch was heated: the batch booked is the second hole's
+    # icy cuttings alone, and gave water
+    assert 0.45 <= progress.regolith_kg < 1.0
+    assert progress.water_kg > 0.2 * ICE * progress.regolith_kg
+    record = app.mission.campaign.cycles[0]
+    assert record["recoveries"].get("dry_hole") == 1
+
+
+def test_after_two_dry_holes_the_check_is_suspended_and_the_cycle_goes_on(gone) -> None:
+    app, _world = gone
+    progress = app.mission.progress
+    assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
+    assert len(_events(app, "dry_hole")) == DRY_HOLES_MAX
+    assert len(_events(app, "dry_check_off")) == 1
+    # the third hole was drilled and heated whatever it read: the cycle closed (no water in dry ground)
+    assert progress.hole_offset == DRY_HOLES_MAX
+    assert progress.regolith_kg >= 0.45 and progress.water_kg < 0.001
+    assert [e["cycle"] for e in app.ledger] == [1]

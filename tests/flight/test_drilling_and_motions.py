@@ -154,3 +154,38 @@ def test_a_worked_out_trench_ends_the_scooping_and_the_batch_is_heated() -> None
     finally:
         app.close()
         uninstall_world()
+
+
+def test_a_worked_out_trench_with_an_empty_hopper_moves_the_mission_to_the_next_site() -> None:
+    """The drill gave nothing (it stalls from the first bite, so the mission scoops instead) and the trench
+    is as deep as the arm reaches: with the hopper empty there is nothing to heat, so the mission withdraws
+    and moves to the next site that holds water (before, it held for the ground: the tenth cycle of an
+    asteroid campaign)."""
+    from sim_hw.devices.scoop import MAX_REACH_DEPTH_M
+
+    app, world, clock = build(CASES["extract-drill-stall"], hopper_target_kg=3.0)
+    transitions: list[Event] = []
+    app.events.subscribe(lambda e: transitions.append(e) if e.name == "transition" else None)
+    try:
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + LIMIT_S
+        app.executive.run(until=lambda: app.mission.state == "extract_drill" or clock.monotonic() > limit)
+        progress = app.mission.progress
+        assert app.mission.state == "extract_drill" and world.site is not None
+        worked = progress.site
+        # the other candidate (2.5 m away) probed as holding water, ranked below this one
+        progress.scores = {worked: 1.0, 1 - worked: 0.5}
+        world.device("scoop").trench_m[world.site.index] = MAX_REACH_DEPTH_M  # type: ignore[attr-defined]
+        world.inject("drill", "stall")
+        app.executive.run(
+            until=lambda: app.mission.state in ("prospect_travel", "hold", "safe") or clock.monotonic() > limit
+        )
+        messages = [e.message for e in transitions]
+        assert app.mission.state == "prospect_travel", messages[-5:]
+        assert f"trench at site {worked} worked out with the hopper empty; moving to site" in messages[-1]
+        assert messages[-1].startswith("extract_scoop → prospect_travel")
+        assert progress.site != worked and progress.hole_offset == 0 and progress.hole_m == 0.0
+        assert world.device("extractor").chamber.loaded_kg == 0.0
+    finally:
+        app.close()
+        uninstall_world()

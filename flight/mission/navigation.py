@@ -11,6 +11,7 @@ from flight.mission.context import MissionContext, MissionFailure
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hop_to, hopping
 from flight.mission.motion import motion
+from hal.devices.imu import ImuTelemetry
 from hal.icd import Completion
 
 #: The tilt correction of the yaw rate stops at 60 degrees of tilt (a reading beyond is not a rover on
@@ -34,7 +35,7 @@ class Navigator:
         self.watch = watch if watch is not None else HopperWatch(ctx)
         #: (clock time s, odometry (x m, y m)) of the last pose update; None before a drive's first one.
         self._last_odometry: tuple[float, tuple[float, float]] | None = None  # the last good sample
-        self._heading_t: float | None = None  # when the heading was last integrated
+        self._imu_uptime: float | None = None  # the IMU's uptime (s) of the last sample integrated
         self._bias = 0.0  # the gyro's residual yaw bias for this drive, rad/s
         self._cos_tilt = 1.0  # cosine of the body's tilt at rest before the motion
 
@@ -113,9 +114,7 @@ class Navigator:
         now_t = ctx.now()
         odo = self._odometry()
         last_t, last = self._last_odometry if self._last_odometry is not None else (now_t, odo)
-        heading_t = self._heading_t if self._heading_t is not None else last_t
-        self._heading_t = now_t
-        pose[2] = math.remainder(pose[2] + self._yaw_rate() * max(0.0, now_t - heading_t), math.tau)
+        self._integrate_heading(pose)
         step = math.hypot(odo[0] - last[0], odo[1] - last[1])
         # A step the wheels cannot have made (twice the faster of the commanded and measured speeds since the
         # last good sample) is a bad odometry sample (noise, a corrupted reading): not integrated.
@@ -130,15 +129,33 @@ class Navigator:
         pose[0] += forward * step * (1.0 - slip) * math.cos(pose[2])
         pose[1] += forward * step * (1.0 - slip) * math.sin(pose[2])
 
-    def _yaw_rate(self) -> float:
-        """The rover's turn rate about the local vertical, rad/s: the gyro's z rate, less the residual
+    def _imu_sample(self) -> ImuTelemetry | None:
+        """The IMU's latest snapshot (None without an IMU or before its first)."""
+        rig = self._ctx.io.rig
+        return rig.device("imu").telemetry if "imu" in rig else None
+
+    def _integrate_heading(self, pose: list[float]) -> None:
+        """Advance the heading by each new IMU sample's yaw rate times its own window: the device's uptime
+        since the sample integrated before it (each output is the average over that window). Integrating
+        the latest rate over the mission's ticks instead got a turn wrong by up to a degree when the
+        streaming period changed as the motion started (a quiet 1 s window integrated for a 0.2 s tick)."""
+        sample = self._imu_sample()
+        if sample is None:
+            return
+        last, self._imu_uptime = self._imu_uptime, sample.uptime_s
+        if last is None or not sample.uptime_s > last:  # the first sample, or none new (or a reboot)
+            return
+        pose[2] = math.remainder(pose[2] + self._yaw_rate(sample.gz) * (sample.uptime_s - last), math.tau)
+
+    def _yaw_rate(self, gz: float) -> float:
+        """The rover's turn rate about the local vertical, rad/s: the gyro's z rate ``gz``, less the residual
         bias, over the cosine of the tilt measured at rest before the motion (:meth:`_level`). On a slope
         the body z axis leans by the tilt, so its gyro sees only cos(tilt) of a turn about the vertical:
         on a 10 degree site a half turn comes out 2.7 degrees short (the tilt-and-heading split of Ali et
         al. 2005, "Attitude and position estimation on the Mars Exploration Rovers", IEEE SMC). The tilt is
         taken at rest, not from the accelerometers while driving: their vibration inflates the measured
         gravity and would shrink every turn."""
-        return (float(self._ctx.get("imu.gz")) - self._bias) / self._cos_tilt
+        return (gz - self._bias) / self._cos_tilt
 
     def _level(self) -> None:
         """At rest before a motion: the cosine of the body's tilt from the accelerometers' gravity
@@ -154,7 +171,8 @@ class Navigator:
     def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
         """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
         self._last_odometry = None
-        self._heading_t = None
+        sample = self._imu_sample()  # the rest before the motion ends with this sample
+        self._imu_uptime = sample.uptime_s if sample is not None else None
         self._level()
         self._track_pose()
         completion = yield from motion(self._ctx, "drive", name, on_tick=self._track_pose, **args)
@@ -165,7 +183,7 @@ class Navigator:
         while self._ctx.now() < start + SETTLE_MAX_S:
             yield
             self._track_pose()
-            if self._ctx.now() >= start + SETTLE_MIN_S and abs(self._yaw_rate()) < STILL_RAD_S:
+            if self._ctx.now() >= start + SETTLE_MIN_S and abs(self._yaw_rate(self._ctx.get("imu.gz"))) < STILL_RAD_S:
                 break
         if completion != Completion.OK:
             raise MissionFailure(f"drive.{name} ended {completion.name}")

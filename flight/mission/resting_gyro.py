@@ -32,8 +32,9 @@ FLAT_SPREAD_K = 0.1
 TEMPERATURE_MATCH_K = 0.05
 #: Smoothing time constant of the present temperature, s.
 TEMPERATURE_SMOOTHING_S = 20.0
-#: An IMU window longer than this (s) is a gap in the stream, not a sample.
-MAX_WINDOW_S = 5.0
+#: An IMU window longer than this (s) is a gap in the stream, not a sample (the quiet streaming period is
+#: at most 10 s).
+MAX_WINDOW_S = 30.0
 
 
 class RestingGyro:

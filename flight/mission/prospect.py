@@ -134,9 +134,12 @@ class Prospect:
             )
         if ctx.config.sites:
             site = ctx.config.sites[progress.site]
-            # a fresh hole beside the worked-out ones, on a compact grid around the probed position
+            # a fresh hole beside the worked-out ones, on a compact grid around the probed position; where
+            # an arrival scatters by more than the grid's spacing (a hop lands within arrive_tolerance_m),
+            # every hole aims at the probed position and the scatter spreads them
             offset = progress.hole_offset if progress.hole_site == progress.site else 0
-            east, north = hole_offset_m(offset, ctx.config.hole_spacing_m)
+            spacing = ctx.config.hole_spacing_m
+            east, north = hole_offset_m(offset, spacing) if ctx.config.arrive_tolerance_m < spacing else (0.0, 0.0)
             yield from self._navigator.drive_to(site.x_m + east, site.y_m + north)
         progress.away = False
         return "arrived", f"at site {progress.site}"

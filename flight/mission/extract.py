@@ -57,6 +57,7 @@ class Extract:
         if progress.hole_site != progress.site:
             progress.hole_site, progress.hole_m, progress.hole_offset = progress.site, 0.0, 0
             progress.hole_stalls = progress.dry_holes = 0
+            progress.wet_hole = []
         if progress.hole_m >= deepest - 0.01:
             return (yield from self._next_hole(deepest))
         if ctx.get("extractor.lid", 0) != 0:
@@ -97,8 +98,9 @@ class Extract:
                 dry = self._dry_hole(samples) if fresh else None
                 if dry:
                     return (yield from self._left_dry(dry, deepest, loaded_at_start, hammer))
-                if dry == "":  # the hole found the probe's water
+                if dry == "":  # the hole found the probe's water: the next holes are drilled beside it
                     progress.dry_holes = 0
+                    progress.wet_hole = list(progress.pose[:2])
                 fresh = fresh and dry is None and not self._checked(samples)
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):
@@ -165,6 +167,7 @@ class Extract:
         if hammer:
             ctx.io.command("drill", "percussion", on=0)
         progress.dry_holes += 1
+        progress.wet_hole = []  # the next hole: the grid around the probed position
         progress.hole_m = deepest  # this hole is done: the next one starts from the surface
         yield from drill_out(ctx)
         dumped = ""
@@ -292,6 +295,7 @@ class Extract:
         progress = self._ctx.progress
         progress.site, progress.hole_site, progress.hole_offset, progress.hole_m = site, site, 0, 0.0
         progress.hole_stalls = progress.dry_holes = 0
+        progress.wet_hole = []
 
     def _trench_out(self, passes: int) -> Generator[None, None, tuple[str, str]]:
         """The trench is worked out (a dig ended BLOCKED on pass ``passes``) and the hopper is empty: the

@@ -134,15 +134,34 @@ class Prospect:
             )
         if ctx.config.sites:
             site = ctx.config.sites[progress.site]
-            # a fresh hole beside the worked-out ones, on a compact grid around the probed position; where
-            # an arrival scatters by more than the grid's spacing (a hop lands within arrive_tolerance_m),
-            # every hole aims at the probed position and the scatter spreads them
-            offset = progress.hole_offset if progress.hole_site == progress.site else 0
-            spacing = ctx.config.hole_spacing_m
-            east, north = hole_offset_m(offset, spacing) if ctx.config.arrive_tolerance_m < spacing else (0.0, 0.0)
-            yield from self._navigator.drive_to(site.x_m + east, site.y_m + north)
+            x, y = hole_target(ctx, site.x_m, site.y_m)
+            yield from self._navigator.drive_to(x, y)
         progress.away = False
         return "arrived", f"at site {progress.site}"
+
+
+def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[float, float]:
+    """Where the next hole of the chosen site is aimed (pose-estimate frame, m):
+
+    * beside the last hole found icy at this site (``MissionProgress.wet_hole``), a quarter of
+      ``hole_spacing_m`` away: the pose estimate drifts a little with every drive (dead reckoning has no
+      fix), and the last icy hole is where the estimate last stood on the ice — a campaign's holes follow
+      the ice instead of the drifting site position (a 20-cycle Moon run drifted 2-3 m off the icy ground
+      by cycle 15 with holes on the site's grid);
+    * else the compact grid around the probed position (:func:`hole_offset_m`), nearest first;
+    * where an arrival scatters by more than the grid's spacing (a hop lands within
+      ``arrive_tolerance_m``), the probed position itself: the scatter spreads the holes.
+    """
+    progress = ctx.progress
+    spacing = ctx.config.hole_spacing_m
+    if ctx.config.arrive_tolerance_m >= spacing:
+        return site_x_m, site_y_m
+    offset = progress.hole_offset if progress.hole_site == progress.site else 0
+    if len(progress.wet_hole) == 2 and progress.hole_site == progress.site:
+        east, north = hole_offset_m(1 + offset % 4, spacing / 4)
+        return progress.wet_hole[0] + east, progress.wet_hole[1] + north
+    east, north = hole_offset_m(offset, spacing)
+    return site_x_m + east, site_y_m + north
 
 
 def assess(

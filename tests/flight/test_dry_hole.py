@@ -100,6 +100,8 @@ def test_a_dry_hole_is_left_and_the_next_hole_on_the_ice_fills_the_batch(beside)
     assert progress.hole_offset == 1
     assert world.site is not None and world.site.index == 0
     assert math.hypot(world.rover.x_m - 1.2, world.rover.y_m) < 0.6
+    # it is the icy hole the next holes are drilled beside (pose-estimate frame)
+    assert len(progress.wet_hole) == 2 and math.hypot(progress.wet_hole[0] - 1.2, progress.wet_hole[1]) < 0.6
     # the dry cuttings went out before the batch was heated: the batch booked is the second hole's
     # icy cuttings alone, and gave water
     assert 0.45 <= progress.regolith_kg < 1.0
@@ -115,6 +117,6 @@ def test_after_two_dry_holes_the_check_is_suspended_and_the_cycle_goes_on(gone) 
     assert len(_events(app, "dry_hole")) == DRY_HOLES_MAX
     assert len(_events(app, "dry_check_off")) == 1
     # the third hole was drilled and heated whatever it read: the cycle closed (no water in dry ground)
-    assert progress.hole_offset == DRY_HOLES_MAX
+    assert progress.hole_offset == DRY_HOLES_MAX and progress.wet_hole == []
     assert progress.regolith_kg >= 0.45 and progress.water_kg < 0.001
     assert [e["cycle"] for e in app.ledger] == [1]

@@ -94,10 +94,11 @@ def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> No
         assert world.rover.x_m == pytest.approx(world.sites[2].x_m, abs=1.0)  # it charged on the ridge
         app.executive.run(until=lambda: app.mission.state == "extract_drill" or clock.monotonic() > limit + 5 * 3600)
         assert app.mission.state == "extract_drill"
-        # back at its site, at the hole grid's second hole (hole_spacing_m east of the probed position)
+        # back at its site: a fresh hole beside the one it left (the probe here measured no water, so the
+        # hole grid's second hole, hole_spacing_m from the probed position)
         assert world.site is not None and world.site.index == 1
-        spacing = app.mission.config.hole_spacing_m
-        assert world.rover.x_m == pytest.approx(world.sites[1].x_m + spacing, abs=1.0)
+        beside = math.hypot(world.rover.x_m - world.sites[1].x_m, world.rover.y_m - world.sites[1].y_m)
+        assert beside == pytest.approx(app.mission.config.hole_spacing_m, abs=0.5)
         assert not progress.away
         assert progress.hole_m == 0.0 and progress.hole_offset == 1  # a fresh hole beside the one it left
         assert any(e.name == "hole_left" for e in app.events.recent)

@@ -9,6 +9,7 @@ from collections.abc import Callable, Generator, Mapping
 from flight.mission.anchoring import anchor_out
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
+from flight.mission.hopping import hopping, position
 from flight.mission.motion import motion, require, wait
 from hal.icd import Completion
 
@@ -100,7 +101,7 @@ class Extract:
                     return (yield from self._left_dry(dry, deepest, loaded_at_start, hammer))
                 if dry == "":  # the hole found the probe's water: the next holes are drilled beside it
                     progress.dry_holes = 0
-                    progress.wet_hole = list(progress.pose[:2])
+                    progress.wet_hole = list(position(ctx)) if hopping(ctx) else list(progress.pose[:2])
                 fresh = fresh and dry is None and not self._checked(samples)
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):

@@ -150,14 +150,16 @@ def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[
       by cycle 15 with holes on the site's grid);
     * else the compact grid around the probed position (:func:`hole_offset_m`), nearest first;
     * where an arrival scatters by more than the grid's spacing (a hop lands within
-      ``arrive_tolerance_m``), the probed position itself: the scatter spreads the holes.
+      ``arrive_tolerance_m``), the last icy hole or the probed position itself: the scatter spreads the
+      holes (and the hopper's estimate drifts with every hop, as a drive's does).
     """
     progress = ctx.progress
     spacing = ctx.config.hole_spacing_m
+    wet = len(progress.wet_hole) == 2 and progress.hole_site == progress.site
     if ctx.config.arrive_tolerance_m >= spacing:
-        return site_x_m, site_y_m
+        return (progress.wet_hole[0], progress.wet_hole[1]) if wet else (site_x_m, site_y_m)
     offset = progress.hole_offset if progress.hole_site == progress.site else 0
-    if len(progress.wet_hole) == 2 and progress.hole_site == progress.site:
+    if wet:
         east, north = hole_offset_m(1 + offset % 4, spacing / 4)
         return progress.wet_hole[0] + east, progress.wet_hole[1] + north
     east, north = hole_offset_m(offset, spacing)

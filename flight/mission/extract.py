@@ -25,9 +25,10 @@ DRY_SHARE = 0.25
 #: the probed depths (the deeper half of ``probe_depth_m``, where the probe's figure comes from).
 DRY_CHECK_MIN_ICE = 0.005
 DRY_CHECK_SAMPLES = 5
-#: Dry holes in a row at a site after which the check is suspended there (a stuck volatiles sensor, or a
-#: site drier than its probe): the mission drills on and heats what it gets instead of moving forever.
-DRY_HOLES_MAX = 2
+#: Dry holes in a row after which the mission holds for the ground: the search has covered the hole grid
+#: out to two spacings around the last icy hole (12 points), the rover has lost the icy ground (or the
+#: volatiles sensor reads nothing).
+DRY_SEARCH_MAX = 13
 
 #: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
 #: declared stale or failed and the mission holds for the ground.
@@ -137,12 +138,12 @@ class Extract:
     def _dry_hole(self, samples: list[tuple[float, float]]) -> str | None:
         """Why this fresh hole is dry (its volatiles sensor's median over the probed depths, the deeper
         half of ``probe_depth_m``, is under ``DRY_SHARE`` of the probe's water fraction), '' if it is not,
-        or None for no verdict: the readings do not cover those depths yet, the site was probed nearly
-        dry, or ``DRY_HOLES_MAX`` holes in a row here were dry."""
+        or None for no verdict: the readings do not cover those depths yet, or the site was probed nearly
+        dry."""
         ctx = self._ctx
         cfg = ctx.config
         probed = ctx.progress.site_probe().get("ice", 0.0)
-        if probed < DRY_CHECK_MIN_ICE or ctx.progress.dry_holes >= DRY_HOLES_MAX:
+        if probed < DRY_CHECK_MIN_ICE:
             return None
         top = 0.5 * cfg.probe_depth_m
         seen = [ice for depth, ice in samples if top <= depth <= cfg.probe_depth_m and math.isfinite(ice)]
@@ -160,16 +161,16 @@ class Extract:
         self, why: str, deepest: float, loaded_at_start: float, hammer: bool
     ) -> Generator[None, None, tuple[str, str]]:
         """A dry hole: withdraw, tip out its cuttings when the hopper held nothing else (dry fill only
-        costs heater energy), and move to the next hole (:meth:`_next_hole`). After ``DRY_HOLES_MAX`` dry
-        holes in a row at the site the check is suspended there and the next hole is drilled and heated
-        whatever it reads (``dry_check_off``)."""
+        costs heater energy), and search on: the next hole is the next point of the hole grid around the
+        last icy hole (or the probed position), :func:`~flight.mission.prospect.hole_target`. After
+        ``DRY_SEARCH_MAX`` dry holes in a row the rover has lost the icy ground or the volatiles sensor is
+        suspect: hold for the ground with the reason."""
         ctx = self._ctx
         progress = ctx.progress
         if hammer:
             ctx.io.command("drill", "percussion", on=0)
         progress.dry_holes += 1
-        progress.wet_hole = []  # the next hole: the grid around the probed position
-        progress.hole_m = deepest  # this hole is done: the next one starts from the surface
+        progress.hole_m = 0.0  # the next hole starts from the surface
         yield from drill_out(ctx)
         dumped = ""
         loaded = ctx.get("extractor.loaded_mass_kg")
@@ -177,16 +178,15 @@ class Extract:
             yield from require(ctx, "extractor", "dump")
             dumped = f"; its {loaded:.2f} kg of cuttings tipped out"
         ctx.events.warning(
-            "mission", "dry_hole", f"hole {progress.hole_offset + 1} at site {progress.site} is dry: {why}{dumped}"
+            "mission", "dry_hole", f"dry hole {progress.dry_holes} at site {progress.site}: {why}{dumped}"
         )
-        if progress.dry_holes >= DRY_HOLES_MAX:
-            ctx.events.warning(
-                "mission",
-                "dry_check_off",
-                f"{progress.dry_holes} dry holes in a row at site {progress.site}: the volatiles sensor or the "
-                "probe is suspect; the next holes here are drilled and heated whatever they read",
+        if progress.dry_holes >= DRY_SEARCH_MAX:
+            return "hold", (
+                f"{progress.dry_holes} dry holes in a row around the ice of site {progress.site}: the rover has "
+                "lost the icy ground or the volatiles sensor is suspect; hold for the ground"
             )
-        return (yield from self._next_hole(deepest))
+        yield from anchor_out(ctx)
+        return "exhausted", f"dry hole: searching the hole grid for the ice ({progress.dry_holes} dry so far)"
 
     def _cooled_chamber(self) -> Generator[None, None, None]:
         """Before the first cuttings of a batch: wait (at most ``load_cool_max_s``) until the chamber is below

@@ -151,14 +151,22 @@ def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[
     * else the compact grid around the probed position (:func:`hole_offset_m`), nearest first;
     * where an arrival scatters by more than the grid's spacing (a hop lands within
       ``arrive_tolerance_m``), the last icy hole or the probed position itself: the scatter spreads the
-      holes (and the hopper's estimate drifts with every hop, as a drive's does).
+      holes (and the hopper's estimate drifts with every hop, as a drive's does);
+    * after dry holes (``MissionProgress.dry_holes``: the check found no water), the search: grid point
+      ``dry_holes`` around the last icy hole (or the probed position), at ``hole_spacing_m`` or the
+      arrival scatter if that is larger, nearest first — the pose estimate, not the ice, has moved.
     """
     progress = ctx.progress
     spacing = ctx.config.hole_spacing_m
-    wet = len(progress.wet_hole) == 2 and progress.hole_site == progress.site
+    here = progress.hole_site == progress.site
+    wet = len(progress.wet_hole) == 2 and here
+    centre = (progress.wet_hole[0], progress.wet_hole[1]) if wet else (site_x_m, site_y_m)
+    if progress.dry_holes and here:  # searching for the ice: the next grid point around the centre
+        east, north = hole_offset_m(progress.dry_holes, max(spacing, ctx.config.arrive_tolerance_m))
+        return centre[0] + east, centre[1] + north
     if ctx.config.arrive_tolerance_m >= spacing:
-        return (progress.wet_hole[0], progress.wet_hole[1]) if wet else (site_x_m, site_y_m)
-    offset = progress.hole_offset if progress.hole_site == progress.site else 0
+        return centre
+    offset = progress.hole_offset if here else 0
     if wet:
         east, north = hole_offset_m(1 + offset % 4, spacing / 4)
         return progress.wet_hole[0] + east, progress.wet_hole[1] + north

@@ -3,8 +3,8 @@ path on a virtual clock, the rover probes an icy site where it lands and a dry o
 icy one first and drives back; meanwhile the icy ground "moves" (what a drifted pose estimate does to the
 rover: it stands beside the ground it probed). The first hole's volatiles reading is far under the
 probe's, so the mission tips the dry cuttings out and drills the next hole of the grid — which is on the
-ice when the shift is smaller than the grid, and dry again when it is not: then the check is suspended
-after two dry holes and the cycle goes on instead of moving forever."""
+ice when the shift is smaller than the grid; when the ice is gone altogether, the search covers the grid
+out to two spacings and then holds for the ground with the reason."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
 from flight.app import FlightApp
-from flight.mission.extract import DRY_HOLES_MAX
+from flight.mission.extract import DRY_SEARCH_MAX
 from flight.mission_config import SiteConfig
 from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
@@ -80,7 +80,7 @@ def beside() -> Iterator[tuple[FlightApp, SimWorld]]:
 
 @pytest.fixture
 def gone() -> Iterator[tuple[FlightApp, SimWorld]]:
-    """The icy ground 40 m away: every hole of the grid is dry."""
+    """The icy ground 40 m away: every hole of the search is dry."""
     yield from _run(40.0)
 
 
@@ -93,11 +93,11 @@ def test_a_dry_hole_is_left_and_the_next_hole_on_the_ice_fills_the_batch(beside)
     progress = app.mission.progress
     assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
     dry = _events(app, "dry_hole")
-    assert len(dry) == 1 and "hole 1 at site 0 is dry" in dry[0] and "tipped out" in dry[0], dry
+    assert len(dry) == 1 and "dry hole 1 at site 0" in dry[0] and "tipped out" in dry[0], dry
     assert "probe's 0.0" in dry[0]
-    assert not _events(app, "dry_check_off")
-    # the second hole of the grid, hole_spacing_m east of the probed position, on the icy ground
-    assert progress.hole_offset == 1
+    # the search's first point, hole_spacing_m east of the probed position, is on the icy ground; the
+    # search is over and no hole was worked out
+    assert progress.dry_holes == 0 and progress.hole_offset == 0
     assert world.site is not None and world.site.index == 0
     assert math.hypot(world.rover.x_m - 1.2, world.rover.y_m) < 0.6
     # it is the icy hole the next holes are drilled beside (pose-estimate frame)
@@ -110,13 +110,14 @@ def test_a_dry_hole_is_left_and_the_next_hole_on_the_ice_fills_the_batch(beside)
     assert record["recoveries"].get("dry_hole") == 1
 
 
-def test_after_two_dry_holes_the_check_is_suspended_and_the_cycle_goes_on(gone) -> None:
+def test_a_search_that_finds_no_ice_holds_for_the_ground_with_the_reason(gone) -> None:
     app, _world = gone
     progress = app.mission.progress
-    assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
-    assert len(_events(app, "dry_hole")) == DRY_HOLES_MAX
-    assert len(_events(app, "dry_check_off")) == 1
-    # the third hole was drilled and heated whatever it read: the cycle closed (no water in dry ground)
-    assert progress.hole_offset == DRY_HOLES_MAX and progress.wet_hole == []
-    assert progress.regolith_kg >= 0.45 and progress.water_kg < 0.001
-    assert [e["cycle"] for e in app.ledger] == [1]
+    assert app.mission.state == "hold", [e.message for e in app.events.recent if e.severity >= 3]
+    assert len(_events(app, "dry_hole")) == DRY_SEARCH_MAX
+    reason = _events(app, "transition")[-1]
+    assert reason.startswith("extract_drill → hold") and progress.held == "extract_drill"
+    assert f"{DRY_SEARCH_MAX} dry holes in a row around the ice of site 0" in reason
+    assert "lost the icy ground or the volatiles sensor is suspect" in reason
+    # every dry hole's cuttings were tipped out: nothing was heated, no cycle was booked
+    assert progress.regolith_kg == 0.0 and app.ledger == []

@@ -25,10 +25,10 @@ DRY_SHARE = 0.25
 #: the probed depths (the deeper half of ``probe_depth_m``, where the probe's figure comes from).
 DRY_CHECK_MIN_ICE = 0.005
 DRY_CHECK_SAMPLES = 5
-#: Dry holes in a row after which the mission holds for the ground: the search has covered the hole grid
-#: out to two spacings around the last icy hole (12 points), the rover has lost the icy ground (or the
-#: volatiles sensor reads nothing).
-DRY_SEARCH_MAX = 13
+#: Dry holes in a row after which the mission holds for the ground: the search has covered the 5 x 5 grid
+#: of search points around the last icy hole (24 points), the rover has lost the icy ground (or the
+#: volatiles sensor reads nothing). A dry hole costs about 200 s (a drive of metres, anchoring, a bite).
+DRY_SEARCH_MAX = 25
 
 #: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
 #: declared stale or failed and the mission holds for the ground.

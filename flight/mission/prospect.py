@@ -140,6 +140,11 @@ class Prospect:
         return "arrived", f"at site {progress.site}"
 
 
+#: The search for lost ice steps SEARCH_SPACING hole spacings (2.4 m by default) between its points: a
+#: site's icy ground is metres across, so no point of a coarser grid misses it, and 24 points reach 6.8 m.
+SEARCH_SPACING = 2.0
+
+
 def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[float, float]:
     """Where the next hole of the chosen site is aimed (pose-estimate frame, m):
 
@@ -153,8 +158,9 @@ def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[
       ``arrive_tolerance_m``), the last icy hole or the probed position itself: the scatter spreads the
       holes (and the hopper's estimate drifts with every hop, as a drive's does);
     * after dry holes (``MissionProgress.dry_holes``: the check found no water), the search: grid point
-      ``dry_holes`` around the last icy hole (or the probed position), at ``hole_spacing_m`` or the
-      arrival scatter if that is larger, nearest first — the pose estimate, not the ice, has moved.
+      ``dry_holes`` around the last icy hole (or the probed position), ``SEARCH_SPACING`` times
+      ``hole_spacing_m`` apart (or the arrival scatter if that is larger), nearest first — the pose
+      estimate, not the ice, has moved (a 60 m drive back from the charging ridge ended 4.9 m off).
     """
     progress = ctx.progress
     spacing = ctx.config.hole_spacing_m
@@ -162,7 +168,7 @@ def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[
     wet = len(progress.wet_hole) == 2 and here
     centre = (progress.wet_hole[0], progress.wet_hole[1]) if wet else (site_x_m, site_y_m)
     if progress.dry_holes and here:  # searching for the ice: the next grid point around the centre
-        east, north = hole_offset_m(progress.dry_holes, max(spacing, ctx.config.arrive_tolerance_m))
+        east, north = hole_offset_m(progress.dry_holes, max(SEARCH_SPACING * spacing, ctx.config.arrive_tolerance_m))
         return centre[0] + east, centre[1] + north
     if ctx.config.arrive_tolerance_m >= spacing:
         return centre

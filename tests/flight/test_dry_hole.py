@@ -17,7 +17,7 @@ import pytest
 import sim_hw  # noqa: F401  (registers sim://)
 from base.clock import VirtualClock
 from flight.app import FlightApp
-from flight.mission.extract import DRY_SEARCH_MAX
+from flight.mission import extract
 from flight.mission_config import SiteConfig
 from isru.config import load_config
 from sim_hw.registry import install_world, uninstall_world
@@ -74,13 +74,18 @@ def _run(shift_m: float) -> Iterator[tuple[FlightApp, SimWorld]]:
 @pytest.fixture
 def beside() -> Iterator[tuple[FlightApp, SimWorld]]:
     """The icy ground 3.6 m east: the grid's first hole (the probed position) is off it, the second
-    (1.2 m east) is on it."""
+    (two hole spacings, 2.4 m, east: the search's first point) is on it."""
     yield from _run(3.6)
 
 
+#: The search's length in the test (the mission's is 25 holes, about 100 s of wall time here).
+SEARCH_MAX = 6
+
+
 @pytest.fixture
-def gone() -> Iterator[tuple[FlightApp, SimWorld]]:
+def gone(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FlightApp, SimWorld]]:
     """The icy ground 40 m away: every hole of the search is dry."""
+    monkeypatch.setattr(extract, "DRY_SEARCH_MAX", SEARCH_MAX)
     yield from _run(40.0)
 
 
@@ -95,13 +100,13 @@ def test_a_dry_hole_is_left_and_the_next_hole_on_the_ice_fills_the_batch(beside)
     dry = _events(app, "dry_hole")
     assert len(dry) == 1 and "dry hole 1 at site 0" in dry[0] and "tipped out" in dry[0], dry
     assert "probe's 0.0" in dry[0]
-    # the search's first point, hole_spacing_m east of the probed position, is on the icy ground; the
-    # search is over and no hole was worked out
+    # the search's first point, two hole spacings east of the probed position, is on the icy ground;
+    # the search is over and no hole was worked out
     assert progress.dry_holes == 0 and progress.hole_offset == 0
     assert world.site is not None and world.site.index == 0
-    assert math.hypot(world.rover.x_m - 1.2, world.rover.y_m) < 0.6
+    assert math.hypot(world.rover.x_m - 2.4, world.rover.y_m) < 0.6
     # it is the icy hole the next holes are drilled beside (pose-estimate frame)
-    assert len(progress.wet_hole) == 2 and math.hypot(progress.wet_hole[0] - 1.2, progress.wet_hole[1]) < 0.6
+    assert len(progress.wet_hole) == 2 and math.hypot(progress.wet_hole[0] - 2.4, progress.wet_hole[1]) < 0.6
     # the dry cuttings went out before the batch was heated: the batch booked is the second hole's
     # icy cuttings alone, and gave water
     assert 0.45 <= progress.regolith_kg < 1.0
@@ -114,10 +119,10 @@ def test_a_search_that_finds_no_ice_holds_for_the_ground_with_the_reason(gone) -
     app, _world = gone
     progress = app.mission.progress
     assert app.mission.state == "hold", [e.message for e in app.events.recent if e.severity >= 3]
-    assert len(_events(app, "dry_hole")) == DRY_SEARCH_MAX
+    assert len(_events(app, "dry_hole")) == SEARCH_MAX
     reason = _events(app, "transition")[-1]
     assert reason.startswith("extract_drill → hold") and progress.held == "extract_drill"
-    assert f"{DRY_SEARCH_MAX} dry holes in a row around the ice of site 0" in reason
+    assert f"{SEARCH_MAX} dry holes in a row around the ice of site 0" in reason
     assert "lost the icy ground or the volatiles sensor is suspect" in reason
     # every dry hole's cuttings were tipped out: nothing was heated, no cycle was booked
     assert progress.regolith_kg == 0.0 and app.ledger == []

@@ -148,11 +148,11 @@ SEARCH_SPACING = 2.0
 def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[float, float]:
     """Where the next hole of the chosen site is aimed (pose-estimate frame, m):
 
-    * beside the last hole found icy at this site (``MissionProgress.wet_hole``), a quarter of
-      ``hole_spacing_m`` away: the pose estimate drifts a little with every drive (dead reckoning has no
-      fix), and the last icy hole is where the estimate last stood on the ice — a campaign's holes follow
-      the ice instead of the drifting site position (a 20-cycle Moon run drifted 2-3 m off the icy ground
-      by cycle 15 with holes on the site's grid);
+    * beside the last hole found icy at this site (``MissionProgress.wet_hole``), half of
+      ``hole_spacing_m`` away (at least twice ``arrive_tolerance_m``): the pose estimate drifts a little
+      with every drive (dead reckoning has no fix), and the last icy hole is where the estimate last
+      stood on the ice — a campaign's holes follow the ice instead of the drifting site position (a
+      20-cycle Moon run drifted 2-3 m off the icy ground by cycle 15 with holes on the site's grid);
     * else the compact grid around the probed position (:func:`hole_offset_m`), nearest first;
     * where an arrival scatters by more than the grid's spacing (a hop lands within
       ``arrive_tolerance_m``), the last icy hole or the probed position itself: the scatter spreads the
@@ -174,7 +174,9 @@ def hole_target(ctx: MissionContext, site_x_m: float, site_y_m: float) -> tuple[
         return centre
     offset = progress.hole_offset if here else 0
     if wet:
-        east, north = hole_offset_m(1 + offset % 4, spacing / 4)
+        # half a spacing, and at least twice the arrival tolerance: a target within the tolerance is
+        # "arrived" without a drive, and the drill would re-enter the worked-out bore
+        east, north = hole_offset_m(1 + offset % 4, max(spacing / 2, 2.0 * ctx.config.arrive_tolerance_m))
         return progress.wet_hole[0] + east, progress.wet_hole[1] + north
     east, north = hole_offset_m(offset, spacing)
     return site_x_m + east, site_y_m + north

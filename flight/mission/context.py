@@ -19,6 +19,7 @@ from flight.mission.progress import MissionProgress
 from flight.mission.resting_gyro import RestingGyro
 from flight.mission_config import MissionConfig
 from flight.telemetry import TelemetryTable
+from hal.devices.imu import ImuTelemetry
 
 #: A leaf's work: yields once per tick, returns (trigger, reason).
 Activity = Generator[None, None, tuple[str, str]]
@@ -68,12 +69,15 @@ class MissionContext:
         #: The gyro's yaw bias measured while the rover rests (:mod:`flight.mission.resting_gyro`).
         self.gyro = RestingGyro(lambda channel: float(self.get(channel, math.nan)), self._imu_uptime, self.now)
 
+    def imu_sample(self) -> ImuTelemetry | None:
+        """The IMU's latest snapshot; None without an IMU or before its first."""
+        rig = self.io.rig
+        return rig.device("imu").telemetry if "imu" in rig else None
+
     def _imu_uptime(self) -> float | None:
         """The IMU's uptime (s) in its latest snapshot; None without an IMU or before its first."""
-        if "imu" not in self.io.rig:
-            return None
-        snapshot = self.io.rig.device("imu").telemetry
-        return snapshot.uptime_s if snapshot is not None else None
+        sample = self.imu_sample()
+        return sample.uptime_s if sample is not None else None
 
     def get(self, channel: str, default: Any = 0.0) -> Any:
         """The latest value of telemetry ``channel`` (``default`` if it has none yet)."""

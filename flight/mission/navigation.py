@@ -11,7 +11,6 @@ from flight.mission.context import MissionContext, MissionFailure
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hop_to, hopping
 from flight.mission.motion import motion
-from hal.devices.imu import ImuTelemetry
 from hal.icd import Completion
 
 #: The tilt correction of the yaw rate stops at 60 degrees of tilt (a reading beyond is not a rover on
@@ -129,17 +128,12 @@ class Navigator:
         pose[0] += forward * step * (1.0 - slip) * math.cos(pose[2])
         pose[1] += forward * step * (1.0 - slip) * math.sin(pose[2])
 
-    def _imu_sample(self) -> ImuTelemetry | None:
-        """The IMU's latest snapshot (None without an IMU or before its first)."""
-        rig = self._ctx.io.rig
-        return rig.device("imu").telemetry if "imu" in rig else None
-
     def _integrate_heading(self, pose: list[float]) -> None:
         """Advance the heading by each new IMU sample's yaw rate times its own window: the device's uptime
         since the sample integrated before it (each output is the average over that window). Integrating
         the latest rate over the mission's ticks instead got a turn wrong by up to a degree when the
         streaming period changed as the motion started (a quiet 1 s window integrated for a 0.2 s tick)."""
-        sample = self._imu_sample()
+        sample = self._ctx.imu_sample()
         if sample is None:
             return
         last, self._imu_uptime = self._imu_uptime, sample.uptime_s
@@ -171,7 +165,7 @@ class Navigator:
     def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
         """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
         self._last_odometry = None
-        sample = self._imu_sample()  # the rest before the motion ends with this sample
+        sample = self._ctx.imu_sample()  # the rest before the motion ends with this sample
         self._imu_uptime = sample.uptime_s if sample is not None else None
         self._level()
         self._track_pose()

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from base.clock import Clock, cpu_seconds
+from base.clock import Clock, cpu_seconds, work_seconds
 from flight.events import EventLog
 from link.schema import ChannelSpec
 
@@ -62,10 +62,10 @@ class Executive:
         self._by_name = {g.name: g for g in self.groups}
         self._stopping = False
         self._started = False
-        self._cpu0 = cpu_seconds()
-        self._t0 = clock.monotonic()
         self.cpu_pct = 0.0
-        self._cpu_window: tuple[float, float] = (self._cpu0, self._t0)
+        #: (CPU seconds, stopwatch seconds) at the start of the current CPU-use window.
+        self._cpu_window: tuple[float, float] = (cpu_seconds(), work_seconds())
+        self._late_t = -math.inf
         self._late_p99_ms: list[float] = []
         self._channel_names = [
             tuple(f"exec.{g.name}.{field}" for field in ("runs", "slips", "duration_ms", "late_p99_ms"))
@@ -191,17 +191,21 @@ class Executive:
     def telemetry(self) -> dict[str, Any]:
         """Loop timing and CPU use, by channel name.
 
-        CPU use and the lateness percentiles are recomputed at most once per second of clock time (both
-        cost far more than a rate-group tick; telemetry publishes them at its own, faster rate).
+        CPU use is the process's CPU seconds over stopwatch (wall) seconds, re-read at most once per wall
+        second: reading the process CPU clock can cost a millisecond on a busy machine (the kernel sums every
+        thread's run time), and on a virtual clock a clock second may pass in a few milliseconds of wall time.
+        The lateness percentiles are recomputed at most once per second of clock time (a sort per group,
+        far more than a rate-group tick; telemetry publishes them at its own, faster rate).
         """
-        now = self.clock.monotonic()
-        cpu_prev, t_prev = self._cpu_window
-        if now - t_prev >= 1.0 or not self._late_p99_ms:
+        cpu_prev, wall_prev = self._cpu_window
+        wall = work_seconds()
+        if wall - wall_prev >= 1.0:
             cpu = cpu_seconds()
-            if now - t_prev >= 1.0:
-                wall = max(self.clock.wall_timeout(now - t_prev), 1e-9)
-                self.cpu_pct = 100.0 * (cpu - cpu_prev) / wall
-                self._cpu_window = (cpu, now)
+            self.cpu_pct = 100.0 * (cpu - cpu_prev) / (wall - wall_prev)
+            self._cpu_window = (cpu, wall)
+        now = self.clock.monotonic()
+        if now - self._late_t >= 1.0 or not self._late_p99_ms:
+            self._late_t = now
             self._late_p99_ms = [group.lateness_percentile(0.99) * 1000 for group in self.groups]
         values: dict[str, Any] = {"exec.cpu_pct": self.cpu_pct}
         for group, names, late_ms in zip(self.groups, self._channel_names, self._late_p99_ms, strict=True):

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
-from base.clock import VirtualClock
+from base.clock import VirtualClock, work_seconds
 from flight.events import EventLog
 from flight.executive import Executive
 
@@ -72,6 +74,17 @@ def test_telemetry_reports_timing(clock: VirtualClock) -> None:
     assert values["exec.control.runs"] == 100
     assert values["exec.control.late_p99_ms"] == 0.0
     assert "exec.cpu_pct" in values
+
+
+def test_cpu_use_is_process_cpu_over_wall_seconds_whatever_the_clock(clock: VirtualClock) -> None:
+    executive = Executive(clock, EventLog(clock), {"control": 0.02})
+    executive.run(duration_s=5.0)  # five clock seconds pass in a few wall milliseconds: no CPU reading yet
+    assert executive.telemetry()["exec.cpu_pct"] == 0.0
+    start = work_seconds()
+    while work_seconds() - start < 1.05:  # one wall second of busy work
+        sum(range(1000))
+    cpu_pct = executive.telemetry()["exec.cpu_pct"]
+    assert 5.0 < cpu_pct <= 100.0 * (os.cpu_count() or 1) + 5.0
 
 
 def test_unknown_group_and_empty_config_are_errors(clock: VirtualClock) -> None:

@@ -192,7 +192,7 @@ class LinkClient:
         now = self.clock.monotonic()
         if self._delivery.hello_t is None:
             self._delivery.hello(now, want_dictionary=True)
-        self._housekeeping(now)
+        self._housekeeping(now, judge_signal=False)  # judged after the drain: see _housekeeping
         wake = True  # read the wake-up pipe (unless a wait said it is empty)
         if timeout_s > 0 and not (self._welcomed and self._outbox.has_queued):
             # Wait first: the poll returns at once if anything is queued, so no receive attempt is wasted.
@@ -324,13 +324,19 @@ class LinkClient:
         if not self.socket.send(frame):
             _LOGGER.warning("link: send queue full; message dropped (flow control will resend packets)")
 
-    def _housekeeping(self, now: float) -> None:
+    def _housekeeping(self, now: float, *, judge_signal: bool = True) -> None:
+        """Heartbeats, hellos while not acquired, link reports; and, with ``judge_signal``, loss of signal.
+
+        Loss of signal is judged only after the socket has been drained: a ground process that was not
+        scheduled for longer than the time-out (a busy machine) finds flight's packets waiting, and that is
+        not a loss of signal.
+        """
         if now - self._last_hb_t >= self.heartbeat_s:
             self._last_hb_t = now
             self._send(wire.Heartbeat(now, self._flight_hb_t, 0), now)
         timeout = los_timeout_s(self.heartbeat_s, self.los_missed, self.light_time_s + self._flight_light_s)
         state = self._link.state
-        if state == "acquired" and now - self._last_heard > timeout:
+        if judge_signal and state == "acquired" and now - self._last_heard > timeout:
             _LOGGER.warning("link: loss of signal (nothing from flight for %.1f s)", timeout)
             self._welcomed = False
             self._set_state("los")

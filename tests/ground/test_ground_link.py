@@ -146,3 +146,40 @@ def test_a_ground_restart_gets_exactly_the_packets_it_missed(flight: Flight, tmp
         packets, distinct = conn.execute("SELECT COUNT(*), COUNT(DISTINCT seq) FROM packets").fetchone()
         sample_packets = conn.execute("SELECT COUNT(DISTINCT seq) FROM samples").fetchone()[0]
     assert packets == distinct and sample_packets <= packets
+
+
+def test_a_ground_that_was_not_scheduled_reads_what_waits_before_it_judges_a_loss_of_signal(
+    tmp_path: Path,
+) -> None:
+    """A busy machine may leave ground's process unscheduled for longer than its loss-of-signal time-out while
+    flight keeps sending: the packets wait in the socket, and that is not a loss of signal."""
+    keys = init_keys(tmp_path / "keys")
+    app, world, clock = build()
+    # Flight's time-out (three 5 s heartbeats) outlasts the pause below; ground's (three 1 s ones) does not.
+    server = LinkServer.attach(
+        app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"), heartbeat_s=5.0
+    )
+    try:
+        with Archive(tmp_path / "ground.db") as archive:
+            core = GroundCore.connect(
+                server.endpoint, archive, clock, keys_dir=keys, identity="operator", heartbeat_s=1.0
+            )
+            try:
+                flight = Flight(app, world, clock, server, keys)
+                run_until(flight, core, caught_up(flight, core), "ground to catch up")
+                states: list[str] = []
+                core.client.on_link(lambda status: states.append(status.state))
+                app.executive.run(duration_s=8.0)  # ground not scheduled for 8 s; flight sends on
+                core.client.poll(POLL_S)
+                assert core.link.state == "acquired", states
+                assert "los" not in states
+                # A real silence still is one: flight stops, ground waits past its time-out.
+                clock.advance(4.0)
+                core.client.poll(POLL_S)
+                assert core.link.state == "los"
+            finally:
+                core.client.close()
+    finally:
+        server.close()
+        app.close()
+        uninstall_world()

@@ -206,7 +206,8 @@ class LinkClient:
         handled = self._drain(now, wake=wake)
         now = self.clock.monotonic()
         self._delivery.ack_if_due(now, force=False)
-        self._housekeeping(now)
+        # A poll that took messages off the socket has just heard from flight, however long handling them took.
+        self._housekeeping(now, judge_signal=not handled)
         return handled
 
     def _drain(self, now: float, *, wake: bool = True) -> int:
@@ -217,7 +218,7 @@ class LinkClient:
         delay = self.light_time_s > 0
         budget_end = now + POLL_BUDGET_S
         while count < MAX_MESSAGES_PER_POLL:
-            if count % 16 == 15 and self.clock.monotonic() > budget_end:
+            if count and self.clock.monotonic() > budget_end:
                 break  # heartbeats and acks get their turn even under a flood of large packets
             frames = socket.receive()
             if frames is None:
@@ -227,7 +228,9 @@ class LinkClient:
                 if delay:
                     self._inbound.push(frame, now)
                 else:
-                    self._receive_batch(frame, now)
+                    # Heard when taken off the socket, not when the poll began: handling a burst of large
+                    # packets may take longer than the loss-of-signal time-out on a busy machine.
+                    self._receive_batch(frame, self.clock.monotonic())
         for payload in self._inbound.due(now):
             self._receive_batch(payload, now)
         if self._welcomed and self._outbox.has_queued:
@@ -327,9 +330,10 @@ class LinkClient:
     def _housekeeping(self, now: float, *, judge_signal: bool = True) -> None:
         """Heartbeats, hellos while not acquired, link reports; and, with ``judge_signal``, loss of signal.
 
-        Loss of signal is judged only after the socket has been drained: a ground process that was not
-        scheduled for longer than the time-out (a busy machine) finds flight's packets waiting, and that is
-        not a loss of signal.
+        Loss of signal is judged only after the socket has been drained, and only when the drain found
+        nothing: a ground process that was not scheduled for longer than the time-out (a busy machine), or
+        that took that long to archive a burst of packets, finds flight's packets waiting, and that is not a
+        loss of signal.
         """
         if now - self._last_hb_t >= self.heartbeat_s:
             self._last_hb_t = now

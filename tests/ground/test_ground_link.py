@@ -7,6 +7,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -183,3 +184,26 @@ def test_a_ground_that_was_not_scheduled_reads_what_waits_before_it_judges_a_los
         server.close()
         app.close()
         uninstall_world()
+
+
+def test_handling_a_burst_for_longer_than_the_time_out_is_not_a_loss_of_signal(flight: Flight, tmp_path: Path) -> None:
+    """Archiving a burst of large packets on a busy machine may take longer than the time-out: ground heard
+    flight when it took them off the socket, and the link stays acquired."""
+    with Archive(tmp_path / "ground.db") as archive:
+        core = ground(flight, archive)
+        try:
+            run_until(flight, core, caught_up(flight, core), "ground to catch up")
+            slow = [True]
+
+            def slow_archive(_seq: int, _samples: Any) -> None:
+                if slow[0]:
+                    slow[0] = False
+                    flight.clock.advance(4.0)  # one packet takes 4 s to handle (the time-out is 3 s)
+
+            core.client.on_telemetry(slow_archive)
+            flight.app.executive.run(duration_s=0.5)
+            core.client.poll(POLL_S)
+            assert not slow[0], "no telemetry arrived"
+            assert core.link.state == "acquired"
+        finally:
+            core.client.close()

@@ -6,7 +6,7 @@ import math
 from collections.abc import Generator
 
 from flight.errors import CommandRejected
-from flight.mission.context import MissionContext
+from flight.mission.context import MissionContext, UnrecoverableFailure
 from hal.errors import HalError
 
 #: Window over which the water yield rate is measured, s.
@@ -29,7 +29,10 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     is below its set point, whatever the hot batch still gives off (an open heater circuit, a shed bus, the
     extractor's dead-man), or the chamber's temperature stale or not a number for that long (a dropped or
     failed sensor). Then the heater is switched off and ``stalled`` is True, for the mission to hold for the
-    ground with the reason."""
+    ground with the reason. A heater that drew power after it was switched off (the interlocks'
+    ``heater_uncommanded``: its switch failed closed, the extractor bus is cut) raises
+    :class:`~flight.mission.context.UnrecoverableFailure` at once: no resume can mend it, the mission goes to
+    SAFE naming it."""
     cfg = ctx.config
     ctx.io.command("extractor", "heater_setpoint", kelvin=cfg.heater_setpoint_K)
     start = ctx.now()
@@ -38,9 +41,16 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     yielding = False
     alive_t = sensed_t = start
     stalled = False
+    failed_closed = ctx.io.trips.get("heater_uncommanded", 0)
     while True:
         yield
         now = ctx.now()
+        if ctx.io.trips.get("heater_uncommanded", 0) > failed_closed:
+            heater_off(ctx)
+            raise UnrecoverableFailure(
+                "heater switch failed closed: the heater drew power after it was switched off and the interlocks "
+                "switched the extractor bus off; replace the heater switch"
+            )
         water = ctx.get("extractor.water_kg")
         # alive: the heater delivers, or the chamber is at its set point (where the regulator may idle)
         temp = ctx.get("extractor.chamber_temp_K", math.nan)

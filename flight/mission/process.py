@@ -9,6 +9,9 @@ from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.heating import heat_batch
 from flight.mission.motion import require, wait
 
+#: Interlock rules that cut the heater or its bus while the chamber heats.
+HEATER_RULES = ("heater_overtemp", "heater_uncommanded")
+
 #: Receives each completed cycle: (cycle, site, water kg, regolith kg, heater energy Wh).
 LedgerSink = Callable[[int, int, float, float, float], None]
 
@@ -45,10 +48,18 @@ class Process:
 
     def heat(self) -> Activity:
         """Bake the batch until its yield falls off (:func:`~flight.mission.heating.heat_batch`); heating that
-        stalls holds for the ground with the reason."""
-        stalled, reason = yield from heat_batch(self._ctx)
+        stalls holds for the ground with the reason, naming any interlock that cut the heater meanwhile (a
+        heater switch failed closed goes to SAFE from inside :func:`heat_batch`)."""
+        ctx = self._ctx
+        before = {rule: ctx.io.trips.get(rule, 0) for rule in HEATER_RULES}
+        stalled, reason = yield from heat_batch(ctx)
         if stalled:
-            self._ctx.events.error("mission", "heating_stalled", reason)
+            cut = ", ".join(
+                f"{rule} {n}x" for rule, count in before.items() if (n := ctx.io.trips.get(rule, 0) - count)
+            )
+            if cut:
+                reason = f"{reason}; interlocks cut the heater while heating ({cut})"
+            ctx.events.error("mission", "heating_stalled", reason)
             return "hold", f"{reason}: hold for the ground (mission.resume heats again)"
         return "heated", reason
 

@@ -43,6 +43,9 @@ class Case:
     evidence: tuple[str, ...]  # events the documented outcome raises: "source.name" or "source.name~text in message"
     prospect: bool = False
     ready: Callable[[SimWorld], bool] = field(default=lambda world: True)
+    mission: dict[str, Any] = field(default_factory=dict)  # mission settings beyond the short mission's
+    reach_s: float = REACH_LIMIT_S
+    settle_s: float = SETTLE_LIMIT_S
 
 
 CASES = {
@@ -88,6 +91,18 @@ CASES = {
         [(1.0, "extractor", "heater_runaway", {})],
         "safe",
         ("interlocks.heater_uncommanded", "interlocks.bus_off", "mission.safe"),
+    ),
+    # Mid-heat, the regulator still at work: the interlocks cut the heater near the chamber's maximum and the
+    # bus when it still draws; heating stalls and the mission goes to SAFE naming the failed switch.
+    "process-heater-runaway-mid-heat": Case(
+        "process_heat",
+        [(0.0, "extractor", "heater_runaway", {})],
+        "safe",
+        ("interlocks.heater_uncommanded", "interlocks.bus_off", "mission.safe~failed closed"),
+        mission={"heat_max_s": 6 * 3600.0, "heat_min_s": 5 * 3600.0},  # heat on to the set point
+        reach_s=6000.0,
+        settle_s=1800.0,  # the chamber climbs to its maximum, then heating stalls for heat_stall_s
+        ready=lambda world: world.device("extractor").chamber.temp_K > 600.0,  # the regulator near its set point
     ),
     "process-low-battery": Case(
         "process_heat",
@@ -143,12 +158,12 @@ def _matches(event: Event, wanted: str) -> bool:
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_fault_in_each_state_ends_safe_or_recovers(name: str) -> None:
     case = CASES[name]
-    app, world, clock = build(case)
+    app, world, clock = build(case, **case.mission)
     events: list[Event] = []
     try:
         status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
         assert status.stage == Stage.COMPLETED, status
-        reach = clock.monotonic() + REACH_LIMIT_S
+        reach = clock.monotonic() + case.reach_s
         app.executive.run(
             until=lambda: (app.mission.state == case.leaf and case.ready(world)) or clock.monotonic() > reach
         )
@@ -163,7 +178,7 @@ def test_a_fault_in_each_state_ends_safe_or_recovers(name: str) -> None:
                 visited.append(app.mission.state)
             return app.mission.state in (case.outcome, "safe", "hold", "idle") or clock.monotonic() > settle
 
-        settle = clock.monotonic() + SETTLE_LIMIT_S
+        settle = clock.monotonic() + case.settle_s
         app.executive.run(until=settled)
         assert app.mission.state == case.outcome, f"{name}: went {visited}"
         missing = [wanted for wanted in case.evidence if not any(_matches(e, wanted) for e in events)]

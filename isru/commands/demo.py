@@ -180,7 +180,9 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         if clock.monotonic() > limit:
             print(f"isru demo: stopped at the simulated-time limit ({hours:g} h)", file=sys.stderr)
         if app.mission.state == "hold":  # nobody is there to answer a hold in a headless run: it ends here
-            print(f"isru demo: the mission holds for the ground: {_hold_reason(app)}", file=sys.stderr)
+            print(f"isru demo: the mission holds for the ground: {_entry_reason(app, 'hold')}", file=sys.stderr)
+        elif app.mission.state == "safe":
+            print(f"isru demo: the mission is in SAFE: {_entry_reason(app, 'safe')}", file=sys.stderr)
         summary = _summary(app, world, clock.monotonic() - sim0, wall.monotonic() - wall0, args)
         if args.ledger_export:
             summary["ledger_export"] = ledger.export(args.ledger_export)
@@ -243,7 +245,8 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
         "energy_Wh": round(progress.energy_Wh, 3),
         "states": list(progress.visited),
         "final_state": app.mission.state,
-        "hold_reason": _hold_reason(app) if app.mission.state == "hold" else "",
+        "hold_reason": _entry_reason(app, "hold") if app.mission.state == "hold" else "",
+        "safe_reason": _entry_reason(app, "safe") if app.mission.state == "safe" else "",
         "events": dict(sorted(app.events.counts.items())),
         "faults": fault_events,
         "ledger": [
@@ -260,10 +263,11 @@ def _summary(app: Any, world: Any, sim_s: float, wall_s: float, args: argparse.N
     }
 
 
-def _hold_reason(app: Any) -> str:
-    """The message of the mission's latest move into HOLD (what it waits for the ground about)."""
+def _entry_reason(app: Any, state: str) -> str:
+    """The message of the mission's latest move into ``state`` (``hold``: what it waits for the ground about;
+    ``safe``: why it made the hardware safe)."""
     for event in reversed(app.events.recent):
-        if event.source == "mission" and event.name == "transition" and "→ hold" in event.message:
+        if event.source == "mission" and event.name == "transition" and event.data.get("dest") == state:
             return str(event.message)
     return "reason not in the recent events"
 

@@ -179,3 +179,14 @@ def test_a_headless_run_ends_at_a_hold_with_its_reason() -> None:
     assert summary["final_state"] == "hold" and summary["sim_seconds"] < 3600.0
     assert "→ hold" in summary["hold_reason"] and "anchor" in summary["hold_reason"]
     assert "isru demo: the mission holds for the ground: " in run.stderr
+
+
+def test_a_headless_run_ends_in_safe_with_its_reason() -> None:
+    """A run that ends in SAFE says why, in the summary and on stderr, as a HOLD does."""
+    command = [*ISRU, "demo", "--headless", "--json", "--seed", "7", "--inject", "power.low_battery@60:soc=0.1"]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=280)
+    assert run.returncode == 1, run.stderr[-2000:]
+    summary = json.loads(run.stdout)
+    assert summary["final_state"] == "safe" and summary["hold_reason"] == ""
+    assert "→ safe" in summary["safe_reason"] and "battery" in summary["safe_reason"], summary["safe_reason"]
+    assert "isru demo: the mission is in SAFE: " in run.stderr

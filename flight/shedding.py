@@ -20,6 +20,9 @@ from hal.errors import HalError
 
 #: Buses shed on a low battery, in this order.
 SHED_BUSES = ("drill", "extractor", "drive")
+#: The devices each shed bus feeds that are stopped before it is cut (the drive bus feeds the wheels on the Moon
+#: and the hopper's flywheel on an asteroid; a rig has the devices it has).
+BUS_DEVICES = {"drive": ("drive", "hopper")}
 #: Rate of the shedding retract, m/s (the drill's fastest withdrawal: 1 m in 100 s).
 RETRACT_RATE_M_S = 0.01
 #: Longest a shedding retract may take before the drill bus is cut anyway, s.
@@ -76,8 +79,9 @@ class LoadShedder:
                 continue
             if bus == "extractor" and not self._extractor_ready():
                 continue
-            if bus == "drive":
-                self._stop("drive")
+            for device in BUS_DEVICES.get(bus, ()):
+                if device in self.rig.devices:
+                    self._stop(device)
             self._shed.add(bus)  # once per episode: the bus telemetry shows the cut only at the next power sample
             self._cut_bus(bus, "low battery: load shed")
 

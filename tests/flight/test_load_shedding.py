@@ -104,3 +104,29 @@ def test_shedding_withdraws_the_drill_before_cutting_its_bus_in_every_state(leaf
     finally:
         app.close()
         uninstall_world()
+
+
+def test_shedding_on_the_asteroid_stops_the_hopper_on_the_drive_bus_and_the_interlocks_keep_running() -> None:
+    """The asteroid's drive bus feeds the hopper's flywheel, and the rig has no wheels: shedding stops the hopper
+    before it cuts the bus, and the interlocks task never fails on a device the rig does not have."""
+    from tests.flight.test_asteroid import build as build_asteroid
+
+    app, world, clock = build_asteroid()
+    try:
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage == Stage.COMPLETED, status
+        reach = clock.monotonic() + REACH_LIMIT_S
+        hopper = world.device("hopper")
+        app.executive.run(until=lambda: hopper.is_actuating() or clock.monotonic() > reach)
+        assert hopper.is_actuating(), f"the hopper never worked (mission in {app.mission.state})"
+        power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+        power.inject_low_battery(0.1)
+        app.executive.run(duration_s=30.0)
+        assert app.executive.group("control").task_errors == 0
+        assert not world.rover.bus_on.get("drive", True), "the drive bus was not shed"
+        assert not hopper.is_actuating()
+        names = [e.name for e in app.events.recent if e.source == "interlocks"]
+        assert "bus_off" in names and "shed_stop_failed" not in names, names
+    finally:
+        app.close()
+        uninstall_world()

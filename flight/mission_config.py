@@ -74,6 +74,12 @@ class MissionConfig:
     heater_setpoint_K: float = setting(600.0, lo=250.0, hi=900.0, unit="K", doc="chamber temperature the heater holds")
     yield_stop_kg_h: float = setting(0.005, lo=0.0, hi=10.0, unit="kg/h", doc="stop heating below this rate")
     heat_min_s: float = setting(900.0, lo=0.0, hi=86_400.0, unit="s", doc="shortest heating of a batch")
+    heat_to_setpoint: bool = setting(
+        False,
+        unit="bool",
+        doc="stop on a low yield only once the chamber has reached its set point (water bound in hydrated "
+        "minerals comes off only near it, after a lull once the adsorbed water is out)",
+    )
     heat_max_s: float = setting(6 * 3600.0, lo=60.0, hi=7 * 86_400.0, unit="s", doc="longest heating of a batch")
     heat_stall_s: float = setting(
         300.0, lo=10.0, hi=86_400.0, unit="s", doc="no heater power and no yield rise (or no sensor) this long: hold"

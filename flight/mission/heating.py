@@ -22,7 +22,9 @@ SENSOR_STALE_S = 5.0
 def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     """Heat under temperature control until the water yield rate (over 5-minute windows) has fallen
     below ``yield_stop_kg_h`` — once the yield has risen above it or the chamber has reached its set
-    point, so a cold batch still warming up toward sublimation is not stopped before it yields — or
+    point, so a cold batch still warming up toward sublimation is not stopped before it yields (with
+    ``heat_to_setpoint``, only once the set point is reached: hydrated minerals give their water near it,
+    after a lull that follows the adsorbed water) — or
     ``heat_max_s`` has passed; then the heater is switched off. Returns (stalled, why heating stopped).
 
     Heating that stops is detected within ``heat_stall_s``: no heater power for that long while the chamber
@@ -75,7 +77,9 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
             rate_kg_h = (water - window_w) / (now - window_t) * 3600.0
             window_t, window_w = now, water
             hot = ctx.get("extractor.chamber_temp_K") >= cfg.heater_setpoint_K - 10.0
-            yielding = yielding or rate_kg_h >= cfg.yield_stop_kg_h or hot
+            # With heat_to_setpoint, yield before the set point (adsorbed water) does not arm the low-rate stop.
+            rising = rate_kg_h >= cfg.yield_stop_kg_h and not cfg.heat_to_setpoint
+            yielding = yielding or rising or hot
         if now - start >= cfg.heat_min_s and yielding and rate_kg_h < cfg.yield_stop_kg_h:
             reason = f"yield rate {rate_kg_h:.4f} kg/h below {cfg.yield_stop_kg_h:g} kg/h"
             break

@@ -11,7 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from ground.core import GroundCore
-from ground.errors import GroundError
+from ground.errors import GroundError, WaitTimeout
+from ground.verifier import CommandRecord
 from link.schema import Stage
 
 #: Clock seconds to wait for flight's answer to ``mission.start``.
@@ -20,24 +21,53 @@ START_TIMEOUT_S = 30.0
 
 @dataclass(frozen=True)
 class RecoveryHint:
-    """How to send the recovery commands to this demo's flight from another terminal."""
+    """How to send the recovery commands to this demo's flight from another terminal (and, when ``console`` is
+    True, from the browser console the demo serves)."""
 
     endpoint: str
     keys_dir: str
+    console: bool = True
 
     def command(self, name: str) -> str:
         """The ``isru ground send`` line for command ``name`` (both recovery commands are hazardous: --yes)."""
         return f"isru ground send {name} --yes --endpoint {self.endpoint} --keys {self.keys_dir}"
+
+    def running(self) -> str:
+        """Which parts of the station keep running through a stop (the console only when the demo serves it)."""
+        return "Flight, ground and the console keep running." if self.console else "Flight and ground keep running."
+
+    def estop_text(self) -> str:
+        """What the demo says when the emergency stop latches."""
+        return (
+            f"EMERGENCY STOP latched: every actuator bus is off. {self.running()} "
+            f"Release it with `{self.command('estop.reset')}` once the cause is understood."
+        )
+
+    def safe_text(self, estopped: bool) -> str:
+        """What the demo says when the mission goes to SAFE (``estopped``: the emergency stop is latched too)."""
+        first = "Once the emergency stop is released, recover" if estopped else "Recover"
+        page = " (or the console's Commands page)" if self.console else ""
+        return (
+            f"the mission is in SAFE (the events above say why). {self.running()} "
+            f"{first} with `{self.command('mission.recover')}`{page}; cycles start again once the mission is idle."
+        )
 
 
 class CycleLoop:
     """One :meth:`step` per second of the demo: starts cycles while the mission is idle, reports SAFE and the
     emergency stop once per episode with the commands that recover, and says when the mission is back."""
 
-    def __init__(self, core: GroundCore, hint: RecoveryHint, say: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        core: GroundCore,
+        hint: RecoveryHint,
+        say: Callable[[str], None],
+        flight_alive: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.core = core
         self.hint = hint
         self.say = say
+        self.flight_alive = flight_alive  # a start stops waiting for flight's answer once flight has exited
         self.cycles_started = 0
         self._reported: set[str] = set()
 
@@ -46,19 +76,9 @@ class CycleLoop:
         state = str(self.core.value("mission.state", ""))
         estopped = bool(self.core.value("interlocks.estop", False))
         if estopped:
-            self._report_once(
-                "estop",
-                "EMERGENCY STOP latched: every actuator bus is off. Flight, ground and the console keep running. "
-                f"Release it with `{self.hint.command('estop.reset')}` once the cause is understood.",
-            )
+            self._report_once("estop", self.hint.estop_text())
         if state == "safe":
-            first = "once the emergency stop is released, " if estopped else ""
-            self._report_once(
-                "safe",
-                "the mission is in SAFE (the events above say why); flight, ground and the console keep running. "
-                f"{first}recover with `{self.hint.command('mission.recover')}` (or the console's Commands page); "
-                "cycles start again once the mission is idle.",
-            )
+            self._report_once("safe", self.hint.safe_text(estopped))
         elif state == "idle" and not estopped:
             if self._reported:
                 self.say("the mission is idle again: cycles resume")
@@ -75,11 +95,26 @@ class CycleLoop:
     def _start_cycle(self) -> None:
         try:
             record = self.core.send("mission.start", {"cycles": 1}, confirmed=True)
-            end = record.wait_terminal(START_TIMEOUT_S)
+            end = self._wait_end(record)
         except GroundError as exc:  # no link, loss of signal, no answer in time: try again next step
             self.say(f"mission.start not done: {exc}")
+            return
+        if end is None:  # flight exited meanwhile: the caller sees it and says so
             return
         if end == Stage.FAILED:
             self.say(f"mission.start failed: {record.reason} {record.message}")
         else:
             self.cycles_started += 1
+
+    def _wait_end(self, record: CommandRecord) -> str | None:
+        """Flight's final answer to ``record`` (second by second, up to :data:`START_TIMEOUT_S`), or None as soon
+        as flight has exited; :class:`WaitTimeout` when no answer came in time."""
+        deadline = self.core.clock.monotonic() + START_TIMEOUT_S
+        while True:
+            try:
+                return record.wait_terminal(min(1.0, max(0.0, deadline - self.core.clock.monotonic())))
+            except WaitTimeout:
+                if not self.flight_alive():
+                    return None
+                if self.core.clock.monotonic() >= deadline:
+                    raise

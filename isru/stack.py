@@ -158,6 +158,9 @@ class SimStack:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                # Its own process group: a Ctrl-C at the terminal reaches this process, which stops flight
+                # (SIGTERM) itself, so flight exiting while the stack runs is always flight's own doing.
+                process_group=0,
             )
         finally:
             log.close()

@@ -16,7 +16,9 @@ class FaultSpec:
     at_s: float = setting(lo=0.0, unit="s", doc="simulated time of the injection")
     device: str = setting(choices=DEVICE_NAMES, doc="device to affect")
     kind: str = setting(doc="fault kind: a line fault, a sensor symptom or the device's inject_<kind>")
-    params: dict[str, float | str] = setting(default_factory=dict, doc="keyword arguments of the fault")
+    params: dict[str, bool | float | str] = setting(
+        default_factory=dict, doc="keyword arguments of the fault (true/false, a number or a string)"
+    )
 
 
 @dataclass(frozen=True)

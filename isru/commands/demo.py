@@ -38,6 +38,9 @@ FAULT_HELP = (
 )
 
 
+#: Most cycles one ``mission.start`` takes (its ``cycles`` argument's range is 1..10000).
+MAX_CYCLES = 10_000
+
 #: Headless: simulated hours allowed per cycle asked for before the run gives up (a lunar cycle that waits out
 #: a long shadow can take days; a 20-cycle campaign gets 40 days).
 HOURS_PER_CYCLE = 48.0
@@ -121,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
     from isru.config import load_config
 
     try:
+        check_ranges(args)
         config = load_config(args.config)
         faults = [parse_fault(text) for text in args.inject]
     except (ConfigError, ValueError) as exc:
@@ -133,6 +137,41 @@ def run(args: argparse.Namespace) -> int:
     return _live(config, args, faults)
 
 
+def check_ranges(args: argparse.Namespace) -> None:
+    """Raise ValueError naming the first numeric option out of its range, the range and the value found.
+
+    The ranges are the configuration's own (``sim.seed``, ``clock.warp``, ``ground.console_port``) and
+    ``mission.start``'s (``--cycles``); ``--max-sim-hours`` is any finite number of hours above 0."""
+    from ground.config import GroundConfig
+    from isru.config import ClockConfig
+    from sim_hw.config import SimConfig
+
+    ranged = (
+        ("--seed", args.seed, _limits(SimConfig, "seed"), "an integer", "sim.seed"),
+        ("--cycles", args.cycles, (1, MAX_CYCLES), "an integer", "mission.start cycles"),
+        ("--warp", args.warp, _limits(ClockConfig, "warp"), "a clock rate", "clock.warp"),
+        ("--port", args.port, _limits(GroundConfig, "console_port"), "a port", "ground.console_port"),
+    )
+    for option, value, (lo, hi), kind, source in ranged:
+        if value is not None and not lo <= value <= hi:  # NaN fails both comparisons: refused too
+            expected = f"{kind} in {_number(lo)}..{_number(hi)} (the range of {source})"
+            raise ValueError(f"{option} must be {expected}, found {_number(value)}")
+    hours = args.max_sim_hours
+    if hours is not None and not (math.isfinite(hours) and hours > 0):
+        raise ValueError(f"--max-sim-hours must be > 0 and finite (simulated hours), found {_number(hours)}")
+
+
+def _number(value: float) -> str:
+    """An integer as written, a float in its shortest form (``100000``, ``0.001``, ``nan``)."""
+    return str(value) if isinstance(value, int) else f"{value:g}"
+
+
+def _limits(schema: type, name: str) -> tuple[float, float]:
+    """The ``lo``..``hi`` range a configuration schema gives field ``name``."""
+    meta = next(f.metadata for f in dataclasses.fields(schema) if f.name == name)
+    return meta["lo"], meta["hi"]
+
+
 # ---------------------------------------------------------------------------------------- headless
 def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, str, dict[str, Any]]]) -> int:
     import sim_hw  # noqa: F401  (registers sim://)
@@ -141,9 +180,6 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
     from sim_hw.registry import install_world, uninstall_world
     from sim_hw.world import SimWorld
 
-    if args.cycles < 1:
-        print("isru demo: --cycles must be >= 1", file=sys.stderr)
-        return 2
     clock = VirtualClock()
     try:
         world = SimWorld.from_config(config.sim, clock)
@@ -169,9 +205,6 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
             print(f"isru demo: mission.start failed: {status.reason} {status.message}", file=sys.stderr)
             return 1
         hours = args.max_sim_hours if args.max_sim_hours is not None else HOURS_PER_CYCLE * args.cycles
-        if not hours > 0:
-            print(f"isru demo: --max-sim-hours must be > 0, found {hours:g}", file=sys.stderr)
-            return 2
         limit = sim0 + hours * 3600.0
         reported = _CycleReporter(app, args.cycles, clock.monotonic, wall.monotonic)
         app.executive.run(
@@ -321,9 +354,6 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     from link.errors import LinkError
 
     warp = args.warp if args.warp is not None else config.sim.warp
-    if not warp > 0:
-        print("isru demo: --warp must be > 0", file=sys.stderr)
-        return 2
     workdir = resolve_keys_dir("").parent / "demo"
     # Start clean: a previous run's files (console.sqlite is from the time the console had its own archive).
     for stale in ("store.sqlite", "spool.sqlite", "archive.sqlite", "ledger.sqlite", "params.json", "console.sqlite"):
@@ -336,7 +366,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         ]
     sim_process = None
     if args.pty:
-        sim_process, ports = _start_pty_sim(args, warp)
+        sim_process, ports = _start_pty_sim(args, warp, workdir, overrides["sim"])
         overrides["devices"] = {name: {"port": path} for name, path in ports.items()}
         overrides["clock"] = {"mode": "scaled", "warp": warp}  # two processes: both on the wall, scaled
         where = f"simulated devices in their own process (pid {sim_process.pid}) on ptys"
@@ -345,6 +375,7 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
     stack = SimStack(workdir, warp=warp, overrides=overrides, config=args.config, endpoint=config.link.endpoint)
     stack.keys_dir = resolve_keys_dir("")
     stopping: list[int] = []
+    exits: list[int] = []  # flight's exit status when it exited on its own (the demo did not stop it)
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(1))
     try:
         stack.start()
@@ -354,8 +385,8 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
             flush=True,
         )
         stack.ground.subscribe("event", _print_event)
-        if args.no_console or not _serve_console(stack, config, args, stopping):
-            _run_cycles(stack, stopping)
+        if args.no_console or not _serve_console(stack, config, args, stopping, exits):
+            _run_cycles(stack, stopping, exits)
     except (StackError, GroundError, LinkError) as exc:
         print(f"isru demo: {exc}", file=sys.stderr)
         return 1
@@ -373,22 +404,29 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         if sim_process is not None:
             sim_process.terminate()
             sim_process.wait(timeout=10)
-    return 0
+    return 1 if exits else 0
 
 
-def _run_cycles(stack: Any, stopping: list[int], stop_console: bool = False) -> None:
+def _run_cycles(stack: Any, stopping: list[int], exits: list[int], console: bool = False) -> None:
     """Start a cycle whenever the mission is idle until SIGTERM/Ctrl-C; SAFE and an emergency stop are reported
-    with the commands that recover, and the station keeps running. Stops only if flight itself exits (and then
-    stops the console too, when it runs on a thread beside the console)."""
+    with the commands that recover, and the station keeps running. Stops only if flight itself exits: then says
+    how and how to start it again, appends its exit status to ``exits``, and stops the console too when it runs
+    on a thread beside the console (``console``)."""
     from isru.demo_loop import CycleLoop, RecoveryHint
 
-    hint = RecoveryHint(endpoint=stack.endpoint, keys_dir=str(stack.keys_dir))
-    loop = CycleLoop(stack.ground, hint, lambda text: print(f"isru demo: {text}", flush=True))
+    hint = RecoveryHint(endpoint=stack.endpoint, keys_dir=str(stack.keys_dir), console=console)
+
+    def flight_alive() -> bool:
+        return stack.flight is not None and stack.flight.poll() is None
+
+    loop = CycleLoop(stack.ground, hint, lambda text: print(f"isru demo: {text}", flush=True), flight_alive)
     while not stopping:
         loop.step()
-        if stack.flight is None or stack.flight.poll() is not None:
-            print(f"isru demo: flight exited; see {stack.log_path}", flush=True)
-            if stop_console:
+        returncode = stack.flight.poll() if stack.flight is not None else None
+        if returncode is not None:
+            exits.append(returncode)
+            print(f"isru demo: {flight_exit_text(returncode, stack)}", file=sys.stderr, flush=True)
+            if console:
                 from nicegui import app
 
                 app.shutdown()
@@ -396,7 +434,28 @@ def _run_cycles(stack: Any, stopping: list[int], stop_console: bool = False) -> 
         stack.clock.sleep(1.0)
 
 
-def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: list[int]) -> bool:
+def flight_exit_text(returncode: int, stack: Any) -> str:
+    """How flight ended (its exit status, or the signal that killed it), where its log is, and how to start it
+    again on the same configuration (docs/operations.md); a demo with ``isru sim --pty`` devices is run again."""
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "an unknown signal"
+        how = f"flight was killed by signal {-returncode} ({name})"
+    else:
+        how = f"flight exited with status {returncode}"
+    if "devices" in stack.flight_overrides():  # on the ptys of the demo's own simulator, which stops with it
+        again = "run `isru demo --pty` again (its simulated devices stop with the demo)"
+    else:
+        again = (
+            f"start flight again on the same configuration with `isru flight --config {stack.config_path}` "
+            "(it keeps its store: docs/operations.md section 6), or run `isru demo` again to start clean"
+        )
+    return f"{how}; its log: {stack.log_path}. The demo stops; {again}."
+
+
+def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: list[int], exits: list[int]) -> bool:
     """Serve the hub's console from this process (the cycles run on a thread meanwhile) until Ctrl-C, SIGTERM or
     flight's exit; False (nothing served) when the ground extra is missing or the console cannot start."""
     import importlib.util
@@ -431,7 +490,7 @@ def _serve_console(stack: Any, config: Any, args: argparse.Namespace, stopping: 
         "(new each run; `isru users add NAME --role operator` makes your own account)",
         flush=True,
     )
-    cycles = threading.Thread(target=_run_cycles, args=(stack, stopping, True), name="demo-cycles", daemon=True)
+    cycles = threading.Thread(target=_run_cycles, args=(stack, stopping, exits, True), name="demo-cycles", daemon=True)
     cycles.start()
     try:
         serve(ctx, host, port, tls_cert=config.ground.tls_cert, tls_key=config.ground.tls_key)
@@ -488,12 +547,17 @@ def _print_event(event: dict[str, Any]) -> None:
         print(f"{stamp} {severity.upper():<8} {source}: {event.get('message', '')}", flush=True)
 
 
-def _start_pty_sim(args: argparse.Namespace, warp: float) -> tuple[subprocess.Popen[str], dict[str, str]]:
-    command = [sys.executable, "-m", "isru.cli", "sim", "--pty", "--warp", str(warp)]
-    if args.config:
-        command += ["--config", args.config]
-    if args.seed is not None:
-        command += ["--seed", str(args.seed)]
+def _start_pty_sim(
+    args: argparse.Namespace, warp: float, workdir: Any, sim: dict[str, Any]
+) -> tuple[subprocess.Popen[str], dict[str, str]]:
+    """Start ``isru sim --pty`` on ``workdir/sim.toml``: the configuration with ``sim`` (the seed, the injected
+    faults) merged in; returns the process and the device → pty path map it printed."""
+    from isru.config import derived_config_text
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    config = workdir / "sim.toml"
+    config.write_text(derived_config_text({"sim": sim}, args.config))
+    command = [sys.executable, "-m", "isru.cli", "sim", "--pty", "--warp", str(warp), "--config", str(config)]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=dict(os.environ))
     ports: dict[str, str] = {}
     assert process.stdout is not None

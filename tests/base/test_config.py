@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -166,6 +167,28 @@ def test_derived_config_round_trips_the_default_with_overrides(tmp_path):
     derived, default = load_config(path), load_config()
     assert derived.clock.mode == "scaled" and derived.clock.warp == 20.0 and derived.link.insecure
     assert derived.devices == default.devices and derived.sim == default.sim and derived.mission == default.mission
+
+
+def test_derived_config_writes_injected_faults_that_load_back_the_same(tmp_path):
+    """The live demo hands its ``--inject`` faults to flight in the derived configuration ([[sim.faults]])."""
+    from isru.config import derived_config_text, load_config
+    from sim_hw.config import FaultSpec
+
+    faults: list[dict[str, Any]] = [
+        {"at_s": 3400.0, "device": "anchor", "kind": "slip", "params": {}},
+        {"at_s": 0.0, "device": "anchor", "kind": "slip", "params": {"active": False}},
+        {"at_s": 120.5, "device": "drive", "kind": "wheel_stall", "params": {"side": "left", "duration_s": 60.0}},
+        {"at_s": 9.0, "device": "extractor", "kind": "nan", "params": {"field": "chamber_temp_K"}},
+    ]
+    path = tmp_path / "derived.toml"
+    path.write_text(derived_config_text({"sim": {"seed": 5, "faults": faults}}))
+    loaded = load_config(path).sim
+    assert loaded.seed == 5
+    assert loaded.faults == [FaultSpec(**fault) for fault in faults]
+    assert loaded.faults[1].params["active"] is False  # a boolean stays a boolean, not 0.0
+    again = tmp_path / "again.toml"  # a configuration that already lists faults derives again unchanged
+    again.write_text(derived_config_text({}, path))
+    assert load_config(again).sim == loaded
 
 
 def test_derived_config_refuses_a_bad_override_naming_the_key():

@@ -42,12 +42,36 @@ def test_help_documents_the_options() -> None:
         (["--inject", "drill.stal"], "expected one of"),
         (["--inject", "drill.corrupt:rate=2"], "0..1"),
         (["--inject", "extractor.nan:field=temp"], "chamber_temp_K"),
+        (["--headless", "--max-sim-hours", "0.01", "--seed", "-3"], "--seed must be an integer in 0..2147483647"),
+        (
+            ["--headless", "--max-sim-hours", "0.01", "--seed", "2147483648"],
+            "(the range of sim.seed), found 2147483648",
+        ),
+        (["--headless", "--max-sim-hours", "0.01", "--cycles", "10001"], "--cycles must be an integer in 1..10000"),
+        (["--headless", "--max-sim-hours", "0.01", "--warp", "0"], "--warp must be a clock rate in 0.001..100000"),
+        (["--headless", "--max-sim-hours", "0.01", "--warp", "nan"], "(the range of clock.warp), found nan"),
+        (
+            ["--headless", "--max-sim-hours", "nan"],
+            "--max-sim-hours must be > 0 and finite (simulated hours), found nan",
+        ),
+        (["--headless", "--max-sim-hours", "0.01", "--port", "0"], "--port must be a port in 1..65535"),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: str) -> None:
     result = subprocess.run([*ISRU, "demo", *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert expected in result.stderr
+
+
+def test_a_live_demo_refuses_an_out_of_range_seed_before_starting_anything(tmp_path: Path) -> None:
+    env = {**os.environ, "ISRU_HOME": str(tmp_path / "home")}
+    result = subprocess.run(
+        [*ISRU, "demo", "--no-console", "--seed", "-3"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "isru demo: --seed must be an integer in 0..2147483647 (the range of sim.seed), found -3" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "home").exists()  # refused before any key, store or process was made
 
 
 def _free_port() -> int:
@@ -190,3 +214,48 @@ def test_a_headless_run_ends_in_safe_with_its_reason() -> None:
     assert summary["final_state"] == "safe" and summary["hold_reason"] == ""
     assert "→ safe" in summary["safe_reason"] and "battery" in summary["safe_reason"], summary["safe_reason"]
     assert "isru demo: the mission is in SAFE: " in run.stderr
+
+
+def test_live_demo_hands_injected_faults_to_flight_and_fails_when_flight_is_killed(tmp_path: Path) -> None:
+    """``--inject`` without ``--headless`` reaches flight's configuration ([[sim.faults]]); when flight dies the
+    demo exits 1, naming the signal and the command that starts flight again on the same configuration."""
+    from isru.config import derived_config_text, load_config
+
+    config = tmp_path / "demo.toml"
+    config.write_text(derived_config_text({"link": {"endpoint": f"tcp://127.0.0.1:{_free_port()}"}}))
+    home = tmp_path / "home"
+    env = {**os.environ, "ISRU_HOME": str(home), "PYTHONUNBUFFERED": "1"}
+    command = [*ISRU, "demo", "--no-console", "--warp", "20", "--seed", "5", "--config", str(config)]
+    command += ["--inject", "anchor.slip@3400", "--inject", "drive.wheel_stall@5000:side=right"]
+    demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read() -> None:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            lines.append(line)
+            if "flight (pid " in line:
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        assert started.wait(90), "".join(lines)
+        pid = int(next(line for line in lines if "flight (pid " in line).split("flight (pid ")[1].split(",")[0])
+        flight_config = home / "demo" / "flight.toml"
+        faults = [(f.at_s, f.device, f.kind, f.params) for f in load_config(flight_config).sim.faults]
+        assert faults == [(3400.0, "anchor", "slip", {}), (5000.0, "drive", "wheel_stall", {"side": "right"})]
+        assert load_config(flight_config).sim.seed == 5
+        os.kill(pid, signal.SIGKILL)
+        demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.send_signal(signal.SIGTERM)
+            demo.wait(timeout=60)
+        reader.join(timeout=10)
+    text = "".join(lines)
+    assert demo.returncode == 1, text
+    assert "flight was killed by signal 9 (SIGKILL)" in text and str(home / "demo" / "flight.log") in text
+    assert f"isru flight --config {flight_config}" in text
+    assert "Traceback" not in text

@@ -41,6 +41,7 @@ def test_an_emergency_stop_is_reported_with_its_recovery_and_cycles_resume(isru_
     safe_lines = [line for line in said if "SAFE" in line and "EMERGENCY" not in line]
     assert len(estop_lines) == 1 and "estop.reset --yes" in estop_lines[0]
     assert len(safe_lines) == 1 and "mission.recover --yes" in safe_lines[0]
+    assert "Once the emergency stop is released, recover with" in safe_lines[0]  # a sentence starts upper-case
     assert isru_stack.endpoint in safe_lines[0]
     for _ in range(3):  # reported once per episode, not every step
         loop.step()

@@ -59,6 +59,7 @@ def load_config(path: str | Path | None = None) -> IsruConfig:
     """Load and validate a configuration file (the embedded default when ``path`` is None)."""
     config = load_file(path or default_config_path(), IsruConfig)
     _check_devices(config, str(path or default_config_path()))
+    _check_faults(config, str(path or default_config_path()))
     return config
 
 
@@ -68,6 +69,22 @@ def _check_devices(config: IsruConfig, source: str) -> None:
     for name in config.devices:
         if name not in DEVICES:
             raise ConfigError(source, f"devices.{name}", f"a device name among {sorted(DEVICES)}", repr(name))
+
+
+def _check_faults(config: IsruConfig, source: str) -> None:
+    """Each ``[[sim.faults]]`` entry must be one the configured devices take (sim_hw/fault_specs.py), so a bad one
+    is refused at load, not when it falls due in the run."""
+    if not config.sim.faults:
+        return
+    from sim_hw.errors import SimError
+    from sim_hw.fault_specs import check_fault
+
+    for index, fault in enumerate(config.sim.faults):
+        try:
+            check_fault(fault.device, fault.kind, dict(fault.params), tuple(config.devices))
+        except SimError as exc:
+            key = f"sim.faults[{index}]"
+            raise ConfigError(source, key, "a fault the configured devices take", str(exc.args[0])) from exc
 
 
 def derived_config_text(overrides: dict[str, Any], base: str | Path | None = None) -> str:

@@ -1,77 +1,86 @@
-"""Checking a fault before it is injected: the device exists, it has that kind of fault, and the parameters are
-the ones that kind takes, with values of the right type and range (what :meth:`SimWorld.inject` would do with
-them, checked without a world). Used where faults are parsed (``isru demo --inject``) so a bad one is refused
-before the run, naming what was wrong and what was expected.
+"""Checking a fault before it is injected: the device exists (and is fitted, when the caller says which devices
+are), it has that kind of fault, and every parameter is one that kind takes with a value in its declared range
+or choices (:mod:`sim_hw.fault_params`: the same declaration the emulator's hook checks when called). Used
+where faults are parsed (``isru demo --inject``) and scheduled (:meth:`SimWorld.schedule`), so a bad one is
+refused before the run, naming what was wrong and what was expected.
 """
 
 from __future__ import annotations
 
 import inspect
-import math
+from collections.abc import Collection
 from typing import Any
 
 from sim_hw.devices import firmware_class
-from sim_hw.errors import FaultParameterError, UnknownFaultError
-from sim_hw.firmware import SENSOR_FAULT_KINDS
+from sim_hw.errors import FaultParameterError, UnknownDeviceError, UnknownFaultError
+from sim_hw.fault_params import LINE_FAULTS, SENSOR_PARAMS, FaultParam, check_params, choice, declared_params
+from sim_hw.firmware import SENSOR_FAULT_KINDS, Firmware
 
-#: Line faults (any device): kind → {parameter: (lowest, highest)}.
-LINE_FAULTS: dict[str, dict[str, tuple[float, float]]] = {
-    "corrupt": {"rate": (0.0, 1.0)},
-    "drop": {"rate": (0.0, 1.0)},
-    "latency": {"seconds": (0.0, 60.0)},
-    "disconnect": {},
-    "reconnect": {},
-    "clear_line": {},
-}
-#: Sensor symptoms (any device, ``field`` one of its telemetry fields): numeric parameters and their ranges.
-SENSOR_PARAMS: dict[str, tuple[float, float]] = {"duration_s": (0.0, math.inf), "sigma": (0.0, math.inf)}
+__all__ = ["LINE_FAULTS", "check_fault", "check_fault_on", "fault_kinds", "fault_params"]
 
 
 def fault_kinds(device: str) -> list[str]:
     """Every fault kind ``device`` accepts (raises ``UnknownDeviceError`` naming the known devices)."""
-    firmware = firmware_class(device)
+    return _kinds(firmware_class(device))
+
+
+def _kinds(firmware: type[Firmware]) -> list[str]:
     hooks = sorted(name[len("inject_") :] for name in dir(firmware) if name.startswith("inject_"))
     hooks = [h for h in hooks if h not in ("fault", "sensor")]
     return [*LINE_FAULTS, *SENSOR_FAULT_KINDS, *hooks]
 
 
-def check_fault(device: str, kind: str, params: dict[str, Any]) -> None:
-    """Raise ``UnknownDeviceError``, ``UnknownFaultError`` or ``FaultParameterError`` naming what is wrong."""
-    kinds = fault_kinds(device)
+def fault_params(device: str, kind: str) -> dict[str, FaultParam]:
+    """The parameters fault ``kind`` of ``device`` takes, as declared (raises ``UnknownDeviceError`` or
+    ``UnknownFaultError``; an undeclared hook — a test's purpose-built firmware — raises ``UnknownFaultError``)."""
+    firmware = firmware_class(device)
+    declared = _declared(firmware, device, kind)
+    if declared is None:
+        raise UnknownFaultError(f"{device}.{kind} declares no parameters")
+    return declared
+
+
+def _declared(firmware: type[Firmware], device: str, kind: str) -> dict[str, FaultParam] | None:
+    if kind == "fault":  # a forced fault bit (Firmware.inject_fault): not a symptom of its own, so not listed
+        return {"name": choice(firmware.spec.faults)}
+    kinds = _kinds(firmware)
     if kind not in kinds:
         raise UnknownFaultError(f"{device} has no fault {kind!r}; expected one of {kinds}")
     if kind in LINE_FAULTS:
-        _check_numbers(device, kind, params, LINE_FAULTS[kind])
-        return
+        return dict(LINE_FAULTS[kind])
     if kind in SENSOR_FAULT_KINDS:
-        fields = sorted(f.name for f in firmware_class(device).spec.telemetry)
-        if params.get("field") not in fields:
-            raise FaultParameterError(
-                f"{device}.{kind}: field={params.get('field')!r}; expected field=<one of {fields}>"
-            )
-        _check_numbers(device, kind, {k: v for k, v in params.items() if k != "field"}, SENSOR_PARAMS)
+        fields = sorted(f.name for f in firmware.spec.telemetry)
+        return {"field": choice(fields), **SENSOR_PARAMS}
+    declared = declared_params(getattr(firmware, f"inject_{kind}"))
+    return None if declared is None else dict(declared)
+
+
+def check_fault(device: str, kind: str, params: dict[str, Any], fitted: Collection[str] | None = None) -> None:
+    """Raise ``UnknownDeviceError``, ``UnknownFaultError`` or ``FaultParameterError`` naming what is wrong.
+
+    ``fitted``: the devices the configured rover has (its ``[devices]`` table); a fault on any other device is
+    refused naming them (the emulator exists, but nothing would ever talk to it)."""
+    firmware = firmware_class(device)
+    if fitted is not None and device not in fitted:
+        raise UnknownDeviceError(f"this configuration has no {device}; its devices are {sorted(fitted)}")
+    check_fault_on(firmware, device, kind, params)
+
+
+def check_fault_on(firmware: type[Firmware], device: str, kind: str, params: dict[str, Any]) -> None:
+    """:func:`check_fault` for emulator class ``firmware`` under the name ``device`` (a world's own device)."""
+    declared = _declared(firmware, device, kind)
+    required = "field" if kind in SENSOR_FAULT_KINDS else "name" if kind == "fault" else None
+    if declared is not None and required is not None and required not in params:
+        expected = declared[required].expected()
+        raise FaultParameterError(f"{device}.{kind}: {required}=None; expected {required}=<{expected}>")
+    if declared is not None:
+        check_params(f"{device}.{kind}", declared, params)
         return
-    signature = inspect.signature(getattr(firmware_class(device), f"inject_{kind}"))
-    accepted = {name: p for name, p in signature.parameters.items() if name != "self"}
-    for name, value in params.items():
+    # A hook without a declaration (purpose-built test firmware): its names at least.
+    signature = inspect.signature(getattr(firmware, f"inject_{kind}"))
+    accepted = [name for name in signature.parameters if name != "self"]
+    for name in params:
         if name not in accepted:
             raise FaultParameterError(
                 f"{device}.{kind}: no parameter {name!r}; expected one of {sorted(accepted) or 'none'}"
             )
-        annotation = str(accepted[name].annotation)
-        if "bool" in annotation:
-            if value not in (0.0, 1.0):  # True and False included
-                raise FaultParameterError(f"{device}.{kind}: {name}={value!r}; expected true, false, 1 or 0")
-        elif "float" in annotation and not isinstance(value, float):
-            raise FaultParameterError(f"{device}.{kind}: {name}={value!r}; expected a number")
-
-
-def _check_numbers(device: str, kind: str, params: dict[str, Any], ranges: dict[str, tuple[float, float]]) -> None:
-    for name, value in params.items():
-        if name not in ranges:
-            raise FaultParameterError(
-                f"{device}.{kind}: no parameter {name!r}; expected one of {sorted(ranges) or 'none'}"
-            )
-        lo, hi = ranges[name]
-        if not isinstance(value, float) or not lo <= value <= hi:
-            raise FaultParameterError(f"{device}.{kind}: {name}={value!r}; expected a number in {lo:g}..{hi:g}")

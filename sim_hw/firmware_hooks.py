@@ -11,6 +11,7 @@ from typing import Any
 
 from hal.icd import DeviceSpec
 from sim_hw.errors import FaultParameterError
+from sim_hw.fault_params import SENSOR_PARAMS, check_params
 from sim_hw.world_view import WorldView
 
 
@@ -61,6 +62,7 @@ class FirmwareHooks:
             raise FaultParameterError(
                 f"{self.spec.name} has no telemetry field {field!r}; expected one of {sorted(names)}"
             )
+        check_params(f"{self.spec.name}.{kind}", SENSOR_PARAMS, {"duration_s": duration_s, "sigma": sigma})
         current = float(self.telemetry_values()[field])
         self._sensor_faults[field] = SensorFault(kind, self.world.t + duration_s, current, sigma)
 

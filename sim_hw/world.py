@@ -17,7 +17,8 @@ from sim_hw.bodies import Body, body_by_name
 from sim_hw.config import SimConfig
 from sim_hw.device_names import DEVICE_NAMES
 from sim_hw.devices import firmware_class
-from sim_hw.errors import UnknownDeviceError, UnknownFaultError
+from sim_hw.errors import UnknownDeviceError
+from sim_hw.fault_specs import check_fault_on
 from sim_hw.firmware import SENSOR_FAULT_KINDS, Firmware
 from sim_hw.port_faults import PortFaults
 from sim_hw.rover_state import RoverState
@@ -194,9 +195,12 @@ class SimWorld:
 
         Line faults: ``corrupt`` (rate), ``drop`` (rate), ``latency`` (seconds), ``disconnect``,
         ``reconnect``, ``clear_line``. Sensor symptoms: ``dropout``/``stuck``/``nan``/``noise``
-        (field, duration_s, sigma). Anything else calls the emulator's ``inject_<kind>(**params)``.
+        (field, duration_s, sigma). Anything else calls the emulator's ``inject_<kind>(**params)``. Every
+        parameter is checked against its declaration first (:mod:`sim_hw.fault_params`):
+        ``UnknownFaultError`` or ``FaultParameterError`` names what was wrong.
         """
         firmware = self.device(device)
+        check_fault_on(type(firmware), device, kind, params)
         line = self.port_faults[device]
         if kind == "corrupt":
             line.corrupt_rate = float(params.get("rate", 0.01))
@@ -215,18 +219,14 @@ class SimWorld:
                 params["field"], kind, float(params.get("duration_s", math.inf)), float(params.get("sigma", 1.0))
             )
         else:
-            hook = getattr(firmware, f"inject_{kind}", None)
-            if hook is None:
-                hooks = sorted(n[7:] for n in dir(firmware) if n.startswith("inject_"))
-                raise UnknownFaultError(
-                    f"{device} has no fault {kind!r}; expected one of {hooks} or a line/sensor fault"
-                )
-            hook(**params)
+            getattr(firmware, f"inject_{kind}")(**params)  # a kind the check found among the hooks
         self.wakeups_changed()
         _LOGGER.info("t=%.3f injected %s.%s %s", self.t, device, kind, params)
 
     def schedule(self, at_s: float, device: str, kind: str, **params: Any) -> None:
-        """Inject a fault when world time reaches ``at_s`` seconds."""
+        """Inject a fault when world time reaches ``at_s`` seconds. The device, kind and parameters are checked
+        now (as :meth:`inject` would), so a bad fault is refused when scheduled, not when it falls due."""
+        check_fault_on(type(self.device(device)), device, kind, params)
         self._scheduled.append((at_s, device, kind, params))
         self._scheduled.sort(key=lambda item: item[0])
         self.wakeups_changed()

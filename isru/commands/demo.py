@@ -27,6 +27,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -77,16 +78,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-def parse_fault(text: str) -> tuple[float, str, str, dict[str, Any]]:
-    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError naming what
-    is wrong: the form, the time, an unknown device or fault kind, a parameter that kind does not take or a
-    value of the wrong type or range (``true``/``false`` are booleans, numbers are floats)."""
+def parse_fault(text: str, fitted: Collection[str] | None = None) -> tuple[float, str, str, dict[str, Any]]:
+    """``drill.stall@900:rate=0.1`` → (900.0, "drill", "stall", {"rate": 0.1}); raises ValueError naming the
+    spec and what is wrong: the form, the time, an unknown device or fault kind, a device not among ``fitted``
+    (the configuration's devices, when given), a parameter that kind does not take or a value outside its
+    declared range or choices (``true``/``false`` are booleans, numbers are floats; NaN is never a value)."""
     from sim_hw.errors import SimError
     from sim_hw.fault_specs import check_fault
 
     at_s, device, kind, params = _split_fault(text)
     try:
-        check_fault(device, kind, params)
+        check_fault(device, kind, params, fitted)
     except SimError as exc:
         raise ValueError(f"fault {text!r}: {exc.args[0] if exc.args else exc}") from exc
     return at_s, device, kind, params
@@ -126,7 +128,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         check_ranges(args)
         config = load_config(args.config)
-        faults = [parse_fault(text) for text in args.inject]
+        faults = [parse_fault(text, tuple(config.devices)) for text in args.inject]
     except (ConfigError, ValueError) as exc:
         print(f"isru demo: {exc}", file=sys.stderr)
         return 2
@@ -177,6 +179,7 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
     import sim_hw  # noqa: F401  (registers sim://)
     from base.clock import RealClock, VirtualClock
     from flight.app import FlightApp
+    from sim_hw.errors import SimError
     from sim_hw.registry import install_world, uninstall_world
     from sim_hw.world import SimWorld
 
@@ -186,7 +189,7 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         for at_s, device, kind, params in faults:
             world.device(device)
             world.schedule(at_s, device, kind, **params)
-    except KeyError as exc:
+    except SimError as exc:
         print(f"isru demo: {exc.args[0]}", file=sys.stderr)
         return 2
     install_world(world)

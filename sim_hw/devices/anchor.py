@@ -24,6 +24,7 @@ import random
 from hal.icd import ANCHOR, ANCHOR_COUNT, Completion
 from hal.protocol import AckResult, NackCode
 from sim_hw.errors import Nack
+from sim_hw.fault_params import declares, flag
 from sim_hw.firmware import Firmware
 from sim_hw.physics.anchoring import (
     AnchorSet,
@@ -329,6 +330,7 @@ class AnchorFirmware(Firmware):
         return values
 
     # ----------------------------------------------------------------------------------- test hooks
+    @declares(active=flag())
     def inject_slip(self, active: bool = True) -> None:
         """The anchors lose their grip (holding 0, slip flags and fault) until ``active=False``."""
         self._forced_slip = active

@@ -20,6 +20,7 @@ import logging
 from hal.icd import DRILL, Completion
 from hal.protocol import AckResult, NackCode
 from sim_hw.errors import Nack
+from sim_hw.fault_params import declares, flag, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.drilling import (
     FEED_BLOCKED,
@@ -41,6 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 MODE_IDLE, MODE_SPINNING, MODE_FEEDING, MODE_RETRACTING, MODE_STALLED = range(5)
 #: Hysteresis below the over-temperature limit before the fault may be cleared, K.
 OVERTEMP_CLEAR_MARGIN_K = 10.0
+#: Hottest bit ``overtemp`` may set, K: well past any limit, below where the steel would glow (a typo, not a test).
+OVERTEMP_HIGHEST_K = 1000.0
 #: Volatiles sensor noise: absolute floor and share of the reading (engineering assumption).
 VOLATILES_SIGMA = 0.003
 VOLATILES_REL_SIGMA = 0.05
@@ -258,17 +261,20 @@ class DrillFirmware(Firmware):
         }
 
     # ----------------------------------------------------------------------------------- test hooks
+    @declares(active=flag(), extra_Nm=number(0.0, unit="N m", above=True, none_ok=True))
     def inject_stall(self, active: bool = True, extra_Nm: float | None = None) -> None:
         """Force the torque demand above the motor's limit (by ``extra_Nm``, default 1.5 x the limit) while
         the auger turns: the next turning step stalls. ``active=False`` removes it."""
         limit = self.mechanics.design.torque_limit_Nm
         self.mechanics.forced_torque_Nm = (1.5 * limit if extra_Nm is None else extra_Nm) if active else 0.0
 
+    @declares(active=flag())
     def inject_jam(self, active: bool = True) -> None:
         """Seize the auger: it cannot turn (rpm 0, a current spike, a stall fault on every attempt) and
         cannot be withdrawn, until ``active=False``."""
         self.mechanics.jammed = active
 
+    @declares(kelvin=number(0.0, OVERTEMP_HIGHEST_K, unit="K", above=True, none_ok=True))
     def inject_overtemp(self, kelvin: float | None = None) -> None:
         """Heat the bit to ``kelvin`` (default 25 K above the limit): an over-temperature fault follows at
         the next step and the bit then cools by the physics."""

@@ -20,7 +20,8 @@ import math
 
 from hal.icd import DRIVE, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.errors import Nack
+from sim_hw.fault_params import choice, declares, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.mobility import (
     Contact,
@@ -461,24 +462,23 @@ class DriveFirmware(Firmware):
             self.set_mode(MODE_IDLE)
 
     # -------------------------------------------------------------------------- fault injection
+    @declares(side=choice(SIDES), duration_s=number(0.0, unit="s", above=True, forever=True))
     def inject_wheel_stall(self, side: str = "left", duration_s: float = math.inf) -> None:
         """Jam the ``side`` wheels (``left``, ``right`` or ``both``) for ``duration_s`` seconds: they stop
         turning and their motor draws its current limit while commanded."""
-        if side not in SIDES:
-            raise FaultParameterError(f"wheel_stall side {side!r}; expected one of {SIDES}")
         self._jam = [side in ("left", "both"), side in ("right", "both")]
         self._jam_until = self.world.t + float(duration_s)
 
+    @declares()
     def inject_wheel_free(self) -> None:
         """Release a jam injected with :meth:`inject_wheel_stall`."""
         self._jam = [False, False]
         self._jam_until = math.inf
 
+    @declares(amps=number(0.0, unit="A", above=True), duration_s=number(0.0, unit="s", above=True, forever=True))
     def inject_overcurrent(self, amps: float = 20.0, duration_s: float = math.inf) -> None:
         """Add a ``amps`` short to the left motor's current whenever the motors are enabled, for
         ``duration_s`` seconds (the controller trips ``overcurrent`` after 0.2 s)."""
-        if not amps > 0:
-            raise FaultParameterError(f"overcurrent amps must be > 0, got {amps!r}")
         self._short_A = float(amps)
         self._short_until = self.world.t + float(duration_s)
 

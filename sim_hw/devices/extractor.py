@@ -15,7 +15,8 @@ import math
 
 from hal.icd import EXTRACTOR, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.errors import FaultParameterError, ModelParameterError, Nack
+from sim_hw.errors import ModelParameterError, Nack
+from sim_hw.fault_params import declares, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.thermal import ExtractionChamber, StepInputs
 from sim_hw.world_view import WorldView
@@ -350,21 +351,21 @@ class ExtractorFirmware(Firmware):
         return power
 
     # ------------------------------------------------------------------------------------ faults
+    @declares()
     def inject_heater_runaway(self) -> None:
         """The heater switch fails closed: full power whatever is commanded (only bus power stops it)."""
         self._runaway = True
 
+    @declares()
     def inject_heater_failure(self) -> None:
         """The heater goes open circuit: no heat, no current; the current monitor flags it when driven."""
         self._heater_open_circuit = True
         self._check_heater_circuit()
 
+    @declares(rate=number(0.0, unit="1/s"))
     def inject_seal_leak(self, rate: float = 0.02) -> None:
         """The lid seal leaks: while sealed, ``rate`` (1/s) of the chamber gas escapes per second."""
-        rate = float(rate)
-        if not (math.isfinite(rate) and rate >= 0.0):
-            raise FaultParameterError(f"seal leak rate must be a finite number >= 0 (1/s), got {rate!r}")
-        self._leak_rate_s = rate
+        self._leak_rate_s = float(rate)
 
     def repair(self) -> None:
         """Remove every injected hardware fault (runaway, open circuit, leak)."""

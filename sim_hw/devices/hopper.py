@@ -28,6 +28,7 @@ import math
 from hal.icd import HOPPER, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
 from sim_hw.errors import Nack
+from sim_hw.fault_params import declares, flag, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.hopping import Hop, launch, step, time_of_flight_s
 from sim_hw.world_view import WorldView
@@ -276,19 +277,23 @@ class HopperFirmware(Firmware):
             self.emit_event(EventId.FAULT_CLEARED, Severity.INFO, 0, 0.0)
 
     # ------------------------------------------------------------------------------- faults
+    @declares()
     def inject_failed_hop(self) -> None:
         """The next launch slips: the flywheel brakes but the rover does not leave the ground."""
         self._fail_next = True
 
+    @declares()
     def inject_bad_landing(self) -> None:
         """The next hop ends tumbled (on its side, ``upright`` needed)."""
         self._tumble_next = True
 
+    @declares(speed_m_s=number(0.0, unit="m/s"))
     def inject_runaway_launch(self, speed_m_s: float = 0.3) -> None:
         """The next launch goes off at ``speed_m_s`` whatever was commanded (the flywheel brake's controller
         failed); above the escape speed the rover is lost."""
         self._runaway_m_s = float(speed_m_s)
 
+    @declares(stuck=flag())
     def inject_stuck_flywheel(self, stuck: bool = True) -> None:
         """Seize the flywheel (``stuck=false`` releases it)."""
         self._stuck = bool(stuck)

@@ -20,6 +20,7 @@ import math
 from hal.icd import IMU, Completion
 from hal.protocol import AckResult, NackCode
 from sim_hw.errors import Nack
+from sim_hw.fault_params import declares, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.inertial import (
     DEFAULT_IMU,
@@ -213,6 +214,7 @@ class ImuFirmware(Firmware):
         super().cmd_clear_fault()
 
     # ----------------------------------------------------------------------------------- test hooks
+    @declares(duration_s=number(0.0, unit="s", above=True, forever=True))
     def inject_saturation(self, duration_s: float = math.inf) -> None:
         """Pin the accelerometer outputs at full scale (as after a shock beyond range) for ``duration_s``;
         each reading in that time raises the ``saturated`` fault."""

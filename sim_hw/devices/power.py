@@ -21,7 +21,8 @@ import math
 
 from hal.icd import POWER, POWER_BUSES, EventId, Severity
 from hal.protocol import NackCode
-from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.errors import Nack
+from sim_hw.fault_params import choice, declares, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.electrical import BatteryPack, SolarArray
 from sim_hw.terrain import SITE_RADIUS_M, illumination_at
@@ -261,37 +262,33 @@ class PowerFirmware(Firmware):
             self.raise_fault("low_battery", self.soc)
 
     # -------------------------------------------------------------------------- fault injection
+    @declares(soc=number(0.0, 1.0))
     def inject_low_battery(self, soc: float = 0.15) -> None:
         """Set the state of charge to ``soc`` (0..1), as after an unplanned drain."""
-        if not 0.0 <= soc <= 1.0:
-            raise FaultParameterError(f"low_battery soc must be within 0..1, got {soc!r}")
         self.soc = float(soc)
 
+    @declares(
+        bus=choice(POWER_BUSES),
+        amps=number(0.0, unit="A", above=True),
+        duration_s=number(0.0, unit="s", forever=True),
+    )
     def inject_overcurrent(self, bus: str = "drill", amps: float = 40.0, duration_s: float = 0.0) -> None:
         """Add a short of ``amps`` to ``bus`` for ``duration_s`` seconds (0: one surge); the bus fuse trips
         when the bus current exceeds its rating."""
-        if bus not in POWER_BUSES:
-            raise FaultParameterError(f"overcurrent bus {bus!r}; expected one of {list(POWER_BUSES)}")
-        if not amps > 0:
-            raise FaultParameterError(f"overcurrent amps must be > 0, got {amps!r}")
         self._shorts[bus] = (float(amps), self.world.t + max(0.0, float(duration_s)))
 
+    @declares(bus=choice(POWER_BUSES), watts=number(0.0, unit="W"))
     def inject_load(self, bus: str = "extractor", watts: float = 600.0) -> None:
         """Connect a resistive load bank of ``watts`` to ``bus`` (0 disconnects it), as on a test rig: it
         draws only while the bus is on and counts toward the bus fuse."""
-        if bus not in POWER_BUSES:
-            raise FaultParameterError(f"load bus {bus!r}; expected one of {list(POWER_BUSES)}")
-        if not watts >= 0:
-            raise FaultParameterError(f"load watts must be >= 0, got {watts!r}")
         if watts:
             self._extra_W[bus] = float(watts)
         else:
             self._extra_W.pop(bus, None)
 
+    @declares(watts=number(0.0, unit="W", none_ok=True))
     def inject_solar(self, watts: float | None = None) -> None:
         """Force the array output to ``watts`` (a lamp, dust, an eclipse); ``None`` restores the model."""
-        if watts is not None and not watts >= 0:
-            raise FaultParameterError(f"solar watts must be >= 0 or None, got {watts!r}")
         self.solar_override_W = None if watts is None else float(watts)
 
 

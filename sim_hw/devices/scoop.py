@@ -18,7 +18,8 @@ import math
 
 from hal.icd import SCOOP, Completion, EventId, Severity
 from hal.protocol import AckResult, NackCode
-from sim_hw.errors import FaultParameterError, Nack
+from sim_hw.errors import Nack
+from sim_hw.fault_params import declares, number
 from sim_hw.firmware import Firmware
 from sim_hw.physics.excavation import NOMINAL_DENSITY_KG_M3, Blade, CutResistance, CutSoil, nominal_soil, soil_between
 from sim_hw.world_view import WorldView
@@ -372,18 +373,17 @@ class ScoopFirmware(Firmware):
         return BUS_V * self.current_A if self.bus_powered else 0.0
 
     # ------------------------------------------------------------------------------------- faults
+    @declares()
     def inject_overload(self) -> None:
         """A buried rock: the cut in progress (or the next one) meets a resistance beyond the drive's limit."""
         self._obstruction = True
         if self._phase in ("penetrate", "drag"):
             self._overloaded(self._cut_force(self._cut_m))
 
+    @declares(duration_s=number(0.0, unit="s", above=True, forever=True))
     def inject_overcurrent(self, duration_s: float = math.inf) -> None:
         """The motor binds for ``duration_s`` seconds: any motion draws twice the current limit."""
-        duration_s = float(duration_s)
-        if not duration_s > 0.0:
-            raise FaultParameterError(f"overcurrent duration must be > 0 s, got {duration_s!r}")
-        self._binding_until = self.world.t + duration_s
+        self._binding_until = self.world.t + float(duration_s)
 
 
 FIRMWARE = ScoopFirmware

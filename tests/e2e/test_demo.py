@@ -55,12 +55,26 @@ def test_help_documents_the_options() -> None:
             "--max-sim-hours must be > 0 and finite (simulated hours), found nan",
         ),
         (["--headless", "--max-sim-hours", "0.01", "--port", "0"], "--port must be a port in 1..65535"),
+        (
+            ["--headless", "--inject", "power.low_battery:soc=-1"],
+            "fault 'power.low_battery:soc=-1': power.low_battery: soc=-1.0; expected a finite number in 0..1",
+        ),
+        (
+            ["--headless", "--inject", "drive.wheel_stall:side=up"],
+            "drive.wheel_stall: side='up'; expected one of ['left', 'right', 'both']",
+        ),
+        (["--headless", "--inject", "drill.overtemp:kelvin=nan"], "drill.overtemp: kelvin=nan; expected a finite"),
+        (
+            ["--headless", "--inject", "hopper.failed_hop@10"],  # the Moon configuration fits no hopper
+            "fault 'hopper.failed_hop@10': this configuration has no hopper; its devices are ['anchor', 'drill'",
+        ),
     ],
 )
 def test_bad_arguments_are_refused_with_the_reason(args: list[str], expected: str) -> None:
     result = subprocess.run([*ISRU, "demo", *args], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert expected in result.stderr
+    assert result.stdout == "" and "flight" not in result.stderr  # refused before anything ran
 
 
 def test_a_live_demo_refuses_an_out_of_range_seed_before_starting_anything(tmp_path: Path) -> None:

@@ -44,3 +44,22 @@ def test_isru_flight_with_a_damaged_sequence_file_exits_2_without_a_traceback(tm
     assert done.returncode == 2, done.stderr
     assert f"{sequences / 'bad.toml'}:2:6: expected UTF-8 text" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        ('device = "power"\nkind = "low_battery"\nparams = { soc = -1.0 }', "power.low_battery: soc=-1.0"),
+        ('device = "hopper"\nkind = "failed_hop"', "this configuration has no hopper; its devices are ['anchor'"),
+    ],
+)
+def test_a_configured_fault_the_devices_cannot_take_is_refused_at_load(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fault: str, expected: str
+) -> None:
+    path = tmp_path / "rover.toml"
+    moon = (ROOT / "configs" / "sim.toml").read_text(encoding="utf-8")
+    path.write_text(f"{moon}\n[[sim.faults]]\nat_s = 60.0\n{fault}\n", encoding="utf-8")
+    assert main(["demo", "--headless", "--config", str(path)]) == 2
+    captured = capsys.readouterr()
+    assert f"isru demo: {path}: sim.faults[0]: expected a fault the configured devices take" in captured.err
+    assert expected in captured.err and captured.out == ""

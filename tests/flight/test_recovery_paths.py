@@ -145,8 +145,9 @@ def test_estop_mid_probe_then_reset_and_recover_stows_first_and_the_next_cycle_c
 
 def test_a_recovery_whose_stow_cannot_finish_is_not_idle_and_names_what_is_still_out() -> None:
     """The anchors' line is cut while recovery stows: the anchors cannot come up, so the mission holds (after
-    the step's retry) naming the anchors still in the ground and the command that withdraws them — never
-    IDLE with the next drive refused."""
+    the step's retry) naming the anchors still in the ground and the command that withdraws them — never IDLE
+    with the next drive refused; ``mission.resume`` is refused while the line is down, and once it is back the
+    stow finishes and the mission is IDLE with everything in."""
     app, world, clock = build_short(Case("prospect_probe", [], "hold", (), prospect=True))
     try:
         assert submit(app, "mission.start", {"cycles": 1}).stage == Stage.COMPLETED
@@ -155,14 +156,26 @@ def test_a_recovery_whose_stow_cannot_finish_is_not_idle_and_names_what_is_still
         app.executive.run(duration_s=2.0)
         submit(app, "estop.reset")
         app.executive.run(duration_s=2.0)
+        # the buses the e-stop cut are on again: no interlock counts as acting (a failure is not "unsafe")
+        assert app.interlocks.acting == frozenset()
         assert submit(app, "mission.recover").stage == Stage.COMPLETED
         assert app.mission.state == "stow"
         world.inject("anchor", "disconnect")
-        run_until(app, clock, lambda: app.mission.state not in ("stow",), 900.0)
-        assert app.mission.state in ("hold", "safe"), transitions(app)[-3:]
+        run_until(app, clock, lambda: app.mission.state != "stow", 900.0)
         last = transitions(app)[-1]
+        assert app.mission.state == "hold", last
+        assert last.startswith("stow → hold: stow failed again: "), last
         assert "still deployed: anchors in the ground" in last and "(anchor.retract mask=15)" in last, last
-        assert app.mission.state != "idle"
+        refused = submit(app, "mission.resume")
+        assert refused.stage == Stage.FAILED and "anchor: link down" in refused.message, refused
+
+        world.inject("anchor", "reconnect")
+        run_until(app, clock, lambda: app.rig.device("anchor").link_up, 120.0)
+        app.executive.run(duration_s=3.0)
+        assert submit(app, "mission.resume").stage == Stage.COMPLETED
+        run_until(app, clock, lambda: app.mission.state != "stow", 600.0)
+        assert app.mission.state == "idle", transitions(app)[-2:]
+        assert world.device("anchor").deployed_mask == 0  # type: ignore[attr-defined]
     finally:
         app.close()
         uninstall_world()

@@ -424,6 +424,7 @@ class Interlocks:
         if "power" in self.rig:
             for bus in ESTOP_BUSES:
                 self.rig.device("power").command("bus", index=POWER_BUSES.index(bus), on=1)
+                self._cut.discard(bus)  # on again: no longer cut for safety (else every later failure looks unsafe)
         self.events.warning("estop", "estop_reset", "emergency stop released; actuator buses on")
 
     def channels(self) -> list[ChannelSpec]:

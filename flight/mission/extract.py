@@ -11,6 +11,7 @@ from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
 from flight.mission.hopping import hopping, position
 from flight.mission.motion import motion, require, wait
+from flight.mission.recovery import anchor_summary
 from hal.icd import Completion
 
 #: A hole that ends (stalls, refusal) with the hopper under this share of ``hopper_target_kg`` is a short
@@ -62,6 +63,8 @@ class Extract:
             progress.wet_hole = []
         if progress.hole_m >= deepest - 0.01:
             return (yield from self._next_hole(deepest))
+        if not ctx.io.anchored:  # the anchors came up (a resume after a restart): anchor again, here
+            return "reanchor", f"{anchor_summary(ctx)}: anchors not holding, anchoring again before drilling"
         if ctx.get("extractor.lid", 0) != 0:
             yield from require(ctx, "extractor", "lid", sealed=0)
         yield from self._cooled_chamber()

@@ -37,12 +37,14 @@ from flight.mission.heating import heater_off
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hopping
 from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe
+from flight.mission.mission_channels import mission_channels
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
 from flight.mission.readiness import device_problems, needed_by
 from flight.mission.recharge import PARKED_OFF, recharge, switch_buses
+from flight.mission.recovery import deployed_note, resume_gap, resume_plan, still_deployed
 from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import ChannelSpec, TelemetryTable
@@ -50,7 +52,7 @@ from hal.errors import HalError
 
 #: Triggers that are recoveries (counted per cycle in the campaign log): parking to recharge, anchoring
 #: retried or moved to another site, a worked-out hole left for another, heating that stalled held.
-RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold")
+RECOVERIES = ("park", "retry", "relocate", "exhausted", "hold", "reanchor")
 #: Recoveries the phases report as events: a drill stall re-bitten, a hole ended by stalls, drilling given up
 #: for the scoop, a drive to the sun to recharge, a short batch topped up from another hole.
 RECOVERY_EVENTS = (
@@ -156,6 +158,10 @@ class Mission:
 
     def _held_is(self, leaf: str, _event: Any = None) -> bool:
         return self.progress.held == leaf
+
+    def hardware_out(self, _event: Any = None) -> bool:
+        """Some hardware is out of its stowed state (:func:`~flight.mission.recovery.still_deployed`)."""
+        return bool(still_deployed(self._ctx))
 
     def remember_parked(self, _event: Any) -> None:
         """Keep the leaf RECHARGE came from, to resume it exactly once charged."""
@@ -276,19 +282,21 @@ class Mission:
         it, else retry the step once, then hold for the ground with the reason."""
         reason = getattr(exc, "reason", "") or type(exc).__name__
         leaf = self.state
-        self.events.error("mission", "activity_failed", f"{leaf}: {exc}")
+        # a stow that fails names what is still out, and the commands that bring it in
+        what = f"{exc}{deployed_note(self._ctx)}" if leaf == "stow" else str(exc)
+        self.events.error("mission", "activity_failed", f"{leaf}: {what}")
         if leaf == "aborting":
-            self.fire("aborted", f"abort incomplete: {exc}")
+            self.fire("aborted", f"abort incomplete: {what}")
         elif needs_safe(exc, self.io.acting):
-            self.fire("fault", f"{leaf} failed: {reason}: {exc}")
+            self.fire("fault", f"{leaf} failed: {reason}: {what}")
         elif self._retries.may_retry(leaf):
             self.campaign.recovery("retry_step")
-            self.events.warning("mission", "step_retried", f"{leaf} failed ({exc}): clearing faults, retrying")
+            self.events.warning("mission", "step_retried", f"{leaf} failed ({what}): clearing faults, retrying")
             clear_for_retry(self._ctx, leaf)
             start = self._activities[leaf]
             self._activity = self._gated(leaf, start) if leaf in WORKING else start()
         else:
-            self.fire("hold", f"{leaf} failed again: {reason}: {exc}: hold for the ground")
+            self.fire("hold", f"{leaf} failed again: {reason}: {what}: hold for the ground")
 
     # ------------------------------------------------------------------------------ commands
     @command(
@@ -315,7 +323,7 @@ class Mission:
 
     @command(
         "mission.resume",
-        "Resume the exact sub-state the mission was held in.",
+        "Resume the sub-state the mission was held in (re-anchoring first if a drilling step finds the anchors up).",
         hazardous=True,
         hazard="Autonomous motion and heating resume.",
     )
@@ -330,7 +338,8 @@ class Mission:
                 f"{self.progress.held} needs devices that have failed: {'; '.join(problems)} "
                 "(<device>.clear_fault once the cause is fixed, or mission.abort)",
             )
-        self.fire("resume", f"operator resume into {self.progress.held}")
+        self.progress.held, reason = resume_plan(self._ctx, self.progress.held)
+        self.fire("resume", reason)
 
     @command("mission.abort", "Orderly retract: heater off, drill out, scoop stowed, then SAFE.")
     def cmd_abort(self) -> None:
@@ -341,7 +350,7 @@ class Mission:
 
     @command(
         "mission.recover",
-        "Leave SAFE for IDLE once the operator has checked the rover.",
+        "Leave SAFE for IDLE once the operator has checked the rover; hardware left out is stowed first (STOW).",
         hazardous=True,
         hazard="The rover can be commanded again; make sure the cause of SAFE is understood.",
     )
@@ -355,9 +364,11 @@ class Mission:
         if problems:
             raise CommandRejected(
                 "bad_state",
-                f"faults are latched: {'; '.join(problems)} (<device>.clear_fault once the cause is fixed)",
+                f"faults are latched: {'; '.join(problems)} (<device>.clear_fault once the cause is fixed)"
+                f"{deployed_note(self._ctx)}",
             )
-        self.fire("recover", "operator recovery")
+        left = still_deployed(self._ctx)
+        self.fire("recover", f"operator recovery: stowing first: {'; '.join(left)}" if left else "operator recovery")
 
     # ----------------------------------------------------------------------- fault responses
     def respond(self, response: str, reason: str) -> None:
@@ -391,16 +402,26 @@ class Mission:
         if state in OPERATIONAL or state == "hold":
             leaf = state if state in OPERATIONAL else self.progress.held
             problems = device_problems(self.io, needed_by(leaf))
-            if policy == "resume" and leaf in OPERATIONAL and not problems:
-                self.machine.set_state(leaf)
-                self._activity = self._activities[leaf]()
+            refusal = ""
+            try:  # the leaf's preconditions on fresh telemetry: an extraction needs the anchors holding
+                target, _ = resume_plan(self._ctx, leaf)
+            except CommandRejected as exc:
+                target, refusal = leaf, exc.message
+            gap = resume_gap(self._ctx, leaf) if target != leaf else ""
+            if policy == "resume" and leaf in OPERATIONAL and not problems and not refusal:
+                self.machine.set_state(target)
+                self._activity = self._activities[target]()
                 message = f"restart: hardware made safe, resuming {leaf}"
+                message += f", re-anchoring first: {gap}" if gap else ""
             else:
                 self.progress.held = leaf
                 self.machine.set_state("hold")
                 message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
+                message += f"; mission.resume re-anchors first: {gap}" if gap else ""
                 if problems:
                     message += f"; {leaf} needs devices that have failed: {'; '.join(problems)}"
+                if refusal:
+                    message += f"; {refusal}"
         elif state in ("aborting", "safe"):
             self.machine.set_state("safe")
             message = "restart: hardware made safe, in SAFE as before (mission.recover to leave it)"
@@ -414,22 +435,7 @@ class Mission:
     @staticmethod
     def channels() -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
-        return [
-            ChannelSpec("mission.state", "enum", "current leaf state of the mission machine (docs/mission.md)", "str"),
-            ChannelSpec("mission.top_state", "enum", "current top-level state of the mission machine", "str"),
-            ChannelSpec("mission.cycle", "count", "extraction cycles completed", "int", alarm_low=0),
-            ChannelSpec("mission.cycles_target", "count", "extraction cycles the campaign aims for", "int"),
-            ChannelSpec("mission.site", "index", "index of the site worked, -1 before the first", "int"),
-            ChannelSpec("mission.water_kg", "kg", "water extracted since the campaign began", alarm_low=0.0),
-            ChannelSpec("mission.regolith_kg", "kg", "regolith processed since the campaign began", alarm_low=0.0),
-            ChannelSpec("mission.energy_Wh", "Wh", "energy used by the campaign so far", alarm_low=0.0),
-            ChannelSpec("mission.held", "enum", "the state a hold interrupted ('' when not held)", "str"),
-            ChannelSpec("mission.parked", "enum", "the working state a recharge resumes ('' when none)", "str"),
-            ChannelSpec("mission.energy_mode", "enum", "working, recharging or hibernating", "str"),
-            ChannelSpec(
-                "mission.energy_available_Wh", "Wh", "battery energy above the reserve, for planning", alarm_low=0.0
-            ),
-        ]
+        return mission_channels()
 
     def telemetry(self) -> dict[str, Any]:
         """Mission channels."""

@@ -13,6 +13,7 @@ from flight.mission.hole_pattern import hole_offset_m
 from flight.mission.motion import require, wait
 from flight.mission.navigation import Navigator
 from flight.mission.siting import kg_per_kWh
+from flight.mission.stow import stow_for_travel
 from hal.icd import Completion
 from hal.motion import Motion
 
@@ -41,6 +42,7 @@ class Prospect:
         """Drive to the next candidate site."""
         progress = self._ctx.progress
         site = self._ctx.config.sites[progress.probe_index]
+        yield from stow_for_travel(self._ctx)
         yield from self._navigator.drive_to(site.x_m, site.y_m)
         return "reached", f"at candidate site {progress.probe_index}"
 
@@ -49,13 +51,13 @@ class Prospect:
         sees, withdraw, and score the site (:func:`assess`). A site that cannot be anchored ranks last."""
         ctx = self._ctx
         cfg = ctx.config
-        index = ctx.progress.probe_index
-        ctx.progress.probe_index += 1
+        index = ctx.progress.probe_index  # counted as probed only once scored: an interrupted probe is redone
         anchored = yield from try_anchor(ctx)
         if not anchored:
             # A site the rover cannot anchor on cannot be drilled either: rank it last.
             yield from anchor_out(ctx)
             ctx.progress.scores[index] = -math.inf
+            ctx.progress.probe_index = index + 1
             ctx.events.warning("mission", "probe", f"site {index}: cannot anchor; not workable")
             return "probed", f"site {index} not workable"
         if ctx.get("extractor.lid", 0) != 1:
@@ -89,6 +91,7 @@ class Prospect:
         site_power = (median(solar), float(standby_W))
         ctx.progress.probes[index] = probe = assess(ctx, samples, energy_J, mass_kg, torque_max, site_power)
         score = ctx.progress.scores[index] = probe["kg_per_kWh"]
+        ctx.progress.probe_index = index + 1
         ctx.events.info(
             "mission",
             "probe",
@@ -135,6 +138,7 @@ class Prospect:
         if ctx.config.sites:
             site = ctx.config.sites[progress.site]
             x, y = hole_target(ctx, site.x_m, site.y_m)
+            yield from stow_for_travel(ctx)
             yield from self._navigator.drive_to(x, y)
         progress.away = False
         return "arrived", f"at site {progress.site}"

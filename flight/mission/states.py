@@ -68,6 +68,7 @@ def transition_table(
         {"trigger": "retry", "source": "anchor_verify", "dest": "anchor_deploy"},
         {"trigger": "relocate", "source": "anchor_verify", "dest": "prospect_travel"},
         {"trigger": "drilled", "source": "extract_drill", "dest": "extract_scoop"},
+        {"trigger": "reanchor", "source": "extract_drill", "dest": "anchor_deploy"},
         {"trigger": "exhausted", "source": "extract_drill", "dest": "prospect_travel"},
         {"trigger": "hopper_full", "source": "extract_scoop", "dest": "process_seal"},
         {"trigger": "exhausted", "source": "extract_scoop", "dest": "prospect_travel"},
@@ -84,6 +85,7 @@ def transition_table(
         {"trigger": "abort", "source": [*OPERATIONAL, "hold"], "dest": "aborting"},
         {"trigger": "aborted", "source": "aborting", "dest": "safe"},
         {"trigger": "fault", "source": [s for s in leaves() if s != "safe"], "dest": "safe"},
+        {"trigger": "recover", "source": "safe", "dest": "stow", "conditions": "hardware_out"},
         {"trigger": "recover", "source": "safe", "dest": "idle"},
     ]
     for leaf in OPERATIONAL:

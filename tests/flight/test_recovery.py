@@ -107,7 +107,11 @@ def test_after_a_restart_latched_faults_are_cleared_and_a_failed_device_refuses_
             app.mission.restore({"state": "extract_drill", "progress": {"cycle": 1, "site": 1}}, "resume")
             restored = [e.message for e in app.events.recent if e.name == "restored"][-1]
             if not jammed:
-                assert restored == "restart: hardware made safe, resuming extract_drill", restored
+                # the devices restarted with flight, anchors up: the drilling resumes after anchoring again
+                assert restored.startswith(
+                    "restart: hardware made safe, resuming extract_drill, re-anchoring first: "
+                ), restored
+                assert app.mission.state == "anchor_deploy"
                 continue
             assert app.mission.state == "hold"
             assert "extract_drill needs devices that have failed: drill" in restored, restored

@@ -45,6 +45,9 @@ MAX_CYCLES = 10_000
 #: Headless: simulated hours allowed per cycle asked for before the run gives up (a lunar cycle that waits out
 #: a long shadow can take days; a 20-cycle campaign gets 40 days).
 HOURS_PER_CYCLE = 48.0
+#: The same by body where cycles are longer: an asteroid's heat to 800 K needs more energy than the battery
+#: holds, so one batch spans several parks and charge-away trips (cycles of 11-120 h measured).
+HOURS_PER_CYCLE_BY_BODY = {"asteroid": 168.0}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -73,7 +76,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--max-sim-hours",
         type=float,
-        help=f"give up after this much simulated time (headless; default {HOURS_PER_CYCLE:g} h per cycle asked for)",
+        help=f"give up after this much simulated time (headless; default {HOURS_PER_CYCLE:g} h per cycle asked for, "
+        f"{HOURS_PER_CYCLE_BY_BODY['asteroid']:g} h on the asteroid)",
     )
     parser.set_defaults(func=run)
 
@@ -207,7 +211,8 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         if status.stage.value == "failed":
             print(f"isru demo: mission.start failed: {status.reason} {status.message}", file=sys.stderr)
             return 1
-        hours = args.max_sim_hours if args.max_sim_hours is not None else HOURS_PER_CYCLE * args.cycles
+        per_cycle = HOURS_PER_CYCLE_BY_BODY.get(world.body.name, HOURS_PER_CYCLE)
+        hours = args.max_sim_hours if args.max_sim_hours is not None else per_cycle * args.cycles
         limit = sim0 + hours * 3600.0
         reported = _CycleReporter(app, args.cycles, clock.monotonic, wall.monotonic)
         app.executive.run(

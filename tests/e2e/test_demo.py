@@ -24,6 +24,24 @@ import pytest
 ISRU = [sys.executable, "-m", "isru.cli"]
 
 
+def _echo_until(demo: subprocess.Popen[str], marker: str) -> tuple[list[str], threading.Event, threading.Thread]:
+    """Collect ``demo``'s output lines in a thread (returned, to join); the event is set once a line contains
+    ``marker``."""
+    lines: list[str] = []
+    started = threading.Event()
+
+    def read() -> None:
+        assert demo.stdout is not None
+        for line in demo.stdout:
+            lines.append(line)
+            if marker in line:
+                started.set()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    return lines, started, reader
+
+
 def test_help_documents_the_options() -> None:
     result = subprocess.run([*ISRU, "demo", "--help"], capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
@@ -105,18 +123,7 @@ def _run_live_demo(home: Path, config: Path) -> str:
         text=True,
         env=env,
     )
-    lines: list[str] = []
-    started = threading.Event()
-
-    def read() -> None:
-        assert demo.stdout is not None
-        for line in demo.stdout:
-            lines.append(line)
-            if "mission: idle →" in line:
-                started.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    lines, started, reader = _echo_until(demo, "mission: idle →")
     try:
         assert started.wait(90), "".join(lines)
         console = next(line for line in lines if "console at" in line).split("console at ")[1].split(" ")[0]
@@ -242,18 +249,7 @@ def test_live_demo_hands_injected_faults_to_flight_and_fails_when_flight_is_kill
     command = [*ISRU, "demo", "--no-console", "--warp", "20", "--seed", "5", "--config", str(config)]
     command += ["--inject", "anchor.slip@3400", "--inject", "drive.wheel_stall@5000:side=right"]
     demo = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-    lines: list[str] = []
-    started = threading.Event()
-
-    def read() -> None:
-        assert demo.stdout is not None
-        for line in demo.stdout:
-            lines.append(line)
-            if "flight (pid " in line:
-                started.set()
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    lines, started, reader = _echo_until(demo, "flight (pid ")
     try:
         assert started.wait(90), "".join(lines)
         pid = int(next(line for line in lines if "flight (pid " in line).split("flight (pid ")[1].split(",")[0])

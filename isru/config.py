@@ -81,7 +81,8 @@ def _check_faults(config: IsruConfig, source: str) -> None:
 
     for index, fault in enumerate(config.sim.faults):
         try:
-            check_fault(fault.device, fault.kind, dict(fault.params), tuple(config.devices))
+            # No [devices] table (a simulator-only file for `isru sim`): every emulator is there to take it.
+            check_fault(fault.device, fault.kind, dict(fault.params), tuple(config.devices) or None)
         except SimError as exc:
             key = f"sim.faults[{index}]"
             raise ConfigError(source, key, "a fault the configured devices take", str(exc.args[0])) from exc

@@ -49,6 +49,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"isru sim: --warp must be > 0, got {warp}", file=sys.stderr)
         return 2
     devices = tuple(d.strip() for d in args.devices.split(",")) if args.devices else None
+    for index, fault in enumerate(sim.faults):
+        if devices is not None and fault.device not in devices:
+            print(
+                f"isru sim: sim.faults[{index}] ({fault.device}.{fault.kind}) is for a device --devices leaves out; "
+                f"expected one of {sorted(devices)} (add {fault.device} to --devices or drop the fault)",
+                file=sys.stderr,
+            )
+            return 2
     sim = dataclasses.replace(
         sim,
         body=args.body or sim.body,

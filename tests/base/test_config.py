@@ -224,3 +224,25 @@ def test_a_sequence_file_that_is_not_utf8_or_toml_is_a_config_error(tmp_path: Pa
     (tmp_path / "bad.toml").write_text('name = "bad"\n[[steps]\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=re.escape(f"{tmp_path / 'bad.toml'}:2:")):
         load_directory(tmp_path)
+
+
+SIM_ONLY_WITH_A_DRIVE_FAULT = """
+[sim]
+body = "moon"
+
+[[sim.faults]]
+at_s = 10.0
+device = "drive"
+kind = "wheel_stall"
+params = { side = "left" }
+"""
+
+
+def test_a_simulator_only_config_without_devices_takes_a_fault_on_any_emulator(tmp_path):
+    """`isru sim` serves every emulator when the file has no [devices] table, so its faults are checked against
+    all of them (before: 'this configuration has no drive; its devices are []')."""
+    from isru.config import load_config
+
+    path = tmp_path / "sim-only.toml"
+    path.write_text(SIM_ONLY_WITH_A_DRIVE_FAULT)
+    assert [fault.device for fault in load_config(path).sim.faults] == ["drive"]

@@ -63,3 +63,18 @@ def test_a_configured_fault_the_devices_cannot_take_is_refused_at_load(
     captured = capsys.readouterr()
     assert f"isru demo: {path}: sim.faults[0]: expected a fault the configured devices take" in captured.err
     assert expected in captured.err and captured.out == ""
+
+
+def test_isru_sim_refuses_a_fault_on_a_device_its_devices_option_leaves_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "sim-only.toml"
+    path.write_text(
+        '[sim]\nbody = "moon"\n\n[[sim.faults]]\nat_s = 10.0\ndevice = "drive"\nkind = "wheel_stall"\n'
+        'params = { side = "left" }\n',
+        encoding="utf-8",
+    )
+    assert main(["sim", "--pty", "--config", str(path), "--devices", "drill,anchor"]) == 2
+    err = capsys.readouterr().err
+    assert "isru sim: sim.faults[0] (drive.wheel_stall) is for a device --devices leaves out" in err
+    assert "['anchor', 'drill']" in err

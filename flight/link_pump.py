@@ -151,8 +151,10 @@ def _fill(session: Session, spool: Spool, batcher: Batcher, stream: int, room: i
             session.sent.charge(stream, number, len(frame))
             if stream:
                 session.sent_sseq = number
+                session.sent_high_sseq = max(session.sent_high_sseq, number)
             else:
                 session.sent_seq = number
+                session.sent_high_seq = max(session.sent_high_seq, number)
             room -= 1
             budget -= len(frame)
             if budget <= 0:

@@ -109,6 +109,7 @@ class LinkServer:
         self._packets = PacketWriter(spool, clock, events, spool_max_bytes=self.limits.spool_max_bytes)
         self._sessions = SessionTable(spool, events, failsafe, self.los_timeout_s, self.stats, Quotas(self.limits))
         self._sessions.report = self._reports.report
+        self._sessions.light_time_s = light_time_s
         self._dictionary_frame: tuple[float, bytes] | None = None
         self._keys_due = 0.0  # when the allowed keys are next checked for changes (clock monotonic s)
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
@@ -198,7 +199,9 @@ class LinkServer:
             "heartbeat_s": link.heartbeat_s,
             "los_missed": link.los_missed,
             "spool": link.spool or None,
-            "limits": LinkLimits(spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)),
+            "limits": LinkLimits(
+                max_bytes=int(link.client_max_mb * 1024 * 1024), spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)
+            ),
             "admit_roles": parse_roles(link.admit),
         }
         settings.update(overrides)

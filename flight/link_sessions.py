@@ -46,6 +46,10 @@ class Session:
     sent: Sent = field(default_factory=Sent)
     #: When the dictionary this session asked for is due (clock monotonic s), None if none is pending.
     dictionary_at: float | None = None
+    #: The highest packet and status numbers ever sent in this session: a re-sent hello rewinds the cursors to
+    #: what the client holds, but an acknowledgement of what was sent before the rewind still counts.
+    sent_high_seq: int = 0
+    sent_high_sseq: int = 0
 
     @property
     def outstanding(self) -> int:
@@ -68,6 +72,8 @@ class SessionTable:
         self.quotas = quotas if quotas is not None else Quotas(LinkLimits())
         #: Reports a kind of refused traffic with a message (the server's rate-limited reports).
         self.report: Callable[[str, str], None] = lambda _kind, _message: None
+        #: One-way light time, clock seconds: a key's byte cap then bounds what it receives per round trip.
+        self.light_time_s = 0.0
         self.spool = spool
         self.events = events
         self.failsafe = failsafe
@@ -94,6 +100,9 @@ class SessionTable:
             session.window, session.prunes, session.last_heard, session.reachable = window, prunes, now, True
             session.sent_seq = session.acked_seq = max(seq, min(session.acked_seq, session.sent_seq))
             session.sent_sseq = session.acked_sseq = max(sseq, min(session.acked_sseq, session.sent_sseq))
+            # What the hello says the client holds is acknowledged: its charge is freed (a client far away re-sends
+            # its hello every heartbeat while the welcome is still on its way).
+            self.quotas.free(identity.name, session.sent.settle(session.acked_seq, session.acked_sseq))
             self.heard()
             return session
         if session is not None:  # the same routing id with another key: a new session
@@ -132,8 +141,12 @@ class SessionTable:
 
     def acknowledge(self, session: Session, ack: wire.Ack) -> None:
         """Take ``ack``: move the session's acknowledged cursors, its window, and prune the spool."""
-        session.acked_seq = max(session.acked_seq, min(ack.seq, session.sent_seq))
-        session.acked_sseq = max(session.acked_sseq, min(ack.sseq, session.sent_sseq))
+        # Up to what this session was ever sent (a re-sent hello may have rewound the cursors since); what the
+        # client acknowledges beyond a rewound cursor it holds, and is not sent again.
+        session.acked_seq = max(session.acked_seq, min(ack.seq, max(session.sent_seq, session.sent_high_seq)))
+        session.acked_sseq = max(session.acked_sseq, min(ack.sseq, max(session.sent_sseq, session.sent_high_sseq)))
+        session.sent_seq = max(session.sent_seq, session.acked_seq)
+        session.sent_sseq = max(session.sent_sseq, session.acked_sseq)
         session.window = min(ack.window, MAX_WINDOW)
         self.quotas.free(session.identity.name, session.sent.settle(session.acked_seq, session.acked_sseq))
         self.prune()
@@ -183,10 +196,16 @@ class SessionTable:
     def throttled(self, session: Session, cap: int) -> None:
         """``session``'s key reached its byte cap: nothing more goes to it until acks free room (reported)."""
         self.stats["throttled"] = self.stats.get("throttled", 0) + 1
-        self.report(
-            "throttled",
-            f"{session.identity.name} holds {cap} unacknowledged bytes, its cap: sending paused until it acknowledges",
+        message = (
+            f"{session.identity.name} holds {cap} unacknowledged bytes, its cap: sending paused until it acknowledges"
         )
+        if self.light_time_s > 0.0:
+            carried = cap / (2.0 * self.light_time_s) / 1024.0
+            message += (
+                f"; with {self.light_time_s:g} s light time each way the cap carries at most {carried:.1f} KiB/s to it "
+                "(raise [link] client_max_mb, or send less)"
+            )
+        self.report("throttled", message)
 
     def heard(self) -> None:
         """Something came from ground: the link is up (restored, if it was lost)."""

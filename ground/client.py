@@ -345,7 +345,10 @@ class LinkClient:
             self._welcomed = False
             self._set_state("los")
         hello_t = self._delivery.hello_t
-        if state != "acquired" and hello_t is not None and now - hello_t >= self.heartbeat_s:
+        # A hello is answered a round trip of light later: one hello per heartbeat plus that round trip (flight's
+        # light time is known from its last welcome; before the first, hellos may cross on their way).
+        retry_s = self.heartbeat_s + 2.0 * (self.light_time_s + self._flight_light_s)
+        if state != "acquired" and hello_t is not None and now - hello_t >= retry_s:
             self._delivery.hello(now, want_dictionary=self.dictionary is None)
         if now - self._last_report_t >= LINK_REPORT_S:
             self._report_link(now)

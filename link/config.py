@@ -24,6 +24,15 @@ class LinkConfig:
     light_time_s: float = setting(0.0, lo=0.0, hi=3600.0, unit="s", doc="one-way delay added in each direction")
     heartbeat_s: float = setting(1.0, lo=0.05, hi=60.0, unit="s", doc="heartbeat period, both directions")
     los_missed: int = setting(3, lo=1, hi=100, doc="missed heartbeats before loss of signal is declared")
+    client_max_mb: float = setting(
+        8.0,
+        lo=1.0,
+        hi=4096.0,
+        unit="MiB",
+        doc="bytes one ground key may hold sent and not yet acknowledged (flight's memory for a slow reader); under "
+        "a light time L a key receives at most this much per 2 L, so raise it for a distant rover (docs/link.md); "
+        "at least 1 MiB, so the dictionary and a packet always fit",
+    )
     spool_max_mb: float = setting(
         1024.0, lo=0.0, hi=1_048_576.0, unit="MiB", doc="spool size cap: past it the oldest unacknowledged packets go"
     )

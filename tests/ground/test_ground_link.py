@@ -3,6 +3,8 @@ served by its LinkServer, ground's LinkClient, the core and an archive on disk, 
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +20,7 @@ from flight.telemetry import ChannelSpec
 from ground.archive import Archive
 from ground.core import GroundCore
 from ground.errors import Forbidden, NeedsConfirmation
+from isru.config import load_config
 from link.keys import ROLES, init_keys
 from sim_hw.registry import uninstall_world
 from sim_hw.world import SimWorld
@@ -43,14 +46,14 @@ class Flight:
         return self.server.spool.next_seq - 1
 
 
-@pytest.fixture
-def flight(tmp_path: Path) -> Iterator[Flight]:
+@contextlib.contextmanager
+def served_flight(tmp_path: Path, link: Any = None, **overrides: Any) -> Iterator[Flight]:
+    """A flight app on the simulated rover served by its LinkServer (``link``: a LinkConfig, default the app's;
+    ``overrides`` go to :meth:`LinkServer.attach`); closed and its world uninstalled on exit."""
     keys = init_keys(tmp_path / "keys")
     app, world, clock = build()
-    app.table.define(HOT)
-    # Admits every role (observers too) to test the link-level role checks; `isru flight` admits stations only.
     server = LinkServer.attach(
-        app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"), admit_roles=ROLES
+        app, link, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"), **overrides
     )
     try:
         yield Flight(app, world, clock, server, keys)
@@ -58,6 +61,14 @@ def flight(tmp_path: Path) -> Iterator[Flight]:
         server.close()
         app.close()
         uninstall_world()
+
+
+@pytest.fixture
+def flight(tmp_path: Path) -> Iterator[Flight]:
+    # Admits every role (observers too) to test the link-level role checks; `isru flight` admits stations only.
+    with served_flight(tmp_path, admit_roles=ROLES) as served:
+        served.app.table.define(HOT)
+        yield served
 
 
 def ground(flight: Flight, archive: Archive, identity: str = "operator") -> GroundCore:
@@ -154,36 +165,26 @@ def test_a_ground_that_was_not_scheduled_reads_what_waits_before_it_judges_a_los
 ) -> None:
     """A busy machine may leave ground's process unscheduled for longer than its loss-of-signal time-out while
     flight keeps sending: the packets wait in the socket, and that is not a loss of signal."""
-    keys = init_keys(tmp_path / "keys")
-    app, world, clock = build()
     # Flight's time-out (three 5 s heartbeats) outlasts the pause below; ground's (three 1 s ones) does not.
-    server = LinkServer.attach(
-        app, endpoint="tcp://127.0.0.1:0", keys_dir=str(keys), spool=str(tmp_path / "spool.db"), heartbeat_s=5.0
-    )
-    try:
-        with Archive(tmp_path / "ground.db") as archive:
-            core = GroundCore.connect(
-                server.endpoint, archive, clock, keys_dir=keys, identity="operator", heartbeat_s=1.0
-            )
-            try:
-                flight = Flight(app, world, clock, server, keys)
-                run_until(flight, core, caught_up(flight, core), "ground to catch up")
-                states: list[str] = []
-                core.client.on_link(lambda status: states.append(status.state))
-                app.executive.run(duration_s=8.0)  # ground not scheduled for 8 s; flight sends on
-                core.client.poll(POLL_S)
-                assert core.link.state == "acquired", states
-                assert "los" not in states
-                # A real silence still is one: flight stops, ground waits past its time-out.
-                clock.advance(4.0)
-                core.client.poll(POLL_S)
-                assert core.link.state == "los"
-            finally:
-                core.client.close()
-    finally:
-        server.close()
-        app.close()
-        uninstall_world()
+    with served_flight(tmp_path, heartbeat_s=5.0) as flight, Archive(tmp_path / "ground.db") as archive:
+        app, clock = flight.app, flight.clock
+        core = GroundCore.connect(
+            flight.server.endpoint, archive, clock, keys_dir=flight.keys, identity="operator", heartbeat_s=1.0
+        )
+        try:
+            run_until(flight, core, caught_up(flight, core), "ground to catch up")
+            states: list[str] = []
+            core.client.on_link(lambda status: states.append(status.state))
+            app.executive.run(duration_s=8.0)  # ground not scheduled for 8 s; flight sends on
+            core.client.poll(POLL_S)
+            assert core.link.state == "acquired", states
+            assert "los" not in states
+            # A real silence still is one: flight stops, ground waits past its time-out.
+            clock.advance(4.0)
+            core.client.poll(POLL_S)
+            assert core.link.state == "los"
+        finally:
+            core.client.close()
 
 
 def test_handling_a_burst_for_longer_than_the_time_out_is_not_a_loss_of_signal(flight: Flight, tmp_path: Path) -> None:
@@ -205,5 +206,43 @@ def test_handling_a_burst_for_longer_than_the_time_out_is_not_a_loss_of_signal(f
             core.client.poll(POLL_S)
             assert not slow[0], "no telemetry arrived"
             assert core.link.state == "acquired"
+        finally:
+            core.client.close()
+
+
+def _settled_count(flight: Flight, core: GroundCore, quiet_s: float) -> int:
+    """Step flight and ground until the archive has not grown for ``quiet_s`` clock seconds; its packet count."""
+    count, since = core.archive.seq_count(), flight.clock.monotonic()
+    for _ in range(MAX_STEPS):
+        flight.app.executive.run(duration_s=STEP_S)
+        core.client.poll(POLL_S)
+        now_count = core.archive.seq_count()
+        if now_count != count:
+            count, since = now_count, flight.clock.monotonic()
+        elif flight.clock.monotonic() - since >= quiet_s:
+            return count
+    raise AssertionError(f"the archive never stopped growing for {quiet_s} s")
+
+
+def test_under_light_time_a_keys_byte_cap_paces_delivery_and_says_how_to_raise_it(tmp_path: Path) -> None:
+    """A distant rover: a key's byte cap ([link] client_max_mb) bounds what it receives per round trip of light
+    (2 L). Flight then pauses sending, names the throughput that allows and the setting to raise; ground goes on
+    archiving, in order, nothing lost, only later. Before, a key at its cap stalled for good: the hellos ground
+    re-sends while the first welcome is on its way rewound flight's cursors, and flight refused the acks."""
+    link = dataclasses.replace(load_config().link, client_max_mb=1.0, light_time_s=60.0)
+    with served_flight(tmp_path, link) as flight, Archive(tmp_path / "ground.db") as archive:
+        assert flight.server.limits.max_bytes == 1024 * 1024
+        core = ground(flight, archive)
+        try:
+            throttled = lambda: [e.message for e in flight.app.events.recent if e.name == "throttled"]  # noqa: E731
+            run_until(flight, core, lambda: bool(throttled()), "flight to pause at the byte cap")
+            assert "with 60 s light time each way the cap carries at most 8.5 KiB/s to it" in throttled()[0]
+            assert "[link] client_max_mb" in throttled()[0]
+            # Delivery goes on, paced by the acknowledgements: in order, nothing lost, nothing twice.
+            run_until(flight, core, lambda: archive.seq_count() > 0, "the first packets")
+            first = _settled_count(flight, core, quiet_s=20.0)  # all sent before the first ack came back
+            run_until(flight, core, lambda: archive.seq_count() > first + 20, "more packets through the pauses")
+            assert archive.gaps() == [] and archive.seq_count() == archive.last_seq()
+            assert flight.last_seq() > archive.last_seq()  # what the cap holds back waits in the spool
         finally:
             core.client.close()

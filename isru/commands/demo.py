@@ -380,7 +380,14 @@ def _live(config: Any, args: argparse.Namespace, faults: list[tuple[float, str, 
         where = f"simulated devices in their own process (pid {sim_process.pid}) on ptys"
     else:
         where = "simulated devices inside the flight process (sim:// ports)"
-    stack = SimStack(workdir, warp=warp, overrides=overrides, config=args.config, endpoint=config.link.endpoint)
+    stack = SimStack(
+        workdir,
+        warp=warp,
+        overrides=overrides,
+        config=args.config,
+        endpoint=config.link.endpoint,
+        light_time_s=config.link.light_time_s,  # the configuration's light time, on flight's side
+    )
     stack.keys_dir = resolve_keys_dir("")
     stopping: list[int] = []
     exits: list[int] = []  # flight's exit status when it exited on its own (the demo did not stop it)

@@ -238,12 +238,14 @@ def test_a_headless_run_ends_in_safe_with_its_reason() -> None:
 
 
 def test_live_demo_hands_injected_faults_to_flight_and_fails_when_flight_is_killed(tmp_path: Path) -> None:
-    """``--inject`` without ``--headless`` reaches flight's configuration ([[sim.faults]]); when flight dies the
-    demo exits 1, naming the signal and the command that starts flight again on the same configuration."""
+    """``--inject`` without ``--headless`` reaches flight's configuration ([[sim.faults]]), and so does the
+    configuration's light time (before, the demo reset it to 0); when flight dies the demo exits 1, naming the
+    signal and the command that starts flight again on the same configuration."""
     from isru.config import derived_config_text, load_config
 
     config = tmp_path / "demo.toml"
-    config.write_text(derived_config_text({"link": {"endpoint": f"tcp://127.0.0.1:{_free_port()}"}}))
+    link = {"endpoint": f"tcp://127.0.0.1:{_free_port()}", "light_time_s": 2.5}
+    config.write_text(derived_config_text({"link": link}))
     home = tmp_path / "home"
     env = {**os.environ, "ISRU_HOME": str(home), "PYTHONUNBUFFERED": "1"}
     command = [*ISRU, "demo", "--no-console", "--warp", "20", "--seed", "5", "--config", str(config)]
@@ -257,6 +259,7 @@ def test_live_demo_hands_injected_faults_to_flight_and_fails_when_flight_is_kill
         faults = [(f.at_s, f.device, f.kind, f.params) for f in load_config(flight_config).sim.faults]
         assert faults == [(3400.0, "anchor", "slip", {}), (5000.0, "drive", "wheel_stall", {"side": "right"})]
         assert load_config(flight_config).sim.seed == 5
+        assert load_config(flight_config).link.light_time_s == 2.5
         os.kill(pid, signal.SIGKILL)
         demo.wait(timeout=60)
     finally:

@@ -7,6 +7,7 @@ interlocks and mission machine decide everything else.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -70,6 +71,10 @@ class CycleLoop:
         self.flight_alive = flight_alive  # a start stops waiting for flight's answer once flight has exited
         self.cycles_started = 0
         self._reported: set[str] = set()
+        #: Flight time (epoch s) of the last start's final answer: an "idle" older than that is the mission
+        #: before the start (under light time, and with telemetry held back by the link's byte cap, statuses
+        #: arrive first), not one that is idle again.
+        self._started_t = -math.inf
 
     def step(self) -> None:
         """Look at the mission once and act: start a cycle, report a stop, or report a recovery."""
@@ -79,13 +84,18 @@ class CycleLoop:
             self._report_once("estop", self.hint.estop_text())
         if state == "safe":
             self._report_once("safe", self.hint.safe_text(estopped))
-        elif state == "idle" and not estopped:
+        elif state == "idle" and not estopped and self._idle_since_start():
             if self._reported:
                 self.say("the mission is idle again: cycles resume")
                 self._reported.clear()
             self._start_cycle()
         if not estopped:
             self._reported.discard("estop")
+
+    def _idle_since_start(self) -> bool:
+        """True when ground's ``mission.state`` sample is newer than the last start's answer."""
+        sample = self.core.latest.get("mission.state")
+        return sample is not None and sample[1] >= self._started_t
 
     def _report_once(self, key: str, text: str) -> None:
         if key not in self._reported:
@@ -105,6 +115,7 @@ class CycleLoop:
             self.say(f"mission.start failed: {record.reason} {record.message}")
         else:
             self.cycles_started += 1
+            self._started_t = max(stage.t for stage in record.stages)
 
     def _wait_end(self, record: CommandRecord) -> str | None:
         """Flight's final answer to ``record`` (second by second, up to :data:`START_TIMEOUT_S`), or None as soon

@@ -184,8 +184,7 @@ class SimStack:
             keys_dir=None if self.insecure else self.keys_dir,
             identity=identity,
             insecure=self.insecure,
-            light_time_s=self.light_time_s,
-        )
+        )  # the light time is flight's ([link] light_time_s): one side only, and ground learns it from the welcome
         if archive:
             if self.ledger is not None:
                 self.ledger.log.close()
@@ -197,8 +196,12 @@ class SimStack:
         self.await_dictionary(core)
         return core
 
-    def await_dictionary(self, core: GroundCore, timeout_s: float = START_TIMEOUT_S) -> None:
-        """Wait until ``core`` holds the flight dictionary (raises :class:`StackError` with flight's log)."""
+    def await_dictionary(self, core: GroundCore, timeout_s: float | None = None) -> None:
+        """Wait until ``core`` holds the flight dictionary (raises :class:`StackError` with flight's log); by
+        default :data:`START_TIMEOUT_S` plus twice the round trip of light in wall seconds at the warp (a starved
+        paced clock runs slower than the warp)."""
+        if timeout_s is None:
+            timeout_s = START_TIMEOUT_S + 2.0 * (2.0 * self.light_time_s) / self.warp
         try:
             core.commands.wait(lambda: core.dictionary, timeout_s, "the flight dictionary")
         except WaitTimeout:

@@ -333,6 +333,8 @@ class LinkServer:
                 wire.Reject("version", f"protocol version {hello.version}; expected {wire.PROTOCOL_VERSION}", "", 0),
             )
             return
+        earlier = self._sessions.get(routing_id)
+        resent = earlier is not None and earlier.identity == identity  # a hello re-sent before the welcome came
         session = self._sessions.open(routing_id, identity, hello, now)
         welcome = wire.Welcome(
             wire.PROTOCOL_VERSION,
@@ -349,7 +351,9 @@ class LinkServer:
         self._send(routing_id, welcome)
         if hello.want_dictionary and session.dictionary_at is None:
             session.dictionary_at = self._sessions.quotas.dictionary_slot(identity.name, now)
-            if session.dictionary_at > now:
+            if session.dictionary_at > now and not resent:
+                # (a ground that re-sent its hello while flight started gets the one dictionary it asked for twice
+                # a moment later: deferred all the same, but that is no refused traffic to warn about)
                 self.stats["throttled"] += 1
                 self._reports.report("throttled", f"dictionary for {identity.name} deferred: one per key per interval")
             else:

@@ -208,3 +208,25 @@ def test_a_spool_no_one_acknowledges_stays_under_its_size_cap(keys: Path, tmp_pa
         assert flight.server.spool.depth > 0
     finally:
         flight.close()
+
+
+def test_a_hello_re_sent_while_flight_starts_gets_its_dictionary_without_a_warning(keys: Path, tmp_path: Path) -> None:
+    """A ground that says hello before flight is up re-sends it every heartbeat; libzmq then delivers the queued
+    hellos together. The one dictionary they ask for is no refused traffic: no ``throttled`` warning (each
+    demo start showed one); a second key asking within the interval still is deferred and reported."""
+    flight = MiniFlight(RealClock(), tmp_path / "spool.db", keys_dir=keys)
+    ground = RawOperator(flight.server.endpoint, keys, hello=False)
+    other = RawOperator(flight.server.endpoint, keys, hello=False)  # the same key on another socket
+    try:
+        hello = wire.Hello(wire.PROTOCOL_VERSION, 0, 0, 1000, True, False)
+        for _ in range(3):
+            ground.send(hello)
+        assert len(ground.drain(flight, 1, wire.DictionaryMessage)) >= 1
+        assert not [e for e in flight.events.recent if e.name == "throttled"]
+        other.send(hello)  # a new session of that key within the interval: deferred, and that is reported
+        other.drain(flight, 1, wire.Welcome)
+        assert [e for e in flight.events.recent if e.name == "throttled" and "dictionary" in e.message]
+    finally:
+        ground.close()
+        other.close()
+        flight.close()

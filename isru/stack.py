@@ -13,6 +13,7 @@ endpoint, keys, spool and store in ``workdir``) and logs to ``workdir/flight.log
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import signal
@@ -78,6 +79,7 @@ class SimStack:
         self.archive_path = self.workdir / "archive.sqlite"
         self.ledger_path = self.workdir / "ledger.sqlite"
         self.ledger: LedgerHub | None = None
+        self._stop_registered = False
         self.clock = RealClock()
         self._overrides = overrides or {}
         self.flight: subprocess.Popen[bytes] | None = None
@@ -152,6 +154,9 @@ class SimStack:
         if self.flight is not None and self.flight.poll() is None:
             raise StackError(f"flight is already running (pid {self.flight.pid})")
         log = self.log_path.open("ab")
+        if not self._stop_registered:  # also when this process ends without stop(): flight never outlives it
+            atexit.register(self.stop_flight)
+            self._stop_registered = True
         try:
             self.flight = subprocess.Popen(
                 [sys.executable, "-m", "isru.cli", "flight", "--config", str(self.config_path)],
@@ -237,22 +242,25 @@ class SimStack:
         return self.flight.returncode
 
     def stop(self) -> None:
-        """Stop flight and close every ground core and archive."""
-        if self.procedures is not None:
-            self.procedures.close()
-        for core in [*self._extra_cores, self.core]:  # the archiving core last: views first
-            if core is None:
-                continue
-            link = core.client
-            if link is not None:
-                link.stop()
-            core.close()
-            if link is not None:
-                link.close()
-            if core.archive is not self.archive:
-                core.archive.close()
-        self._extra_cores.clear()
-        self.stop_flight()
+        """Stop flight and close every ground core and archive. Flight is stopped whatever happens while the
+        cores close (an error, a second Ctrl-C): it must never outlive the stack, holding the link's port."""
+        try:
+            if self.procedures is not None:
+                self.procedures.close()
+            for core in [*self._extra_cores, self.core]:  # the archiving core last: views first
+                if core is None:
+                    continue
+                link = core.client
+                if link is not None:
+                    link.stop()
+                core.close()
+                if link is not None:
+                    link.close()
+                if core.archive is not self.archive:
+                    core.archive.close()
+            self._extra_cores.clear()
+        finally:
+            self.stop_flight()
         if self.archive is not None:
             self.archive.close()
             self.archive = None

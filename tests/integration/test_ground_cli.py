@@ -229,3 +229,21 @@ def test_dictionary_json_prints_every_channel_with_unit_and_description(stack: S
     assert {c["name"] for c in dictionary["commands"]} >= {"mission.start", "estop"}
     text = isru_ground(stack, "dictionary")
     assert text.returncode == 0 and "power.soc  [1] float  warn [0.4, -] alarm [0.2, 1] 1" in text.stdout
+
+
+def test_a_stack_stops_flight_even_when_closing_ground_is_interrupted(tmp_path) -> None:
+    """A second Ctrl-C (or any error) while ground's cores close must not leave flight running, holding the
+    link's port: the next ``isru demo`` could not bind it."""
+    running = SimStack(tmp_path / "stack", warp=2.0).start()
+    flight = running.flight
+    assert flight is not None and flight.poll() is None
+    core = running.core
+    assert core is not None
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    core.close = interrupted  # type: ignore[method-assign]
+    with pytest.raises(KeyboardInterrupt):
+        running.stop()
+    assert flight.poll() is not None, "flight outlived the stack"

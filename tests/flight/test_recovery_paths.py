@@ -251,3 +251,55 @@ def test_an_operator_resume_into_a_drive_with_the_anchors_down_withdraws_them_fi
     finally:
         app.close()
         uninstall_world()
+
+
+ASTEROID = Path(__file__).parents[2] / "configs" / "asteroid.toml"
+
+
+def test_on_the_asteroid_kill_mid_drill_then_resume_reanchors_and_completes_the_cycle(tmp_path: Path) -> None:
+    """The same crash in microgravity: the restarted anchors are up, so drilling on would push the rover off the
+    surface; the resume anchors first, then drills, and the cycle completes with one ledger entry."""
+    clock = VirtualClock()
+
+    def start() -> tuple[FlightApp, SimWorld]:
+        config = load_config(ASTEROID)
+        world = install_world(SimWorld(clock, body="asteroid", seed=7, site=0, step_s=config.sim.step_s))
+        here = SiteConfig(world.rover.x_m, world.rover.y_m)
+        mission = dataclasses.replace(
+            config.mission, cycles=1, prospect=False, sites=[here], hopper_target_kg=0.3, heat_max_s=300.0, vent_s=5.0
+        )
+        files = dataclasses.replace(
+            config.flight, store=str(tmp_path / "flight.sqlite"), params=str(tmp_path / "params.json")
+        )
+        app = FlightApp(dataclasses.replace(config, mission=mission, flight=files), clock)
+        assert app.start() == []
+        return app, world
+
+    app, world = start()
+    try:
+        assert submit(app, "mission.start", {"cycles": 1}).stage == Stage.COMPLETED
+        run_until(app, clock, lambda: drilling(app, world, "extract_drill"), 20_000.0)
+        assert drilling(app, world, "extract_drill"), app.mission.state
+    finally:  # kill -9: nothing is made safe; the devices restart with flight
+        app.close()
+        uninstall_world()
+
+    app, world = start()
+    try:
+        assert app.mission.state == "hold" and app.mission.progress.held == "extract_drill"
+        app.executive.run(duration_s=2.0)
+        assert submit(app, "mission.resume").stage == Stage.COMPLETED
+        after = len(transitions(app))
+        run_until(app, clock, lambda: app.mission.state in ("idle", "safe", "hold"), 200_000.0)
+        moves = transitions(app)[after - 1 :]
+        assert app.mission.state == "idle", moves
+        assert [m.split(":")[0] for m in moves[:4]] == [
+            "hold → anchor_deploy",
+            "anchor_deploy → anchor_preload",
+            "anchor_preload → anchor_verify",
+            "anchor_verify → extract_drill",
+        ], moves
+        assert len(app.ledger) == 1 and app.ledger[0]["water_kg"] > 0.0, app.ledger
+    finally:
+        app.close()
+        uninstall_world()

@@ -199,9 +199,7 @@ class LinkServer:
             "heartbeat_s": link.heartbeat_s,
             "los_missed": link.los_missed,
             "spool": link.spool or None,
-            "limits": LinkLimits(
-                max_bytes=int(link.client_max_mb * 1024 * 1024), spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)
-            ),
+            "limits": link_limits(link),
             "admit_roles": parse_roles(link.admit),
         }
         settings.update(overrides)
@@ -333,8 +331,7 @@ class LinkServer:
                 wire.Reject("version", f"protocol version {hello.version}; expected {wire.PROTOCOL_VERSION}", "", 0),
             )
             return
-        earlier = self._sessions.get(routing_id)
-        resent = earlier is not None and earlier.identity == identity  # a hello re-sent before the welcome came
+        resent = self._sessions.resent(routing_id, identity)
         session = self._sessions.open(routing_id, identity, hello, now)
         welcome = wire.Welcome(
             wire.PROTOCOL_VERSION,
@@ -351,9 +348,7 @@ class LinkServer:
         self._send(routing_id, welcome)
         if hello.want_dictionary and session.dictionary_at is None:
             session.dictionary_at = self._sessions.quotas.dictionary_slot(identity.name, now)
-            if session.dictionary_at > now and not resent:
-                # (a ground that re-sent its hello while flight started gets the one dictionary it asked for twice
-                # a moment later: deferred all the same, but that is no refused traffic to warn about)
+            if session.dictionary_at > now and not resent:  # a re-sent hello's is deferred, but not refused traffic
                 self.stats["throttled"] += 1
                 self._reports.report("throttled", f"dictionary for {identity.name} deferred: one per key per interval")
             else:
@@ -457,3 +452,10 @@ class LinkServer:
         self.spool.close()
         if self._tmpdir is not None:
             self._tmpdir.cleanup()
+
+
+def link_limits(link: Any) -> LinkLimits:
+    """The caps a :class:`~link.config.LinkConfig` sets (MiB settings in bytes)."""
+    return LinkLimits(
+        max_bytes=int(link.client_max_mb * 1024 * 1024), spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)
+    )

@@ -86,6 +86,12 @@ class SessionTable:
         """The session of ``routing_id`` (None if it has not said hello or was dropped)."""
         return self.sessions.get(routing_id)
 
+    def resent(self, routing_id: bytes, identity: ClientIdentity) -> bool:
+        """A hello from ``routing_id`` now would be one re-sent by a session already open with ``identity`` (a
+        ground that said hello again before flight's welcome reached it)."""
+        session = self.sessions.get(routing_id)
+        return session is not None and session.identity == identity
+
     def open(self, routing_id: bytes, identity: ClientIdentity, hello: wire.Hello, now: float) -> Session:
         """(Re)start the session of ``routing_id`` from where its hello says it stands, within what the spool
         still holds. A re-sent hello reuses the session (what it was sent stays charged to the client); a new

@@ -141,18 +141,14 @@ class Extract:
     def _dry_hole(self, samples: list[tuple[float, float]]) -> str | None:
         """Why this fresh hole is dry (its volatiles sensor's median over the probed depths, the deeper
         half of ``probe_depth_m``, is under ``DRY_SHARE`` of the probe's water fraction), '' if it is not,
-        or None for no verdict: the readings do not reach ``probe_depth_m`` yet (the whole of those depths is
-        judged at once), or the site was probed nearly dry."""
+        or None for no verdict: the readings do not cover those depths yet, or the site was probed nearly
+        dry."""
         ctx = self._ctx
         cfg = ctx.config
         probed = ctx.progress.site_probe().get("ice", 0.0)
         if probed < DRY_CHECK_MIN_ICE:
             return None
         top = 0.5 * cfg.probe_depth_m
-        if not self._checked(samples):
-            # A bite that ended inside those depths has read only their top: dry soil over the ice (a loose
-            # layer over an icy one at a boulder site on the asteroid) looked like a dry hole, 25 times over.
-            return None
         seen = [ice for depth, ice in samples if top <= depth <= cfg.probe_depth_m and math.isfinite(ice)]
         if len(seen) < DRY_CHECK_SAMPLES:
             return None

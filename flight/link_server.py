@@ -38,6 +38,7 @@ from flight.link_socket import RouterSocket, open_router
 from flight.spool import Spool
 from flight.telemetry import ChannelSpec
 from link import wire
+from link.config import LinkConfig
 from link.errors import LinkError, MalformedMessage
 from link.keys import ROLES, ClientIdentity, parse_roles
 from link.lighttime import los_timeout_s
@@ -186,7 +187,7 @@ class LinkServer:
         return server
 
     @classmethod
-    def attach(cls, app: Any, config: Any = None, **overrides: Any) -> LinkServer:
+    def attach(cls, app: Any, config: LinkConfig | None = None, **overrides: Any) -> LinkServer:
         """Serve ``app`` (a :class:`flight.app.FlightApp`): link settings from ``config`` (a LinkConfig; default
         ``app.config.link``) and ``overrides``; registers the packet and service tasks and the executive's waiter."""
         link = config if config is not None else app.config.link
@@ -454,7 +455,7 @@ class LinkServer:
             self._tmpdir.cleanup()
 
 
-def link_limits(link: Any) -> LinkLimits:
+def link_limits(link: LinkConfig) -> LinkLimits:
     """The caps a :class:`~link.config.LinkConfig` sets (MiB settings in bytes)."""
     return LinkLimits(
         max_bytes=int(link.client_max_mb * 1024 * 1024), spool_max_bytes=int(link.spool_max_mb * 1024 * 1024)

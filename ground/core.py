@@ -215,9 +215,13 @@ class GroundCore(ActsForPeople):
 
     def value(self, channel: str, default: Any = None) -> Any:
         """The latest value of ``channel`` (``default`` if none yet)."""
-        with self._lock:
-            item = self._latest.get(channel)
+        item = self.sample(channel)
         return default if item is None else item[0]
+
+    def sample(self, channel: str) -> tuple[Any, float] | None:
+        """The latest ``(value, t epoch s)`` of ``channel``, None if none yet."""
+        with self._lock:
+            return self._latest.get(channel)
 
     @property
     def events(self) -> deque[dict[str, Any]]:

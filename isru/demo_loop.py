@@ -78,24 +78,21 @@ class CycleLoop:
 
     def step(self) -> None:
         """Look at the mission once and act: start a cycle, report a stop, or report a recovery."""
-        state = str(self.core.value("mission.state", ""))
+        sample = self.core.sample("mission.state")
+        state = "" if sample is None else str(sample[0])
         estopped = bool(self.core.value("interlocks.estop", False))
         if estopped:
             self._report_once("estop", self.hint.estop_text())
         if state == "safe":
             self._report_once("safe", self.hint.safe_text(estopped))
-        elif state == "idle" and not estopped and self._idle_since_start():
+        elif state == "idle" and not estopped and sample is not None and sample[1] >= self._started_t:
+            # an "idle" sample newer than the last start's answer: the mission is idle again
             if self._reported:
                 self.say("the mission is idle again: cycles resume")
                 self._reported.clear()
             self._start_cycle()
         if not estopped:
             self._reported.discard("estop")
-
-    def _idle_since_start(self) -> bool:
-        """True when ground's ``mission.state`` sample is newer than the last start's answer."""
-        sample = self.core.latest.get("mission.state")
-        return sample is not None and sample[1] >= self._started_t
 
     def _report_once(self, key: str, text: str) -> None:
         if key not in self._reported:

@@ -18,7 +18,7 @@ def view(ctx: ConsoleContext) -> None:
     if dictionary is None or not dictionary.diagram:
         ui.label("waiting for the flight dictionary")
         return
-    shown = {"state": ctx.core.latest.get(STATE_CHANNEL, (None, 0.0))[0]}
+    shown = {"state": ctx.core.value(STATE_CHANNEL)}
     with ui.row().classes("items-center gap-4"):
         state = ui.label(f"state: {shown['state'] or 'unknown'}").mark("diagram-state")
         zoom = ui.slider(min=25, max=300, step=25, value=100).classes("w-64").mark("diagram-zoom")
@@ -30,7 +30,7 @@ def view(ctx: ConsoleContext) -> None:
     zoom.on_value_change(lambda e: inner.style(f"transform: scale({e.value / 100}); transform-origin: 0 0"))
 
     def refresh() -> None:
-        current = ctx.core.latest.get(STATE_CHANNEL, (None, 0.0))[0]
+        current = ctx.core.value(STATE_CHANNEL)
         if current != shown["state"]:
             shown["state"] = current
             state.set_text(f"state: {current or 'unknown'}")

@@ -114,15 +114,16 @@ def view(ctx: ConsoleContext) -> None:
         strip_note.set_text(f"top-level states over the last {STRIP_S / 60:.0f} min of flight time (from the archive)")
 
     def refresh() -> None:
-        state = ctx.core.latest.get(STATE_CHANNEL, (None, 0.0))[0]
+        latest = ctx.core.latest  # one copy per refresh: every tile shows the same moment
+        state = latest.get(STATE_CHANNEL, (None, 0.0))[0]
         state_label.set_text(f"state: {state or 'unknown'}")
-        crumb.set_text(breadcrumb(ctx.core.latest))
+        crumb.set_text(breadcrumb(latest))
         current = ctx.dictionary
         if current is not None and state != shown["state"]:
             shown["state"] = state
             diagram.set_content(highlight(current.diagram, state))
-        cycle = ctx.core.latest.get(CYCLE_CHANNELS[0], (None, 0.0))[0]
-        target = ctx.core.latest.get(CYCLE_CHANNELS[1], (None, 0.0))[0]
+        cycle = latest.get(CYCLE_CHANNELS[0], (None, 0.0))[0]
+        target = latest.get(CYCLE_CHANNELS[1], (None, 0.0))[0]
         if isinstance(cycle, int | float) and isinstance(target, int | float) and target > 0:
             cycle_label.set_text(f"cycle {cycle:g} of {target:g}")
             cycle_bar.set_value(min(1.0, float(cycle) / float(target)))
@@ -130,7 +131,7 @@ def view(ctx: ConsoleContext) -> None:
             cycle_label.set_text(f"cycle {format_value(cycle)}")
         link_label.set_text(link_text(getattr(ctx.core, "link", None)))
         for name, (label, spec) in tiles.items():
-            value = ctx.core.latest.get(name, (None, 0.0))[0]
+            value = latest.get(name, (None, 0.0))[0]
             label.set_text(format_value(value, spec.get("unit", "")))
             label.classes(replace=f"isru-value font-mono px-1 {limits.LEVEL_CLASSES[limits.level(spec, value)]}")
 

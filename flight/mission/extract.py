@@ -22,10 +22,14 @@ SHORT_BATCH_SHARE = 0.5
 #: probed depths is dry: it missed the icy ground the probe found (the pose estimate drifts over a
 #: campaign), and its cuttings would cost a whole heat for no water.
 DRY_SHARE = 0.25
-#: The dry-hole check needs a probed water fraction of at least this much, and this many readings over
-#: the probed depths (the deeper half of ``probe_depth_m``, where the probe's figure comes from).
+#: The dry-hole check needs a probed water fraction of at least this much, and this many readings in its
+#: window: the hole's deepest ``DRY_WINDOW_SHARE`` of ``probe_depth_m`` once it is past the probed depths'
+#: top (half of ``probe_depth_m``). It judges the hole's bottom, not everything above it: a layer of dry
+#: soil over the icy ground the probe found (a boulder site's loose cover) reads dry only until the bit
+#: is in the ice, so a verdict over all the probed depths calls such a hole dry after its first bite.
 DRY_CHECK_MIN_ICE = 0.005
 DRY_CHECK_SAMPLES = 5
+DRY_WINDOW_SHARE = 0.25
 #: Dry holes in a row after which the mission holds for the ground: the search has covered the 5 x 5 grid
 #: of search points around the last icy hole (24 points), the rover has lost the icy ground (or the
 #: volatiles sensor reads nothing). A dry hole costs about 200 s (a drive of metres, anchoring, a bite).
@@ -84,6 +88,8 @@ class Extract:
                 outcome = f"drilled the cycle's {cfg.drill_depth_m:g} m"
                 break
             goal = min(progress.hole_m + cfg.bite_m, floor)
+            if fresh:  # a fresh hole's first bite reaches the probed depth: its verdict sees what the probe saw
+                goal = min(max(goal, cfg.probe_depth_m), floor)
             before = progress.hole_m
             completion, _ = yield from bite(ctx, goal, max(rate, MIN_FEED_M_S), hammer=hammer, samples=samples)
             depth = ctx.get("drill.depth_m")
@@ -139,24 +145,32 @@ class Extract:
         return any(depth >= self._ctx.config.probe_depth_m for depth, _ in samples)
 
     def _dry_hole(self, samples: list[tuple[float, float]]) -> str | None:
-        """Why this fresh hole is dry (its volatiles sensor's median over the probed depths, the deeper
-        half of ``probe_depth_m``, is under ``DRY_SHARE`` of the probe's water fraction), '' if it is not,
-        or None for no verdict: the readings do not cover those depths yet, or the site was probed nearly
-        dry."""
+        """Why this fresh hole is dry, '' if it is not, or None for no verdict yet.
+
+        The verdict is on the hole's bottom: the volatiles readings within ``DRY_WINDOW_SHARE`` of
+        ``probe_depth_m`` of the deepest reading, once that is at least half of ``probe_depth_m`` deep (the
+        probed depths, where the probe's figure comes from). Their median under ``DRY_SHARE`` of the probe's
+        water fraction means dry. No verdict while the readings are too few or too shallow, or when the
+        site was probed nearly dry."""
         ctx = self._ctx
         cfg = ctx.config
         probed = ctx.progress.site_probe().get("ice", 0.0)
         if probed < DRY_CHECK_MIN_ICE:
             return None
+        read = [(depth, ice) for depth, ice in samples if math.isfinite(ice)]
         top = 0.5 * cfg.probe_depth_m
-        seen = [ice for depth, ice in samples if top <= depth <= cfg.probe_depth_m and math.isfinite(ice)]
+        bottom = max((depth for depth, _ in read), default=0.0)
+        if bottom < top:
+            return None
+        upper = max(top, bottom - DRY_WINDOW_SHARE * cfg.probe_depth_m)
+        seen = [ice for depth, ice in read if depth >= upper]
         if len(seen) < DRY_CHECK_SAMPLES:
             return None
         sensed = statistics.median(seen)
         if sensed >= DRY_SHARE * probed:
             return ""
         return (
-            f"volatiles sensor read {sensed:.4f} between {top:.2f} and {cfg.probe_depth_m:.2f} m, "
+            f"volatiles sensor read {sensed:.4f} between {upper:.2f} and {bottom:.2f} m, "
             f"under {DRY_SHARE:.0%} of the probe's {probed:.4f}"
         )
 

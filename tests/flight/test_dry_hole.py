@@ -33,12 +33,20 @@ ICY = (
     Layer(0.04, 3.0, 1750.0 / (1.0 - ICE), 8.0, ICE, 60.0),
 )
 DRY = (Layer(0.0, 3.0, 1600.0, 5.0, 0.0, 100.0),)
+#: Dry loose soil down to 0.068 m over the icy ground (a boulder site's cover): the probe, 0.1 m deep,
+#: reads mostly ice over the depths it is judged on (0.05-0.1 m), while a 0.07 m bite would read mostly
+#: the dry cover there, its bottom too.
+COVER_M = 0.068
+COVERED = (
+    Layer(0.0, COVER_M, 1500.0, 2.5, 0.0, 60.0),
+    Layer(COVER_M, 3.0, 1750.0 / (1.0 - ICE), 8.0, ICE, 60.0),
+)
 
 
-def _run(shift_m: float) -> Iterator[tuple[FlightApp, SimWorld]]:
+def _run(shift_m: float, icy: tuple[Layer, ...] = ICY, bite_m: float = 0.15) -> Iterator[tuple[FlightApp, SimWorld]]:
     clock = VirtualClock()
     world = SimWorld(clock, seed=5, site=0)
-    world.sites = [Site(0, 0.0, 0.0, 0.0, 0.0, ICY, kind="icy"), Site(1, 8.0, 0.0, 0.0, 0.0, DRY, kind="dry")]
+    world.sites = [Site(0, 0.0, 0.0, 0.0, 0.0, icy, kind="icy"), Site(1, 8.0, 0.0, 0.0, 0.0, DRY, kind="dry")]
     world.rover.x_m = world.rover.y_m = world.rover.heading_rad = 0.0
     install_world(world)
     config = load_config()
@@ -47,7 +55,7 @@ def _run(shift_m: float) -> Iterator[tuple[FlightApp, SimWorld]]:
         sites=[SiteConfig(0.0, 0.0), SiteConfig(8.0, 0.0)],
         cycles=1,
         probe_depth_m=0.1,
-        bite_m=0.15,
+        bite_m=bite_m,
         drill_depth_m=0.3,
         hopper_target_kg=0.5,
         heat_min_s=60.0,
@@ -89,6 +97,12 @@ def gone(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[FlightApp, SimWorld]
     yield from _run(40.0)
 
 
+@pytest.fixture
+def covered() -> Iterator[tuple[FlightApp, SimWorld]]:
+    """The probed ground under a dry cover, and bites shallower than the probe."""
+    yield from _run(0.0, COVERED, bite_m=0.07)
+
+
 def _events(app: FlightApp, name: str) -> list[str]:
     return [e.message for e in app.events.recent if e.source == "mission" and e.name == name]
 
@@ -126,3 +140,17 @@ def test_a_search_that_finds_no_ice_holds_for_the_ground_with_the_reason(gone) -
     assert "lost the icy ground or the volatiles sensor is suspect" in reason
     # every dry hole's cuttings were tipped out: nothing was heated, no cycle was booked
     assert progress.regolith_kg == 0.0 and app.ledger == []
+
+
+def test_a_dry_cover_over_the_ice_is_not_a_dry_hole(covered) -> None:
+    """A fresh hole's first bite goes down to the probed depth, and the verdict is on its bottom, where the
+    probe read ice: the hole is drilled on and fills the batch (judged after a 0.07 m bite, on all the
+    probed depths or on its bottom, it was called dry, and every hole of the search after it)."""
+    app, world = covered
+    progress = app.mission.progress
+    assert app.mission.state == "idle", [e.message for e in app.events.recent if e.severity >= 3]
+    assert _events(app, "dry_hole") == []
+    assert world.site is not None and world.site.index == 0
+    assert len(progress.wet_hole) == 2 and math.hypot(*progress.wet_hole) < 0.6
+    assert progress.regolith_kg >= 0.45
+    assert progress.water_kg > 0.2 * ICE * progress.regolith_kg

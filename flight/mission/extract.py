@@ -76,7 +76,8 @@ class Extract:
         rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
         bites = stale = 0
         outcome = ""
-        fresh = progress.hole_m <= 0.0  # a hole started here: its first bites say whether it found the ice
+        # a hole started here on ground the probe found water in: its first bites say whether it found the ice
+        fresh = progress.hole_m <= 0.0 and progress.site_probe().get("ice", 0.0) >= DRY_CHECK_MIN_ICE
         loaded_at_start = ctx.get("extractor.loaded_mass_kg")
         samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction) over this hole's feeds
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m

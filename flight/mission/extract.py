@@ -18,8 +18,8 @@ from hal.icd import Completion
 #: batch: heating it would cost a whole heat for a few grams, so another hole fills it first (once a cycle).
 SHORT_BATCH_SHARE = 0.5
 
-#: A fresh hole whose volatiles sensor reads under this share of the probe's water fraction over the
-#: probed depths is dry: it missed the icy ground the probe found (the pose estimate drifts over a
+#: A fresh hole whose volatiles sensor reads under this share of the probe's water fraction at its
+#: bottom (see ``DRY_WINDOW_SHARE``) is dry: it missed the icy ground the probe found (the pose estimate drifts over a
 #: campaign), and its cuttings would cost a whole heat for no water.
 DRY_SHARE = 0.25
 #: The dry-hole check needs a probed water fraction of at least this much, and this many readings in its

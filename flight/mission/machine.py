@@ -262,7 +262,7 @@ class Mission:
         if activity is None:
             return
         self.energy.sample()
-        if self.state in WORKING and self.energy.exhausted():
+        if self.state in WORKING and self.energy.exhausted(self.state):
             activity.close()
             self._activity = None
             self.fire("park", f"energy: only the {self.config.energy_reserve_Wh:g} Wh reserve is left")

@@ -148,3 +148,54 @@ def test_a_rover_that_cannot_recharge_holds_for_the_ground_with_the_reason() -> 
     finally:
         app.close()
         uninstall_world()
+
+
+def test_once_the_chamber_is_vented_the_water_reaches_the_tank_before_any_park() -> None:
+    """Venting opens the chamber: from then until the water is in the tank, a park (hours of charging with
+    the cryocooler shed) lets the cold trap's ice sublimate out of the open chamber. So the energy for vent,
+    dump and transfer is checked before the vent, and the dump and transfer are not parked for energy
+    (asteroid seed 13, cycle 6: the transfer parked after the dump for 51,000 s and booked 0.027 kg)."""
+    app, world, clock = build(energy_reserve_Wh=80.0)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    capacity = app.mission.config.battery_capacity_Wh
+    try:
+        _start(app)
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "process_dump" or clock.monotonic() > limit)
+        assert app.mission.state == "process_dump", _transitions(app)[-3:]
+        floor = app.config.flight.interlocks.low_battery_soc
+        power.inject_low_battery(floor + 60.0 / capacity)  # under the 80 Wh reserve, above the shedding floor
+        power.inject_solar(0.0)
+        app.executive.run(until=lambda: app.mission.state in ("stow", "idle", "recharge", "hold", "safe"))
+        moves = _transitions(app)
+        assert moves[-2].startswith("process_dump → process_transfer"), moves[-3:]
+        assert moves[-1] == "process_transfer → stow: cycle 1 of 1 complete", moves[-3:]
+        assert app.mission.progress.water_kg > 0.0
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_a_vent_that_could_not_finish_the_chain_parks_with_the_chamber_sealed() -> None:
+    """Before the vent, the energy for vent, dump and transfer together (with the reserve) must be there, or
+    the mission parks with the chamber still sealed."""
+    app, world, clock = build(energy_reserve_Wh=80.0)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    capacity = app.mission.config.battery_capacity_Wh
+    try:
+        _start(app)
+        limit = clock.monotonic() + 3600
+        app.executive.run(until=lambda: app.mission.state == "process_heat" or clock.monotonic() > limit)
+        planner = app.mission.energy
+        chain = planner.need_Wh("process_vent")
+        assert chain > planner.need_Wh("process_transfer") > 80.0  # the chain's need is the three leaves'
+        floor = app.config.flight.interlocks.low_battery_soc
+        app.executive.run(until=lambda: app.mission.state != "process_heat" or clock.monotonic() > limit)
+        power.inject_low_battery(floor + (80.0 + 0.5 * (chain - 80.0)) / capacity)
+        power.inject_solar(0.0)
+        app.executive.run(until=lambda: app.mission.state in ("recharge", "process_dump", "hold", "safe"))
+        assert app.mission.state == "recharge" and app.mission.progress.parked == "process_vent"
+        assert world.device("extractor").telemetry_values()["lid"] == 1  # sealed while it waits
+    finally:
+        app.close()
+        uninstall_world()

@@ -18,11 +18,6 @@ from hal.icd import Completion
 #: batch: heating it would cost a whole heat for a few grams, so another hole fills it first (once a cycle).
 SHORT_BATCH_SHARE = 0.5
 
-#: A trench worked out with the hopper under this share of ``hopper_target_kg`` sends the batch to the next
-#: site the scoop can dig, to be filled there: here only the drill would fill every later batch (on the
-#: asteroid about 1.7 of 3 kg); a batch nearly full is heated here.
-TRENCH_MOVE_SHARE = 0.8
-
 #: A fresh hole whose volatiles sensor reads under this share of the probe's water fraction at its
 #: bottom (see ``DRY_WINDOW_SHARE``) is dry: it missed the icy ground the probe found (the pose estimate drifts over a
 #: campaign), and its cuttings would cost a whole heat for no water.
@@ -250,10 +245,9 @@ class Extract:
             return False
         return progress.hole_offset + 1 < ctx.config.holes_per_site or bool(self._later_sites())
 
-    def _scoopable(self, probe: dict[str, float] | None = None) -> bool:
-        """The scoop can fill the hopper where ``probe`` (default: this site's) was taken: loose ground, icy
-        near the surface."""
-        probe = self._ctx.progress.site_probe() if probe is None else probe
+    def _scoopable(self) -> bool:
+        """The scoop can fill the hopper here: loose ground, icy near the surface."""
+        probe = self._ctx.progress.site_probe()
         return not probe.get("cemented", 0.0) and probe.get("ice_top", 0.0) >= self._ctx.config.scoop_min_ice_fraction
 
     def _later_sites(self) -> list[int]:
@@ -322,31 +316,25 @@ class Extract:
         progress.hole_stalls = progress.dry_holes = 0
         progress.wet_hole = []
 
-    def _carry_on(self, loaded_kg: float) -> list[int]:
-        """The trench ended with ``loaded_kg`` in the hopper: the later sites the scoop can work (loose, icy near
-        the surface), best first, to take the batch to and fill it at (once a cycle); empty when the batch
-        holds :data:`TRENCH_MOVE_SHARE` of ``hopper_target_kg`` or more, or no such site is left. Staying would
-        heat this batch short, and every later one here too: with the trench worked out, only the drill fills
-        the hopper at this site (asteroid campaigns: 1.7 kg and 0.08 kg of water a cycle, against 3.3-4.9 kg
-        and 0.25-0.45 kg with the scoop)."""
+    def _carry_on(self, loaded_kg: float) -> bool:
+        """The trench ended with ``loaded_kg`` in the hopper, well short of the batch (under
+        :data:`SHORT_BATCH_SHARE`): take it to the next site that holds water and top it up there (once a
+        cycle), rather than heat a short batch here and come back to the same worked-out trench next cycle."""
         ctx = self._ctx
         progress = ctx.progress
-        if loaded_kg >= TRENCH_MOVE_SHARE * ctx.config.hopper_target_kg or progress.topped_up_cycle == progress.cycle:
-            return []
-        probes = progress.probes
-        # a site not probed is scooped as scoop() would: on trust
-        return [site for site in self._later_sites() if site not in probes or self._scoopable(probes[site])]
+        if loaded_kg >= SHORT_BATCH_SHARE * ctx.config.hopper_target_kg or progress.topped_up_cycle == progress.cycle:
+            return False
+        return bool(self._later_sites())
 
     def _trench_out(self, passes: int, loaded_kg: float = 0.0) -> Generator[None, None, tuple[str, str]]:
         """The trench is worked out (a dig ended BLOCKED on pass ``passes``) and the hopper is empty, or holds
         a short batch of ``loaded_kg`` (:meth:`_carry_on`): the scoop has nothing more to give here, so the
-        mission moves to the next site that holds water (for a batch, the next the scoop can work; its
-        trench starts from the surface; the batch travels in the hopper and is topped up there), withdrawing
-        the drill and anchors first; with no such site left the step fails (the ladder's retry, then a hold
-        for the ground)."""
+        mission moves to the next site that holds water (its trench starts from the surface; the batch
+        travels in the hopper and is topped up there), withdrawing the drill and anchors first; with no such
+        site left the step fails (the ladder's retry, then a hold for the ground)."""
         ctx = self._ctx
         progress = ctx.progress
-        later = self._carry_on(loaded_kg) if loaded_kg > 0 else self._later_sites()
+        later = self._later_sites()
         if not later:
             raise MissionFailure(
                 f"hopper empty and the trench at site {progress.site} worked out after {passes} scoop passes; "
@@ -362,8 +350,8 @@ class Extract:
             ctx.events.warning(
                 "mission",
                 "batch_short",
-                f"trench at site {worked_out} worked out with {loaded_kg:.2f} kg of the {target:g} kg batch in the "
-                f"hopper: site {later[0]}, where the scoop can dig, tops it up before heating",
+                f"trench at site {worked_out} worked out with {loaded_kg:.2f} kg in the hopper (under "
+                f"{SHORT_BATCH_SHARE:.0%} of the {target:g} kg batch): site {later[0]} tops it up before heating",
             )
             return "exhausted", (
                 f"trench at site {worked_out} worked out with a short batch ({loaded_kg:.2f} kg); "
@@ -408,7 +396,7 @@ class Extract:
                 )
                 loaded = ctx.get("extractor.loaded_mass_kg")
                 if loaded > 0 and not self._carry_on(loaded):
-                    break  # a full batch, or nowhere better to fill it: heat it here
+                    break
                 return (yield from self._trench_out(passes, loaded))
             yield from require(ctx, "scoop", "lift")
             yield from require(ctx, "scoop", "dump")

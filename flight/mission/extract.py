@@ -316,22 +316,11 @@ class Extract:
         progress.hole_stalls = progress.dry_holes = 0
         progress.wet_hole = []
 
-    def _carry_on(self, loaded_kg: float) -> bool:
-        """The trench ended with ``loaded_kg`` in the hopper, well short of the batch (under
-        :data:`SHORT_BATCH_SHARE`): take it to the next site that holds water and top it up there (once a
-        cycle), rather than heat a short batch here and come back to the same worked-out trench next cycle."""
-        ctx = self._ctx
-        progress = ctx.progress
-        if loaded_kg >= SHORT_BATCH_SHARE * ctx.config.hopper_target_kg or progress.topped_up_cycle == progress.cycle:
-            return False
-        return bool(self._later_sites())
-
-    def _trench_out(self, passes: int, loaded_kg: float = 0.0) -> Generator[None, None, tuple[str, str]]:
-        """The trench is worked out (a dig ended BLOCKED on pass ``passes``) and the hopper is empty, or holds
-        a short batch of ``loaded_kg`` (:meth:`_carry_on`): the scoop has nothing more to give here, so the
-        mission moves to the next site that holds water (its trench starts from the surface; the batch
-        travels in the hopper and is topped up there), withdrawing the drill and anchors first; with no such
-        site left the step fails (the ladder's retry, then a hold for the ground)."""
+    def _trench_out(self, passes: int) -> Generator[None, None, tuple[str, str]]:
+        """The trench is worked out (a dig ended BLOCKED on pass ``passes``) and the hopper is empty: the
+        scoop has nothing more to give here, so the mission moves to the next site that holds water (its
+        trench starts from the surface), withdrawing the drill and anchors first; with no such site left
+        the step fails (the ladder's retry, then a hold for the ground)."""
         ctx = self._ctx
         progress = ctx.progress
         later = self._later_sites()
@@ -344,19 +333,6 @@ class Extract:
         yield from anchor_out(ctx)
         worked_out = progress.site
         self._move_to(later[0])
-        if loaded_kg > 0:
-            progress.topped_up_cycle = progress.cycle
-            target = ctx.config.hopper_target_kg
-            ctx.events.warning(
-                "mission",
-                "batch_short",
-                f"trench at site {worked_out} worked out with {loaded_kg:.2f} kg in the hopper (under "
-                f"{SHORT_BATCH_SHARE:.0%} of the {target:g} kg batch): site {later[0]} tops it up before heating",
-            )
-            return "exhausted", (
-                f"trench at site {worked_out} worked out with a short batch ({loaded_kg:.2f} kg); "
-                f"moving to site {later[0]} to top it up"
-            )
         return "exhausted", f"trench at site {worked_out} worked out with the hopper empty; moving to site {later[0]}"
 
     def scoop(self) -> Activity:
@@ -394,10 +370,9 @@ class Extract:
                 ctx.events.warning(
                     "mission", "trench_ended", f"scoop.dig ended {dug.name} on pass {passes}: the trench is worked out"
                 )
-                loaded = ctx.get("extractor.loaded_mass_kg")
-                if loaded > 0 and not self._carry_on(loaded):
+                if ctx.get("extractor.loaded_mass_kg") > 0:
                     break
-                return (yield from self._trench_out(passes, loaded))
+                return (yield from self._trench_out(passes))
             yield from require(ctx, "scoop", "lift")
             yield from require(ctx, "scoop", "dump")
             yield from wait(ctx, 1.0)

@@ -142,7 +142,7 @@ class EnergyPlanner:
             return ""
         return f"{leaf} needs {need:.0f} Wh with the reserve, {have:.0f} Wh above the shedding floor"
 
-    def exhausted(self, leaf: str = "") -> bool:
+    def exhausted(self, leaf: str) -> bool:
         """Only the reserve is left while ``leaf``'s activity runs: park now (never inside a chain, which
         finishes on the energy checked when it began; the interlocks' load shedding still stands below)."""
         enabled, _, reserve_Wh = self._settings()

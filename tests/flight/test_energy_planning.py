@@ -53,6 +53,14 @@ def _start(app: FlightApp) -> None:
     assert status.stage == Stage.COMPLETED, status
 
 
+def _started_until(app: FlightApp, clock: VirtualClock, state: str) -> None:
+    """Start the one-cycle mission and run it until it enters ``state`` (within an hour of simulated time)."""
+    _start(app)
+    limit = clock.monotonic() + 3600
+    app.executive.run(until=lambda: app.mission.state == state or clock.monotonic() > limit)
+    assert app.mission.state == state, _transitions(app)[-3:]
+
+
 def _transitions(app: FlightApp) -> list[str]:
     return [e.message for e in app.events.recent if e.source == "mission" and e.name == "transition"]
 
@@ -159,10 +167,7 @@ def test_once_the_chamber_is_vented_the_water_reaches_the_tank_before_any_park()
     power: PowerFirmware = world.device("power")  # type: ignore[assignment]
     capacity = app.mission.config.battery_capacity_Wh
     try:
-        _start(app)
-        limit = clock.monotonic() + 3600
-        app.executive.run(until=lambda: app.mission.state == "process_dump" or clock.monotonic() > limit)
-        assert app.mission.state == "process_dump", _transitions(app)[-3:]
+        _started_until(app, clock, "process_dump")
         floor = app.config.flight.interlocks.low_battery_soc
         power.inject_low_battery(floor + 60.0 / capacity)  # under the 80 Wh reserve, above the shedding floor
         power.inject_solar(0.0)
@@ -183,14 +188,12 @@ def test_a_vent_that_could_not_finish_the_chain_parks_with_the_chamber_sealed() 
     power: PowerFirmware = world.device("power")  # type: ignore[assignment]
     capacity = app.mission.config.battery_capacity_Wh
     try:
-        _start(app)
-        limit = clock.monotonic() + 3600
-        app.executive.run(until=lambda: app.mission.state == "process_heat" or clock.monotonic() > limit)
+        _started_until(app, clock, "process_heat")
         planner = app.mission.energy
         chain = planner.need_Wh("process_vent")
         assert chain > planner.need_Wh("process_transfer") > 80.0  # the chain's need is the three leaves'
         floor = app.config.flight.interlocks.low_battery_soc
-        app.executive.run(until=lambda: app.mission.state != "process_heat" or clock.monotonic() > limit)
+        app.executive.run(until=lambda: app.mission.state != "process_heat")
         power.inject_low_battery(floor + (80.0 + 0.5 * (chain - 80.0)) / capacity)
         power.inject_solar(0.0)
         app.executive.run(until=lambda: app.mission.state in ("recharge", "process_dump", "hold", "safe"))

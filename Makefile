@@ -3,6 +3,8 @@
 # and is safe to run again (the install step reruns only when pyproject.toml changes).
 
 PYTHON ?= python3
+# Test processes: the suite runs on two cores (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= 2
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
@@ -22,7 +24,7 @@ demo: $(STAMP)
 
 test: check
 	@./scripts/ensure-chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist worksteal
 
 # The house rules a reviewer would otherwise have to remember: lint, format, types and the layer contract.
 check: $(STAMP)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -322,3 +323,27 @@ def test_far_end_that_cannot_start_is_a_measurement_error() -> None:
     with pytest.raises(MeasurementError, match="did not report ready"):
         peer.__enter__()
     assert peer.returncode == 2  # argparse refused the byte count; the process was reaped
+
+
+def test_the_demo_s_memory_is_its_own_peak_not_the_bench_s() -> None:
+    """flight_rss_mb reads the demo's own high-water mark: ``wait4``'s ru_maxrss carries the parent's peak into
+    the child (a bench that had grown to 190 MB reported 190 MB for a 55 MB flight process)."""
+    ballast = bytearray(400 * 2**20)
+    ballast[:: 2**12] = b"\1" * len(range(0, len(ballast), 2**12))  # touch every page: resident
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.metrics._own_peak", "demo", "--headless", "--max-sim-hours", "0.01", "--json"],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    del ballast
+    assert process.stdout is not None
+    out = process.stdout.read()
+    _, _status, usage = os.wait4(process.pid, 0)
+    process.returncode = 0
+    *printed, last = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    assert printed and "sim_seconds" in printed[-1]  # the demo's own summary comes first
+    own_kb = last["own_peak_rss_kb"]
+    assert isinstance(own_kb, int) and 10 * 1024 < own_kb < 300 * 1024
+    assert usage.ru_maxrss > 400 * 1024 > own_kb  # what the old measurement reported: this process's ballast

@@ -430,7 +430,7 @@ class Interlocks:
     def channels(self) -> list[ChannelSpec]:
         """Dictionary entries of :meth:`telemetry`."""
         specs = [
-            ChannelSpec("interlocks.estop", "bool", "the emergency stop is latched (estop_reset releases it)", "bool"),
+            ChannelSpec("interlocks.estop", "bool", "the emergency stop is latched (estop.reset releases it)", "bool"),
             ChannelSpec("interlocks.anchored", "bool", "every anchor is deployed and holding", "bool"),
             ChannelSpec("interlocks.drill_deployed", "bool", "the drill bit is below the surface", "bool"),
             ChannelSpec("interlocks.low_battery", "bool", "state of charge below the load-shed threshold", "bool"),

@@ -41,7 +41,7 @@ def conditions(latest: dict[str, tuple[Any, float]], link: Any) -> list[Conditio
     (None: an archive-only console, which shows no link banner), most severe first."""
     found = []
     if bool(latest.get(ESTOP_CHANNEL, (False, 0.0))[0]):
-        found.append(Condition("estop", "E-STOP LATCHED: actuator buses off; send estop_reset once safe"))
+        found.append(Condition("estop", "E-STOP LATCHED: actuator buses off; send estop.reset once safe"))
     state = latest.get(STATE_CHANNEL, (None, 0.0))[0]
     top = latest.get(TOP_STATE_CHANNEL, (None, 0.0))[0]
     if "safe" in (state, top):

@@ -49,11 +49,13 @@ class EventQueue:
         self._lock = lock
 
     def record(self, event: DeviceEvent) -> None:
-        """Keep ``event`` in the history and for the next :meth:`deliver`, and log it."""
+        """Keep ``event`` in the history and for the next :meth:`deliver`, and log it unless a listener takes
+        it (flight's rig re-issues every device event in its own event log, which logs it once)."""
         self.history.append(event)
         self.undelivered.append(event)
-        log = _LOGGER.warning if event.severity >= Severity.WARNING else _LOGGER.info
-        log("%s: %s: %s", self.device_name, event.name, event.text)
+        if not self._listeners:
+            log = _LOGGER.warning if event.severity >= Severity.WARNING else _LOGGER.info
+            log("%s: %s: %s", self.device_name, event.name, event.text)
 
     def subscribe(self, callback: EventListener) -> None:
         """Call ``callback(event)`` for every event, from :meth:`deliver`."""

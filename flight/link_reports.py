@@ -1,13 +1,16 @@
 """Events reporting refused or malformed link traffic, rate-limited so a flood cannot flood the event log:
 at most one per kind every :data:`REPORT_INTERVAL_S` clock seconds, naming how many were suppressed (the
-link's counters keep every one)."""
+link's counters keep every one). A lasting condition (:data:`CONDITION_INTERVAL_S`) is a reminder for the
+people watching, so its interval holds in wall seconds too: on a clock warped 200 times it is not repeated
+several times a second."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-from base.clock import Clock
+from base.clock import Clock, work_seconds
 from flight.telemetry import ChannelSpec
 
 __all__ = ["LINK_CHANNELS", "REPORT_INTERVAL_S", "TrafficReports"]
@@ -25,21 +28,26 @@ class TrafficReports:
     """Warning events for kinds of refused traffic (``malformed``, ``unauthenticated``, ``replay``, ``forbidden``),
     each carrying its count from ``stats``."""
 
-    def __init__(self, clock: Clock, events: Any, stats: dict[str, int]) -> None:
+    def __init__(
+        self, clock: Clock, events: Any, stats: dict[str, int], wall: Callable[[], float] = work_seconds
+    ) -> None:
         self.clock = clock
         self.events = events
         self.stats = stats
-        self._reported: dict[str, tuple[float, int]] = {}
+        self._wall = wall
+        self._reported: dict[str, tuple[float, float, int]] = {}  # kind -> (clock s, wall s, suppressed)
 
     def report(self, kind: str, message: str) -> None:
         """An event for ``kind``, at most one per REPORT_INTERVAL_S (:data:`CONDITION_INTERVAL_S` for a lasting
-        condition), with the count since the last one."""
-        now = self.clock.monotonic()
-        last, suppressed = self._reported.get(kind, (-math.inf, 0))
-        if now - last < CONDITION_INTERVAL_S.get(kind, REPORT_INTERVAL_S):
-            self._reported[kind] = (last, suppressed + 1)
+        condition, in clock and in wall seconds), with the count since the last one."""
+        now, wall = self.clock.monotonic(), self._wall()
+        last, last_wall, suppressed = self._reported.get(kind, (-math.inf, -math.inf, 0))
+        condition = CONDITION_INTERVAL_S.get(kind)
+        interval = REPORT_INTERVAL_S if condition is None else condition
+        if now - last < interval or (condition is not None and wall - last_wall < condition):
+            self._reported[kind] = (last, last_wall, suppressed + 1)
             return
-        self._reported[kind] = (now, 0)
+        self._reported[kind] = (now, wall, 0)
         suffix = f" ({suppressed} more since the last report)" if suppressed else ""
         self.events.warning(SOURCE, kind, message + suffix, count=self.stats.get(kind + "s", self.stats.get(kind, 0)))
 

@@ -211,6 +211,11 @@ class SessionTable:
                 f"; with {self.light_time_s:g} s light time each way the cap carries at most {carried:.1f} KiB/s to it "
                 "(raise [link] client_max_mb, or send less)"
             )
+        else:
+            message += (
+                "; it acknowledges more slowly than flight sends (a busy or slow ground station, or a clock warp "
+                "faster than it archives): lower the warp, raise [link] client_max_mb, or send less"
+            )
         self.report("throttled", message)
 
     def heard(self) -> None:

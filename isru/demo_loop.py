@@ -53,6 +53,14 @@ class RecoveryHint:
             f"{first} with `{self.command('mission.recover')}`{page}; cycles start again once the mission is idle."
         )
 
+    def hold_text(self) -> str:
+        """What the demo says when the mission holds for the ground."""
+        return (
+            f"the mission holds for the ground (the events above say why). {self.running()} "
+            f"Once the cause is dealt with, resume the held step with `{self.command('mission.resume')}`, or end "
+            f"the cycle with `{self.command('mission.abort')}` (then `mission.recover` from SAFE)."
+        )
+
 
 class CycleLoop:
     """One :meth:`step` per second of the demo: starts cycles while the mission is idle, reports SAFE and the
@@ -85,6 +93,8 @@ class CycleLoop:
             self._report_once("estop", self.hint.estop_text())
         if state == "safe":
             self._report_once("safe", self.hint.safe_text(estopped))
+        elif state == "hold":
+            self._report_once("hold", self.hint.hold_text())
         elif state == "idle" and not estopped and sample is not None and sample[1] >= self._started_t:
             # an "idle" sample newer than the last start's answer: the mission is idle again
             if self._reported:
@@ -93,6 +103,8 @@ class CycleLoop:
             self._start_cycle()
         if not estopped:
             self._reported.discard("estop")
+        if state != "hold":  # resumed: a later hold is reported again
+            self._reported.discard("hold")
 
     def _report_once(self, key: str, text: str) -> None:
         if key not in self._reported:

@@ -318,7 +318,8 @@ class Mission:
     def cmd_hold(self) -> None:
         """HOLD."""
         if self.state not in OPERATIONAL:
-            raise CommandRejected("bad_state", f"nothing to hold in {self.state}")
+            what = "the mission already holds" if self.state == "hold" else f"nothing to hold in {self.state}"
+            raise CommandRejected("bad_state", what)
         self.fire("hold", "operator hold")
 
     @command(

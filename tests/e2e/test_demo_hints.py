@@ -32,3 +32,10 @@ def test_without_a_console_the_hints_do_not_mention_one() -> None:
         assert _sentences_start_upper(text), text
     assert "Recover with `isru ground send mission.recover --yes" in hint.safe_text(estopped=False)
     assert "Release it with `isru ground send estop.reset --yes" in hint.estop_text()
+
+
+def test_a_hold_names_resume_and_abort_as_sentences() -> None:
+    text = RecoveryHint(ENDPOINT, KEYS).hold_text()
+    assert _sentences_start_upper(text), text
+    assert "resume the held step with `isru ground send mission.resume --yes" in text
+    assert "end the cycle with `isru ground send mission.abort --yes" in text

@@ -55,3 +55,32 @@ def test_an_emergency_stop_is_reported_with_its_recovery_and_cycles_resume(isru_
     assert "cycles resume" in said[-1]
     assert loop.cycles_started == 2
     isru.await_telemetry("mission.state", lambda state: state != "idle", timeout_s=30)
+
+
+@pytest.mark.isru_stack(warp=5.0)
+def test_a_hold_is_reported_once_with_the_commands_that_go_on_and_again_after_a_resume(
+    isru_stack: SimStack, isru: Procedures
+):
+    said: list[str] = []
+    hint = RecoveryHint(endpoint=isru_stack.endpoint, keys_dir=str(isru_stack.keys_dir), console=False)
+    loop = CycleLoop(isru_stack.ground, hint, said.append)
+    isru.await_telemetry("mission.state", lambda state: state == "idle", timeout_s=30)
+    loop.step()
+    isru.await_telemetry("mission.state", lambda state: state != "idle", timeout_s=30)
+
+    isru.send("mission.hold").wait_completed(timeout_s=20)
+    _until(loop, isru, "mission.state", "hold", timeout_s=30)
+    for _ in range(3):  # once per episode, not every step
+        loop.step()
+    assert len(said) == 1, said
+    assert "holds for the ground" in said[0] and "Flight and ground keep running." in said[0]
+    assert f"mission.resume --yes --endpoint {isru_stack.endpoint}" in said[0] and "mission.abort --yes" in said[0]
+
+    isru.send("mission.resume").wait_completed(timeout_s=20)
+    isru.await_telemetry("mission.state", lambda state: state != "hold", timeout_s=30)
+    loop.step()
+    isru.send("mission.hold").wait_completed(timeout_s=20)
+    _until(loop, isru, "mission.state", "hold", timeout_s=30)
+    loop.step()
+    assert len(said) == 2 and "holds for the ground" in said[1]  # a second hold is a second episode
+    assert loop.cycles_started == 1

@@ -237,6 +237,8 @@ def test_an_operator_resume_into_a_drive_with_the_anchors_down_withdraws_them_fi
         run_until(app, clock, lambda: app.mission.state == "prospect_drive" and app.mission.progress.scores, 900.0)
         assert app.mission.state == "prospect_drive"
         assert submit(app, "mission.hold").stage == Stage.COMPLETED
+        again = submit(app, "mission.hold")
+        assert (again.stage, again.reason, again.message) == (Stage.FAILED, "bad_state", "the mission already holds")
         app.executive.run(duration_s=3.0)
         deployed = submit(app, "anchor.deploy", {"mask": 15, "depth_m": 0.1})
         assert deployed.stage != Stage.FAILED, deployed

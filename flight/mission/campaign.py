@@ -5,7 +5,8 @@ by the array (``power.solar_W``), the lowest state of charge, and the time spent
 hibernating and held, and by the mission's top-level state; the hops made; plus the recoveries the mission
 took (parking to recharge, anchoring retried or moved, drilling given up for the scoop, heating held, a
 tumbled rover righted). A cycle's record is closed when the cycle is booked (its
-water and regolith come from the ledger). Nothing here knows the body: time and power are all it reads.
+water and regolith come from the ledger); the stow that ends the cycle after the booking still counts in it.
+Nothing here knows the body: time and power are all it reads.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ class CampaignLog:
         self.cycles: list[dict[str, Any]] = []
         self._last_t: float | None = None
         self._open = self._fresh()
+        #: The record just closed, while the stow that follows its booking runs (then None).
+        self._stowing: dict[str, Any] | None = None
 
     @staticmethod
     def _fresh() -> dict[str, Any]:
@@ -47,10 +50,12 @@ class CampaignLog:
         in the mission's top-level ``state`` (time by state)."""
         now = self._now()
         last, self._last_t = self._last_t, now
+        if state != "stow":
+            self._stowing = None
         if category is None or last is None:
             return
         dt = now - last
-        record = self._open
+        record = self._open if self._stowing is None else self._stowing
         record["energy_used_Wh"] += max(0.0, self._read("power.load_W")) * dt / 3600.0
         record["energy_harvested_Wh"] += max(0.0, self._read("power.solar_W")) * dt / 3600.0
         record["min_soc"] = min(record["min_soc"], self._read("power.soc"))
@@ -72,3 +77,4 @@ class CampaignLog:
         record, self._open = self._open, self._fresh()
         record.update(cycle=cycle, site=site, water_kg=water_kg, regolith_kg=regolith_kg, heater_Wh=heater_Wh)
         self.cycles.append(record)
+        self._stowing = record

@@ -37,9 +37,10 @@ class TrafficReports:
         self._wall = wall
         self._reported: dict[str, tuple[float, float, int]] = {}  # kind -> (clock s, wall s, suppressed)
 
-    def report(self, kind: str, message: str) -> None:
-        """An event for ``kind``, at most one per REPORT_INTERVAL_S (:data:`CONDITION_INTERVAL_S` for a lasting
-        condition, in clock and in wall seconds), with the count since the last one."""
+    def report(self, kind: str, message: str, *, warning: bool = True) -> None:
+        """An event for ``kind`` (a warning, else info), at most one per REPORT_INTERVAL_S
+        (:data:`CONDITION_INTERVAL_S` for a lasting condition, in clock and in wall seconds), with the count since
+        the last one."""
         now, wall = self.clock.monotonic(), self._wall()
         last, last_wall, suppressed = self._reported.get(kind, (-math.inf, -math.inf, 0))
         condition = CONDITION_INTERVAL_S.get(kind)
@@ -49,7 +50,14 @@ class TrafficReports:
             return
         self._reported[kind] = (now, wall, 0)
         suffix = f" ({suppressed} more since the last report)" if suppressed else ""
-        self.events.warning(SOURCE, kind, message + suffix, count=self.stats.get(kind + "s", self.stats.get(kind, 0)))
+        emit = self.events.warning if warning else self.events.info
+        emit(SOURCE, kind, message + suffix, count=self.stats.get(kind + "s", self.stats.get(kind, 0)))
+
+    def dictionary_deferred(self, client: str) -> None:
+        """``client``'s dictionary request waits for its key's interval: an operator's tools asking twice within
+        it is normal use, so an info event of its own kind (sharing ``throttled`` held back the byte-cap
+        reminder for half a minute)."""
+        self.report("dictionary_deferred", f"dictionary for {client} deferred: one per key per interval", warning=False)
 
 
 #: Dictionary entries of the link server's telemetry (:meth:`flight.link_server.LinkServer.telemetry`).

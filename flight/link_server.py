@@ -351,7 +351,7 @@ class LinkServer:
             session.dictionary_at = self._sessions.quotas.dictionary_slot(identity.name, now)
             if session.dictionary_at > now and not resent:  # a re-sent hello's is deferred, but not refused traffic
                 self.stats["throttled"] += 1
-                self._reports.report("throttled", f"dictionary for {identity.name} deferred: one per key per interval")
+                self._reports.dictionary_deferred(identity.name)
             else:
                 self._send_dictionaries(now)
 

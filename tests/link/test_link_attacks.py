@@ -14,6 +14,7 @@ from flight.link_quota import LinkLimits
 from flight.store import FlightStore
 from link import wire
 from link.keys import init_keys
+from link.schema import Severity
 from tests.support.link_harness import MiniFlight, RawOperator
 
 
@@ -225,7 +226,9 @@ def test_a_hello_re_sent_while_flight_starts_gets_its_dictionary_without_a_warni
         assert not [e for e in flight.events.recent if e.name == "throttled"]
         other.send(hello)  # a new session of that key within the interval: deferred, and that is reported
         other.drain(flight, 1, wire.Welcome)
-        assert [e for e in flight.events.recent if e.name == "throttled" and "dictionary" in e.message]
+        deferred = [e for e in flight.events.recent if e.name == "dictionary_deferred"]
+        assert deferred and "dictionary" in deferred[0].message and deferred[0].severity == Severity.INFO
+        assert not [e for e in flight.events.recent if e.name == "throttled"]  # the byte-cap reminder's own kind
     finally:
         ground.close()
         other.close()

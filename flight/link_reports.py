@@ -25,8 +25,9 @@ CONDITION_INTERVAL_S = {"throttled": 30.0}
 
 
 class TrafficReports:
-    """Warning events for kinds of refused traffic (``malformed``, ``unauthenticated``, ``replay``, ``forbidden``),
-    each carrying its count from ``stats``."""
+    """Warning events for kinds of refused traffic (``malformed``, ``unauthenticated``, ``replay``, ``forbidden``)
+    and lasting conditions (``throttled``), and info events for deferred dictionaries, each carrying its count
+    from ``stats``."""
 
     def __init__(
         self, clock: Clock, events: Any, stats: dict[str, int], wall: Callable[[], float] = work_seconds
@@ -56,7 +57,8 @@ class TrafficReports:
     def dictionary_deferred(self, client: str) -> None:
         """``client``'s dictionary request waits for its key's interval: an operator's tools asking twice within
         it is normal use, so an info event of its own kind (sharing ``throttled`` held back the byte-cap
-        reminder for half a minute)."""
+        reminder for half a minute). Its count is the deferrals since start."""
+        self.stats["dictionary_deferred"] = self.stats.get("dictionary_deferred", 0) + 1
         self.report("dictionary_deferred", f"dictionary for {client} deferred: one per key per interval", warning=False)
 
 

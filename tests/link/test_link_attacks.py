@@ -228,6 +228,7 @@ def test_a_hello_re_sent_while_flight_starts_gets_its_dictionary_without_a_warni
         other.drain(flight, 1, wire.Welcome)
         deferred = [e for e in flight.events.recent if e.name == "dictionary_deferred"]
         assert deferred and "dictionary" in deferred[0].message and deferred[0].severity == Severity.INFO
+        assert deferred[0].data["count"] == 1  # the deferrals so far, not another kind's count
         assert not [e for e in flight.events.recent if e.name == "throttled"]  # the byte-cap reminder's own kind
     finally:
         ground.close()

@@ -36,7 +36,7 @@ Numbered = list[tuple[int, bytes]]
 
 
 class _Collector:
-    """Table listener collecting samples since the last packet (columns kept apart for the encoder)."""
+    """Table batch listener collecting samples since the last packet (columns kept apart for the encoder)."""
 
     __slots__ = ("names", "times", "values")
 
@@ -45,10 +45,11 @@ class _Collector:
         self.times: list[float] = []
         self.values: list[Any] = []
 
-    def __call__(self, name: str, value: Any, t: float) -> None:
-        self.names.append(name)
-        self.times.append(t)
-        self.values.append(value)
+    def extend(self, values: dict[str, Any], t: float) -> None:
+        """Take a whole table update: ``values`` (channel → value) taken at ``t`` (epoch s)."""
+        self.names.extend(values)
+        self.times.extend([t] * len(values))
+        self.values.extend(values.values())
 
     def take(self) -> tuple[list[str], list[float], list[Any]]:
         columns = (self.names, self.times, self.values)

@@ -137,7 +137,7 @@ class LinkServer:
                 f"over {kept}; its unacknowledged packets are not resent",
                 moved_to=str(spool.moved_aside),
             )
-        table.subscribe(self._packets.collector)
+        table.subscribe_batch(self._packets.collector.extend)
         events.subscribe(self._on_event)
         dispatcher.on_status(self._on_status)
         table.define_many(self.channels())

@@ -16,7 +16,7 @@ from typing import Any
 
 from link.schema import ChannelSpec, type_of
 
-__all__ = ["ChannelSpec", "Listener", "Sample", "TelemetryTable"]
+__all__ = ["BatchListener", "ChannelSpec", "Listener", "Sample", "TelemetryTable"]
 
 
 @dataclass(slots=True)
@@ -28,13 +28,16 @@ class Sample:
 
 
 Listener = Callable[[str, Any, float], None]
+#: Hears a whole update at once: (channel → value, the clock time they were taken, epoch s).
+BatchListener = Callable[[dict[str, Any], float], None]
 
 
 class TelemetryTable:
     """Latest value of every channel.
 
     Values and their times are kept in two dicts, so that an update of many channels (a publication of
-    a few hundred at the telemetry rate) is two C-level ``dict.update`` calls when nobody listens.
+    a few hundred at the telemetry rate) is two C-level ``dict.update`` calls when no per-sample listener
+    listens; a batch listener (:meth:`subscribe_batch`, the link's packet collector) takes the update whole.
     """
 
     def __init__(self) -> None:
@@ -44,6 +47,7 @@ class TelemetryTable:
         self._values: dict[str, Any] = {}
         self._times: dict[str, float] = {}
         self._listeners: list[Listener] = []
+        self._batch_listeners: list[BatchListener] = []
         # The same lookup as :meth:`get`, without a Python frame: interlocks and fault protection read
         # channels a thousand times per simulated second.
         self.get = self._values.get  # type: ignore[method-assign, assignment]
@@ -72,6 +76,11 @@ class TelemetryTable:
         """Call ``listener(channel, value, t)`` for every update."""
         self._listeners.append(listener)
 
+    def subscribe_batch(self, listener: BatchListener) -> None:
+        """Call ``listener(values, t)`` with every update whole (``values``: channel → value, in update order;
+        the listener must not keep the dict, the caller may reuse it)."""
+        self._batch_listeners.append(listener)
+
     def update(self, values: dict[str, Any], t: float) -> None:
         """Record ``values`` (channel → value) taken at ``t``."""
         known = self._values
@@ -81,7 +90,11 @@ class TelemetryTable:
             self._times.update(dict.fromkeys(values, t))
             if len(known) != count:
                 self._describe_new(values)
+            for batch in self._batch_listeners:
+                batch(values, t)
             return
+        for batch in self._batch_listeners:
+            batch(values, t)
         times = self._times
         for name, value in values.items():
             known[name] = value

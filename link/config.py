@@ -14,7 +14,9 @@ class LinkConfig:
     """Where flight listens, how the link is secured, and its timing."""
 
     endpoint: str = setting("tcp://127.0.0.1:7700", doc="ZeroMQ endpoint flight binds and ground connects to")
-    keys: str = setting("", doc="key directory made by `isru keys init` ('' = the demo's own temporary keys)")
+    keys: str = setting(
+        "", doc="key directory made by `isru keys init` ('' = $ISRU_HOME/keys, ISRU_HOME defaulting to .isru)"
+    )
     reserved_endpoint: str = setting(
         "",
         doc="a second endpoint for the ground station only, e.g. on its private network ('' = none): a flood of "

@@ -40,6 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
+    import dataclasses
+
     from base.clock import make_clock
     from flight.app import FlightApp
     from flight.errors import FlightError
@@ -59,6 +61,8 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, LinkError) as exc:
         print(f"isru flight: {exc}", file=sys.stderr)
         return 2
+    # Flight reads the key directory it serves with (--keys included) for its ledger key as well.
+    config = dataclasses.replace(config, link=link)
     raise_fd_limit()
     clock = make_clock(config.clock.mode, config.clock.warp)
     config, world_name = install_simulation(config, clock)

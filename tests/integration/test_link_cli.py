@@ -150,3 +150,19 @@ def test_with_the_default_config_a_command_replayed_after_a_restart_never_runs(t
             rejects = [m for m in answers if isinstance(m, wire.Reject)]
             assert [r.reason for r in rejects] == ["replay"] and rejects[0].counter == 5
     assert (tmp_path / "home" / "spool.sqlite").is_file()
+
+
+def test_isru_flight_signs_with_the_rover_key_of_the_key_directory_it_is_given(tmp_path: Path) -> None:
+    keys = tmp_path / "elsewhere" / "keys"
+    assert main(["keys", "init", str(keys)]) == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "isru.cli", "flight", "--keys", str(keys), "--endpoint", "tcp://127.0.0.1:0"]
+        + ["--duration", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "ISRU_HOME": str(tmp_path / "home")},  # [link] keys would name home/keys
+    )
+    assert result.returncode == 0, result.stderr
+    assert "devices up" in result.stdout
+    assert "key_ephemeral" not in result.stderr  # the rover key of --keys, not one made for this run

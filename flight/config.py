@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from base.config_loader import setting
+from base.errors import ConfigError
 from flight.limits import LimitBand
 from flight.mission_config import MissionConfig
 from hal.config import DeviceConfig, TransportConfig
@@ -32,6 +33,19 @@ class RatesConfig:
         5.0, lo=0.05, hi=60.0, unit="s", doc="devices' dead-man while nothing moves (>= 4 quiet control periods)"
     )
     quiet_after_s: float = setting(2.0, lo=0.0, hi=600.0, unit="s", doc="stillness before the quiet rates apply")
+
+    def check(self, source: str, prefix: str = "flight.rates.") -> None:
+        """Raise :class:`ConfigError` (naming ``source`` and ``prefix`` + the key) for settings that are each in
+        range but do not fit together: the quiet dead-man must outlast four quiet control periods, so the host's
+        keep-alives always arrive in time."""
+        least = 4.0 / self.quiet_control_hz
+        if self.quiet_deadman_s < least:
+            raise ConfigError(
+                source,
+                f"{prefix}quiet_deadman_s",
+                f"at least four quiet control periods ({least:g} s)",
+                repr(self.quiet_deadman_s),
+            )
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ from collections.abc import Callable
 from typing import Any
 
 from base.clock import Clock
-from base.errors import ConfigError
 from flight.config import RatesConfig
 from flight.events import EventLog
 from flight.executive import Executive
@@ -57,13 +56,7 @@ class RateGovernor:
     """Chooses the active or quiet profile for ``executive``'s groups and ``rig``'s devices."""
 
     def __init__(self, executive: Executive, rig: Rig, events: EventLog, clock: Clock, rates: RatesConfig) -> None:
-        if rates.quiet_deadman_s < 4.0 / rates.quiet_control_hz:
-            raise ConfigError(
-                "[flight.rates]",
-                "quiet_deadman_s",
-                f"at least four quiet control periods ({4.0 / rates.quiet_control_hz:g} s)",
-                repr(rates.quiet_deadman_s),
-            )
+        rates.check("[flight.rates]", prefix="")
         self.executive = executive
         self.rig = rig
         self.events = events

@@ -60,7 +60,19 @@ def load_config(path: str | Path | None = None) -> IsruConfig:
     config = load_file(path or default_config_path(), IsruConfig)
     _check_devices(config, str(path or default_config_path()))
     _check_faults(config, str(path or default_config_path()))
+    _check_flight(config, str(path or default_config_path()))
     return config
+
+
+def _check_flight(config: IsruConfig, source: str) -> None:
+    """What flight would refuse at start-up, refused at load with the file named: rates that do not fit together,
+    a fault protection table (``[flight] fdir``) that does not load, and ``[flight.fdir_thresholds]`` naming a
+    watchpoint the table does not have. (Stored sequences are read, and checked, when flight starts.)"""
+    config.flight.rates.check(source)
+    if config.flight.fdir_thresholds or config.flight.fdir:
+        from flight.config_fdir import default_fdir_path, load_fdir, with_thresholds
+
+        with_thresholds(load_fdir(config.flight.fdir or default_fdir_path()), config.flight.fdir_thresholds, source)
 
 
 def _check_devices(config: IsruConfig, source: str) -> None:

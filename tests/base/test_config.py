@@ -246,3 +246,30 @@ def test_a_simulator_only_config_without_devices_takes_a_fault_on_any_emulator(t
     path = tmp_path / "sim-only.toml"
     path.write_text(SIM_ONLY_WITH_A_DRIVE_FAULT)
     assert [fault.device for fault in load_config(path).sim.faults] == ["drive"]
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "expected"),
+    [
+        ("[flight.rates]\nquiet_deadman_s = 0.5\n", "flight.rates.quiet_deadman_s", "at least four quiet control"),
+        (
+            "[flight.fdir_thresholds]\nchamber_overpresure = 1.0\n",
+            "flight.fdir_thresholds.chamber_overpresure",
+            "a watchpoint among",
+        ),
+    ],
+)
+def test_what_flight_would_refuse_at_start_is_refused_at_load_naming_the_file(
+    tmp_path: Path, text: str, key: str, expected: str
+) -> None:
+    path = tmp_path / "changed.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert caught.value.source == str(path) and caught.value.key == key
+    assert caught.value.expected.startswith(expected)
+
+
+def test_fdir_thresholds_naming_watchpoints_of_the_table_load() -> None:
+    rig = load_config(Path(__file__).resolve().parents[2] / "configs" / "rig.toml")
+    assert rig.flight.fdir_thresholds == {"chamber_overpressure": 161325.0}

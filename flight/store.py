@@ -178,12 +178,40 @@ class FlightStore:
     :class:`~flight.dispatcher.IdStore` protocol (:meth:`seen`, :meth:`add`).
     """
 
-    def __init__(self, path: str | Path, clock: Clock, *, busy_timeout_s: float = 5.0) -> None:
+    def __init__(self, path: str | Path, clock: Clock, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> None:
         self.path = Path(path)
         self.clock = clock
         self._lock = threading.RLock()
         self._closed = False
-        self._connection = self._open(busy_timeout_s)
+        self._connection = self._open_read_only(busy_timeout_s) if read_only else self._open(busy_timeout_s)
+
+    def _open_read_only(self, busy_timeout_s: float) -> sqlite3.Connection:
+        """The file opened for reading only (``read_only=True``: a tool beside a running flight). Nothing is
+        written: no migration, no backup rotated (opening for writing rotates the backups, docs/operations.md);
+        a store of another schema version is refused, a write raises."""
+        if not self.path.is_file():
+            raise PersistenceError(f"{self.path}: cannot read the flight store: expected an existing file")
+        connection = None
+        try:
+            connection = sqlite3.connect(
+                self.path.resolve().as_uri() + "?mode=ro",
+                uri=True,
+                timeout=busy_timeout_s,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            found = schema_version(connection)
+        except sqlite3.Error as exc:
+            if connection is not None:
+                connection.close()
+            raise PersistenceError(f"{self.path}: cannot read the flight store: {exc}") from exc
+        if found != SCHEMA_VERSION:
+            connection.close()
+            raise PersistenceError(
+                f"{self.path}: schema version {found}; expected {SCHEMA_VERSION} to read it without changing it "
+                "(flight upgrades the file at its next start)"
+            )
+        return connection
 
     # --------------------------------------------------------------------------------- lifecycle
     def _open(self, busy_timeout_s: float) -> sqlite3.Connection:

@@ -31,6 +31,10 @@ MAX_BUFFER_BYTES = 16 * 1024 * 1024
 #: How often the spool's size is checked against its cap (clock s).
 TRIM_PERIOD_S = 10.0
 
+#: Event sources whose events are committed with a sync to the disk (a power cut loses none, whatever the
+#: spool's own durability): the ledger's signed extraction records, which partners audit.
+SYNCED_SOURCES = frozenset({"ledger"})
+
 #: Numbered frames: (seq or sseq, encoded message).
 Numbered = list[tuple[int, bytes]]
 
@@ -83,6 +87,7 @@ class PacketWriter:
         self._pending_statuses: list[dict[str, Any]] = []
         # Packets and statuses a failed spool append left, numbered, for the next commit.
         self._unspooled: tuple[Numbered, Numbered] = ([], [])
+        self._unspooled_sync = False  # they hold an event of SYNCED_SOURCES
         self.buffered_bytes = 0
         self.dropped_samples = 0
         #: The spool error while commits fail (flight runs on, buffering in memory), None while they succeed.
@@ -110,9 +115,11 @@ class PacketWriter:
         packets, statuses = self._unspooled
         self._unspooled = ([], [])
         seq = spool.next_seq + len(packets)
+        sync = self._unspooled_sync
         if self._pending_events:
             events, self._pending_events = self._pending_events, []
             for event in events:
+                sync = sync or event.get("source") in SYNCED_SOURCES
                 packets.append((seq, encode(wire.EventPacket(seq, event))))
                 seq += 1
         if with_telemetry and self.collector.names and self.buffered_bytes > MAX_BUFFER_BYTES:
@@ -132,11 +139,13 @@ class PacketWriter:
                 statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
                 sseq += 1
         try:
-            spool.append(packets, statuses, counter=counter)
+            spool.append(packets, statuses, counter=counter, sync=sync)
         except LinkError:
             self._unspooled = (packets, statuses)  # retried by the next commit
+            self._unspooled_sync = sync
             self.buffered_bytes = sum(len(f) for _, f in packets) + sum(len(f) for _, f in statuses)
             raise
+        self._unspooled_sync = False
         self.buffered_bytes = 0
 
     def commit_or_buffer(self, *, with_telemetry: bool) -> bool:

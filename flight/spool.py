@@ -85,6 +85,7 @@ class Spool:
     """Packets and statuses on disk until acknowledged. Not thread-safe: the link server's thread owns it."""
 
     def __init__(self, path: str | Path, *, durable: bool = False) -> None:
+        self.durable = durable
         self.path = Path(path)
         #: Where a damaged spool file was moved at open (None if it was sound): the server reports it.
         self.moved_aside: Path | None = None
@@ -186,9 +187,11 @@ class Spool:
         statuses: Iterable[tuple[int, bytes]] = (),
         *,
         counter: tuple[str, int] | None = None,
+        sync: bool = False,
     ) -> None:
         """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, and ``counter`` (client, last
-        accepted command counter) if given, in one transaction."""
+        accepted command counter) if given, in one transaction; ``sync``: on the disk when this returns, a power
+        cut too, whatever the spool's own durability (``synchronous=FULL`` for this commit)."""
         packets = list(packets)
         statuses = list(statuses)
         if not packets and not statuses and counter is None:
@@ -199,8 +202,11 @@ class Spool:
                 if n != expected:
                     raise SpoolError(f"{self.path}: {stream.key} {n} appended; expected {expected} (in order, no gaps)")
                 expected += 1
+        synced = sync and not self.durable
         try:
             db = self._db
+            if synced:
+                db.execute("PRAGMA synchronous=FULL")
             db.execute("BEGIN")
             if packets:
                 db.executemany("INSERT INTO packets (seq, frame) VALUES (?, ?)", packets)
@@ -212,6 +218,10 @@ class Spool:
         except sqlite3.Error as exc:
             self._rollback()
             raise SpoolError(f"{self.path}: cannot append to the spool: {exc}") from exc
+        finally:
+            if synced:
+                with contextlib.suppress(sqlite3.Error):
+                    self._db.execute("PRAGMA synchronous=NORMAL")
         for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
             if rows:
                 stream.next = rows[-1][0] + 1

@@ -70,3 +70,35 @@ def test_counters_persist(tmp_path: Path) -> None:
 def test_an_unusable_file_is_a_spool_error(tmp_path: Path) -> None:
     with pytest.raises(SpoolError, match="cannot open"):
         Spool(tmp_path / "missing-dir" / "spool.db")
+
+
+def _event(source: str, name: str) -> dict:
+    return {"t": 1.9e9, "source": source, "name": name, "severity": "info", "message": name, "data": {}, "seq": 1}
+
+
+@pytest.mark.parametrize("durable", [False, True])
+def test_an_extraction_record_is_committed_with_a_sync_to_the_disk_and_nothing_else_is(
+    tmp_path: Path, durable: bool
+) -> None:
+    from base.clock import VirtualClock
+    from flight.link_packets import PacketWriter
+
+    spool = Spool(tmp_path / "spool.db", durable=durable)
+    statements: list[str] = []
+    spool._db.set_trace_callback(statements.append)  # what SQLite itself runs on the spool's connection
+    writer = PacketWriter(spool, VirtualClock(start=1.9e9), events=None)
+    writer.add_event(_event("mission", "transition"))
+    writer.commit(with_telemetry=False)
+    assert not [s for s in statements if s.startswith("PRAGMA synchronous")]
+    statements.clear()
+    writer.add_event(_event("ledger", "extraction_record"))
+    writer.commit(with_telemetry=False)
+    pragmas = [s for s in statements if s.startswith("PRAGMA synchronous")]
+    if durable:  # every commit of a durable spool is synced already
+        assert pragmas == []
+    else:
+        assert statements[0] == "PRAGMA synchronous=FULL" and statements[-1] == "PRAGMA synchronous=NORMAL"
+        assert statements.index("COMMIT") < len(statements) - 1
+        assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again for the rest
+    assert spool.next_seq == 3
+    spool.close()

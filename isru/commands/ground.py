@@ -2,7 +2,9 @@
 
 * ``isru ground send COMMAND key=value ...`` — send a command, print its verification stages as they
   arrive; exit 0 when it completes, 1 with flight's reason when it fails (3 when ground refuses it first:
-  unknown command, invalid argument, observer key, or a hazardous command without ``--yes``).
+  unknown command, invalid argument, an observer (through ``--hub``, or a key flight admits), or a hazardous
+  command without ``--yes``; flight refuses an observer key at the handshake unless ``[link] admit`` names
+  observers: exit 2 with that hint).
 * ``isru ground watch CHANNEL ...`` — print live values of channels.
 * ``isru ground dictionary [--json]`` — print flight's dictionary: channels (unit, limits, description),
   commands and parameters; ``--json`` prints the whole dictionary as flight sent it.

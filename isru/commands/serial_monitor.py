@@ -66,7 +66,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--address",
         type=_address,
         default=BROADCAST_ADDRESS,
-        help="device address for requests, 0x01..0x07 or 0xFF = whoever is on the port (default: 0xFF); "
+        help="device address for requests, 0x01..0x08 (the ICD's devices) or 0xFF = whoever is on the port "
+        "(default: 0xFF); "
         "a device address also selects the ICD tables used to decode payloads",
     )
     parser.add_argument("--identify", action="store_true", help="send IDENTIFY first and print the reply")

@@ -152,12 +152,14 @@ def test_with_the_default_config_a_command_replayed_after_a_restart_never_runs(t
     assert (tmp_path / "home" / "spool.sqlite").is_file()
 
 
+FLIGHT = (sys.executable, "-m", "isru.cli", "flight")
+
+
 def test_isru_flight_signs_with_the_rover_key_of_the_key_directory_it_is_given(tmp_path: Path) -> None:
     keys = tmp_path / "elsewhere" / "keys"
     assert main(["keys", "init", str(keys)]) == 0
     result = subprocess.run(
-        [sys.executable, "-m", "isru.cli", "flight", "--keys", str(keys), "--endpoint", "tcp://127.0.0.1:0"]
-        + ["--duration", "1"],
+        [*FLIGHT, "--keys", str(keys), "--endpoint", "tcp://127.0.0.1:0", "--duration", "1"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -18,7 +18,7 @@ from link.errors import EncodeError, LinkError
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["COALESCE_S", "MAX_PACKET_SAMPLES", "PacketWriter", "encode"]
+__all__ = ["COALESCE_S", "MAX_PACKET_SAMPLES", "PacketWriter", "SpooledIds", "encode"]
 
 SOURCE = "link"
 #: Samples per telemetry packet at most (a tick with more is split into several packets).
@@ -77,8 +77,28 @@ def encode(message: wire.Message) -> bytes:
         raise
 
 
+class SpooledIds:
+    """The dispatcher's id store kept in the spool, for flight without a flight store: an executed command's id
+    goes into the next spool commit — for a ground command the one that makes its counter and ``accepted``
+    durable before its handler runs — so a command id never runs twice, across restarts too."""
+
+    def __init__(self, spool: Spool) -> None:
+        self.spool = spool
+        #: Ids added and not yet committed (:meth:`PacketWriter.commit` takes them).
+        self.pending: list[str] = []
+
+    def seen(self, command_id: str) -> bool:
+        """True if ``command_id`` was executed (committed, or waiting for the next commit)."""
+        return command_id in self.pending or self.spool.command_seen(command_id)
+
+    def add(self, command_id: str) -> None:
+        """Remember ``command_id``: on disk with the next commit."""
+        self.pending.append(command_id)
+
+
 class PacketWriter:
-    """Collects samples, events and statuses, and commits them to the spool as numbered frames."""
+    """Collects samples, events and statuses, and commits them to the spool as numbered frames (with the
+    executed command ids of :attr:`ids`, when the spool keeps them)."""
 
     def __init__(self, spool: Spool, clock: Clock, events: Any, *, spool_max_bytes: int = 0) -> None:
         self.spool_max_bytes = spool_max_bytes
@@ -96,6 +116,8 @@ class PacketWriter:
         self.dropped_samples = 0
         # Clock time (monotonic s) until which what is pending may wait for the next commit (0: it may not).
         self._deferred_until = 0.0
+        #: The dispatcher's id store when the spool keeps the command ids (None: another store does).
+        self.ids: SpooledIds | None = None
         #: The spool error while commits fail (flight runs on, buffering in memory), None while they succeed.
         self.degraded: str | None = None
 
@@ -160,13 +182,16 @@ class PacketWriter:
             for status in pending:
                 statuses.append((sseq, wire.pack([wire.Kind.STATUS, sseq, status], "status message")))
                 sseq += 1
+        ids = self.ids.pending if self.ids is not None else []
         try:
-            spool.append(packets, statuses, counter=counter, sync=sync)
+            spool.append(packets, statuses, counter=counter, command_ids=ids, sync=sync)
         except LinkError:
             self._unspooled = (packets, statuses)  # retried by the next commit
             self._unspooled_sync = sync
             self.buffered_bytes = sum(len(f) for _, f in packets) + sum(len(f) for _, f in statuses)
-            raise
+            raise  # the ids stay pending for the next commit as well
+        if ids:
+            ids.clear()
         self._unspooled_sync = False
         self.buffered_bytes = 0
 

@@ -29,7 +29,7 @@ from base.clock import Clock
 from flight.errors import AdmissionRefused
 from flight.link_admission import Admission, CounterStore
 from flight.link_batches import Batcher
-from flight.link_packets import PacketWriter, encode
+from flight.link_packets import PacketWriter, SpooledIds, encode
 from flight.link_pump import Pump
 from flight.link_quota import LinkLimits, Quotas
 from flight.link_reports import LINK_CHANNELS, TrafficReports
@@ -114,6 +114,8 @@ class LinkServer:
         self._dictionary_frame: tuple[float, bytes] | None = None
         self._keys_due = 0.0  # when the allowed keys are next checked for changes (clock monotonic s)
         self._admission = Admission(self.counters, spool_keeps_counters=self.counters is spool, stats=self.stats)
+        if self.counters is spool:  # no flight store: the spool keeps the executed command ids too
+            dispatcher.id_store = self._packets.ids = SpooledIds(spool)
         self._batcher = Batcher(socket, clock, light_time_s, self.stats, self._sessions.unreachable)
         self._pump = Pump(
             socket,

@@ -6,13 +6,14 @@ One SQLite file in WAL mode:
 * ``statuses(sseq, frame)`` — command verification reports, their own sequence ``sseq``;
 * ``meta`` — how far ground has acknowledged (cumulative); the next ``seq``/``sseq`` follows the highest
   number held or acknowledged, so numbers are never reused;
-* ``counters`` — the last command counter accepted from each client (used when flight runs without a
-  :class:`~flight.store.FlightStore`).
+* ``counters`` — the last command counter accepted from each client, and ``command_ids`` — the ids of the
+  commands executed (both used when flight runs without a :class:`~flight.store.FlightStore`).
 
 A frame is stored exactly as it goes on the wire (its seq inside), so sending replays bytes. Appends are
-batched: the link server commits one transaction per telemetry tick (and, per command, one for its counter
-and first status and one for the rest), and sends a packet only after its transaction committed — so after
-``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is renumbered.
+batched: the link server commits one transaction per telemetry tick (and, per command, one for its counter,
+id and first status; its later statuses go with the next), and sends a packet only after its transaction
+committed — so after ``kill -9`` the next seq continues where the committed ones stopped and nothing ground
+saw is renumbered.
 ``synchronous=NORMAL`` (the default) is durable across a process crash; ``durable=True``
 (``synchronous=FULL``) also across a power cut at the cost of one fsync per transaction. Acknowledged rows
 are deleted. SQLite/OS errors raise :class:`~link.errors.SpoolError` naming the file.
@@ -24,7 +25,7 @@ import contextlib
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from flight.store_care import move_aside
@@ -44,6 +45,7 @@ _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS statuses (sseq INTEGER PRIMARY KEY, frame BLOB NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS counters (client TEXT PRIMARY KEY, counter INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS command_ids (id TEXT PRIMARY KEY)",
 )
 
 _SET_COUNTER = (
@@ -134,7 +136,7 @@ class Spool:
 
     def _salvage(self, damaged: Path, meta: dict[str, int], top: int, stop: int) -> tuple[dict[str, int], int, int]:
         """Take over what the damaged file still tells: numbers above every seq/sseq it used (so nothing ground
-        holds is renumbered) and the command counters; each read that fails is skipped."""
+        holds is renumbered), the command counters and the executed command ids; each read that fails is skipped."""
         try:
             old = sqlite3.connect(f"file:{damaged}?mode=ro", uri=True)
         except sqlite3.Error:
@@ -155,6 +157,10 @@ class Spool:
                 for client, counter in old.execute("SELECT client, counter FROM counters").fetchall():
                     self._db.execute(_SET_COUNTER, (client, counter))
                     self.salvaged[f"counter:{client}"] = int(counter)
+            with contextlib.suppress(sqlite3.Error):
+                ids = old.execute("SELECT id FROM command_ids").fetchall()
+                self._db.executemany("INSERT OR IGNORE INTO command_ids (id) VALUES (?)", ids)
+                self.salvaged["command_ids"] = len(ids)
         finally:
             old.close()
         return meta, top, stop
@@ -187,14 +193,16 @@ class Spool:
         statuses: Iterable[tuple[int, bytes]] = (),
         *,
         counter: tuple[str, int] | None = None,
+        command_ids: Sequence[str] = (),
         sync: bool = False,
     ) -> None:
         """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, and ``counter`` (client, last
-        accepted command counter) if given, in one transaction; ``sync``: on the disk when this returns, a power
+        accepted command counter) if given, and ``command_ids`` (executed, see :meth:`command_seen`), in one
+        transaction; ``sync``: on the disk when this returns, a power
         cut too, whatever the spool's own durability (``synchronous=FULL`` for this commit)."""
         packets = list(packets)
         statuses = list(statuses)
-        if not packets and not statuses and counter is None:
+        if not packets and not statuses and counter is None and not command_ids:
             return
         for stream, rows in ((self.packets, packets), (self.statuses, statuses)):
             expected = stream.next
@@ -214,6 +222,8 @@ class Spool:
                 db.executemany("INSERT INTO statuses (sseq, frame) VALUES (?, ?)", statuses)
             if counter is not None:
                 db.execute(_SET_COUNTER, counter)
+            if command_ids:
+                db.executemany("INSERT OR IGNORE INTO command_ids (id) VALUES (?)", [(i,) for i in command_ids])
             db.execute("COMMIT")
         except sqlite3.Error as exc:
             self._rollback()
@@ -319,6 +329,15 @@ class Spool:
             self._db.execute(_SET_COUNTER, (client, n))
         except sqlite3.Error as exc:
             raise SpoolError(f"{self.path}: cannot record a command counter: {exc}") from exc
+
+    # --------------------------------------------------------------------------------- command ids
+    def command_seen(self, command_id: str) -> bool:
+        """``command_id`` was executed (committed by :meth:`append`, in this run or an earlier one)."""
+        try:
+            row = self._db.execute("SELECT 1 FROM command_ids WHERE id = ?", (command_id,)).fetchone()
+        except sqlite3.Error as exc:
+            raise SpoolError(f"{self.path}: cannot look up a command id: {exc}") from exc
+        return row is not None
 
     def close(self) -> None:
         """Close the file (idempotent)."""

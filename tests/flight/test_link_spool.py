@@ -102,3 +102,15 @@ def test_an_extraction_record_is_committed_with_a_sync_to_the_disk_and_nothing_e
         assert spool._db.execute("PRAGMA synchronous").fetchone()[0] == 1  # NORMAL again for the rest
     assert spool.next_seq == 3
     spool.close()
+
+
+def test_executed_command_ids_are_committed_with_the_transaction_and_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    spool = Spool(path)
+    spool.append(statuses=frames(1, 1), counter=("operator", 3), command_ids=["cmd-a", "cmd-b"])
+    spool.append(command_ids=["cmd-a"])  # again: harmless
+    assert spool.command_seen("cmd-a") and spool.command_seen("cmd-b") and not spool.command_seen("cmd-c")
+    spool.close()
+    spool = Spool(path)  # as after kill -9
+    assert spool.command_seen("cmd-b") and spool.last_counter("operator") == 3
+    spool.close()

@@ -108,6 +108,37 @@ def test_a_restarted_ground_client_continues_above_the_last_counter(keys: Path, 
         flight.close()
 
 
+def test_a_command_id_runs_once_across_a_flight_restart_without_a_flight_store(keys: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool.db"
+    flight = MiniFlight(RealClock(), spool, keys_dir=keys)  # no FlightStore: the spool keeps ids and counters
+    operator = RawOperator(flight.server.endpoint, keys)
+    try:
+        operator.send(wire.Command("once", 5, "test.count", {"n": 1}))
+        operator.completed(flight, "once")
+    finally:
+        operator.close()
+        flight.close()
+    flight = MiniFlight(RealClock(), spool, keys_dir=keys)
+    operator = RawOperator(flight.server.endpoint, keys)
+    try:
+        # a ground station that never saw "completed" re-sends the same command above the last counter
+        operator.send(wire.Command("once", 6, "test.count", {"n": 1}))
+        operator.send(wire.Command("fresh", 7, "test.count", {"n": 2}))
+        operator.completed(flight, "fresh")
+        once = [p.status for p in operator.received if isinstance(p, wire.StatusPacket) and p.status["id"] == "once"]
+        # the first boot's statuses (re-sent: never acknowledged), then the refusal of the re-sent command
+        assert [(s["stage"], s["reason"]) for s in once] == [
+            ("accepted", ""),
+            ("started", ""),
+            ("completed", ""),
+            ("failed", "duplicate_id"),
+        ]
+        assert flight.counter.executed == [2]  # "once" ran in the first boot only
+    finally:
+        operator.close()
+        flight.close()
+
+
 def test_malformed_and_oversized_messages_are_counted_answered_and_reported(keys: Path, tmp_path: Path) -> None:
     flight = MiniFlight(RealClock(), tmp_path / "spool.db", keys_dir=keys)
     operator = RawOperator(flight.server.endpoint, keys)

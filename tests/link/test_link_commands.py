@@ -8,6 +8,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -108,19 +109,24 @@ def test_a_restarted_ground_client_continues_above_the_last_counter(keys: Path, 
         flight.close()
 
 
-def test_a_command_id_runs_once_across_a_flight_restart_without_a_flight_store(keys: Path, tmp_path: Path) -> None:
-    spool = tmp_path / "spool.db"
-    flight = MiniFlight(RealClock(), spool, keys_dir=keys)  # no FlightStore: the spool keeps ids and counters
-    operator = RawOperator(flight.server.endpoint, keys)
-    try:
-        operator.send(wire.Command("once", 5, "test.count", {"n": 1}))
-        operator.completed(flight, "once")
-    finally:
-        operator.close()
-        flight.close()
+@contextmanager
+def _booted(spool: Path, keys: Path) -> Iterator[tuple[MiniFlight, RawOperator]]:
+    """One flight boot on ``spool`` (no FlightStore: the spool keeps ids and counters) and an operator."""
     flight = MiniFlight(RealClock(), spool, keys_dir=keys)
     operator = RawOperator(flight.server.endpoint, keys)
     try:
+        yield flight, operator
+    finally:
+        operator.close()
+        flight.close()
+
+
+def test_a_command_id_runs_once_across_a_flight_restart_without_a_flight_store(keys: Path, tmp_path: Path) -> None:
+    spool = tmp_path / "spool.db"
+    with _booted(spool, keys) as (flight, operator):
+        operator.send(wire.Command("once", 5, "test.count", {"n": 1}))
+        operator.completed(flight, "once")
+    with _booted(spool, keys) as (flight, operator):
         # a ground station that never saw "completed" re-sends the same command above the last counter
         operator.send(wire.Command("once", 6, "test.count", {"n": 1}))
         operator.send(wire.Command("fresh", 7, "test.count", {"n": 2}))
@@ -134,9 +140,6 @@ def test_a_command_id_runs_once_across_a_flight_restart_without_a_flight_store(k
             ("failed", "duplicate_id"),
         ]
         assert flight.counter.executed == [2]  # "once" ran in the first boot only
-    finally:
-        operator.close()
-        flight.close()
 
 
 def test_malformed_and_oversized_messages_are_counted_answered_and_reported(keys: Path, tmp_path: Path) -> None:

@@ -64,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
     # Flight reads the key directory it serves with (--keys included) for its ledger key as well.
     config = dataclasses.replace(config, link=link)
     raise_fd_limit()
-    clock = make_clock(config.clock.mode, config.clock.warp)
+    clock = make_clock(_served_clock_mode(config.clock.mode, config.clock.warp), config.clock.warp)
     config, world_name = install_simulation(config, clock)
     try:
         app = FlightApp(config, clock)
@@ -115,6 +115,20 @@ def run(args: argparse.Namespace) -> int:
 
             uninstall_world(world_name)
     return 0
+
+
+def _served_clock_mode(mode: str, warp: float) -> str:
+    """The clock mode ``isru flight`` runs: a virtual clock (the embedded default's, for headless runs) runs as
+    fast as the CPU, far ahead of any ground station's wall-clock heartbeats, so with a ground link it is paced
+    instead: lock-step simulated time at most ``warp`` × wall time (docs/link.md, one time base)."""
+    if mode != "virtual":
+        return mode
+    print(
+        f"isru flight: [clock] mode virtual runs free of wall time, which a ground link cannot follow: "
+        f"paced at warp {warp:g} instead",
+        file=sys.stderr,
+    )
+    return "paced"
 
 
 def _link_config(link: Any, args: argparse.Namespace) -> Any:

@@ -168,3 +168,26 @@ def test_isru_flight_signs_with_the_rover_key_of_the_key_directory_it_is_given(t
     assert result.returncode == 0, result.stderr
     assert "devices up" in result.stdout
     assert "key_ephemeral" not in result.stderr  # the rover key of --keys, not one made for this run
+
+
+def test_with_the_default_virtual_clock_flight_is_paced_and_keeps_a_heartbeating_ground(tmp_path: Path) -> None:
+    keys = tmp_path / "keys"
+    assert main(["keys", "init", str(keys)]) == 0
+    proc, endpoint = _start_flight(tmp_path, keys)
+    client = None
+    try:
+        client = LinkClient(endpoint, RealClock(), keys_dir=keys, heartbeat_s=1.0)
+        events: list[dict] = []
+        client.on_event(lambda _seq, event: events.append(event))
+        start = time.perf_counter()
+        while time.perf_counter() - start < 5.0:  # past the 3 s loss-of-signal time-out of a free-running clock
+            client.poll(0.05)
+        assert client.status.state == "acquired", client.status
+        assert not [e for e in events if e["name"] in ("los", "link_lost", "client_dropped")]
+        stamps = [e["t"] for e in events]
+        assert stamps and max(stamps) - min(stamps) < 60.0  # flight's clock runs near wall time, not 580 times it
+    finally:
+        if client is not None:
+            client.close()
+        proc.terminate()
+        assert proc.wait(timeout=20) == 0

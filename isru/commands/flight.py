@@ -120,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
 def _served_clock_mode(mode: str, warp: float) -> str:
     """The clock mode ``isru flight`` runs: a virtual clock (the embedded default's, for headless runs) runs as
     fast as the CPU, far ahead of any ground station's wall-clock heartbeats, so with a ground link it is paced
-    instead: lock-step simulated time at most ``warp`` × wall time (docs/link.md, one time base)."""
+    instead: lock-step simulated time at most ``warp`` times wall time (docs/link.md, one time base)."""
     if mode != "virtual":
         return mode
     print(

@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from base.clock import Clock, VirtualClock
+from base.clock import Clock
 from flight.spool import Spool
 from link import wire
 from link.errors import EncodeError, LinkError
 
 _LOGGER = logging.getLogger(__name__)
 
-__all__ = ["COALESCE_S", "MAX_PACKET_SAMPLES", "PacketWriter", "SpooledIds", "encode"]
+__all__ = ["MAX_PACKET_SAMPLES", "PacketWriter", "SpooledIds", "encode"]
 
 SOURCE = "link"
 #: Samples per telemetry packet at most (a tick with more is split into several packets).
@@ -27,10 +27,6 @@ MAX_PACKET_SAMPLES = 20_000
 #: While the spool cannot take commits (a full disk), frames wait in memory up to this many bytes; past it the
 #: telemetry of a tick is dropped (counted, reported), events and statuses are always kept.
 MAX_BUFFER_BYTES = 16 * 1024 * 1024
-
-#: How long a command's statuses after "accepted" may wait to share the next commit (clock s): the statuses of
-#: commands that arrive back to back go to the spool and to ground in one transaction and one send.
-COALESCE_S = 0.001
 
 #: How often the spool's size is checked against its cap (clock s).
 TRIM_PERIOD_S = 10.0
@@ -114,8 +110,6 @@ class PacketWriter:
         self._unspooled_sync = False  # they hold an event of SYNCED_SOURCES
         self.buffered_bytes = 0
         self.dropped_samples = 0
-        # Clock time (monotonic s) until which what is pending may wait for the next commit (0: it may not).
-        self._deferred_until = 0.0
         #: The dispatcher's id store when the spool keeps the command ids (None: another store does).
         self.ids: SpooledIds | None = None
         #: The spool error while commits fail (flight runs on, buffering in memory), None while they succeed.
@@ -134,27 +128,11 @@ class PacketWriter:
         """Events or statuses wait for a commit."""
         return bool(self._pending_events or self._pending_statuses)
 
-    def defer(self) -> None:
-        """Let what is pending wait up to :data:`COALESCE_S` for the next commit (not longer, however often this
-        is called; not at all on a virtual clock, whose idle wait does not come back before the next tick)."""
-        if not self._deferred_until and not isinstance(self.clock, VirtualClock):
-            self._deferred_until = self.clock.monotonic() + COALESCE_S
-
-    def due(self, now: float) -> bool:
-        """Something is pending and may not wait past clock time ``now`` (monotonic s)."""
-        return self.pending and now >= self._deferred_until
-
-    @property
-    def deferred_until(self) -> float | None:
-        """When what is pending must be committed at the latest (monotonic s), None when nothing waits."""
-        return self._deferred_until if self._deferred_until and self.pending else None
-
     def commit(self, *, with_telemetry: bool, counter: tuple[str, int] | None = None) -> None:
         """Number, encode and spool what is pending, and ``counter`` (client, last accepted command counter)
         if given, in one transaction, oldest first; raises :class:`~link.errors.LinkError` (keeping it all for
         the next commit) if the spool cannot take it."""
         spool = self.spool
-        self._deferred_until = 0.0
         # What a failed append left (numbered from the spool's next numbers) goes first, so nothing is lost.
         packets, statuses = self._unspooled
         self._unspooled = ([], [])

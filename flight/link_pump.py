@@ -106,15 +106,9 @@ class Pump:
             if budget <= 0 and room > 0 and _behind(session, spool):
                 sessions.throttled(session, quotas.limits.max_bytes)
 
-    def wait_until(
-        self,
-        deadline: float,
-        service: Callable[[], object],
-        outbound: DelayLine,
-        flush_due: Callable[[], float | None] = lambda: None,
-    ) -> None:
+    def wait_until(self, deadline: float, service: Callable[[], object], outbound: DelayLine) -> None:
         """Call ``service`` until clock ``deadline`` (monotonic s), sleeping on the socket in between (and
-        waking for what a delay line releases, and when deferred statuses are due: ``flush_due()``)."""
+        waking for what a delay line releases)."""
         clock = self.clock
         if isinstance(clock, VirtualClock):
             service()
@@ -129,12 +123,6 @@ class Pump:
             for due in (self.inbound.next_due(), outbound.next_due()):
                 if due is not None:
                     wake = min(wake, due)
-            flush = flush_due()
-            if flush is not None and flush < wake:
-                # Deferred statuses: wait on the socket (a whole millisecond at least; a command arriving ends
-                # the wait and commits them with its acceptance), never deaf in a sleep.
-                clock.wait_io(max(flush - now, 0.0), self._wait_socket)
-                continue
             if math.floor(clock.wall_timeout(wake - now) * 1000.0) <= 0:
                 clock.sleep_until(wake)
                 continue

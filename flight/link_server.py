@@ -267,14 +267,14 @@ class LinkServer:
     # ----------------------------------------------------------------------------------- service
     def wait_until(self, deadline: float) -> None:
         """The executive's idle wait: service the link until clock ``deadline`` (monotonic s)."""
-        self._pump.wait_until(deadline, self.service, self._batcher.outbound, lambda: self._packets.deferred_until)
+        self._pump.wait_until(deadline, self.service, self._batcher.outbound)
 
     def service(self) -> int:
         """Receive and handle what arrived, flush pending events/statuses, send what windows allow, watch for
         loss of signal. Returns the messages handled."""
         now = self.clock.monotonic()
         handled = self._pump.receive(now)
-        if self._packets.due(now):
+        if self._packets.pending:
             self._packets.commit_or_buffer(with_telemetry=False)
         self._send_windows()
         self._send_dictionaries(now)
@@ -391,7 +391,11 @@ class LinkServer:
             self.events.error(SOURCE, "command_error", f"{command.name} ({command.id}) raised {exc!r}")
         if self._admission.admitting:  # no status reported: the counter is recorded all the same
             self._admit()
-        self._packets.defer()  # its later statuses: with the next command's acceptance, or within COALESCE_S
+        try:
+            self._packets.commit(with_telemetry=False)
+        except LinkError as exc:  # kept for the next commit; the link and the flight loop go on
+            _LOGGER.error("link: statuses of %s not spooled yet: %s", command.id, exc)
+        self._send_windows()
 
     def _admit(self) -> LinkError | None:
         """Commit the submitted command's counter with what is pending (its first status) and send it now;

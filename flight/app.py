@@ -40,6 +40,7 @@ from flight.rig import Rig
 from flight.sequences import SequenceRunner
 from flight.store import FlightStore
 from flight.telemetry import ChannelSpec, TelemetryTable
+from hal.icd import DEVICES
 from link.config import resolve_keys_dir
 from link.errors import KeyFileError
 from link.ledger_keys import ROVER, load_signer, signer_path
@@ -107,6 +108,7 @@ class FlightApp:
         fdir_config = with_thresholds(fdir_config, flight.fdir_thresholds, f"configuration {config.name!r}")
         self._fdir_config = fdir_config
         self.fdir = FaultProtection.from_config(fdir_config, self.table, self.events, clock, self.respond)
+        self.fdir.absent_devices(set(DEVICES) - set(self.rig.devices))
         self.failsafe = LinkFailsafe(fdir_config.link.policy, self.respond, self.events)
         self.health = HealthMonitor(clock, self.events)
         self.safety = SafetyCommands(self.interlocks, lambda reason: self.mission.respond("safe", reason))

@@ -247,6 +247,8 @@ class FaultProtection:
         self._since: float | None = None
         #: Per device (channel prefix), the least staleness limit its present streaming period allows (s).
         self._floors: dict[str, float] = {}
+        #: Watchpoints on channels of devices this rover does not have (see :meth:`absent_devices`).
+        self.not_applicable: set[str] = set()
         # Channel names of telemetry(), built once (the tables do not change after construction).
         self._watch_channels = [
             (wp, tuple(f"fdir.{name}.{field}" for field in _WATCH_FIELDS)) for name, wp in self.watchpoints.items()
@@ -269,6 +271,22 @@ class FaultProtection:
             for name, c in config.actionpoints.items()
         ]
         return cls(watchpoints, actionpoints, telemetry, events, clock, responder)
+
+    def absent_devices(self, devices: Iterable[str]) -> list[str]:
+        """This rover has none of ``devices`` (an asteroid hopper has no wheels): the watchpoints on their channels
+        are not evaluated — they stay ``unknown``, never stale — and one info event names them. Returns them."""
+        absent = set(devices)
+        names = sorted(n for n, wp in self.watchpoints.items() if wp.channel.split(".", 1)[0] in absent)
+        self.not_applicable = set(names)
+        if names:
+            self.events.info(
+                SOURCE,
+                "watchpoints_not_applicable",
+                f"{len(names)} watchpoints watch devices this rover does not have ({', '.join(sorted(absent))}), "
+                f"not evaluated: {', '.join(names)}",
+                watchpoints=names,
+            )
+        return names
 
     def stream_period(self, device: str, period_s: float) -> None:
         """``device`` now streams every ``period_s`` seconds (0: on request only).
@@ -294,7 +312,10 @@ class FaultProtection:
         if self._since is None:
             self._since = now
         self.ticks += 1
+        skip = self.not_applicable
         for wp in self.watchpoints.values():
+            if skip and wp.name in skip:
+                continue
             before = wp.state
             after = wp.evaluate(self.telemetry_table, now, self._since, self.stale_limit(wp))
             if after is not before:

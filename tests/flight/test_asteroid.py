@@ -94,6 +94,16 @@ def test_microgravity_interlocks(asteroid: tuple[FlightApp, SimWorld, VirtualClo
     world.device("scoop").assert_received("move", "started")
 
 
+def test_a_rover_without_wheels_raises_no_stale_wheel_watchpoint(
+    asteroid: tuple[FlightApp, SimWorld, VirtualClock],
+) -> None:
+    app, _world, _clock = asteroid
+    app.executive.run(duration_s=10.0)  # well past every watchpoint's staleness limit
+    stale = [e.data["channel"] for e in app.events.recent if e.name == "watchpoint_stale"]
+    assert not [channel for channel in stale if channel.startswith("drive.")], stale
+    assert any(e.name == "watchpoints_not_applicable" and "drive" in e.message for e in app.events.recent)
+
+
 def test_the_hopper_is_self_tested_while_the_rover_sits_still_but_not_under_the_estop(
     asteroid: tuple[FlightApp, SimWorld, VirtualClock],
 ) -> None:

@@ -145,6 +145,24 @@ def test_stale_channel_raises_one_event_per_episode(table, events, clock, respon
     assert fp.telemetry()["fdir.hot.stale_count"] == 2
 
 
+def test_watchpoints_of_a_device_the_rover_lacks_are_not_evaluated_and_never_stale(
+    table, events, clock, responses
+) -> None:
+    fp = FaultProtection.from_config(load_fdir(default_fdir_path()), table, events, clock, responses)
+    skipped = fp.absent_devices({"drive"})  # an asteroid hopper has no wheels
+    wheel = {n for n, wp in fp.watchpoints.items() if wp.channel.startswith("drive.")}
+    assert wheel and set(skipped) == wheel
+    [note] = named(events, "watchpoints_not_applicable")
+    assert note.severity is Severity.INFO and all(name in note.message for name in wheel)
+    for _ in range(50):  # 5 s: every watchpoint's channel is older than its limit
+        clock.advance(0.1)
+        fp.tick()
+    stale = {e.data["watchpoint"] for e in named(events, "watchpoint_stale")}
+    assert stale and not stale & wheel  # the others, never seen, go stale as before
+    assert all(fp.watchpoints[name].state is WatchState.UNKNOWN for name in wheel)
+    assert fp.telemetry()[f"fdir.{sorted(wheel)[0]}.state"] == "unknown"
+
+
 def test_stale_exactly_after_stale_s(table, clock) -> None:
     wp = Watchpoint("w", "dev.x", ">", 5.0, stale_s=1.0)
     table.update({"dev.x": 1.0}, clock.now())

@@ -53,6 +53,24 @@ SOURCE = "link"
 KEYS_REFRESH_S = 2.0
 
 
+#: The server's counters (``stats``), all from 0: messages in and out, refused traffic, accepted commands, losses
+#: of signal, receive passes cut short by the time budget, the last pass's wall µs, paused sends.
+STATS = (
+    "messages_in",
+    "messages_out",
+    "malformed",
+    "unauthenticated",
+    "replays",
+    "forbidden",
+    "commands",
+    "losses",
+    "budget_spent",
+    "service_us",
+    "throttled",
+    "over_cap",
+)
+
+
 class LinkServer:
     """Serves ground clients from flight's table, events and dispatcher; see the module docstring.
     Made by :meth:`open` (or :meth:`attach`), which opens the socket and the spool it is given."""
@@ -91,20 +109,7 @@ class LinkServer:
         # that means loss of signal is converted to flight's clock here (docs/link.md, one time base per decision).
         self.los_timeout_s = los_timeout_s(heartbeat_s * clock.warp, los_missed, light_time_s)
         self.counters: CounterStore = counters if counters is not None else spool
-        self.stats = {
-            "messages_in": 0,
-            "messages_out": 0,
-            "malformed": 0,
-            "unauthenticated": 0,
-            "replays": 0,
-            "forbidden": 0,
-            "commands": 0,
-            "losses": 0,
-            "budget_spent": 0,
-            "service_us": 0,
-            "throttled": 0,
-            "over_cap": 0,
-        }
+        self.stats = dict.fromkeys(STATS, 0)
         self.limits = limits if limits is not None else LinkLimits()
         self._reports = TrafficReports(clock, events, self.stats)
         self._packets = PacketWriter(spool, clock, events, spool_max_bytes=self.limits.spool_max_bytes)

@@ -364,7 +364,10 @@ class GroundCore(ActsForPeople):
         self.archive.flush()
 
     # --------------------------------------------------------------------------------- commanding
-    def _require_operator(self, action: str, person: Actor | None = None) -> None:
+    def require_commanding_person(self, action: str, person: Actor | None = None) -> Actor | None:
+        """The person acting (``person``, else the one acting now; None for the station itself), once checked
+        that they may command: :class:`~ground.errors.Forbidden`, audited as ``command_refused``, for an
+        observer. What a hub's people do to commands (send, prepare, release) goes through this."""
         person = person or self.actor()
         if person is not None:
             try:
@@ -372,6 +375,10 @@ class GroundCore(ActsForPeople):
             except Forbidden as exc:
                 audit_safely(self.audit, _LOGGER, person.name, person.role, "command_refused", action, str(exc))
                 raise
+        return person
+
+    def _require_operator(self, action: str, person: Actor | None = None) -> None:
+        self.require_commanding_person(action, person)
         role = self.role
         if not role:
             raise NotConnected(f"{action}: the link has not been acquired yet, so this client's role is unknown")

@@ -3,9 +3,14 @@ preparing) and released in order, each sent once the one before it has completed
 time where an operator plans a whole pass and lets it go.
 
 The stack is the console's (every browser of one console sees the same); releasing runs on the console's
-own timer (:meth:`CommandStack.advance`, called by :func:`ground.console.command_stack_view.register`), not
-on a page, so it goes on when the page is closed. A refusal by ground or a failure at flight stops the
-release: the entries after it stay prepared.
+own timer (:meth:`CommandStack.advance`, called by :func:`ground.console.stack_view.register`), not on a
+page, so it goes on when the page is closed. A refusal by ground or a failure at flight stops the release:
+the entries after it stay prepared.
+
+Only a person who may command (an operator or an admin) changes the stack: preparing, removing, moving,
+clearing, releasing and stopping are checked against the person acting and a refusal is audited
+(``command_refused``), as a send is. Each entry names who prepared it; the release sends every entry as the
+person who released it (the timer has no browser session of its own).
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
+from ground.acting import Actor
 from ground.console.command_text import message_text
 from ground.errors import GroundError, NeedsConfirmation
 
@@ -30,6 +36,7 @@ class StackEntry:
     state: str = PREPARED
     record_id: str = ""
     note: str = ""
+    prepared_by: str = ""
 
     def as_row(self, index: int) -> dict[str, Any]:
         """A table row (``index`` is its place, 1-based)."""
@@ -39,6 +46,7 @@ class StackEntry:
             "name": self.name,
             "args": ", ".join(f"{k}={v}" for k, v in self.args.items()),
             "hazard": "confirmed" if self.confirmed else "",
+            "by": self.prepared_by,
             "state": self.state,
             "id": self.record_id,
             "note": self.note,
@@ -52,15 +60,23 @@ class CommandStack:
     core: Any
     entries: list[StackEntry] = field(default_factory=list)
     releasing: bool = False
+    #: Who released the stack (its entries are sent as this person); None: the station itself.
+    released_by: Actor | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def _checked(self, action: str) -> Actor | None:
+        """The person acting, once the core has checked they may command (``Forbidden``, audited, if not)."""
+        return self.core.require_commanding_person(f"command stack: {action}")
 
     # ---------------------------------------------------------------------------------- preparing
     def add(self, name: str, args: dict[str, Any], confirmed: bool = False) -> StackEntry:
         """Append ``name`` with ``args``, checked as flight would check them (defaults filled in).
 
         Raises :class:`~ground.errors.UnknownCommand`, :class:`~ground.errors.ValidationError`, or
-        :class:`~ground.errors.NeedsConfirmation` for a hazardous command not ``confirmed``; nothing is added.
+        :class:`~ground.errors.NeedsConfirmation` for a hazardous command not ``confirmed``, or
+        :class:`~ground.errors.Forbidden` for a person who may not command; nothing is added.
         """
+        person = self._checked(f"prepare {name}")
         dictionary = self.core.dictionary
         if dictionary is None:
             raise GroundError("no flight dictionary yet: nothing can be prepared")
@@ -68,19 +84,21 @@ class CommandStack:
         hazard = dictionary.hazard(name)
         if hazard is not None and not confirmed:
             raise NeedsConfirmation(name, hazard)
-        entry = StackEntry(name, values, confirmed=hazard is not None)
+        entry = StackEntry(name, values, confirmed=hazard is not None, prepared_by=_name(person))
         with self._lock:
             self.entries.append(entry)
         return entry
 
     def remove(self, index: int) -> None:
         """Remove the entry at ``index`` (0-based) if it has not been sent."""
+        self._checked("remove an entry")
         with self._lock:
             if 0 <= index < len(self.entries) and self.entries[index].state == PREPARED:
                 del self.entries[index]
 
     def move(self, index: int, offset: int) -> None:
         """Move the prepared entry at ``index`` by ``offset`` places among the prepared ones."""
+        self._checked("move an entry")
         with self._lock:
             target = index + offset
             entries = self.entries
@@ -92,6 +110,7 @@ class CommandStack:
 
     def clear_done(self) -> None:
         """Drop the entries that completed."""
+        self._checked("clear completed entries")
         with self._lock:
             self.entries = [e for e in self.entries if e.state != COMPLETED]
 
@@ -107,12 +126,14 @@ class CommandStack:
 
     # ---------------------------------------------------------------------------------- releasing
     def release(self) -> None:
-        """Start sending the prepared entries in order (the first at once)."""
+        """Start sending the prepared entries in order (the first at once), each as the person releasing."""
+        self.released_by = self._checked("release")
         self.releasing = self.pending > 0
         self.advance()
 
     def stop(self) -> None:
         """Stop after the entry in flight; the rest stay prepared."""
+        self._checked("stop the release")
         self.releasing = False
 
     def advance(self) -> None:
@@ -128,7 +149,9 @@ class CommandStack:
                 self.releasing = False
                 return
             try:
-                record = self.core.send(following.name, following.args, confirmed=following.confirmed)
+                record = self.core.send(
+                    following.name, following.args, confirmed=following.confirmed, actor=self.released_by
+                )
             except GroundError as exc:
                 following.state, following.note = FAILED, f"not sent: {exc}"
                 self.releasing = False
@@ -149,3 +172,8 @@ class CommandStack:
         entry.state, entry.note = FAILED, f"{record.reason}: {message}" if message else record.reason
         self.releasing = False
         return True
+
+
+def _name(person: Actor | None) -> str:
+    """Who acts, for the stack's table: the person's account, or "station" for an in-process tool."""
+    return person.name if person is not None else "station"

@@ -78,7 +78,7 @@ class CommandForm:
                 self.fields[spec["name"]] = _field(spec)
             with ui.row():
                 self.send_button = gate.add(ui.button("Send", on_click=self.send).mark("command-send"))
-                ui.button("Add to stack", on_click=self.stack).props("outline").mark("command-stack-add")
+                gate.add(ui.button("Add to stack", on_click=self.stack).props("outline").mark("command-stack-add"))
             self.result = ui.label("").classes("text-sm font-mono").mark("command-result")
         self.record: Any = None
         self.follower = ui.timer(0.25, self._follow, active=False)

@@ -4,10 +4,14 @@ with their state; move, remove, release in order (each once the one before compl
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from nicegui import app, ui
 
 from ground.console.context import ConsoleContext
 from ground.console.layout import frame
+from ground.errors import GroundError
 
 #: Seconds between two looks at the command in flight while releasing.
 ADVANCE_PERIOD_S = 0.25
@@ -19,11 +23,34 @@ COLUMNS = [
         ("name", "Command"),
         ("args", "Arguments"),
         ("hazard", "Hazard"),
+        ("by", "Prepared by"),
         ("state", "State"),
         ("id", "Id"),
         ("note", "Flight's message"),
     )
 ]
+
+
+#: Each row's index cell with its move-up, move-down and remove buttons (emitting the table's move / remove).
+ROW_CONTROLS = (
+    '<q-td :props="props">{{ props.value }}'
+    '<q-btn flat dense size="sm" icon="arrow_upward" @click="$parent.$emit(\'move\', [props.row.index, -1])" />'
+    '<q-btn flat dense size="sm" icon="arrow_downward" @click="$parent.$emit(\'move\', [props.row.index, 1])" />'
+    '<q-btn flat dense size="sm" icon="delete" @click="$parent.$emit(\'remove\', props.row.index)" />'
+    "</q-td>"
+)
+
+
+def _checked(action: Callable[..., None]) -> Callable[..., None]:
+    """``action`` for a button or table event: a refusal (an observer, a link down) is shown, not raised."""
+
+    def run(*args: Any) -> None:
+        try:
+            action(*args)
+        except GroundError as exc:
+            ui.notify(f"command stack: {exc}", type="negative")
+
+    return run
 
 
 def register(ctx: ConsoleContext) -> None:
@@ -40,22 +67,18 @@ def view(ctx: ConsoleContext) -> None:
         "one before has completed. A failure stops the release; the rest stay prepared."
     ).classes("text-sm")
     with ui.row().classes("items-center gap-2"):
-        gate.add(ui.button("Release in order", on_click=stack.release).props("color=primary").mark("stack-release"))
-        ui.button("Stop", on_click=stack.stop).props("outline").mark("stack-stop")
-        ui.button("Clear completed", on_click=stack.clear_done).props("flat").mark("stack-clear")
+        gate.add(
+            ui.button("Release in order", on_click=_checked(stack.release)).props("color=primary").mark("stack-release")
+        )
+        gate.add(ui.button("Stop", on_click=_checked(stack.stop)).props("outline").mark("stack-stop"))
+        gate.add(ui.button("Clear completed", on_click=_checked(stack.clear_done)).props("flat").mark("stack-clear"))
         status = ui.label("").classes("text-sm").mark("stack-status")
     table = ui.table(columns=COLUMNS, rows=[], row_key="key").classes("w-full").props("dense wrap-cells")
     table.mark("stack-table")
-    table.add_slot(
-        "body-cell-index",
-        '<q-td :props="props">{{ props.value }}'
-        '<q-btn flat dense size="sm" icon="arrow_upward" @click="$parent.$emit(\'move\', [props.row.index, -1])" />'
-        '<q-btn flat dense size="sm" icon="arrow_downward" @click="$parent.$emit(\'move\', [props.row.index, 1])" />'
-        '<q-btn flat dense size="sm" icon="delete" @click="$parent.$emit(\'remove\', props.row.index)" />'
-        "</q-td>",
-    )
-    table.on("move", lambda e: stack.move(int(e.args[0]) - 1, int(e.args[1])))
-    table.on("remove", lambda e: stack.remove(int(e.args) - 1))
+    if ctx.can_command:  # an observer sees the stack but gets no controls (and the stack refuses them anyway)
+        table.add_slot("body-cell-index", ROW_CONTROLS)
+    table.on("move", _checked(lambda e: stack.move(int(e.args[0]) - 1, int(e.args[1]))))
+    table.on("remove", _checked(lambda e: stack.remove(int(e.args) - 1)))
 
     def refresh() -> None:
         table.rows = stack.rows()

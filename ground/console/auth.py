@@ -185,12 +185,24 @@ class HubAuth:
         app.add_middleware(_Gate)
 
 
+def local_path(target: str) -> str:
+    """``target`` if it is a path on this hub, else ``/``: never an open redirect. A browser reads ``//host``,
+    ``/`` + backslash + ``host``, and a slash split by a tab or newline (which it drops) as another site, so only
+    a path of one leading ``/`` with no second slash after it, no backslash and no control character passes."""
+    if (
+        not target.startswith("/")
+        or target[1:2] in ("/", "\\")
+        or "\\" in target
+        or any(ord(c) < 0x20 or ord(c) == 0x7F for c in target)
+    ):
+        return "/"
+    return target
+
+
 def login_page(auth: HubAuth, request: Request) -> None:
     """The login form; on success it goes to the page asked for (``next``), on failure it says why."""
     session_id = str(request.session.get("id") or "")
-    target = request.query_params.get("next", "/")
-    if not target.startswith("/") or target.startswith("//"):
-        target = "/"  # never an open redirect
+    target = local_path(request.query_params.get("next", "/"))
     where = request.client.host if request.client else ""
     ui.page_title("isru · log in")
     with ui.card().classes("absolute-center w-96").mark("login"):

@@ -150,3 +150,23 @@ def test_console_command_refuses_bad_settings_with_a_clear_message(tmp_path, cap
     assert "no key directory" in capsys.readouterr().err
     assert main(["console", "--config", str(tmp_path / "missing.toml")]) == 2
     assert "missing.toml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("asked", "goes_to"),
+    [
+        ("/", "/"),
+        ("/stack", "/stack"),
+        ("/commands?name=drill.spin", "/commands?name=drill.spin"),
+        ("//example.invalid/phish", "/"),
+        ("/\\example.invalid/phish", "/"),  # a browser reads /\ as //
+        ("/\t/example.invalid", "/"),  # and drops tabs and newlines
+        ("/\n/example.invalid", "/"),
+        ("https://example.invalid", "/"),
+        ("javascript:alert(1)", "/"),
+    ],
+)
+def test_the_login_page_only_goes_on_to_a_path_of_this_hub(asked: str, goes_to: str) -> None:
+    from ground.console.auth import local_path
+
+    assert local_path(asked) == goes_to

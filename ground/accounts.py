@@ -171,9 +171,9 @@ class Accounts:
         """The account ``name`` if it exists and is not revoked, else :class:`LoginRefused` saying which."""
         account = self.get(name) if isinstance(name, str) else None
         if account is None:
-            raise LoginRefused(f"unknown user {name!r}")
+            raise LoginRefused(f"unknown user {_shown(name)}")
         if account.revoked:
-            raise LoginRefused(f"the account {name!r} has been revoked")
+            raise LoginRefused(f"the account {_shown(name)} has been revoked")
         return account
 
     def login(self, name: str, password: str) -> Account:
@@ -183,14 +183,24 @@ class Accounts:
         salt, stored, revoked = rows[0] if rows else (b"\0" * 16, b"", 0)
         good = hmac.compare_digest(_hash(str(password), bytes(salt)), bytes(stored))
         if not rows:
-            raise LoginRefused(f"unknown user {name!r}")
+            raise LoginRefused(f"unknown user {_shown(name)}")
         if revoked:
-            raise LoginRefused(f"the account {name!r} has been revoked")
+            raise LoginRefused(f"the account {_shown(name)} has been revoked")
         if not good:
-            raise LoginRefused(f"wrong password for {name!r}")
+            raise LoginRefused(f"wrong password for {_shown(name)}")
         return self.active(name)
 
     def close(self) -> None:
         """Close the file."""
         with self._lock:
             self._conn.close()
+
+
+#: Characters of a user name a refusal quotes at most (a login may carry any name, of any length).
+SHOWN_NAME_CHARS = 64
+
+
+def _shown(name: object) -> str:
+    """``name`` quoted for a message, cut to :data:`SHOWN_NAME_CHARS` characters."""
+    text = str(name)
+    return repr(text[:SHOWN_NAME_CHARS]) + ("..." if len(text) > SHOWN_NAME_CHARS else "")

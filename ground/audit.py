@@ -86,7 +86,15 @@ class AuditLog:
         """Write one row now; returns it. Raises :class:`ArchiveError` for an unknown action or a failed write."""
         if action not in ACTIONS:
             raise ArchiveError(f"audit action {action!r}: expected one of {', '.join(ACTIONS)}")
-        entry = AuditEntry(self.clock.now(), self.rover, str(user), str(role), action, str(target), str(detail))
+        entry = AuditEntry(
+            self.clock.now(),
+            self.rover,
+            _clean(user, FIELD_CHARS),
+            _clean(role, FIELD_CHARS),
+            action,
+            _clean(target, FIELD_CHARS),
+            _clean(detail, DETAIL_CHARS),
+        )
         with self._lock:
             try:
                 self._conn.execute(
@@ -123,3 +131,18 @@ class AuditLog:
         """Close the connection."""
         with self._lock:
             self._conn.close()
+
+
+#: Characters kept of an audit row's user, role and target, and of its detail: whatever a request carried (a
+#: 10,000-character user name, a lone surrogate), a row stays small and writable.
+FIELD_CHARS = 200
+DETAIL_CHARS = 2_000
+
+
+def _clean(value: object, limit: int) -> str:
+    """``value`` as text fit for the trail: at most ``limit`` characters (``...`` marking a cut), any character
+    UTF-8 cannot hold (a lone surrogate) written as its escape."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")

@@ -19,8 +19,9 @@ stops at once. A cross-site page cannot set that header, and the console's Origi
 ==============================  ===============================================================
 
 Every answer names the ``rover``. A refusal is an HTTP status with a ``detail`` text naming what was wrong and
-what was expected: 400 a bad field (named), 401 no or wrong login, 403 an observer acting (audited as
-``command_refused``), 404 no such command or alarm, 409 a hazardous command not confirmed, 503 no link yet.
+what was expected: 400 a bad field (named), 401 no or wrong login (checked before a body is read), 403 an
+observer acting (audited as ``command_refused``), 404 no such command or alarm, 409 a hazardous command not
+confirmed, 413 a body over 64 KiB, 503 no link yet.
 Values that JSON has no number for (NaN, infinities) travel as Python's ``json`` writes them.
 """
 
@@ -71,15 +72,33 @@ def _refusal(exc: GroundError) -> HTTPException:
     return HTTPException(400, str(exc))
 
 
+#: Bytes a request body may hold: a command with 32 arguments of 1,024 characters fits with room to spare.
+MAX_BODY_BYTES = 64 * 1024
+
+
 async def _body(request: Request, expected: str) -> dict[str, Any]:
-    """The request's JSON object (400 naming ``body`` and the ``expected`` shape otherwise)."""
-    raw = await request.body()
+    """The request's JSON object: 413 past :data:`MAX_BODY_BYTES` (declared or sent, never read further), 400
+    naming ``body`` and the ``expected`` shape for anything else (not UTF-8 or JSON, nested too deeply, a lone
+    surrogate, not an object)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"body of {int(declared)} bytes: expected at most {MAX_BODY_BYTES}")
+    raw = bytearray()
+    async for chunk in request.stream():
+        raw += chunk
+        if len(raw) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body over {MAX_BODY_BYTES} bytes: expected at most {MAX_BODY_BYTES}")
     try:
         body = json.loads(raw.decode("utf-8")) if raw else None
+        json.dumps(body, ensure_ascii=False).encode("utf-8")  # a lone surrogate ("\ud800") cannot be UTF-8
+    except RecursionError:
+        raise HTTPException(400, f"body: nested too deeply; expected a JSON object {expected}") from None
+    except UnicodeEncodeError:
+        raise HTTPException(400, f"body: a string holds a lone surrogate; expected UTF-8 text in {expected}") from None
     except (UnicodeDecodeError, ValueError):
         body = None
     if not isinstance(body, dict):
-        raise HTTPException(400, f"body: expected a JSON object {expected}, found {raw[:80]!r}")
+        raise HTTPException(400, f"body: expected a JSON object {expected}, found {bytes(raw[:80])!r}")
     return body
 
 
@@ -90,8 +109,11 @@ def install(ctx: ConsoleContext) -> None:
     core = ctx.core
     logins = ApiLogins(ctx.auth, ctx.clock)
 
-    def acting(request: Request, action: Callable[[Actor], dict[str, Any]]) -> Response:
-        person = logins.person(request)
+    async def login(request: Request) -> Actor:
+        """The person of ``request`` (401 otherwise), checked before its body is read."""
+        return await run_in_threadpool(logins.person, request)
+
+    def acting(person: Actor, action: Callable[[Actor], dict[str, Any]]) -> Response:
         try:
             with core.acting_as(person):
                 return _answer({"rover": core.rover, **action(person)})
@@ -127,12 +149,14 @@ def install(ctx: ConsoleContext) -> None:
 
     @app.post(PREFIX + "/alarms/ack")
     async def post_ack(request: Request) -> Response:
+        person = await login(request)
         body = await _body(request, '{"name": ALARM, "comment": TEXT}')
         name, comment = field(body, "name", str, "an alarm name"), field(body, "comment", str, "a comment")
-        return await run_in_threadpool(acting, request, lambda _p: {"alarm": core.alarms.ack(name, comment).as_dict()})
+        return await run_in_threadpool(acting, person, lambda _p: {"alarm": core.alarms.ack(name, comment).as_dict()})
 
     @app.post(PREFIX + "/alarms/shelve")
     async def post_shelve(request: Request) -> Response:
+        person = await login(request)
         body = await _body(request, '{"name": ALARM, "seconds": S}')
         name, seconds = field(body, "name", str, "an alarm name"), field(body, "seconds", float, "seconds")
 
@@ -140,20 +164,22 @@ def install(ctx: ConsoleContext) -> None:
             core.alarms.shelve(name, seconds)
             return {"name": name, "until": core.alarms.shelves().get(name)}
 
-        return await run_in_threadpool(acting, request, shelve)
+        return await run_in_threadpool(acting, person, shelve)
 
     @app.post(PREFIX + "/alarms/unshelve")
     async def post_unshelve(request: Request) -> Response:
+        person = await login(request)
         name = field(await _body(request, '{"name": ALARM}'), "name", str, "an alarm name")
 
         def unshelve(_person: Actor) -> dict[str, Any]:
             core.alarms.unshelve(name)
             return {"name": name}
 
-        return await run_in_threadpool(acting, request, unshelve)
+        return await run_in_threadpool(acting, person, unshelve)
 
     @app.post(PREFIX + "/commands")
     async def post_command(request: Request) -> Response:
+        person = await login(request)
         body = await _body(request, '{"name": COMMAND, "args": {...}, "confirmed": bool}')
         name = field(body, "name", str, "a command name")
         args = field(body, "args", dict, "an object of arguments", default={})
@@ -163,7 +189,7 @@ def install(ctx: ConsoleContext) -> None:
             record = core.send(name, args, confirmed=confirmed, actor=person)
             return {"id": record.id, "source": record.source}
 
-        return await run_in_threadpool(acting, request, send)
+        return await run_in_threadpool(acting, person, send)
 
     @app.get(PREFIX + "/commands/{command_id}")
     def get_command(request: Request, command_id: str) -> Response:

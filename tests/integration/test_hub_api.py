@@ -269,6 +269,73 @@ def test_a_bad_cursor_or_body_is_refused_400_naming_the_field(
     assert refused.value.code == 400 and expected in detail, detail
 
 
+def _raw_post(hub: Hub, head: str, body: bytes = b"", wait_s: float = 10.0) -> tuple[int, str]:
+    """POST ``head`` (request line and headers, CRLF-separated, no blank line) and ``body`` over a bare socket;
+    the answer's status and text (read until the server closes or ``wait_s`` passes)."""
+    port = int(hub.url.rsplit(":", 1)[1])
+    with socket.create_connection(("127.0.0.1", port), timeout=wait_s) as sock:
+        sock.sendall(head.encode() + b"\r\n\r\n" + body)
+        answer = b""
+        try:
+            while b"\r\n\r\n" not in answer or len(answer) < 12:
+                chunk = sock.recv(65536)
+                if not chunk:
+                    break
+                answer += chunk
+            sock.settimeout(0.5)
+            answer += sock.recv(65536)
+        except TimeoutError:
+            pass
+    status = int(answer.split(b" ", 2)[1]) if answer.startswith(b"HTTP/") else 0
+    return status, answer.decode("utf-8", "replace")
+
+
+def test_a_huge_body_is_refused_before_it_is_read_and_a_stranger_before_its_body(hub: Hub) -> None:
+    token = base64.b64encode(f"ada:{PASSWORDS['ada']}".encode()).decode()
+    declared = "POST /api/commands HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json"
+    # 400 MB announced, none sent: answered at once (a server that read first would wait for the bytes)
+    status, text = _raw_post(hub, f"{declared}\r\nAuthorization: Basic {token}\r\nContent-Length: 400000000")
+    assert status == 413 and "expected at most 65536" in text, text
+    status, text = _raw_post(hub, f"{declared}\r\nContent-Length: 400000000")  # no login at all
+    assert status == 401, text
+    # chunked, with no length announced: cut off past the bound
+    chunk = b"%x\r\n%s\r\n" % (70_000, b"[" * 70_000)
+    status, text = _raw_post(hub, f"{declared}\r\nAuthorization: Basic {token}\r\nTransfer-Encoding: chunked", chunk)
+    assert status == 413, text
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
+        (b'{"name": "estop.reset\\ud800"}', "lone surrogate"),
+    ],
+)
+def test_a_body_json_cannot_hold_is_refused_400_and_the_hub_goes_on(hub: Hub, body: bytes, expected: str) -> None:
+    token = base64.b64encode(f"esa:{PASSWORDS['esa']}".encode()).decode()
+    request = urllib.request.Request(
+        hub.url + "/api/commands", data=body, method="POST", headers={"Authorization": f"Basic {token}"}
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10).close()
+    detail = json.loads(refused.value.read().decode())["detail"]
+    refused.value.close()
+    assert refused.value.code == 400 and expected in detail, detail
+    assert HubClient(hub.url, "esa", PASSWORDS["esa"]).snapshot()["link"] == "acquired"
+
+
+def test_a_login_flood_with_huge_names_leaves_small_audit_rows(hub: Hub) -> None:
+    name = "x" * 10_000
+    token = base64.b64encode(f"{name}:wrong".encode()).decode()
+    request = urllib.request.Request(hub.url + "/api/snapshot", headers={"Authorization": f"Basic {token}"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10).close()
+    refused.value.close()
+    assert refused.value.code == 401
+    row = hub.audit.entries(action="login_refused", limit=1)[0]
+    assert len(row.user) <= 64 and len(row.detail) <= 200 and "unknown user" in row.detail
+
+
 def test_the_feed_gives_what_arrived_after_the_cursor_and_waits_a_bounded_time(hub: Hub) -> None:
     esa = HubClient(hub.url, "esa", PASSWORDS["esa"])
     start = esa.feed()

@@ -33,6 +33,9 @@ KEEP = 20_000
 MAX_WAIT_S = 10.0
 #: Most items one read returns.
 MAX_ITEMS = 5_000
+#: Telemetry samples one answer carries at most (a few MB of JSON): a wide channel set at 5,000 items would
+#: be over 100 MB; the cursor stops before the item that would pass it, so the next read goes on from there.
+MAX_SAMPLES = 100_000
 KINDS = ("telemetry", "event", "command")
 #: Command records whose reported stages are counted (to number only new ones).
 _TRACKED = 4_000
@@ -149,17 +152,20 @@ class HubFeed:
         first = held[0]["n"] if held else self._n + 1
         picked: list[dict[str, Any]] = []
         last = after
+        budget = MAX_SAMPLES
         for index in range(max(0, after + 1 - first), len(held)):
             item = held[index]
+            if item["kind"] in kinds:
+                if item["kind"] == "telemetry":
+                    samples = item["samples"] if wanted is None else [s for s in item["samples"] if s[0] in wanted]
+                    if picked and len(samples) > budget:
+                        break  # the answer is full: this item starts the next one
+                    budget -= len(samples)
+                    if samples and wanted is not None:
+                        item = {**item, "samples": samples}
+                if item["kind"] != "telemetry" or samples:
+                    picked.append(item)
             last = item["n"]
-            if item["kind"] not in kinds:
-                continue
-            if item["kind"] == "telemetry" and wanted is not None:
-                samples = [s for s in item["samples"] if s[0] in wanted]
-                if not samples:
-                    continue
-                item = {**item, "samples": samples}
-            picked.append(item)
             if len(picked) >= limit:
                 break
         return picked, last, missed

@@ -7,7 +7,9 @@ stops at once. A cross-site page cannot set that header, and the console's Origi
 ==============================  ===============================================================
 ``GET /api/snapshot``           rover, link state, the latest value of every channel, the alarm board
 ``GET /api/feed?after=N``       telemetry, events and command stages after cursor N (a long poll of
-                                up to ``wait`` s; ``kinds``, ``channels``, ``limit``): :mod:`ground.hub_feed`
+                                up to ``wait`` s, 4 at once per account and 16 in all, else 429;
+                                ``kinds``, ``channels``, ``limit``; 100,000 samples at most):
+                                :mod:`ground.hub_feed`
 ``GET /api/dictionary``         the flight dictionary the hub holds
 ``GET /api/alarms``             the alarm board and every shelf in force (ends in epoch s)
 ``POST /api/alarms/ack``        ``{"name", "comment"}``: acknowledge for this person (operators, admins)
@@ -21,7 +23,7 @@ stops at once. A cross-site page cannot set that header, and the console's Origi
 Every answer names the ``rover``. A refusal is an HTTP status with a ``detail`` text naming what was wrong and
 what was expected: 400 a bad field (named), 401 no or wrong login (checked before a body is read), 403 an
 observer acting (audited as ``command_refused``), 404 no such command or alarm, 409 a hazardous command not
-confirmed, 413 a body over 64 KiB, 503 no link yet.
+confirmed, 413 a body over 64 KiB, 429 too many waiting feed requests, 503 no link yet.
 Values that JSON has no number for (NaN, infinities) travel as Python's ``json`` writes them.
 """
 
@@ -38,7 +40,7 @@ from starlette.responses import Response
 
 from ground.acting import Actor
 from ground.console.api_auth import ApiLogins
-from ground.console.api_parts import alarms_answer, command_answer, feed_query, field, snapshot
+from ground.console.api_parts import WaitSlots, alarms_answer, command_answer, feed_query, field, snapshot
 from ground.console.context import ConsoleContext
 from ground.errors import (
     Forbidden,
@@ -71,6 +73,11 @@ def _refusal(exc: GroundError) -> HTTPException:
         return HTTPException(503, str(exc))
     return HTTPException(400, str(exc))
 
+
+#: Feed requests that may wait at once (long polls), per account and in all: each holds one of the server's
+#: worker threads (40 by default), so the rest always answer commands and snapshots.
+WAITS_PER_PERSON = 4
+WAITS_TOTAL = 16
 
 #: Bytes a request body may hold: a command with 32 arguments of 1,024 characters fits with room to spare.
 MAX_BODY_BYTES = 64 * 1024
@@ -108,6 +115,7 @@ def install(ctx: ConsoleContext) -> None:
     ctx._unsubscribe.append(feed.close)
     core = ctx.core
     logins = ApiLogins(ctx.auth, ctx.clock)
+    waits = WaitSlots(per_person=WAITS_PER_PERSON, total=WAITS_TOTAL)
 
     async def login(request: Request) -> Actor:
         """The person of ``request`` (401 otherwise), checked before its body is read."""
@@ -127,9 +135,14 @@ def install(ctx: ConsoleContext) -> None:
 
     @app.get(PREFIX + "/feed")
     def get_feed(request: Request) -> Response:
-        logins.person(request)
+        person = logins.person(request)
+        query = feed_query(request.query_params)
         try:
-            answer = feed.read(**feed_query(request.query_params))
+            if query.get("wait_s"):
+                with waits.slot(person.name):
+                    answer = feed.read(**query)
+            else:
+                answer = feed.read(**query)
         except ValidationError as exc:
             raise HTTPException(400, str(exc)) from exc
         return _answer({"rover": core.rover, **answer})

@@ -5,7 +5,9 @@ A field that is missing or of the wrong type is refused with 400 naming the fiel
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import HTTPException
@@ -100,3 +102,40 @@ def command_answer(core: Any, record: Any) -> dict[str, Any]:
 
 
 __all__ = ["KINDS", "alarms_answer", "command_answer", "feed_query", "field", "snapshot"]
+
+
+class WaitSlots:
+    """Bounds the feed's long polls, each of which holds one of the server's worker threads while it waits: at
+    most ``per_person`` at once for one account and ``total`` for everyone, so the threads left always answer
+    commands, snapshots and the other people (a poll past a bound gets 429 at once, naming it)."""
+
+    def __init__(self, per_person: int, total: int) -> None:
+        self.per_person = per_person
+        self.total = total
+        self._lock = threading.Lock()
+        self._held: dict[str, int] = {}
+
+    @contextmanager
+    def slot(self, person: str) -> Iterator[None]:
+        """Hold one slot for ``person`` during the block (``HTTPException(429)`` if none is free)."""
+        with self._lock:
+            mine = self._held.get(person, 0)
+            if mine >= self.per_person:
+                raise HTTPException(
+                    429,
+                    f"wait: {person!r} already has {mine} feed requests waiting; expected at most {self.per_person} "
+                    "at once (read with wait=0, or wait for an answer before asking again)",
+                    {"Retry-After": "1"},
+                )
+            if sum(self._held.values()) >= self.total:
+                raise HTTPException(
+                    429, f"wait: {self.total} feed requests already wait on this hub; try again", {"Retry-After": "1"}
+                )
+            self._held[person] = mine + 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._held[person] -= 1
+                if not self._held[person]:
+                    del self._held[person]

@@ -47,3 +47,33 @@ def test_the_feed_gives_items_after_a_cursor_says_what_fell_off_and_refuses_bad_
     feed.close()
     core.close()
     core.archive.close()
+
+
+def test_a_wide_feed_answers_in_parts_of_bounded_samples_and_loses_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ground.hub_feed as hub_feed
+
+    monkeypatch.setattr(hub_feed, "MAX_SAMPLES", 250)
+    clock = RealClock()
+    core = archive_only_core(tmp_path, clock)
+    feed = HubFeed(core, clock)
+    feed.read(None)
+    for seq in range(1, 21):  # 20 packets of 100 samples: 2,000 in all
+        core.handle_telemetry(seq, [(f"ch.{k}", T + seq, float(k)) for k in range(100)])
+        if seq == 10:
+            core.handle_event(21, {"seq": 21, "t": T, "severity": "info", "source": "t", "name": "mid", "message": "m"})
+    seen: list[int] = []
+    cursor, parts = 0, 0
+    while cursor < 21:
+        answer = feed.read(cursor, limit=5_000)
+        samples = sum(len(i.get("samples", [])) for i in answer["items"])
+        assert samples <= 250 and answer["items"], answer["cursor"]
+        seen += [i["n"] for i in answer["items"]]
+        cursor, parts = answer["cursor"], parts + 1
+    assert seen == list(range(1, 22)) and parts == 10  # each item once, in order; two packets per answer
+    single = feed.read(0, kinds=["telemetry"], channels=["ch.7"], limit=5_000)  # cut to one channel: all at once
+    assert len(single["items"]) == 20 and single["cursor"] == 21
+    feed.close()
+    core.close()
+    core.archive.close()

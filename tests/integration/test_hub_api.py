@@ -336,6 +336,33 @@ def test_a_login_flood_with_huge_names_leaves_small_audit_rows(hub: Hub) -> None
     assert len(row.user) <= 64 and len(row.detail) <= 200 and "unknown user" in row.detail
 
 
+def test_waiting_feed_requests_are_bounded_per_account_and_the_hub_keeps_answering(hub: Hub) -> None:
+    partner = HubClient(hub.url, "esa", PASSWORDS["esa"])
+    cursor = partner.feed()["cursor"]
+    answers: list[int] = []
+
+    def poll() -> None:  # a filter nothing matches: each waits its whole 4 s
+        answers.append(len(partner.feed(cursor, wait_s=4.0, kinds=["telemetry"], channels=["nosuch"])["items"]))
+
+    pollers = [threading.Thread(target=poll) for _ in range(4)]
+    for poller in pollers:
+        poller.start()
+    time.sleep(1.0)  # all four are waiting now
+    began = time.perf_counter()
+    with pytest.raises(HubError) as refused:
+        partner.feed(cursor, wait_s=4.0, kinds=["telemetry"], channels=["nosuch"])
+    assert refused.value.status == 429 and "at most 4 at once" in str(refused.value)
+    assert time.perf_counter() - began < 2.0  # refused at once, not after a wait
+    assert partner.feed(cursor, channels=["nosuch"])["items"] == []  # a read that does not wait still goes
+    operator = HubClient(hub.url, "ada", PASSWORDS["ada"])
+    began = time.perf_counter()
+    operator.command(operator.send("imu.self_test"))
+    assert time.perf_counter() - began < 3.0  # the operator is not queued behind the waiting polls
+    for poller in pollers:
+        poller.join(timeout=15)
+    assert answers == [0, 0, 0, 0]
+
+
 def test_the_feed_gives_what_arrived_after_the_cursor_and_waits_a_bounded_time(hub: Hub) -> None:
     esa = HubClient(hub.url, "esa", PASSWORDS["esa"])
     start = esa.feed()

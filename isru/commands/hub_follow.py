@@ -18,6 +18,8 @@ from isru.commands.hub_send import EXIT_LINK, EXIT_REFUSED, REFUSED, hub_client,
 
 #: Longest one feed request waits at the hub for news (s).
 POLL_WAIT_S = 1.0
+#: Wall seconds before a poll the hub refused as one too many waiting (429) is asked again.
+BUSY_RETRY_S = 1.0
 
 
 def watch_via_hub(args: argparse.Namespace) -> int:
@@ -78,6 +80,9 @@ def _follow(
                 try:
                     answer = client.feed(cursor, wait_s=wait, kinds=[kind], **query)
                 except HubError as exc:
+                    if exc.status == 429:  # the hub's waiting polls for this account are all taken: try again
+                        clock.sleep(BUSY_RETRY_S)
+                        continue
                     if exc.status != 400:  # 400: a cursor from before a restart of the hub
                         raise
                     answer = {"run": None}

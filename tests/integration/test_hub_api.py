@@ -354,6 +354,10 @@ def test_waiting_feed_requests_are_bounded_per_account_and_the_hub_keeps_answeri
     assert refused.value.status == 429 and "at most 4 at once" in str(refused.value)
     assert time.perf_counter() - began < 2.0  # refused at once, not after a wait
     assert partner.feed(cursor, channels=["nosuch"])["items"] == []  # a read that does not wait still goes
+    env = {**os.environ, "ISRU_HUB_PASSWORD": PASSWORDS["esa"]}
+    watch = [sys.executable, "-m", "isru.cli", "ground", "watch", BATTERY_CHANNEL, "--hub", hub.url, "--user", "esa"]
+    busy = subprocess.run([*watch, "--duration", "4"], capture_output=True, text=True, env=env, timeout=60)
+    assert busy.returncode == 0, busy.stderr  # its waiting polls were refused 429 for a while: it asked again
     operator = HubClient(hub.url, "ada", PASSWORDS["ada"])
     began = time.perf_counter()
     operator.command(operator.send("imu.self_test"))

@@ -63,6 +63,10 @@ class IdStore(Protocol):
         """Remember ``command_id``."""
         ...
 
+    def discard(self, command_id: str) -> None:
+        """Forget ``command_id`` again: its acceptance could not be recorded, so it never ran."""
+        ...
+
 
 class MemoryIdStore:
     """An :class:`IdStore` in memory (the flight store persists them instead)."""
@@ -77,6 +81,10 @@ class MemoryIdStore:
     def add(self, command_id: str) -> None:
         """Remember ``command_id``."""
         self._ids.add(command_id)
+
+    def discard(self, command_id: str) -> None:
+        """Forget ``command_id``."""
+        self._ids.discard(command_id)
 
 
 @dataclass
@@ -140,6 +148,7 @@ class Dispatcher:
         try:
             self._report(command_id, name, Stage.ACCEPTED, source, message=args_text(values))
         except AdmissionRefused as exc:  # a listener could not record the acceptance: the command never runs
+            self.id_store.discard(command_id)  # so the same id may be sent again once the fault is cleared
             return self._report(command_id, name, Stage.FAILED, source, exc.reason, exc.message)
         self._report(command_id, name, Stage.STARTED, source)
         assert spec.handler is not None

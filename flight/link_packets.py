@@ -91,6 +91,11 @@ class SpooledIds:
         """Remember ``command_id``: on disk with the next commit."""
         self.pending.append(command_id)
 
+    def discard(self, command_id: str) -> None:
+        """Forget ``command_id`` (its acceptance was not committed, so it is still pending here)."""
+        while command_id in self.pending:
+            self.pending.remove(command_id)
+
 
 class PacketWriter:
     """Collects samples, events and statuses, and commits them to the spool as numbered frames (with the

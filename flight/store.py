@@ -505,6 +505,11 @@ class FlightStore:
                 (command_id, self.clock.now()),
             )
 
+    def discard(self, command_id: str) -> None:
+        """Forget ``command_id`` (its acceptance could not be recorded elsewhere, so it never ran)."""
+        with self._write(f"forget command id {command_id!r}") as connection:
+            connection.execute("DELETE FROM command_ids WHERE id = ?", (command_id,))
+
     def command_id_count(self) -> int:
         """How many command ids are remembered."""
         with self._read() as connection:

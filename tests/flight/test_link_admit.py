@@ -110,7 +110,9 @@ def test_a_command_the_dispatcher_refuses_still_records_its_counter(keys: Path, 
         assert other.execute("SELECT counter FROM counters WHERE client = 'operator'").fetchone() == (3,)
 
 
-def test_a_command_whose_counter_cannot_be_recorded_never_runs(keys: Path, tmp_path: Path) -> None:
+def test_a_command_whose_counter_cannot_be_recorded_never_runs_and_may_be_sent_again(
+    keys: Path, tmp_path: Path
+) -> None:
     spool = tmp_path / "spool.db"
     flight = MiniFlight(RealClock(), spool, keys_dir=keys)
     ground = _Ground(flight.server.endpoint, keys)
@@ -136,6 +138,16 @@ def test_a_command_whose_counter_cannot_be_recorded_never_runs(keys: Path, tmp_p
             if isinstance(m, wire.StatusPacket) and m.status["id"] == "locked-1" and m.status["stage"] == "failed"
         )
         assert failed["reason"] == "persistence"
+        # the spool is free again: the same command (same id, a counter above) runs, once (a hello first: this
+        # ground sends no heartbeats, so flight dropped its session during the 5 s the spool was locked)
+        ground.socket.send(wire.encode(wire.Hello(wire.PROTOCOL_VERSION, 0, 0, 1000, False, False))[0])
+        ground.socket.send(wire.encode(wire.Command("locked-1", 6, "test.count", {"n": 1}))[0])
+        end = time.perf_counter() + 20.0
+        while "completed" not in ground.stages("locked-1"):
+            assert time.perf_counter() < end, f"not run again; got {ground.stages('locked-1')}"
+            flight.server.wait_until(flight.clock.monotonic() + 0.005)
+            ground.read()
+        assert flight.counter.executed == [1]
     finally:
         blocker.close()
         ground.close()

@@ -227,6 +227,10 @@ def test_command_ids_persist_and_adding_twice_is_harmless(store_path: Path, cloc
     with FlightStore(store_path, clock) as second:
         assert second.seen("gnd-1")
         assert not second.seen("gnd-2")
+        second.discard("gnd-1")  # its acceptance could not be recorded: it never ran
+        second.discard("gnd-2")  # forgetting an id never added is harmless
+    with FlightStore(store_path, clock) as third:
+        assert not third.seen("gnd-1") and third.command_id_count() == 0
 
 
 def test_dispatcher_refuses_an_id_executed_before_a_restart(store_path: Path, clock: VirtualClock) -> None:

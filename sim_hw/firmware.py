@@ -269,7 +269,8 @@ class Firmware(FirmwareHooks):
         if period_ms and period_ms < MIN_TELEMETRY_PERIOD_MS:
             period_ms = MIN_TELEMETRY_PERIOD_MS
         self.telemetry_period_ms = period_ms
-        self._next_telemetry = self.world.t + period_ms / 1000 if period_ms else math.inf
+        # one period after the command arrived (the world may lag the clock by up to a step: not from its time)
+        self._next_telemetry = self.world.now() + period_ms / 1000 if period_ms else math.inf
         self.world.wakeups_changed()
 
     def cmd_set_deadman(self, timeout_ms: int) -> None:

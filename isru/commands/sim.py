@@ -68,6 +68,13 @@ def run(args: argparse.Namespace) -> int:
     except KeyError as exc:
         print(f"isru sim: {exc.args[0]}", file=sys.stderr)
         return 2
+    if warp != 1.0:  # every device timer then runs that much faster than a host on wall time expects
+        print(
+            f"isru sim: device time runs at {warp:g} times wall time (--warp, else [sim] warp): dead-man timeouts, "
+            f"telemetry periods and event resends pass {warp:g} times faster for a host on wall time; "
+            "--warp 1 serves the ICD's timers as a board has them",
+            file=sys.stderr,
+        )
     server = PtyServer(world)
     signal.signal(signal.SIGTERM, lambda *_: server.stop())
     signal.signal(signal.SIGINT, lambda *_: server.stop())

@@ -176,7 +176,7 @@ EXPECTED_TEXT = {
     "heartbeat_response": "drill host_ms=123456 state=ACTIVE mode=feeding faults=-",
     "command_hopper_hop": "hopper hop heading_rad=0.5 speed_m_s=0.03125 elevation_rad=0.75",
     "command_hopper_hop_out_of_range": "hopper hop heading_rad=0 speed_m_s=0.75",
-    "event_hopper_hop_lost": "hopper COMMAND_COMPLETE CRITICAL command=hop completion=FAULT",
+    "event_hopper_hop_lost": "hopper COMMAND_COMPLETE WARNING command=hop completion=FAULT",
     "telemetry_hopper_ballistic": "hopper state=ACTIVE mode=ballistic faults=- uptime_ms=600000 flywheel_rpm=0 "
     "x_m=12.5 y_m=-2.25 height_m=1.5",
 }

@@ -269,7 +269,9 @@ class AnchorFirmware(Firmware):
                 power += p_w
             if done:
                 if self._preload_slip & self._op_mask:
-                    self.raise_fault("slip", max(a.preload_cmd_N[i] for i in selected))
+                    # the measured tension the ground gave way at (its holding), not the one commanded
+                    slipped = [a.preload_N[i] for i in selected if self._preload_slip >> i & 1]
+                    self.raise_fault("slip", max(slipped, default=0.0))
                     self._finish(Completion.BLOCKED)
                 else:
                     self._finish(Completion.OK, MODE_HOLDING)

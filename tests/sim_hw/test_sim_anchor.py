@@ -169,6 +169,9 @@ def test_preload_beyond_the_capacity_slips(link: SimLink) -> None:
     assert "slip" in link.fault_names(snap) and snap["slip_mask"] == ALL
     assert max(snap[f"preload{i}_N"] for i in range(4)) < 1.2 * capacity
     assert not link.world.rover.anchored
+    code = link.spec.faults.index("slip")  # the event carries the measured tension it slipped at (ICD)
+    [slip] = [e for e in link.events() if e["event"] == EventId.FAULT_SET and e["code"] == code]
+    assert 0.8 * capacity < slip["value"] < 1.2 * capacity
 
 
 def test_telemetry_streams_at_the_commanded_period(link: SimLink) -> None:

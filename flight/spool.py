@@ -11,9 +11,9 @@ One SQLite file in WAL mode:
 
 A frame is stored exactly as it goes on the wire (its seq inside), so sending replays bytes. Appends are
 batched: the link server commits one transaction per telemetry tick (and, per command, one for its counter,
-id and first status; its later statuses go with the next), and sends a packet only after its transaction
-committed — so after ``kill -9`` the next seq continues where the committed ones stopped and nothing ground
-saw is renumbered.
+id and first status and one for the rest), and sends a packet only after its transaction committed — so
+after ``kill -9`` the next seq continues where the committed ones stopped and nothing ground saw is
+renumbered.
 ``synchronous=NORMAL`` (the default) is durable across a process crash; ``durable=True``
 (``synchronous=FULL``) also across a power cut at the cost of one fsync per transaction. Acknowledged rows
 are deleted. SQLite/OS errors raise :class:`~link.errors.SpoolError` naming the file.
@@ -198,8 +198,8 @@ class Spool:
     ) -> None:
         """Commit frames numbered from :attr:`next_seq` / :attr:`next_sseq` on, and ``counter`` (client, last
         accepted command counter) if given, and ``command_ids`` (executed, see :meth:`command_seen`), in one
-        transaction; ``sync``: on the disk when this returns, a power
-        cut too, whatever the spool's own durability (``synchronous=FULL`` for this commit)."""
+        transaction; with ``sync`` it is on the disk when this returns, a power cut too, whatever the spool's
+        own durability (``synchronous=FULL`` for this commit)."""
         packets = list(packets)
         statuses = list(statuses)
         if not packets and not statuses and counter is None and not command_ids:

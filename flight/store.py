@@ -175,7 +175,7 @@ class FlightStore:
     """The flight segment's persistent memory in one SQLite file at ``path`` (created if missing).
 
     Safe to share between the threads of one process (one connection behind a lock). Implements the
-    :class:`~flight.dispatcher.IdStore` protocol (:meth:`seen`, :meth:`add`).
+    :class:`~flight.dispatcher.IdStore` protocol (:meth:`seen`, :meth:`add`, :meth:`discard`).
     """
 
     def __init__(self, path: str | Path, clock: Clock, *, busy_timeout_s: float = 5.0, read_only: bool = False) -> None:

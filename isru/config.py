@@ -57,10 +57,10 @@ def default_config_path() -> Path:
 
 def load_config(path: str | Path | None = None) -> IsruConfig:
     """Load and validate a configuration file (the embedded default when ``path`` is None)."""
-    config = load_file(path or default_config_path(), IsruConfig)
-    _check_devices(config, str(path or default_config_path()))
-    _check_faults(config, str(path or default_config_path()))
-    _check_flight(config, str(path or default_config_path()))
+    source = path or default_config_path()
+    config = load_file(source, IsruConfig)
+    for check in (_check_devices, _check_faults, _check_flight):
+        check(config, str(source))
     return config
 
 

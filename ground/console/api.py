@@ -29,6 +29,7 @@ Values that JSON has no number for (NaN, infinities) travel as Python's ``json``
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -137,11 +138,9 @@ def install(ctx: ConsoleContext) -> None:
     def get_feed(request: Request) -> Response:
         person = logins.person(request)
         query = feed_query(request.query_params)
+        slot = waits.slot(person.name) if query.get("wait_s") else contextlib.nullcontext()
         try:
-            if query.get("wait_s"):
-                with waits.slot(person.name):
-                    answer = feed.read(**query)
-            else:
+            with slot:
                 answer = feed.read(**query)
         except ValidationError as exc:
             raise HTTPException(400, str(exc)) from exc

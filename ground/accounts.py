@@ -177,17 +177,20 @@ class Accounts:
         return account
 
     def login(self, name: str, password: str) -> Account:
-        """The account if ``password`` is right, else :class:`LoginRefused` (unknown user, revoked account or
-        wrong password; the hash is checked even for an unknown user, so timing does not tell which)."""
+        """The account if ``password`` is right, else :class:`LoginRefused`. An unknown user and a wrong password
+        are told the same words (the refusal's ``detail``, for the audit, says which), and the hash is checked
+        even for an unknown user, so neither the text nor the timing tells whether an account exists; a
+        revoked account is named as such only with its right password."""
         rows = self._execute("SELECT salt, hash, revoked FROM accounts WHERE name = ?", (str(name),))
         salt, stored, revoked = rows[0] if rows else (b"\0" * 16, b"", 0)
         good = hmac.compare_digest(_hash(str(password), bytes(salt)), bytes(stored))
+        told = f"wrong user name or password for {_shown(name)}"
         if not rows:
-            raise LoginRefused(f"unknown user {_shown(name)}")
-        if revoked:
-            raise LoginRefused(f"the account {_shown(name)} has been revoked")
+            raise LoginRefused(told, f"unknown user {_shown(name)}")
         if not good:
-            raise LoginRefused(f"wrong password for {_shown(name)}")
+            raise LoginRefused(told, f"wrong password for {_shown(name)}")
+        if revoked:  # only someone who knows the password learns that the account was revoked
+            raise LoginRefused(f"the account {_shown(name)} has been revoked")
         return self.active(name)
 
     def close(self) -> None:

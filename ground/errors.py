@@ -91,7 +91,15 @@ class AccountError(GroundError):
 
 
 class LoginRefused(GroundError):
-    """A login or a session was refused: unknown user, wrong password or a revoked account. Nothing was done."""
+    """A login or a session was refused: unknown user, wrong password or a revoked account. Nothing was done.
+
+    The message is what the person trying to log in is told; ``detail`` is what the audit records. A login
+    with an unknown user and one with a wrong password are told the same, so a refusal never says whether
+    an account exists; the audit says which."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message)
+        self.detail = detail or message
 
 
 class HubError(GroundError):

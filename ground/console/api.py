@@ -22,13 +22,15 @@ stops at once. A cross-site page cannot set that header, and the console's Origi
 
 Every answer names the ``rover``. A refusal is an HTTP status with a ``detail`` text naming what was wrong and
 what was expected: 400 a bad field (named), 401 no or wrong login (checked before a body is read), 403 an
-observer acting (audited as ``command_refused``), 404 no such command or alarm, 409 a hazardous command not
-confirmed, 413 a body over 64 KiB, 429 too many waiting feed requests, 503 no link yet.
+observer acting (audited as ``command_refused``), 404 no such command or alarm, 408 a body not all there 10 s
+after the login was checked, 409 a hazardous command not confirmed, 413 a body over 64 KiB, 429 too many
+waiting feed requests, 503 no link yet.
 Values that JSON has no number for (NaN, infinities) travel as Python's ``json`` writes them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from collections.abc import Callable
@@ -39,6 +41,7 @@ from nicegui import app
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from base.clock import Clock
 from ground.acting import Actor
 from ground.console.api_auth import ApiLogins
 from ground.console.api_parts import WaitSlots, alarms_answer, command_answer, feed_query, field, snapshot
@@ -82,17 +85,31 @@ WAITS_TOTAL = 16
 
 #: Bytes a request body may hold: a command with 32 arguments of 1,024 characters fits with room to spare.
 MAX_BODY_BYTES = 64 * 1024
+#: Clock seconds a request body may take to arrive in full, once the login is checked.
+BODY_WAIT_S = 10.0
 
 
-async def _body(request: Request, expected: str) -> dict[str, Any]:
-    """The request's JSON object: 413 past :data:`MAX_BODY_BYTES` (declared or sent, never read further), 400
-    naming ``body`` and the ``expected`` shape for anything else (not UTF-8 or JSON, nested too deeply, a lone
-    surrogate, not an object)."""
+async def _body(request: Request, expected: str, clock: Clock) -> dict[str, Any]:
+    """The request's JSON object: 413 past :data:`MAX_BODY_BYTES` (declared or sent, never read further), 408
+    when the whole body has not arrived :data:`BODY_WAIT_S` seconds of ``clock`` after its first byte was
+    awaited (a stalled or trickling sender holds nothing of the hub's for longer), 400 naming ``body`` and the
+    ``expected`` shape for anything else (not UTF-8 or JSON, nested too deeply, a lone surrogate, not an
+    object)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise HTTPException(413, f"body of {int(declared)} bytes: expected at most {MAX_BODY_BYTES}")
     raw = bytearray()
-    async for chunk in request.stream():
+    chunks = request.stream().__aiter__()
+    deadline = clock.monotonic() + BODY_WAIT_S
+    while True:
+        try:
+            chunk = await asyncio.wait_for(anext(chunks), max(0.0, deadline - clock.monotonic()))
+        except StopAsyncIteration:
+            break
+        except TimeoutError:
+            raise HTTPException(
+                408, f"body of {len(raw)} bytes after {BODY_WAIT_S:g} s: expected the whole body within that"
+            ) from None
         raw += chunk
         if len(raw) > MAX_BODY_BYTES:
             raise HTTPException(413, f"body over {MAX_BODY_BYTES} bytes: expected at most {MAX_BODY_BYTES}")
@@ -162,14 +179,14 @@ def install(ctx: ConsoleContext) -> None:
     @app.post(PREFIX + "/alarms/ack")
     async def post_ack(request: Request) -> Response:
         person = await login(request)
-        body = await _body(request, '{"name": ALARM, "comment": TEXT}')
+        body = await _body(request, '{"name": ALARM, "comment": TEXT}', ctx.clock)
         name, comment = field(body, "name", str, "an alarm name"), field(body, "comment", str, "a comment")
         return await run_in_threadpool(acting, person, lambda _p: {"alarm": core.alarms.ack(name, comment).as_dict()})
 
     @app.post(PREFIX + "/alarms/shelve")
     async def post_shelve(request: Request) -> Response:
         person = await login(request)
-        body = await _body(request, '{"name": ALARM, "seconds": S}')
+        body = await _body(request, '{"name": ALARM, "seconds": S}', ctx.clock)
         name, seconds = field(body, "name", str, "an alarm name"), field(body, "seconds", float, "seconds")
 
         def shelve(_person: Actor) -> dict[str, Any]:
@@ -181,7 +198,7 @@ def install(ctx: ConsoleContext) -> None:
     @app.post(PREFIX + "/alarms/unshelve")
     async def post_unshelve(request: Request) -> Response:
         person = await login(request)
-        name = field(await _body(request, '{"name": ALARM}'), "name", str, "an alarm name")
+        name = field(await _body(request, '{"name": ALARM}', ctx.clock), "name", str, "an alarm name")
 
         def unshelve(_person: Actor) -> dict[str, Any]:
             core.alarms.unshelve(name)
@@ -192,7 +209,7 @@ def install(ctx: ConsoleContext) -> None:
     @app.post(PREFIX + "/commands")
     async def post_command(request: Request) -> Response:
         person = await login(request)
-        body = await _body(request, '{"name": COMMAND, "args": {...}, "confirmed": bool}')
+        body = await _body(request, '{"name": COMMAND, "args": {...}, "confirmed": bool}', ctx.clock)
         name = field(body, "name", str, "a command name")
         args = field(body, "args", dict, "an object of arguments", default={})
         confirmed = field(body, "confirmed", bool, "true or false", default=False)

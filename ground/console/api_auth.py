@@ -55,18 +55,23 @@ class ApiLogins:
         except (binascii.Error, UnicodeDecodeError):
             raise HTTPException(401, "malformed Basic credentials", _BASIC) from None
         try:
-            account = auth.accounts.active(name)
-            key = (name, hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest(), account.changed_t)
+            # only a remembered login skips the password check; any refusal comes from the full check, which
+            # says the same for an unknown user as for a wrong password
+            account = auth.accounts.get(name)
+            digest = hmac.new(self._key, password.encode("utf-8"), hashlib.sha256).digest()
             now = self.clock.monotonic()
-            with self._lock:
-                remembered = self._good.get(key, 0.0) > now
+            remembered = False
+            if account is not None and not account.revoked:
+                with self._lock:
+                    remembered = self._good.get((name, digest, account.changed_t), 0.0) > now
             if not remembered:
                 account = auth.accounts.login(name, password)
-                self._remember(key, now)
+                self._remember((name, digest, account.changed_t), now)
         except LoginRefused as exc:
             where = request.client.host if request.client else ""
-            audit_safely(auth.audit, _LOGGER, name[:64], "", "login_refused", f"api {where}", str(exc))
+            audit_safely(auth.audit, _LOGGER, name[:64], "", "login_refused", f"api {where}", exc.detail)
             raise HTTPException(401, f"login refused: {exc}", _BASIC) from exc
+        assert account is not None  # remembered implies an account, else login returned one
         return Actor(account.name, account.role)
 
     def _remember(self, key: tuple[str, bytes, float], now: float) -> None:

@@ -104,7 +104,7 @@ class HubAuth:
         try:
             account = self.accounts.login(name, password)
         except LoginRefused as exc:
-            audit_safely(self.audit, _LOGGER, str(name)[:64], "", "login_refused", where, str(exc))
+            audit_safely(self.audit, _LOGGER, str(name)[:64], "", "login_refused", where, exc.detail)
             raise
         with self._lock:
             self._sessions[session_id] = account.name

@@ -224,10 +224,10 @@ def test_a_page_without_a_login_goes_to_the_login_page_and_bad_logins_are_refuse
     browser.open("/commands")
     browser.wait(lambda: "/login" in browser.driver.current_url, "the login page")
     browser.login("ada", "not the password")
-    browser.wait_text("login refused: wrong password for 'ada'")
+    browser.wait_text("login refused: wrong user name or password for 'ada'")
     browser.shot("wrong-password")
     browser.login("mallory", "whatever it is")
-    browser.wait_text("login refused: unknown user 'mallory'")
+    browser.wait_text("login refused: wrong user name or password for 'mallory'")
     assert "/login" in browser.driver.current_url
     refused = [(e.user, e.action) for e in hub.audit.entries(action="login_refused")]
     assert ("ada", "login_refused") in refused and ("mallory", "login_refused") in refused

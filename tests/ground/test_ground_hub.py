@@ -39,11 +39,15 @@ def test_accounts_hash_passwords_and_refuse_bad_logins_clearly(tmp_path: Path) -
     accounts.add("esa", "observer", "partner pass")
     assert accounts.login("ada", "correct horse").role == "operator"
     assert not accounts.login("esa", "partner pass").may_command
-    with pytest.raises(LoginRefused, match="wrong password for 'ada'"):
+    with pytest.raises(LoginRefused, match="wrong user name or password for 'ada'") as wrong:
         accounts.login("ada", "Correct horse")
-    with pytest.raises(LoginRefused, match="unknown user 'bob'"):
+    with pytest.raises(LoginRefused, match="wrong user name or password for 'bob'") as unknown:
         accounts.login("bob", "correct horse")
+    assert str(wrong.value).replace("ada", "bob") == str(unknown.value)  # a stranger cannot tell them apart
+    assert (wrong.value.detail, unknown.value.detail) == ("wrong password for 'ada'", "unknown user 'bob'")
     accounts.remove("esa")
+    with pytest.raises(LoginRefused, match="wrong user name or password for 'esa'"):
+        accounts.login("esa", "not esa's password")  # revoked, but only the right password learns that
     with pytest.raises(LoginRefused, match="'esa' has been revoked"):
         accounts.login("esa", "partner pass")
     accounts.set_password("ada", "battery staple")

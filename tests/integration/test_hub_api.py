@@ -142,11 +142,14 @@ def test_a_partner_gets_the_full_snapshot_and_cannot_command(hub: Hub) -> None:
     assert {s.identity.name for s in hub.server.sessions.values()} == {"archive"}  # partners add no session
 
 
-def test_bad_credentials_are_refused_with_the_reason(hub: Hub) -> None:
-    for user, password, expected in (("ada", "wrong password", "wrong password"), ("bob", "x" * 9, "unknown user")):
+def test_bad_credentials_are_refused_alike_and_audited_with_the_reason(hub: Hub) -> None:
+    for user, password, audited in (("ada", "wrong password", "wrong password"), ("bob", "x" * 9, "unknown user")):
         with pytest.raises(HubError) as refused:
             HubClient(hub.url, user, password).snapshot()
-        assert refused.value.status == 401 and expected in str(refused.value)
+        assert refused.value.status == 401
+        assert f"wrong user name or password for '{user}'" in str(refused.value)  # the same words for both
+        row = hub.audit.entries(action="login_refused", limit=1)[0]
+        assert row.user == user and audited in row.detail
 
 
 def test_an_operator_commands_through_the_hub_as_herself(hub: Hub) -> None:
@@ -174,7 +177,7 @@ def test_isru_ground_send_through_the_hub(hub: Hub, tmp_path: Path) -> None:
     stages = [line.split()[1] for line in done.stdout.splitlines()]
     assert stages[0] == "accepted" and stages[-1] == "completed"
     refused = subprocess.run([*command, "--user", "esa"], capture_output=True, text=True, env=env, timeout=60)
-    assert refused.returncode == 3 and "wrong password for 'esa'" in refused.stderr
+    assert refused.returncode == 3 and "wrong user name or password for 'esa'" in refused.stderr
 
 
 # ------------------------------------------------------------------------- tools over the hub
@@ -302,6 +305,20 @@ def test_a_huge_body_is_refused_before_it_is_read_and_a_stranger_before_its_body
     chunk = b"%x\r\n%s\r\n" % (70_000, b"[" * 70_000)
     status, text = _raw_post(hub, f"{declared}\r\nAuthorization: Basic {token}\r\nTransfer-Encoding: chunked", chunk)
     assert status == 413, text
+
+
+def test_a_body_that_stalls_is_refused_408_and_a_whole_one_on_the_next_connection_goes_through(
+    hub: Hub, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("ground.console.api.BODY_WAIT_S", 1.0)
+    token = base64.b64encode(f"ada:{PASSWORDS['ada']}".encode()).decode()
+    head = f"POST /api/alarms/unshelve HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Basic {token}"
+    # 100 bytes announced, 10 sent, then nothing: answered once the wait is over, not held open
+    status, text = _raw_post(hub, f"{head}\r\nContent-Length: 100", b'{"name": "', wait_s=20.0)
+    assert status == 408 and "body of 10 bytes after 1 s" in text, text
+    body = b'{"name": "no.such.alarm"}'
+    status, text = _raw_post(hub, f"{head}\r\nContent-Length: {len(body)}", body)
+    assert status == 200 and '"name": "no.such.alarm"' in text, text  # unshelving what is not shelved is a no-op
 
 
 @pytest.mark.parametrize(
@@ -450,7 +467,7 @@ def test_a_remembered_api_login_ends_at_once_with_a_new_password_or_a_revoked_ac
     hub.accounts.set_password("bob", "bob's second password")
     with pytest.raises(HubError) as old_password:
         bob.alarms()
-    assert old_password.value.status == 401 and "wrong password for 'bob'" in old_password.value.reason
+    assert old_password.value.status == 401 and "wrong user name or password for 'bob'" in old_password.value.reason
     bob = HubClient(hub.url, "bob", "bob's second password")
     bob.alarms()
     hub.accounts.remove("bob")
@@ -467,4 +484,4 @@ def test_isru_ground_dictionary_through_the_hub(hub: Hub, tmp_path: Path) -> Non
     assert BATTERY_CHANNEL in {c["name"] for c in json.loads(done.stdout)["telemetry"]}
     env["ISRU_HUB_PASSWORD"] = "not esa's password"
     refused = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
-    assert refused.returncode == 3 and "wrong password for 'esa'" in refused.stderr
+    assert refused.returncode == 3 and "wrong user name or password for 'esa'" in refused.stderr

@@ -388,3 +388,22 @@ def test_garbage_never_crashes_the_drill(make_world: Callable[..., SimWorld]) ->
 
     check()
     port.close()
+
+
+def test_a_frame_of_another_protocol_version_is_answered_with_the_version_only_when_addressed_to_the_drill(
+    make_world: Callable[..., SimWorld],
+) -> None:
+    world = make_world()
+    port = serial.serial_for_url("sim://drill", timeout=0)
+    for address, seq, answered in ((DRILL.address, 1, True), (0xFF, 2, True), (DRILL.address + 1, 3, False)):
+        stop = DRILL.command("stop").pack({})
+        port.write(encode_frame(Frame(address, MsgType.COMMAND, seq, stop, version=2)))
+        world.clock.sleep(0.05)
+        frames = [f for f in FrameDecoder().feed(port.read(4096)) if f.msg_type != MsgType.TELEMETRY]
+        if not answered:
+            assert frames == [], f"a version-2 frame to address {address:#x} was answered: {frames}"
+            continue
+        assert [(f.address, f.seq, f.flags & Flags.RESPONSE) for f in frames] == [(DRILL.address, seq, Flags.RESPONSE)]
+        assert nack_of(frames[0]) == (NackCode.UNSUPPORTED_VERSION, 1)  # detail: the version the drill speaks
+    assert world.device("drill").history == []  # nothing was acted on
+    port.close()

@@ -38,6 +38,7 @@ from flight.params import ParameterStore
 from flight.rates import RateGovernor
 from flight.rig import Rig
 from flight.sequences import SequenceRunner
+from flight.state_saver import StateSaver
 from flight.store import FlightStore
 from flight.telemetry import ChannelSpec, TelemetryTable
 from hal.icd import DEVICES
@@ -89,16 +90,16 @@ class FlightApp:
         self.records = RecordBook(
             rover_key or self._rover_key(), config.name, flight.licence, self.events, self.table, clock
         )
-        self._unsaved_extraction: dict[str, Any] | None = None
         self.mission = Mission(
             self.interlocks,
             self.table,
             self.events,
             LiveMissionConfig(config.mission, self.params),
             ledger=self._record,
-            on_change=self._save_state,
+            on_change=lambda _mission: self.state_saver.save(),
             solar=self._solar_forecast(config.mission.day_length_s),
         )
+        self.state_saver = StateSaver(self.store, self.mission.snapshot, self.events, clock)
         self.registry = CommandRegistry()
         id_store: IdStore | None = self.store
         self.dispatcher = Dispatcher(self.registry, clock, self.events, id_store)
@@ -164,6 +165,7 @@ class FlightApp:
         # Parameter values change only by command: published at the housekeeping rate, not with every sample.
         self.executive.add_task("housekeeping", "params", self._publish_params)
         self.executive.add_task("housekeeping", "evidence", self.records.sample)
+        self.executive.add_task("housekeeping", "state", self.state_saver.retry)
         control = self.executive.group("control")
         self.health.register("control_loop", progress_ping(lambda: control.runs), deadline_s=1.0)
         for name in self.rig.devices:
@@ -218,19 +220,7 @@ class FlightApp:
         self.ledger.append(entry)
         # Stored with the snapshot that follows the cycle's end (the next transition), in one transaction, so a
         # crash never leaves a ledger entry without the cycle count that goes with it (a resume would repeat it).
-        self._unsaved_extraction = entry
-
-    def _save_state(self, mission: Mission) -> None:
-        entry, self._unsaved_extraction = self._unsaved_extraction, None
-        if self.store is None:
-            return
-        extraction = None
-        if entry is not None:
-            extraction = {k: entry[k] for k in ("cycle", "water_kg", "regolith_kg", "energy_Wh")}
-            extraction.update(site=max(entry["site"], 0), t=self.clock.now())
-        row_id = self.store.save_state(mission.snapshot(), {"transitions": 1}, extraction)
-        if entry is not None:
-            entry["id"] = row_id
+        self.state_saver.book(entry)
 
     def _publish_params(self, _now: float) -> None:
         self.table.update(self.params.telemetry(), self.clock.now())

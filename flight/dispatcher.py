@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 from base.clock import Clock
 from flight.commands import CommandRegistry, CommandSpec, Job
-from flight.errors import AdmissionRefused, CommandRejected
+from flight.errors import AdmissionRefused, CommandRejected, FlightError
 from flight.events import EventLog
 from hal.errors import HalError
 from link.schema import TERMINAL_STAGES, Stage
@@ -144,7 +144,10 @@ class Dispatcher:
         if spec.resource and self.busy(spec.resource):
             holder = next(a.spec.name for a in self._active.values() if a.spec.resource == spec.resource)
             return self._report(command_id, name, Stage.FAILED, source, "busy", f"{spec.resource} is running {holder}")
-        self.id_store.add(command_id)
+        try:
+            self.id_store.add(command_id)
+        except FlightError as exc:  # the id cannot be remembered (a full disk): running it could run it twice
+            return self._report(command_id, name, Stage.FAILED, source, "persistence", f"id not recorded: {exc}")
         try:
             self._report(command_id, name, Stage.ACCEPTED, source, message=args_text(values))
         except AdmissionRefused as exc:  # a listener could not record the acceptance: the command never runs
@@ -162,6 +165,11 @@ class Dispatcher:
             return self._report(command_id, name, Stage.COMPLETED, source)
         self._active[command_id] = _Active(spec, command_id, source, job)
         return self._advance(self._active[command_id])
+
+    def refuse(self, name: str, command_id: str, source: str, reason: str, message: str) -> CommandStatus:
+        """Report command ``command_id`` failed before it was submitted (its admission could not be recorded):
+        it never runs, and its id stays unused so that it may be sent again."""
+        return self._report(command_id, name, Stage.FAILED, source, reason, message)
 
     # --------------------------------------------------------------------------------------- run
     def tick(self, _now: float = 0.0) -> None:

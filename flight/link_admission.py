@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from flight.errors import AdmissionRefused, FlightError
 from link import wire
 from link.keys import ClientIdentity
 
@@ -91,9 +92,13 @@ class Admission:
 
     def begin(self, client: str, counter: int) -> None:
         """``counter`` from ``client`` passed the check and its command is about to be submitted; a counter store
-        other than the spool records it now, durably."""
+        other than the spool records it now, durably. :class:`AdmissionRefused` (reason ``persistence``) when
+        that store cannot (a full disk): the command must not run, and its counter stays unused."""
         if not self.spool_keeps_counters:
-            self.counters.set_counter(client, counter)  # durable before the command runs
+            try:
+                self.counters.set_counter(client, counter)  # durable before the command runs
+            except FlightError as exc:
+                raise AdmissionRefused("persistence", f"the command counter could not be recorded: {exc}") from exc
             self._cache[client] = counter
         self._admitting = (client, counter)
 

@@ -388,7 +388,12 @@ class LinkServer:
         # The dispatcher reports the command's first status (accepted, or failed) before its handler runs:
         # _on_status then commits that status -- with the counter, when the spool keeps counters -- in one
         # transaction and sends it at once, so ground hears "accepted" before the handler runs.
-        self._admission.begin(identity.name, command.counter)
+        try:
+            self._admission.begin(identity.name, command.counter)
+        except AdmissionRefused as exc:  # flight's store cannot record the counter: the command never runs
+            self.dispatcher.refuse(command.name, command.id, identity.name, exc.reason, exc.message)
+            self._commit_statuses(command.id)
+            return
         try:
             self.dispatcher.submit(command.name, command.args, command_id=command.id, source=identity.name)
         except Exception as exc:  # a failing handler must not take the link down
@@ -396,10 +401,15 @@ class LinkServer:
             self.events.error(SOURCE, "command_error", f"{command.name} ({command.id}) raised {exc!r}")
         if self._admission.admitting:  # no status reported: the counter is recorded all the same
             self._admit()
+        self._commit_statuses(command.id)
+
+    def _commit_statuses(self, command_id: str) -> None:
+        """Spool and send the statuses the command ``command_id`` produced (kept for the next commit if the
+        spool cannot take them now)."""
         try:
             self._packets.commit(with_telemetry=False)
         except LinkError as exc:  # kept for the next commit; the link and the flight loop go on
-            _LOGGER.error("link: statuses of %s not spooled yet: %s", command.id, exc)
+            _LOGGER.error("link: statuses of %s not spooled yet: %s", command_id, exc)
         self._send_windows()
 
     def _admit(self) -> LinkError | None:

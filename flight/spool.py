@@ -28,6 +28,7 @@ from collections import deque
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from flight.file_lock import FileLock, FileLocked
 from flight.store_care import move_aside
 from link.errors import SpoolError
 
@@ -94,14 +95,16 @@ class Spool:
         #: What could be taken over from that file: its numbering and command counters (else empty).
         self.salvaged: dict[str, int] = {}
         try:
-            meta, top, stop = self._open(durable)
-        except SpoolError as exc:
-            if not _damaged(exc.__cause__):
-                raise
-            self.moved_aside = move_aside(self.path)
-            _LOGGER.error("spool %s is damaged (%s): moved aside to %s", self.path, exc.__cause__, self.moved_aside)
-            meta, top, stop = self._open(durable)
-            meta, top, stop = self._salvage(self.moved_aside, meta, top, stop)
+            self._file_lock = FileLock(self.path, "spool")
+        except FileLocked as exc:
+            raise SpoolError(str(exc)) from exc
+        except OSError as exc:
+            raise SpoolError(f"{self.path}: cannot open the spool's lock file: {exc}") from exc
+        try:
+            meta, top, stop = self._open_or_salvage(durable)
+        except BaseException:
+            self._file_lock.release()
+            raise
         acked, sacked = meta.get("acked_seq", 0), meta.get("acked_sseq", 0)
         # the next number is above every row still held and every row ever acknowledged (pruned)
         self.packets = _Stream("packets", "seq", max(acked, top) + 1, acked)
@@ -114,6 +117,18 @@ class Spool:
             self.statuses.next,
             self.statuses.depth,
         )
+
+    def _open_or_salvage(self, durable: bool) -> tuple[dict[str, int], int, int]:
+        """:meth:`_open`; a damaged file is moved aside first and what can be read of it salvaged."""
+        try:
+            return self._open(durable)
+        except SpoolError as exc:
+            if not _damaged(exc.__cause__):
+                raise
+            self.moved_aside = move_aside(self.path)
+            _LOGGER.error("spool %s is damaged (%s): moved aside to %s", self.path, exc.__cause__, self.moved_aside)
+            meta, top, stop = self._open(durable)
+            return self._salvage(self.moved_aside, meta, top, stop)
 
     def _open(self, durable: bool) -> tuple[dict[str, int], int, int]:
         """Open (creating) the file; returns its meta, highest seq and highest sseq. Raises SpoolError."""
@@ -345,6 +360,8 @@ class Spool:
             self._db.close()
         except sqlite3.Error as exc:
             raise SpoolError(f"{self.path}: cannot close the spool: {exc}") from exc
+        finally:
+            self._file_lock.release()
 
 
 def _damaged(cause: BaseException | None) -> bool:

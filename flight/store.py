@@ -32,7 +32,8 @@ from typing import Any
 
 from base.clock import Clock
 from flight.errors import PersistenceError
-from flight.store_care import how_to_recover, rotate_backup
+from flight.file_lock import FileLock, FileLocked
+from flight.store_care import how_to_recover, rotate_backup, unreadable_state
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -183,6 +184,7 @@ class FlightStore:
         self.clock = clock
         self._lock = threading.RLock()
         self._closed = False
+        self._file_lock: FileLock | None = None  # one writing flight process per store (not for reading)
         self._connection = self._open_read_only(busy_timeout_s) if read_only else self._open(busy_timeout_s)
 
     def _open_read_only(self, busy_timeout_s: float) -> sqlite3.Connection:
@@ -224,6 +226,13 @@ class FlightStore:
                 f"{self.path}: the flight store is empty (0 bytes): expected its ledger, counters and command ids; "
                 + how_to_recover(self.path)
             )
+        try:
+            lock = FileLock(self.path, "flight store")
+        except FileLocked as exc:
+            raise PersistenceError(str(exc)) from exc
+        except OSError as exc:
+            raise PersistenceError(f"{self.path}: cannot open the flight store's lock file: {exc}") from exc
+        self._file_lock = lock
         connection: sqlite3.Connection | None = None
         try:
             connection = sqlite3.connect(
@@ -241,13 +250,21 @@ class FlightStore:
                     + how_to_recover(self.path)
                 )
             before = migrate(connection, str(self.path))
+            unreadable = unreadable_state(connection)
+            if unreadable:  # found before the backups rotate, so no backup becomes a copy of it
+                raise PersistenceError(
+                    f"{self.path}: the flight store's mission state is damaged: {'; '.join(unreadable)}; "
+                    + how_to_recover(self.path)
+                )
         except PersistenceError:
             if connection is not None:
                 connection.close()
+            lock.release()
             raise
         except (sqlite3.Error, OSError) as exc:
             if connection is not None:
                 connection.close()
+            lock.release()
             damaged = isinstance(exc, sqlite3.DatabaseError) and any(
                 word in str(exc) for word in ("malformed", "not a database", "corrupt")
             )
@@ -267,6 +284,9 @@ class FlightStore:
                 self._connection.close()
             except sqlite3.Error as exc:
                 raise PersistenceError(f"{self.path}: cannot close the flight store: {exc}") from exc
+            finally:
+                if self._file_lock is not None:
+                    self._file_lock.release()
 
     def __enter__(self) -> FlightStore:
         return self

@@ -13,6 +13,9 @@ Nothing here ever deletes a damaged file: it is renamed ``PATH.damaged-N``. Erro
 
 from __future__ import annotations
 
+import contextlib
+import filecmp
+import json
 import logging
 import sqlite3
 from collections.abc import Callable
@@ -33,6 +36,7 @@ __all__ = [
     "repair",
     "restore",
     "rotate_backup",
+    "unreadable_state",
 ]
 
 #: Backups kept (``PATH.bak.1`` newest).
@@ -68,20 +72,44 @@ def backups(path: Path) -> list[Path]:
 
 
 def rotate_backup(connection: sqlite3.Connection, path: Path) -> None:
-    """Shift ``PATH.bak.i`` to ``.bak.i+1`` (dropping the oldest) and write a consistent copy of the open
-    ``connection`` as ``PATH.bak.1``. A failure (a full disk) is logged, not raised: flight runs without it."""
+    """Write a consistent copy of the open ``connection`` and make it ``PATH.bak.1``, shifting ``PATH.bak.i``
+    to ``.bak.i+1`` (dropping the oldest) — only once the copy is whole, and only if it differs from
+    ``.bak.1``: a start that cannot write its copy (a full disk) or that finds the store as the last backup
+    left it (starts that fail, one after another) pushes out no backup. A failure is logged, not raised:
+    flight runs without a new backup."""
+    fresh = Path(f"{path}.bak.new")
+    newest = Path(f"{path}.bak.1")
     try:
-        for i in range(BACKUPS - 1, 0, -1):
-            older = Path(f"{path}.bak.{i}")
-            if older.is_file():
-                older.replace(Path(f"{path}.bak.{i + 1}"))
-        target = sqlite3.connect(f"{path}.bak.1")
+        fresh.unlink(missing_ok=True)
+        target = sqlite3.connect(fresh)
         try:
             connection.backup(target)
         finally:
             target.close()
+        if newest.is_file() and filecmp.cmp(fresh, newest, shallow=False):
+            fresh.unlink()
+            _LOGGER.info("%s: unchanged since its backup %s: backups kept as they are", path, newest)
+            return
+        for i in range(BACKUPS - 1, 0, -1):
+            older = Path(f"{path}.bak.{i}")
+            if older.is_file():
+                older.replace(Path(f"{path}.bak.{i + 1}"))
+        fresh.replace(newest)
     except (sqlite3.Error, OSError) as exc:
-        _LOGGER.error("%s: could not write its backup %s.bak.1: %s", path, path, exc)
+        _LOGGER.error("%s: could not write its backup %s (the backups are kept as they were): %s", path, newest, exc)
+        with contextlib.suppress(OSError):
+            fresh.unlink(missing_ok=True)
+
+
+def unreadable_state(connection: sqlite3.Connection) -> list[str]:
+    """Rows of the mission-state table that are not JSON (a damaged snapshot), one text each."""
+    problems = []
+    for key, text in connection.execute("SELECT key, value FROM state ORDER BY key"):
+        try:
+            json.loads(text)
+        except (TypeError, ValueError):
+            problems.append(f"state key {key!r}: expected JSON, found {str(text)[:40]!r}")
+    return problems
 
 
 def check(path: str | Path) -> Checked:
@@ -104,6 +132,8 @@ def check(path: str | Path) -> Checked:
         tables = [name for (name,) in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
         if "schema_version" not in tables:
             problems.append(f"{path}: no schema_version table; expected a flight store")
+        if "state" in tables:
+            problems.extend(f"{path}: {problem}" for problem in unreadable_state(connection))
         for table in tables:
             try:
                 rows[table] = int(connection.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
@@ -153,7 +183,9 @@ def restore(path: str | Path) -> tuple[Path, Path | None]:
 def repair(path: str | Path, migrate: Callable[[sqlite3.Connection, str], object]) -> tuple[dict[str, int], Path]:
     """Copy every readable row of ``path`` into a fresh store at ``path`` (its schema made by ``migrate``,
     :func:`flight.store.migrate`); returns (rows kept per table, where the damaged file went). An empty
-    (0-byte) file becomes a fresh store."""
+    (0-byte) file becomes a fresh store. A mission snapshot with a row that is not JSON is dropped whole
+    (``state`` and ``snapshot`` report 0 rows kept): flight then starts idle, with its ledger, counters and
+    command ids."""
     path = Path(path)
     if not path.exists():
         raise PersistenceError(f"{path}: no such file to repair")
@@ -171,6 +203,10 @@ def repair(path: str | Path, migrate: Callable[[sqlite3.Connection, str], object
                     kept[table] = _copy_rows(damaged, fresh, table)
             finally:
                 damaged.close()
+            if unreadable_state(fresh):  # a snapshot with a damaged row is no snapshot: flight starts idle
+                kept["state"] = kept["snapshot"] = 0
+                fresh.execute("DELETE FROM state")
+                fresh.execute("DELETE FROM snapshot")
     except sqlite3.Error as exc:
         raise PersistenceError(f"{path}: cannot repair: {exc}") from exc
     finally:

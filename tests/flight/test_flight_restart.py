@@ -92,7 +92,7 @@ def start_flight(config: Path, keys: Path, log: Path, *extra: str) -> subprocess
 
 def read_store(path: Path) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The mission snapshot and the ledger, as a reader beside the running flight sees them."""
-    with FlightStore(path, RealClock()) as store:
+    with FlightStore(path, RealClock(), read_only=True) as store:
         return store.load_state(), [entry.as_dict() for entry in store.ledger()]
 
 

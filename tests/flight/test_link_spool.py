@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -114,3 +115,18 @@ def test_executed_command_ids_are_committed_with_the_transaction_and_survive_reo
     spool = Spool(path)  # as after kill -9
     assert spool.command_seen("cmd-b") and spool.last_counter("operator") == 3
     spool.close()
+
+
+def test_a_second_flight_process_on_the_same_spool_is_refused_naming_the_first(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    first = Spool(path)
+    try:
+        first.append(frames(1, 3), [])
+        with pytest.raises(SpoolError, match=rf"another flight process \(pid {os.getpid()}\) is using this spool"):
+            Spool(path)
+        assert first.next_seq == 4 and first.read_packets(0, 10) == frames(1, 3)  # the first one is untouched
+    finally:
+        first.close()
+    second = Spool(path)  # once the first has closed it (or died: the kernel drops the lock)
+    assert second.next_seq == 4
+    second.close()

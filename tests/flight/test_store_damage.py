@@ -5,6 +5,7 @@ for real)."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +17,7 @@ from flight.errors import PersistenceError
 from flight.store import FlightStore
 from flight.store_care import check
 from isru.cli import main
+from tests.support.disks import fill
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -99,3 +101,95 @@ def test_isru_flight_on_a_damaged_store_exits_2_naming_the_way_out(tmp_path: Pat
     assert done.returncode == 2, done.stderr
     assert f"isru flight: {store}: the flight store is empty (0 bytes)" in done.stderr
     assert "isru store restore" in done.stderr and "Traceback" not in done.stderr
+
+
+def _damage_state(path: Path) -> None:
+    """Overwrite the mission snapshot's ``progress`` row with text that is not JSON (SQLite sees nothing wrong)."""
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute("INSERT OR REPLACE INTO state (key, value) VALUES ('progress', '{\"away\": fa')")
+    connection.close()
+
+
+def test_a_damaged_mission_state_is_refused_before_any_backup_rotates_and_the_way_out_gets_a_good_store(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "flight.sqlite"
+    _filled(path)
+    with FlightStore(path, VirtualClock()) as store:  # a second start: bak.1 now holds the filled store
+        store.save_state({"progress": {"away": False}, "state": "extract_drill"})
+    good = {b.name: b.read_bytes() for b in tmp_path.glob("flight.sqlite.bak.*")}
+    _damage_state(path)
+    for _ in range(3):  # a service manager starting it again and again
+        with pytest.raises(PersistenceError) as refused:
+            FlightStore(path, VirtualClock())
+        assert "mission state is damaged: state key 'progress': expected JSON" in str(refused.value)
+        assert f"isru store restore {path}" in str(refused.value)
+    assert {b.name: b.read_bytes() for b in tmp_path.glob("flight.sqlite.bak.*")} == good  # no backup pushed out
+    assert main(["store", "check", str(path)]) == 1
+    assert "state key 'progress': expected JSON" in capsys.readouterr().out
+    assert main(["store", "repair", str(path)]) == 0  # the ledger is kept; the damaged snapshot is dropped whole
+    with FlightStore(path, VirtualClock()) as store:
+        assert store.totals().entries == 200 and store.load_state() is None
+
+
+def test_backups_rotate_only_for_a_whole_copy_that_differs_from_the_newest(tmp_path: Path) -> None:
+    path = tmp_path / "flight.sqlite"
+    _filled(path)
+    with FlightStore(path, VirtualClock()) as store:
+        store.save_state({"state": "idle"})
+    before = {b.name: b.read_bytes() for b in tmp_path.glob("flight.sqlite.bak.*")}
+    FlightStore(path, VirtualClock()).close()  # a start that changes nothing
+    FlightStore(path, VirtualClock()).close()
+    FlightStore(path, VirtualClock()).close()
+    after = {b.name: b.read_bytes() for b in tmp_path.glob("flight.sqlite.bak.*")}
+    assert set(after) == {"flight.sqlite.bak.1", "flight.sqlite.bak.2", "flight.sqlite.bak.3"}
+    assert after["flight.sqlite.bak.2"] == before["flight.sqlite.bak.1"]  # rotated once, for the change
+    assert not Path(f"{path}.bak.new").exists()
+
+
+def test_a_start_on_a_full_disk_keeps_every_backup(small_disk: Path) -> None:
+    path = small_disk / "flight.sqlite"
+    _filled(path, entries=20)
+    with FlightStore(path, VirtualClock()) as store:
+        store.save_state({"state": "idle"})
+        store.record_extraction(99, 0, 0.5, 10.0, 20.0, 2_000.0)  # a change since the newest backup
+    before = {b.name: b.read_bytes() for b in small_disk.glob("flight.sqlite.bak.*")}
+    keeper = sqlite3.connect(path)  # keeps the write-ahead log's files, as a flight that crashed leaves them
+    keeper.execute("SELECT count(*) FROM state").fetchone()
+    filler = fill(small_disk)
+    try:
+        with FlightStore(path, VirtualClock()) as store:  # flight starts all the same
+            assert store.totals().entries == 21
+        assert {b.name: b.read_bytes() for b in small_disk.glob("flight.sqlite.bak.*")} == before
+        assert not Path(f"{path}.bak.new").exists()
+    finally:
+        keeper.close()
+        filler.unlink()
+
+
+def test_one_flight_process_per_store_a_reader_alongside(tmp_path: Path) -> None:
+    path = tmp_path / "flight.sqlite"
+    first = FlightStore(path, VirtualClock())
+    try:
+        with pytest.raises(PersistenceError) as refused:
+            FlightStore(path, VirtualClock())
+        assert f"another flight process (pid {os.getpid()}) is using this flight store" in str(refused.value)
+        with FlightStore(path, VirtualClock(), read_only=True) as reader:  # isru store show/check beside it
+            assert reader.totals().entries == 0
+        held = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                f"from flight.store import FlightStore; from base.clock import VirtualClock; "
+                f"FlightStore({str(path)!r}, VirtualClock())",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+        assert held.returncode != 0 and "another flight process" in held.stderr
+    finally:
+        first.close()
+    FlightStore(path, VirtualClock()).close()  # free again once the first has closed

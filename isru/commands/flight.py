@@ -84,7 +84,14 @@ def run(args: argparse.Namespace) -> int:
         return 2
     notifier = Notifier()
     signal.signal(signal.SIGTERM, lambda *_: app.executive.stop())
-    failed = app.start()
+    try:
+        failed = app.start()
+    except FlightError as exc:  # the stored mission state cannot be read: named, the hardware made safe
+        print(f"isru flight: {exc}", file=sys.stderr)
+        app.make_safe("flight segment not started")
+        server.close()
+        app.close()
+        return 2
     period = watchdog_period_s()
     if period:
         last = [clock.monotonic()]

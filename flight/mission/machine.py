@@ -36,7 +36,7 @@ from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hopping
-from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe
+from flight.mission.ladder import SETTLE_S, StepRetries, clear_for_retry, needs_safe, settle
 from flight.mission.mission_channels import mission_channels
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
@@ -291,12 +291,23 @@ class Mission:
             self.fire("fault", f"{leaf} failed: {reason}: {what}")
         elif self._retries.may_retry(leaf):
             self.campaign.recovery("retry_step")
-            self.events.warning("mission", "step_retried", f"{leaf} failed ({what}): clearing faults, retrying")
+            self.events.warning(
+                "mission", "step_retried", f"{leaf} failed ({what}): clearing faults, retrying once its devices settle"
+            )
             clear_for_retry(self._ctx, leaf)
-            start = self._activities[leaf]
-            self._activity = self._gated(leaf, start) if leaf in WORKING else start()
+            self._activity = self._retry_settled(leaf, what)
         else:
             self.fire("hold", f"{leaf} failed again: {reason}: {what}: hold for the ground")
+
+    def _retry_settled(self, leaf: str, what: str) -> Activity:
+        """Step ``leaf`` again once the devices it needs have settled (:func:`~flight.mission.ladder.settle`);
+        hold for the ground naming what persists if they do not."""
+        persisting = yield from settle(self._ctx, leaf)
+        if persisting:
+            left = "; ".join(persisting)
+            return "hold", f"{leaf} failed ({what}) and {left} after {SETTLE_S:g} s: hold for the ground"
+        start = self._activities[leaf]
+        return (yield from (self._gated(leaf, start) if leaf in WORKING else start()))
 
     # ------------------------------------------------------------------------------ commands
     @command(

@@ -49,11 +49,23 @@ class Case:
 
 
 CASES = {
+    # A wheel short that lasts 30 s: the retry waits for the drive to settle (its fault cleared once the short
+    # is gone), then drives on to the candidate site.
     "prospect-drive-overcurrent": Case(
         "prospect_drive",
         [(0.0, "drive", "overcurrent", {"duration_s": 30.0})],
+        "prospect_probe",
+        ("mission.activity_failed", "mission.step_retried", "drive.fault_cleared"),
+        prospect=True,
+        ready=lambda world: world.device("drive").motion == "move",
+    ),
+    # One that outlasts the settling: HOLD naming the fault still latched, the retry not wasted on a drive
+    # that cannot move.
+    "prospect-drive-overcurrent-persistent": Case(
+        "prospect_drive",
+        [(0.0, "drive", "overcurrent", {"duration_s": 600.0})],
         "hold",
-        ("mission.activity_failed", "mission.step_retried", "mission.transition~failed again"),
+        ("mission.step_retried", "mission.transition~drive: fault overcurrent latched after 90 s"),
         prospect=True,
         ready=lambda world: world.device("drive").motion == "move",
     ),

@@ -47,15 +47,20 @@ class ResponseTimeout(HalError):
 
 
 class DeviceNack(HalError):
-    """The device refused a command with a NACK (``code``: a NackCode value, ``code_name``: its name)."""
+    """The device refused a command with a NACK (``code``: a NackCode value, ``code_name``: its name;
+    ``latched``: the fault bits the device's latest telemetry showed, named when it refused for a fault)."""
 
-    def __init__(self, device: str, command: str, code: int, code_name: str, detail: int = 0) -> None:
-        super().__init__(f"{device}: command {command!r} refused by the device: {code_name} (detail {detail})")
+    def __init__(
+        self, device: str, command: str, code: int, code_name: str, detail: int = 0, latched: tuple[str, ...] = ()
+    ) -> None:
+        why = f"detail {detail}" + (f"; fault {','.join(latched)} latched" if latched else "")
+        super().__init__(f"{device}: command {command!r} refused by the device: {code_name} ({why})")
         self.device = device
         self.command = command
         self.code = code
         self.code_name = code_name
         self.detail = detail
+        self.latched = latched
 
 
 class DeviceMismatch(HalError):

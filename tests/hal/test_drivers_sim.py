@@ -344,8 +344,9 @@ def test_extractor_open_heater_faults_and_then_refuses(bench: Bench):
     bench.run(0.2)
     assert extractor.state == DeviceState.FAULT and "heater_failure" in extractor.faults
     assert any(e.name == "FAULT_SET" and "heater_failure" in e.text for e in seen)
-    with pytest.raises(DeviceNack, match="DEVICE_FAULT"):
+    with pytest.raises(DeviceNack, match=r"DEVICE_FAULT \(detail 0; fault heater_failure latched\)") as refused:
         extractor.heater_power(300.0)
+    assert refused.value.latched == ("heater_failure",)  # the refusal names the bit, not only the code
     assert "heater_failure" in extractor.clear_fault()  # its cause persists
     world.device("extractor").repair()
     assert extractor.clear_fault() == ()

@@ -232,7 +232,9 @@ def _headless(config: Any, args: argparse.Namespace, faults: list[tuple[float, s
         ledger.close()
         uninstall_world()
     _print_summary(summary, args.json)
-    return 0 if summary["cycles_completed"] >= args.cycles else 1
+    # every cycle asked for, and a rover left idle: a hold or SAFE after the last booking still needs someone
+    done = summary["cycles_completed"] >= args.cycles and summary["final_state"] not in ("hold", "safe")
+    return 0 if done else 1
 
 
 class _CycleReporter:

@@ -44,7 +44,7 @@ from flight.mission.progress import MissionProgress, progress_from_json, progres
 from flight.mission.prospect import Prospect
 from flight.mission.readiness import device_problems, needed_by
 from flight.mission.recharge import PARKED_OFF, recharge, switch_buses
-from flight.mission.recovery import deployed_note, resume_gap, resume_plan, still_deployed
+from flight.mission.recovery import deployed_note, first_step, resume_gap, resume_plan, still_deployed
 from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow
 from flight.telemetry import ChannelSpec, TelemetryTable
@@ -424,12 +424,12 @@ class Mission:
                 self.machine.set_state(target)
                 self._activity = self._activities[target]()
                 message = f"restart: hardware made safe, resuming {leaf}"
-                message += f", re-anchoring first: {gap}" if gap else ""
+                message += f", entering {target} first: {gap}" if gap else ""
             else:
                 self.progress.held = leaf
                 self.machine.set_state("hold")
                 message = f"restart: hardware made safe, holding in {leaf} (mission.resume to continue)"
-                message += f"; mission.resume re-anchors first: {gap}" if gap else ""
+                message += f"; mission.resume {first_step(target)} first: {gap}" if gap else ""
                 if problems:
                     message += f"; {leaf} needs devices that have failed: {'; '.join(problems)}"
                 if refusal:

@@ -83,10 +83,14 @@ class Process:
     def transfer(self) -> Activity:
         """Move the batch's water to the tank and book the cycle."""
         ctx = self._ctx
-        before = ctx.get("extractor.tank_kg")
+        tank_before, trap_before = ctx.get("extractor.tank_kg"), ctx.get("extractor.water_kg")
         yield from require(ctx, "extractor", "transfer_water")
         yield from wait(ctx, 0.5)
-        water = max(0.0, ctx.get("extractor.tank_kg") - before)
+        water = metered_water(
+            ctx,
+            max(0.0, ctx.get("extractor.tank_kg") - tank_before),
+            max(0.0, trap_before - ctx.get("extractor.water_kg")),
+        )
         regolith = self._batch_regolith_kg
         energy = self._batch_energy_Wh
         progress = ctx.progress
@@ -106,6 +110,35 @@ class Process:
             energy_Wh=energy,
         )
         return "cycle_done", f"cycle {progress.cycle} of {progress.cycles_target} complete"
+
+
+#: Water (kg) below which a change of the tank or trap reading is taken for no change (sensor resolution).
+METER_RESOLUTION_KG = 1e-4
+#: Relative disagreement between the tank's rise and the trap's fall past which a transfer is reported.
+METER_TOLERANCE = 0.1
+
+
+def metered_water(ctx: MissionContext, tank_rise_kg: float, trap_fall_kg: float) -> float:
+    """The water (kg) a transfer booked: the tank's rise (the custody meter), cross-checked against the cold
+    trap's fall. A tank reading that did not move while the trap emptied is a stuck tank gauge: the trap's
+    fall is booked instead. Any disagreement past :data:`METER_TOLERANCE` is reported as a ``mission``
+    warning naming both figures and which was booked, so the ledger's figure is never silently wrong."""
+    if tank_rise_kg < METER_RESOLUTION_KG <= trap_fall_kg:
+        ctx.events.warning(
+            "mission",
+            "transfer_meter_suspect",
+            f"the tank reading did not move while the cold trap gave {trap_fall_kg:.3f} kg: booked the trap's "
+            "figure (check extractor.tank_kg)",
+        )
+        return trap_fall_kg
+    if abs(tank_rise_kg - trap_fall_kg) > METER_TOLERANCE * max(tank_rise_kg, trap_fall_kg, METER_RESOLUTION_KG):
+        ctx.events.warning(
+            "mission",
+            "transfer_mismatch",
+            f"the tank rose {tank_rise_kg:.3f} kg but the cold trap gave {trap_fall_kg:.3f} kg: booked the tank's "
+            "figure",
+        )
+    return tank_rise_kg
 
 
 def pump_down(ctx: MissionContext) -> Generator[None, None, str]:

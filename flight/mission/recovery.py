@@ -5,8 +5,9 @@
   leaves SAFE through STOW while anything is listed (the mission's own stow, through the interlocks), so IDLE
   always means the next cycle's first drive can move; a stow that fails names what is still out.
 * :func:`resume_plan` — the step a held mission resumes into: the held leaf if its preconditions hold (an
-  extraction needs the rover anchored), else the step that re-establishes them (``anchor_deploy`` at the
-  present position) when that is safe, else a refusal naming what is missing and what to do.
+  extraction needs the rover anchored, a heat the lid sealed), else the step that re-establishes them
+  (``anchor_deploy`` at the present position when that is safe, ``process_seal``), else a refusal naming what
+  is missing and what to do.
 """
 
 from __future__ import annotations
@@ -24,6 +25,15 @@ ANCHORED_LEAVES = ("anchor_verify", "extract_drill")
 SEATED_LEAVES = ("anchor_preload",)
 #: Where a resume re-establishes the anchoring: deploying at the present position.
 REANCHOR_LEAF = "anchor_deploy"
+#: Leaves that heat: the heater is interlocked on the lid sealed (a restart or a board reset may find it open).
+SEALED_LEAVES = ("process_heat",)
+#: Where a resume seals the chamber again (and pumps it down on a rig in air) before heating.
+RESEAL_LEAF = "process_seal"
+
+
+def first_step(target: str) -> str:
+    """What a resume into ``target`` (instead of the held step) does first, for the operator."""
+    return "seals the lid" if target == RESEAL_LEAF else "re-anchors"
 
 
 def still_deployed(ctx: MissionContext) -> list[str]:
@@ -64,13 +74,16 @@ def deployed_note(ctx: MissionContext) -> str:
 
 def resume_gap(ctx: MissionContext, leaf: str) -> str:
     """What ``leaf`` needs of the hardware that it lacks now ('' when nothing): the anchors holding for the
-    steps that drill (and, where contact needs an anchor, the scoop's), every anchor seated for the preload."""
+    steps that drill (and, where contact needs an anchor, the scoop's), every anchor seated for the preload,
+    the lid sealed for the heat."""
     io = ctx.io
     needs_anchored = leaf in ANCHORED_LEAVES or (leaf == "extract_scoop" and io.settings.contact_needs_anchor)
     if needs_anchored and "anchor" in io.rig and not io.anchored:
         return f"{leaf} needs the rover anchored, and the anchors are not holding ({anchor_summary(ctx)})"
     if leaf in SEATED_LEAVES and int(ctx.get("anchor.deployed_mask", 0)) & ALL_ANCHORS != ALL_ANCHORS:
         return f"{leaf} needs every anchor seated ({anchor_summary(ctx)})"
+    if leaf in SEALED_LEAVES and "extractor" in io.rig and ctx.get("extractor.lid", 0) != 1:
+        return f"{leaf} needs the lid sealed, and it is not (extractor.lid {ctx.get('extractor.lid', 0):g})"
     return ""
 
 
@@ -98,11 +111,14 @@ def reanchor_blockers(ctx: MissionContext) -> list[str]:
 
 def resume_plan(ctx: MissionContext, held: str) -> tuple[str, str]:
     """The leaf a resume of ``held`` enters and why: ``held`` itself when its preconditions hold, else
-    :data:`REANCHOR_LEAF` with the reason. Raises :class:`~flight.errors.CommandRejected` (``bad_state``)
-    naming what is missing and what to do when the anchoring cannot be re-established safely."""
+    :data:`RESEAL_LEAF` for a heat with the lid open or :data:`REANCHOR_LEAF`, with the reason. Raises
+    :class:`~flight.errors.CommandRejected` (``bad_state``) naming what is missing and what to do when the
+    anchoring cannot be re-established safely."""
     gap = resume_gap(ctx, held)
     if not gap:
         return held, f"operator resume into {held}"
+    if held in SEALED_LEAVES:
+        return RESEAL_LEAF, f"operator resume: {gap}: sealing it again ({RESEAL_LEAF}), then on"
     blockers = reanchor_blockers(ctx)
     if blockers:
         raise CommandRejected(

@@ -109,7 +109,7 @@ def test_after_a_restart_latched_faults_are_cleared_and_a_failed_device_refuses_
             if not jammed:
                 # the devices restarted with flight, anchors up: the drilling resumes after anchoring again
                 assert restored.startswith(
-                    "restart: hardware made safe, resuming extract_drill, re-anchoring first: "
+                    "restart: hardware made safe, resuming extract_drill, entering anchor_deploy first: "
                 ), restored
                 assert app.mission.state == "anchor_deploy"
                 continue

@@ -164,7 +164,8 @@ def test_a_recovery_whose_stow_cannot_finish_is_not_idle_and_names_what_is_still
         run_until(app, clock, lambda: app.mission.state != "stow", 900.0)
         last = transitions(app)[-1]
         assert app.mission.state == "hold", last
-        assert last.startswith("stow → hold: stow failed again: "), last
+        assert last.startswith("stow → hold: stow failed (anchor: cannot send retract: link is down"), last
+        assert last.endswith("and anchor: link down after 90 s: hold for the ground"), last  # waited for the line
         assert "still deployed: anchors in the ground" in last and "(anchor.retract mask=15)" in last, last
         refused = submit(app, "mission.resume")
         assert refused.stage == Stage.FAILED and "anchor: link down" in refused.message, refused
@@ -221,6 +222,40 @@ def test_kill_mid_drill_then_restart_with_anchors_up_resume_reanchors_and_books_
         assert app.mission.progress.cycle == 1
         assert len(app.ledger) == 1 and app.ledger[0]["water_kg"] > 0.0, app.ledger
         assert app.store is not None and len(app.store.ledger()) == 1
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_kill_mid_heat_then_restart_resume_seals_the_lid_first_and_books_the_cycle_once(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    icy_world(clock, x_m=8.0)
+    app = flight(clock, tmp_path, prospect=False, sites=[SiteConfig(8.0, 0.0)])
+    try:
+        assert submit(app, "mission.start", {"cycles": 1}).stage == Stage.COMPLETED
+        run_until(app, clock, lambda: app.mission.state == "process_heat", CYCLE_S)
+        app.executive.run(duration_s=60.0)
+        assert app.mission.state == "process_heat", app.mission.state
+    finally:  # kill -9: nothing is made safe; in the simulation the devices restart with flight (lid open)
+        app.close()
+        uninstall_world()
+
+    icy_world(clock, x_m=8.0)
+    app = flight(clock, tmp_path, prospect=False, sites=[SiteConfig(8.0, 0.0)])
+    try:
+        restored = [e.message for e in app.events.recent if e.name == "restored"][-1]
+        assert app.mission.state == "hold" and app.mission.progress.held == "process_heat", restored
+        assert "mission.resume seals the lid first: process_heat needs the lid sealed" in restored, restored
+        app.executive.run(duration_s=2.0)
+        assert submit(app, "mission.resume").stage == Stage.COMPLETED
+        moved = transitions(app)[-1]
+        assert moved.startswith("hold → process_seal: operator resume: process_heat needs the lid sealed"), moved
+        after = len(transitions(app))
+        run_until(app, clock, lambda: app.mission.state in ("idle", "safe", "hold"), CYCLE_S)
+        moves = transitions(app)[after - 1 :]
+        assert app.mission.state == "idle", moves  # not SAFE on a heater refused for the open lid
+        assert moves[1].startswith("process_seal → process_heat"), moves
+        assert app.mission.progress.cycle == 1 and app.store is not None and len(app.store.ledger()) == 1
     finally:
         app.close()
         uninstall_world()

@@ -27,14 +27,14 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     after a lull that follows the adsorbed water) — or
     ``heat_max_s`` has passed; then the heater is switched off. Returns (stalled, why heating stopped).
 
-    Heating that stops is detected within ``heat_stall_s``: no heater power for that long while the chamber
-    is below its set point, whatever the hot batch still gives off (an open heater circuit, a shed bus, the
-    extractor's dead-man), or the chamber's temperature stale or not a number for that long (a dropped or
-    failed sensor). Then the heater is switched off and ``stalled`` is True, for the mission to hold for the
-    ground with the reason. A heater that drew power after it was switched off (the interlocks'
-    ``heater_uncommanded``: its switch failed closed, the extractor bus is cut) raises
-    :class:`~flight.mission.context.UnrecoverableFailure` at once: no resume can mend it, the mission goes to
-    SAFE naming it."""
+    A lid seal that leaks (the extractor's ``seal_leak`` fault) stops the heat at once, ``stalled``: the vapour
+    would escape through it. Heating that stops is detected within ``heat_stall_s``: no heater power for that long
+    while the chamber is below its set point, whatever the hot batch still gives off (an open heater circuit, a shed
+    bus, the extractor's dead-man), or the chamber's temperature stale or not a number for that long (a dropped or
+    failed sensor). Then the heater is switched off and ``stalled`` is True, for the mission to hold for the ground
+    with the reason. A heater that drew power after it was switched off (the interlocks' ``heater_uncommanded``: its
+    switch failed closed, the extractor bus is cut) raises :class:`~flight.mission.context.UnrecoverableFailure` at
+    once: no resume can mend it, the mission goes to SAFE naming it."""
     cfg = ctx.config
     ctx.io.command("extractor", "heater_setpoint", kelvin=cfg.heater_setpoint_K)
     start = ctx.now()
@@ -62,6 +62,13 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
         fresh = ctx.table.age("extractor.chamber_temp_K", ctx.clock.now()) <= SENSOR_STALE_S
         if fresh and isinstance(temp, (int, float)) and math.isfinite(temp):
             sensed_t = now
+        if "seal_leak" in str(ctx.get("extractor.faults", "")).split(","):
+            reason = (
+                "heating stopped: the chamber's lid seal leaks (extractor fault seal_leak): the water would "
+                f"escape; at {ctx.get('extractor.pressure_Pa'):.0f} Pa, {water:.3f} kg in the cold trap"
+            )
+            stalled = True
+            break
         if now - sensed_t >= cfg.heat_stall_s:
             reason = f"heating stalled: chamber temperature stale or not a number for {now - sensed_t:.0f} s"
             stalled = True

@@ -116,6 +116,16 @@ CASES = {
         settle_s=1800.0,  # the chamber climbs to its maximum, then heating stalls for heat_stall_s
         ready=lambda world: world.device("extractor").chamber.temp_K > 600.0,  # the regulator near its set point
     ),
+    # The lid seal starts leaking mid-heat: the heat stops at once and the mission holds naming the leak (not a
+    # silent two-hour heat into a chamber that can no longer be vented).
+    "process-seal-leak": Case(
+        "process_heat",
+        [(1.0, "extractor", "seal_leak", {"rate": 0.001})],
+        "hold",
+        ("extractor.fault_set", "mission.transition~the chamber's lid seal leaks (extractor fault seal_leak)"),
+        mission={"heat_max_s": 3600.0},
+        settle_s=120.0,
+    ),
     "process-low-battery": Case(
         "process_heat",
         [(1.0, "power", "low_battery", {"soc": 0.1})],

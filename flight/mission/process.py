@@ -23,9 +23,6 @@ class Process:
     def __init__(self, ctx: MissionContext, ledger: LedgerSink | None = None) -> None:
         self._ctx = ctx
         self._ledger = ledger
-        #: The batch being processed, measured when it is dumped (kg, Wh).
-        self._batch_regolith_kg = 0.0
-        self._batch_energy_Wh = 0.0
 
     def activities(self) -> Mapping[str, Callable[[], Activity]]:
         """Leaf name → activity."""
@@ -74,11 +71,11 @@ class Process:
     def dump(self) -> Activity:
         """Note the batch's regolith and heater energy, then open the lid and dump the tailings."""
         ctx = self._ctx
-        self._batch_regolith_kg = ctx.get("extractor.loaded_mass_kg")
-        self._batch_energy_Wh = ctx.get("extractor.heater_energy_J") / 3600.0
+        ctx.progress.batch_regolith_kg = float(ctx.get("extractor.loaded_mass_kg"))
+        ctx.progress.batch_energy_Wh = float(ctx.get("extractor.heater_energy_J")) / 3600.0
         yield from require(ctx, "extractor", "lid", sealed=0)
         yield from require(ctx, "extractor", "dump")
-        return "dumped", f"{self._batch_regolith_kg:.2f} kg of tailings dumped"
+        return "dumped", f"{ctx.progress.batch_regolith_kg:.2f} kg of tailings dumped"
 
     def transfer(self) -> Activity:
         """Move the batch's water to the tank and book the cycle."""
@@ -91,9 +88,9 @@ class Process:
             max(0.0, ctx.get("extractor.tank_kg") - tank_before),
             max(0.0, trap_before - ctx.get("extractor.water_kg")),
         )
-        regolith = self._batch_regolith_kg
-        energy = self._batch_energy_Wh
         progress = ctx.progress
+        regolith, energy = progress.batch_regolith_kg, progress.batch_energy_Wh
+        progress.batch_regolith_kg = progress.batch_energy_Wh = 0.0
         progress.cycle += 1
         progress.water_kg += water
         progress.regolith_kg += regolith

@@ -32,6 +32,10 @@ class MissionProgress:
     water_kg: float = 0.0
     regolith_kg: float = 0.0
     energy_Wh: float = 0.0
+    # the batch in the chamber, measured when it is dumped and booked by the transfer (kg, Wh): persisted, so a
+    # restart between the two books what was processed, not nothing
+    batch_regolith_kg: float = 0.0
+    batch_energy_Wh: float = 0.0
     held: str = ""
     parked: str = ""  # the working leaf RECHARGE resumes
     away: bool = False  # the rover left its hole to recharge where the sun is

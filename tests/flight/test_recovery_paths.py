@@ -261,6 +261,37 @@ def test_kill_mid_heat_then_restart_resume_seals_the_lid_first_and_books_the_cyc
         uninstall_world()
 
 
+def test_kill_between_dump_and_transfer_books_the_batch_it_processed_once(tmp_path: Path) -> None:
+    clock = VirtualClock()
+    icy_world(clock, x_m=8.0)
+    app = flight(clock, tmp_path, prospect=False, sites=[SiteConfig(8.0, 0.0)])
+    try:
+        assert submit(app, "mission.start", {"cycles": 1}).stage == Stage.COMPLETED
+        run_until(app, clock, lambda: app.mission.state == "process_transfer", CYCLE_S)
+        assert app.mission.state == "process_transfer", app.mission.state
+        dumped = app.mission.progress.batch_regolith_kg, app.mission.progress.batch_energy_Wh
+        assert dumped[0] > 0.1 and dumped[1] > 1.0, dumped
+    finally:  # kill -9 as the transfer starts
+        app.close()
+        uninstall_world()
+
+    icy_world(clock, x_m=8.0)
+    app = flight(clock, tmp_path, prospect=False, sites=[SiteConfig(8.0, 0.0)])
+    try:
+        assert app.mission.state == "hold" and app.mission.progress.held == "process_transfer"
+        app.executive.run(duration_s=2.0)
+        assert submit(app, "mission.resume").stage == Stage.COMPLETED
+        run_until(app, clock, lambda: app.mission.state in ("idle", "safe", "hold"), CYCLE_S)
+        assert app.mission.state == "idle", transitions(app)[-3:]
+        assert app.store is not None and len(app.store.ledger()) == 1  # booked once
+        entry = app.store.ledger()[0]
+        assert (entry.regolith_kg, entry.energy_Wh) == pytest.approx(dumped)  # the batch processed, not nothing
+        assert app.mission.progress.batch_regolith_kg == 0.0  # and not carried into the next cycle
+    finally:
+        app.close()
+        uninstall_world()
+
+
 def test_an_operator_resume_into_a_drive_with_the_anchors_down_withdraws_them_first() -> None:
     """Defence in depth: the first move of a drive checks the anchors are up and the drill is out, and stows
     them first if not (an operator deployed the anchors while the drive was held)."""

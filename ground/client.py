@@ -26,6 +26,7 @@ from typing import Any
 import zmq
 
 from base.clock import Clock
+from ground.failure_log import RepeatedFailureLog
 from ground.link_delivery import Delivery
 from ground.link_listeners import Listeners, Samples
 from ground.link_outbox import Outbox
@@ -371,11 +372,14 @@ class LinkClient:
         self._thread.start()
 
     def _run(self) -> None:
+        failures = RepeatedFailureLog(_LOGGER, "link client service", self.clock)
         while not self._stopping.is_set():
             try:
                 self.poll(min(0.05, self.heartbeat_s / 4))
-            except Exception:  # the servicing thread must survive a bad callback or message
-                _LOGGER.exception("link client service failed")
+            except Exception as exc:  # the servicing thread must survive a bad callback or message
+                failures.failed(exc)
+            else:
+                failures.worked()
 
     def stop(self) -> None:
         """Stop the background thread (if any)."""

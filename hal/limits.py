@@ -78,6 +78,13 @@ class OperatingLimits:
                 raise ConfigError(
                     f"device {self.device_name}", f"limits.{key}", f"a finite number in {known[key].unit}", repr(value)
                 )
+            if known[key].kind == "max" and value <= 0:  # bounds the size of a value: 0 or less allows nothing
+                raise ConfigError(
+                    f"device {self.device_name}",
+                    f"limits.{key}",
+                    f"a number above 0 in {known[key].unit} (a maximum of the value's size)",
+                    repr(value),
+                )
             checked[key] = float(value)
         return checked
 

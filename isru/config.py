@@ -76,11 +76,19 @@ def _check_flight(config: IsruConfig, source: str) -> None:
 
 
 def _check_devices(config: IsruConfig, source: str) -> None:
+    """Every device is one the ICD knows, and its ``limits`` are ones its driver understands, with values it
+    takes (as the driver checks them when flight starts), refused at load with the file named."""
+    from hal.devices import driver_class
     from hal.icd import DEVICES
+    from hal.limits import OperatingLimits
 
-    for name in config.devices:
+    for name, device in config.devices.items():
         if name not in DEVICES:
             raise ConfigError(source, f"devices.{name}", f"a device name among {sorted(DEVICES)}", repr(name))
+        try:
+            OperatingLimits(name, driver_class(name).LIMITS, device.limits)
+        except ConfigError as exc:
+            raise ConfigError(source, f"devices.{name}.{exc.key}", exc.expected, exc.found) from None
 
 
 def _check_faults(config: IsruConfig, source: str) -> None:

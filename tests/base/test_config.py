@@ -248,6 +248,10 @@ def test_a_simulator_only_config_without_devices_takes_a_fault_on_any_emulator(t
     assert [fault.device for fault in load_config(path).sim.faults] == ["drive"]
 
 
+#: A drill on its emulator, for files that then set its limits.
+DRILL = '[devices.drill]\nport = "sim://drill"\n'
+
+
 @pytest.mark.parametrize(
     ("text", "key", "expected"),
     [
@@ -257,6 +261,8 @@ def test_a_simulator_only_config_without_devices_takes_a_fault_on_any_emulator(t
             "flight.fdir_thresholds.chamber_overpresure",
             "a watchpoint among",
         ),
+        (DRILL + "[devices.drill.limits]\nmax_rmp = 300.0\n", "devices.drill.limits.max_rmp", "one of the limits"),
+        (DRILL + "[devices.drill.limits]\nmax_rpm = -5.0\n", "devices.drill.limits.max_rpm", "a number above 0"),
     ],
 )
 def test_what_flight_would_refuse_at_start_is_refused_at_load_naming_the_file(

@@ -99,9 +99,17 @@ def _sample_t(ctx: MissionContext) -> float:
 
 
 def drill_out(ctx: MissionContext) -> Generator[None, None, None]:
-    """Withdraw the drill and wait until the auger has stopped turning (30 s at most)."""
+    """Withdraw the drill and wait until the auger has stopped turning (30 s at most). A retract that does not
+    end OK (a jammed auger: BLOCKED) raises :class:`MissionFailure` naming the depth it is stuck at, after
+    stopping the auger: nothing after this — pulling the anchors, driving off — may run with the drill in."""
     if ctx.get("drill.depth_m") > 0.001:
-        yield from motion(ctx, "drill", "retract", rate_m_s=0.01)
+        completion = yield from motion(ctx, "drill", "retract", rate_m_s=0.01)
+        if completion != Completion.OK:
+            ctx.io.command("drill", "spin", rpm=0.0)
+            raise MissionFailure(
+                f"the drill did not come out of the hole: retract ended {completion.name} at "
+                f"{ctx.get('drill.depth_m'):.2f} m (a jammed auger?)"
+            )
     ctx.io.command("drill", "spin", rpm=0.0)
     deadline = ctx.now() + 30.0
     while ctx.get("drill.rpm") > ctx.io.settings.drill_turning_rpm and ctx.now() < deadline:

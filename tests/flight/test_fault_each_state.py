@@ -91,6 +91,15 @@ CASES = {
         "process_seal",
         ("mission.drill_stall", "mission.hole_ended"),
     ),
+    # The auger jams in the hole: the retract ends BLOCKED, so nothing may pull the anchors or drive off; the
+    # mission holds naming the stuck drill (not SAFE on an anchor retract the interlocks refuse).
+    "extract-drill-jam": Case(
+        "extract_drill",
+        [(0.5, "drill", "jam", {})],
+        "hold",
+        ("mission.activity_failed~the drill did not come out of the hole", "mission.transition~drill: fault"),
+        ready=lambda world: world.device("drill").is_actuating(),
+    ),
     "extract-anchor-slip": Case(
         "extract_drill",
         [(0.5, "anchor", "slip", {})],

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 
+from flight.errors import CommandRejected
 from flight.mission.anchoring import anchor_out, try_anchor
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import drill_out
+from flight.mission.drilling import stalled as drill_stalled
 from flight.mission.energy import ESTIMATES
 from flight.mission.hole_pattern import hole_offset_m
+from flight.mission.ladder import settle
 from flight.mission.motion import require, wait
 from flight.mission.navigation import Navigator
 from flight.mission.siting import kg_per_kWh
@@ -19,6 +22,10 @@ from hal.motion import Motion
 
 #: Working time of a cycle at a site before any has been measured, s: the energy planner's estimates of the
 #: extraction and processing steps.
+#: Probes of one site: a probe that stalls is drilled once more before the site is scored from what it reached.
+PROBE_ATTEMPTS = 2
+#: Clock seconds between a stalled probe and the next attempt.
+PROBE_PAUSE_S = 60.0
 CYCLE_WORK_S = sum(s for leaf, (_, s) in ESTIMATES.items() if leaf.startswith(("extract", "process")))
 
 
@@ -48,9 +55,10 @@ class Prospect:
 
     def probe(self) -> Activity:
         """Anchor, drill a shallow probe hole measuring the cutting work and the water the volatiles sensor
-        sees, withdraw, and score the site (:func:`assess`). A site that cannot be anchored ranks last."""
+        sees, withdraw, and score the site (:func:`assess`). A site that cannot be anchored ranks last; a probe
+        that stalls is drilled again once the drill has settled (``probe_stalled``), so that a stall near the
+        top does not score the site by a few centimetres of its column."""
         ctx = self._ctx
-        cfg = ctx.config
         index = ctx.progress.probe_index  # counted as probed only once scored: an interrupted probe is redone
         anchored = yield from try_anchor(ctx)
         if not anchored:
@@ -64,29 +72,32 @@ class Prospect:
             # probe cuttings are not a batch: with the lid shut they fall beside the collar
             yield from require(ctx, "extractor", "lid", sealed=1)
         standby_W = ctx.get("power.load_W", 0.0)  # the rover's own load with the drill idle
-        ctx.io.command("drill", "spin", rpm=cfg.drill_rpm)
-        yield from wait(ctx, 2.0)
-        idle_torque = ctx.get("drill.torque_Nm")
-        feed = ctx.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
-        samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction)
-        solar: list[float] = []  # the array's input at the site, W
-        energy_J = torque_max = 0.0
-        last = ctx.now()
-        while isinstance(feed, Motion) and not feed.done:
-            yield
-            now = ctx.now()
-            torque = ctx.get("drill.torque_Nm")
-            omega = ctx.get("drill.rpm") * math.tau / 60.0
-            energy_J += max(0.0, torque - idle_torque) * omega * (now - last)  # cutting work at the bit
-            last = now
-            torque_max = max(torque_max, torque)
-            samples.append((ctx.get("drill.depth_m"), ctx.get("drill.volatiles_ice_fraction")))
-            solar.append(ctx.get("power.solar_W", 0.0))
-        stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
-        mass_kg = ctx.get("drill.cuttings_kg")
-        yield from drill_out(ctx)
-        if stalled:
+        for attempt in range(1, PROBE_ATTEMPTS + 1):
+            measured = yield from self._probe_hole()
+            samples, solar, energy_J, torque_max, stalled = measured
+            mass_kg = ctx.get("drill.cuttings_kg")
+            yield from drill_out(ctx)
+            if not stalled:
+                break
             ctx.io.rig.device("drill").clear_fault()
+            reached = max((depth for depth, _ in samples), default=0.0)
+            if attempt < PROBE_ATTEMPTS:
+                # a stall near the top would score the site by a few centimetres of its column: probe again
+                ctx.events.warning(
+                    "mission",
+                    "probe_stalled",
+                    f"site {index}: the probe stalled at {reached:.2f} m; probing again in {PROBE_PAUSE_S:g} s",
+                )
+                yield from wait(ctx, PROBE_PAUSE_S)  # what seized the auger (a jammed clast, heat) may pass
+                problems = yield from settle(ctx, "prospect_probe")
+                if problems:
+                    raise MissionFailure(f"probe at site {index} stalled and {'; '.join(problems)}")
+            else:
+                ctx.events.warning(
+                    "mission",
+                    "probe_stalled",
+                    f"site {index}: the probe stalled again at {reached:.2f} m; scored from what it reached",
+                )
         yield from anchor_out(ctx)
         site_power = (median(solar), float(standby_W))
         ctx.progress.probes[index] = probe = assess(ctx, samples, energy_J, mass_kg, torque_max, site_power)
@@ -105,6 +116,42 @@ class Prospect:
             kg_per_kWh=score,
         )
         return "probed", f"site {index} probed"
+
+    def _probe_hole(
+        self,
+    ) -> Generator[None, None, tuple[list[tuple[float, float]], list[float], float, float, bool]]:
+        """Spin up and feed the probe to ``probe_depth_m``, measuring as it goes; returns the (depth m, sensed
+        water fraction) samples, the array's input (W) samples, the cutting work at the bit (J), the peak
+        torque (N m) and whether the feed stalled. The drill is left in the hole."""
+        ctx = self._ctx
+        cfg = ctx.config
+        samples: list[tuple[float, float]] = []
+        solar: list[float] = []
+        energy_J = torque_max = 0.0
+        ctx.io.command("drill", "spin", rpm=cfg.drill_rpm)
+        yield from wait(ctx, 2.0)
+        idle_torque = ctx.get("drill.torque_Nm")
+        try:
+            if drill_stalled(ctx):  # the auger seized spinning up: a stalled probe, not a feed the interlocks refuse
+                return samples, solar, energy_J, torque_max, True
+            feed = ctx.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
+        except CommandRejected as exc:
+            if exc.reason != "interlock:drill_stalled":
+                raise
+            return samples, solar, energy_J, torque_max, True
+        last = ctx.now()
+        while isinstance(feed, Motion) and not feed.done:
+            yield
+            now = ctx.now()
+            torque = ctx.get("drill.torque_Nm")
+            omega = ctx.get("drill.rpm") * math.tau / 60.0
+            energy_J += max(0.0, torque - idle_torque) * omega * (now - last)  # cutting work at the bit
+            last = now
+            torque_max = max(torque_max, torque)
+            samples.append((ctx.get("drill.depth_m"), ctx.get("drill.volatiles_ice_fraction")))
+            solar.append(ctx.get("power.solar_W", 0.0))
+        stalled = isinstance(feed, Motion) and feed.completion != Completion.OK
+        return samples, solar, energy_J, torque_max, stalled
 
     def rank(self) -> Activity:
         """Choose the site with the best expected water per energy."""

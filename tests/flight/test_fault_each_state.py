@@ -69,6 +69,16 @@ CASES = {
         prospect=True,
         ready=lambda world: world.device("drive").motion == "move",
     ),
+    # The probe's auger seizes for 30 s: the probe is drilled again a minute later (not scored by the few
+    # centimetres it reached), and prospecting goes on.
+    "prospect-probe-stall": Case(
+        "prospect_probe",
+        [(0.0, "drill", "stall", {}), (30.0, "drill", "stall", {"active": False})],
+        "prospect_drive",
+        ("mission.probe_stalled~probing again in 60 s", "mission.probe~site 0"),
+        prospect=True,
+        ready=lambda world: world.device("drill").motion == "feed",
+    ),
     "anchor-slip-transient": Case(
         "anchor_preload",
         [(0.0, "anchor", "slip", {}), (3.0, "anchor", "slip", {"active": False})],

@@ -141,9 +141,18 @@ def metered_water(ctx: MissionContext, tank_rise_kg: float, trap_fall_kg: float)
 def pump_down(ctx: MissionContext) -> Generator[None, None, str]:
     """Hold the vent of the sealed chamber open until its pressure is at most ``pump_down_Pa`` (Pa), then
     close it. Raises :class:`MissionFailure` naming the pressure reached if ``pump_down_max_s`` (s) passes
-    first (a leaking seal, a pump that is off)."""
+    first (a leaking seal, a pump that is off), and before pumping if the pressure reads 0, nothing or not a
+    number (a failed gauge would end the pump-down at once)."""
     cfg = ctx.config
     start = ctx.now()
+    before = ctx.get("extractor.pressure_Pa", math.nan)
+    if not (isinstance(before, (int, float)) and math.isfinite(before) and before > 0.0):
+        # a gauge reading exactly 0 (a dropout) or nothing would end the pump-down before it began, and the
+        # chamber would heat sealed air towards the seal's rating
+        raise MissionFailure(
+            f"pump-down: the chamber pressure reads {before!r} Pa before pumping; expected a positive reading "
+            "(the pressure sensor has failed or dropped out: check extractor.pressure_Pa)"
+        )
     ctx.io.command("extractor", "vent", open=1)
     while ctx.get("extractor.pressure_Pa", math.inf) > cfg.pump_down_Pa:
         if ctx.now() - start >= cfg.pump_down_max_s:

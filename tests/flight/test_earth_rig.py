@@ -92,3 +92,25 @@ def test_a_short_cycle_in_air_pumps_down_and_extracts_water() -> None:
     finally:
         app.close()
         uninstall_world()
+
+
+@pytest.mark.timeout(300)
+def test_a_dead_pressure_gauge_stops_the_pump_down_instead_of_heating_sealed_air() -> None:
+    app, world, clock = _earth_app(
+        3, prospect=False, heat_min_s=120.0, heat_max_s=600.0, hopper_target_kg=1.0, vent_s=10.0
+    )
+    try:
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage.value != "failed", status
+        limit = clock.monotonic() + 3 * 3600
+        app.executive.run(until=lambda: app.mission.state == "process_seal" or clock.monotonic() > limit)
+        world.inject("extractor", "dropout", field="pressure_Pa")  # the gauge reads 0 from now on
+        app.executive.run(until=lambda: app.mission.state in ("idle", "safe", "hold") or clock.monotonic() > limit)
+        assert app.mission.state == "hold", app.mission.state
+        held = [e.message for e in app.events.recent if e.name == "transition" and "→ hold" in e.message]
+        assert held and "the chamber pressure reads 0.0 Pa before pumping" in held[-1], held
+        assert "process_heat" not in app.mission.progress.visited  # sealed air was never heated
+        assert world.device("extractor").heater_W == 0.0  # type: ignore[attr-defined]
+    finally:
+        app.close()
+        uninstall_world()

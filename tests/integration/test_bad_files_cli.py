@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from base.clock import VirtualClock
+from flight.store import FlightStore
 from isru.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +80,22 @@ def test_isru_sim_refuses_a_fault_on_a_device_its_devices_option_leaves_out(
     err = capsys.readouterr().err
     assert "isru sim: sim.faults[0] (drive.wheel_stall) is for a device --devices leaves out" in err
     assert "['anchor', 'drill']" in err
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly(tmp_path: Path) -> None:
+    store = tmp_path / "flight.sqlite"
+    FlightStore(store, VirtualClock()).close()
+    read, write = os.pipe()
+    os.close(read)  # `isru store show ... | head` once head has exited
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "isru.cli", "store", "show", str(store), "--json"],
+            stdout=write,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+        )
+    finally:
+        os.close(write)
+    assert done.returncode == 141 and "Traceback" not in done.stderr, done.stderr

@@ -119,7 +119,13 @@ class Spool:
         )
 
     def _open_or_salvage(self, durable: bool) -> tuple[dict[str, int], int, int]:
-        """:meth:`_open`; a damaged file is moved aside first and what can be read of it salvaged."""
+        """:meth:`_open`; a damaged file is moved aside first and what can be read of it salvaged. An empty
+        (0-byte) file is damaged too: a spool always holds its tables, and taking it for a fresh one would say
+        nothing of the numbering and counters it lost."""
+        if self.path.is_file() and self.path.stat().st_size == 0:
+            self.moved_aside = move_aside(self.path)
+            _LOGGER.error("spool %s is empty (0 bytes): moved aside to %s", self.path, self.moved_aside)
+            return self._open(durable)
         try:
             return self._open(durable)
         except SpoolError as exc:

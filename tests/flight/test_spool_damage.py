@@ -28,3 +28,14 @@ def test_a_spool_that_is_not_a_database_is_moved_aside_with_an_event(tmp_path: P
         assert flight.server.spool.next_seq > 1  # the fresh spool works
     finally:
         flight.close()
+
+
+def test_an_empty_spool_file_is_reported_as_damaged_not_taken_for_a_fresh_one(tmp_path: Path) -> None:
+    path = tmp_path / "spool.db"
+    path.write_bytes(b"")
+    spool = Spool(path)
+    try:
+        assert spool.moved_aside == tmp_path / "spool.db.damaged-1" and spool.moved_aside.is_file()
+        assert spool.salvaged == {} and spool.next_seq == 1  # nothing could be taken over
+    finally:
+        spool.close()

@@ -338,15 +338,7 @@ class Device(Generic[TT]):
         self, command: Command, values: dict[str, int | float], retries: int | None = None
     ) -> tuple[AckResult, bytes]:
         response = self._exchange(MsgType.COMMAND, command.pack(values), command.name, retries=retries)
-        try:
-            return command_reply(self.name, command, response)
-        except DeviceNack as exc:  # refused for a fault: name the bits the latest telemetry shows latched
-            snapshot = self.telemetry
-            if exc.code_name != "DEVICE_FAULT" or snapshot is None or not snapshot.faults:
-                raise
-            raise DeviceNack(
-                self.name, command.name, exc.code, exc.code_name, exc.detail, tuple(snapshot.faults)
-            ) from None
+        return command_reply(self.name, command, response, lambda: self.telemetry.faults if self.telemetry else ())
 
     def _exchange(self, msg_type: MsgType, payload: bytes, what: str, retries: int | None = None) -> Frame:
         with self._lock:

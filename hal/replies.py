@@ -3,6 +3,7 @@ echo, each checked against the request it answers."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hal.errors import DeviceNack, PayloadError
@@ -13,16 +14,21 @@ from hal.protocol import AckResult, Frame, MsgType, nack_code_name
 _TELEMETRY_COMMAND = "get_telemetry"
 
 
-def command_reply(device_name: str, command: Command, response: Frame) -> tuple[AckResult, bytes]:
+def command_reply(
+    device_name: str, command: Command, response: Frame, latched: Callable[[], Sequence[str]] = tuple
+) -> tuple[AckResult, bytes]:
     """The ACK result and reply bytes of ``response`` to ``command`` sent to device ``device_name``.
 
-    Raises :class:`~hal.errors.DeviceNack` when the device refused the command, and
+    Raises :class:`~hal.errors.DeviceNack` when the device refused the command — naming, for a refusal for a
+    fault (``DEVICE_FAULT``), the fault bits ``latched()`` gives (the device's latest telemetry) — and
     :class:`~hal.errors.PayloadError` when ``response`` is not an ACK of ``command`` the ICD allows.
     """
     payload = response.payload
     if response.msg_type == MsgType.NACK and len(payload) == NACK_LAYOUT.size:
         nack = NACK_LAYOUT.unpack(payload)
-        raise DeviceNack(device_name, command.name, nack["code"], nack_code_name(nack["code"]), nack["detail"])
+        name = nack_code_name(nack["code"])
+        faults = tuple(latched()) if name == "DEVICE_FAULT" else ()
+        raise DeviceNack(device_name, command.name, nack["code"], name, nack["detail"], faults)
     if response.msg_type != MsgType.ACK or len(payload) < ACK_LAYOUT.size or payload[0] != command.id:
         raise PayloadError(
             f"{device_name}: expected an ACK of {command.name} (id 0x{command.id:02x}), found message type "

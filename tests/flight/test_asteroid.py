@@ -125,7 +125,7 @@ HOP_FAULTS = {
         "hold",
         (
             "mission.activity_failed~hopper flywheel stuck",
-            "mission.transition~hop refused: hopper: fault flywheel_stuck",
+            "mission.transition~hopper: fault flywheel_stuck latched after 90 s",
         ),
     ),
     "runaway_launch": ("safe", ("mission.safe~rover lost",)),
@@ -191,7 +191,7 @@ def test_a_flywheel_seized_while_anchored_is_reported_refuses_the_next_hop_and_h
         unfit = [e for e in events if e.name == "hopper_unfit"]
         holds = [e.message for e in events if e.name == "transition" and e.message.startswith("prospect_drive → hold")]
         assert unfit and "flywheel_stuck" in unfit[0].message
-        assert holds and "hop refused: hopper: fault flywheel_stuck latched" in holds[-1]
+        assert holds and "hopper: fault flywheel_stuck latched after 90 s" in holds[-1]
         assert hopper.hops == hops and world.rover.x_m == x and len(hopper.received("hop")) == sent  # no launch
         refused = app.dispatcher.submit("mission.resume", {}, source="test")
         assert refused.stage == Stage.FAILED and "hopper: fault flywheel_stuck latched" in refused.message

@@ -75,11 +75,13 @@ class Prospect:
         for attempt in range(1, PROBE_ATTEMPTS + 1):
             measured = yield from self._probe_hole()
             samples, solar, energy_J, torque_max, stalled = measured
+            seized = stalled and drill_stalled(ctx)  # the drill reports a stall, not a feed stopped otherwise
             mass_kg = ctx.get("drill.cuttings_kg")
             yield from drill_out(ctx)
-            if not stalled:
+            if stalled:
+                ctx.io.rig.device("drill").clear_fault()
+            if not seized or not ctx.io.anchored:  # an interlock's stop, a lost anchor: no second probe
                 break
-            ctx.io.rig.device("drill").clear_fault()
             reached = max((depth for depth, _ in samples), default=0.0)
             if attempt < PROBE_ATTEMPTS:
                 # a stall near the top would score the site by a few centimetres of its column: probe again

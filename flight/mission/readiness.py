@@ -16,6 +16,8 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "stow": ("drill", "scoop", "anchor"),
     "recharge": ("power", "drill"),
 }
+#: Leaves that need more than their top-level state: the probe anchors before it drills.
+LEAF_NEEDS: dict[str, tuple[str, ...]] = {"prospect_probe": (*NEEDS["prospect"], "anchor")}
 
 
 def device_problems(io: Interlocks, devices: Iterable[str]) -> list[str]:
@@ -37,4 +39,4 @@ def device_problems(io: Interlocks, devices: Iterable[str]) -> list[str]:
 
 def needed_by(leaf: str) -> tuple[str, ...]:
     """The devices leaf ``leaf`` (``extract_drill``) needs."""
-    return NEEDS.get(leaf.split("_", 1)[0], ())
+    return LEAF_NEEDS.get(leaf) or NEEDS.get(leaf.split("_", 1)[0], ())

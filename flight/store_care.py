@@ -58,11 +58,17 @@ class Checked:
 
 
 def how_to_recover(path: Path) -> str:
-    """The way out, named in every refusal to open a damaged store."""
+    """The way out, named in every refusal to open a damaged store: restore from a backup where there is one
+    (named), else repair."""
+    found = backups(path)
+    restore_text = (
+        f"`isru store restore {path}` (newest good backup of {', '.join(b.name for b in found)}) or "
+        if found
+        else "(there is no backup to restore) "
+    )
     return (
         f"flight will not start on it (nothing is wiped): run `isru store check {path}`, then "
-        f"`isru store restore {path}` (newest good backup {path}.bak.N) or `isru store repair {path}` "
-        "(keeps every readable row); the damaged file is kept beside it"
+        f"{restore_text}`isru store repair {path}` (keeps every readable row); the damaged file is kept beside it"
     )
 
 

@@ -18,7 +18,8 @@ __all__ = ["FileLock", "FileLocked"]
 
 
 class FileLocked(OSError):
-    """Another process holds the lock; the message names it and what to do."""
+    """The lock could not be taken: another process holds it, or its file cannot be opened; the message names
+    the file, the holder and what to do."""
 
 
 class FileLock:
@@ -27,7 +28,10 @@ class FileLock:
     def __init__(self, path: Path, what: str) -> None:
         self.path = Path(f"{path}.lock")
         self._fd: int | None = None
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise FileLocked(f"{path}: cannot open the {what}'s lock file {self.path}: {exc}") from exc
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -37,9 +41,9 @@ class FileLock:
                 f"{path}: another flight process (pid {holder}) is using this {what}; expected one flight process "
                 f"per {what}: stop that one first, or give this one its own file"
             ) from None
-        except OSError:
+        except OSError as exc:
             os.close(fd)
-            raise
+            raise FileLocked(f"{path}: cannot lock the {what}'s lock file {self.path}: {exc}") from exc
         try:  # the holder's pid, for the message above (the lock is what counts, not the text)
             os.ftruncate(fd, 0)
             os.pwrite(fd, f"{os.getpid()}\n".encode("ascii"), 0)

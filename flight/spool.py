@@ -98,8 +98,6 @@ class Spool:
             self._file_lock = FileLock(self.path, "spool")
         except FileLocked as exc:
             raise SpoolError(str(exc)) from exc
-        except OSError as exc:
-            raise SpoolError(f"{self.path}: cannot open the spool's lock file: {exc}") from exc
         try:
             meta, top, stop = self._open_or_salvage(durable)
         except BaseException:

@@ -230,8 +230,6 @@ class FlightStore:
             lock = FileLock(self.path, "flight store")
         except FileLocked as exc:
             raise PersistenceError(str(exc)) from exc
-        except OSError as exc:
-            raise PersistenceError(f"{self.path}: cannot open the flight store's lock file: {exc}") from exc
         self._file_lock = lock
         connection: sqlite3.Connection | None = None
         try:

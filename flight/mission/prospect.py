@@ -22,11 +22,11 @@ from hal.motion import Motion
 
 #: Working time of a cycle at a site before any has been measured, s: the energy planner's estimates of the
 #: extraction and processing steps.
+CYCLE_WORK_S = sum(s for leaf, (_, s) in ESTIMATES.items() if leaf.startswith(("extract", "process")))
 #: Probes of one site: a probe that stalls is drilled once more before the site is scored from what it reached.
 PROBE_ATTEMPTS = 2
 #: Clock seconds between a stalled probe and the next attempt.
 PROBE_PAUSE_S = 60.0
-CYCLE_WORK_S = sum(s for leaf, (_, s) in ESTIMATES.items() if leaf.startswith(("extract", "process")))
 
 
 class Prospect:
@@ -133,11 +133,11 @@ class Prospect:
         ctx.io.command("drill", "spin", rpm=cfg.drill_rpm)
         yield from wait(ctx, 2.0)
         idle_torque = ctx.get("drill.torque_Nm")
+        if drill_stalled(ctx):  # the auger seized spinning up: a stalled probe, not a feed the interlocks refuse
+            return samples, solar, energy_J, torque_max, True
         try:
-            if drill_stalled(ctx):  # the auger seized spinning up: a stalled probe, not a feed the interlocks refuse
-                return samples, solar, energy_J, torque_max, True
             feed = ctx.io.command("drill", "feed", depth_m=cfg.probe_depth_m, rate_m_s=cfg.feed_rate_m_s)
-        except CommandRejected as exc:
+        except CommandRejected as exc:  # it seized between that look and the feed
             if exc.reason != "interlock:drill_stalled":
                 raise
             return samples, solar, energy_J, torque_max, True

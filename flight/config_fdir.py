@@ -11,7 +11,7 @@
 
     [actionpoints.chamber_overtemp]
     expression = "chamber_hot and not chamber_sensor_bad"
-    response = "safe"        # event | hold | safe | retract | sequence:<name>
+    response = "safe"        # event | hold | safe | retract | fail_step | sequence:<name>
     mode = "active"          # active | passive | disabled
     severity = "critical"
     message = "chamber above 720 K"
@@ -62,7 +62,7 @@ MODES = ("active", "passive", "disabled")
 #: Severities a fault-protection event may have (every event severity but debug).
 SEVERITIES = tuple(name for name in schema.SEVERITIES if name != "debug")
 #: Fixed responses; ``sequence:<name>`` starts a stored sequence.
-RESPONSES = ("event", "hold", "safe", "retract")
+RESPONSES = ("event", "hold", "safe", "retract", "fail_step")
 POLICIES = ("continue", "hold", "safe")
 #: A stored sequence name (used in command ids ``seq:<name>:<run>:<step>``, so no colon).
 SEQUENCE_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -85,7 +85,7 @@ class ActionpointConfig:
     """A boolean expression of watchpoints and what to do when it becomes true."""
 
     expression: str = setting(doc="watchpoint names with and, or, not and parentheses")
-    response: str = setting(doc="event, hold, safe, retract or sequence:<name>")
+    response: str = setting(doc="event, hold, safe, retract, fail_step or sequence:<name>")
     mode: str = setting("active", choices=MODES, doc="active acts, passive only reports, disabled ignores")
     severity: str = setting("warning", choices=SEVERITIES, doc="severity of the event it raises")
     message: str = setting("", doc="operator text of the event")

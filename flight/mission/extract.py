@@ -76,6 +76,7 @@ class Extract:
         rate = cfg.feed_rate_m_s / 2**progress.hole_stalls  # a stall retried (before a park) stays slower
         bites = stale = 0
         outcome = ""
+        ended_at: float | None = None  # where a hole ended by a refusal or the stall ladder stopped, m
         # a hole started here on ground the probe found water in: its first bites say whether it found the ice
         fresh = progress.hole_m <= 0.0 and progress.site_probe().get("ice", 0.0) >= DRY_CHECK_MIN_ICE
         loaded_at_start = ctx.get("extractor.loaded_mass_kg")
@@ -117,17 +118,20 @@ class Extract:
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):
                 outcome = f"refusal at {progress.hole_m:.2f} m"  # the bit cannot advance: the hole ends here
-                progress.hole_m = deepest
+                ended_at, progress.hole_m = progress.hole_m, deepest
                 break
+            reached = progress.hole_m
             ladder = self._stalled(completion, deepest)
             if ladder:
-                outcome = ladder
+                outcome, ended_at = ladder, reached
                 break
             rate = max(rate / 2, MIN_FEED_M_S)
         if hammer:
             ctx.io.command("drill", "percussion", on=0)
         loaded = ctx.get("extractor.loaded_mass_kg")
-        summary = f"{bites} bite(s), hole {progress.hole_m:.2f} m, hopper {loaded:.2f} kg"
+        # a hole ended early is marked worked out (``hole_m`` at the drill's reach): the summary says where it ended
+        ended = progress.hole_m if ended_at is None else ended_at
+        summary = f"{bites} bite(s), hole {ended:.2f} m, hopper {loaded:.2f} kg"
         if loaded <= 0.0 and progress.hole_m >= deepest - 0.01:
             return (yield from self._no_cuttings(deepest, summary, outcome))
         if self._short_batch(loaded, deepest):

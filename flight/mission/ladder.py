@@ -9,10 +9,12 @@ in a fault, a command refused, a device that stopped answering) is classified he
   unanchored, the e-stop, a bus shed) or is enforcing itself on the hardware (a heater that did not switch
   off has had its bus cut), so the hardware is in a state the mission must not work in;
 * **retry** once per step and cycle, once the devices the step needs have settled (:func:`settle`): each
-  line up again and no fault latched — the faults are cleared every :data:`CLEAR_EVERY_S` while their cause
-  lasts — for up to :data:`SETTLE_S`; then the step starts again (a transient overcurrent, a motion cut
-  short, a line that dropped for a few seconds). A device that does not settle in time holds the mission
-  naming what persists (the fault bits, a line down);
+  line up again, its power bus on and no fault latched — the faults are cleared every :data:`CLEAR_EVERY_S`
+  while their cause lasts, a bus whose electronic fuse tripped is switched on again once — for up to
+  :data:`SETTLE_S`, or up to :data:`COOL_MAX_S` while an over-temperature passes with its reading still
+  falling; then the step starts again (a transient overcurrent, a motion cut short, a line that dropped for
+  a few seconds, a fuse tripped by a short that has passed, a drill bit cooling). A device that does not
+  settle in time holds the mission naming what persists (the fault bits, a line down, a bus off);
 * **HOLD** for the ground with the reason when the retry failed too: the hardware is stopped where it is,
   nothing is lost, and ``mission.resume`` picks the step up once the cause is fixed.
 """
@@ -20,12 +22,14 @@ in a fault, a command refused, a device that stopped answering) is classified he
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Generator
+import math
+from collections.abc import Callable, Generator
 
 from flight.errors import CommandRejected
-from flight.mission.context import MissionContext, UnrecoverableFailure
+from flight.mission.context import Activity, MissionContext, UnrecoverableFailure
 from flight.mission.readiness import device_problems, needed_by
 from hal.errors import HalError
+from hal.icd import POWER_BUSES
 
 #: Retries of a failed step per cycle before it holds for the ground.
 STEP_RETRIES = 1
@@ -34,6 +38,17 @@ STEP_RETRIES = 1
 SETTLE_S = 90.0
 #: Clock seconds between attempts to clear latched faults while the devices settle.
 CLEAR_EVERY_S = 2.0
+#: Latched faults that pass as a part cools, and the reading (K) that shows it cooling.
+COOLING: dict[tuple[str, str], str] = {
+    ("drill", "overtemp"): "drill.bit_temp_K",
+    ("extractor", "overtemp"): "extractor.chamber_temp_K",
+}
+#: Longest wait (clock s) for a part that is still cooling: the settle goes on past :data:`SETTLE_S` a window
+#: at a time while every fault left is one of :data:`COOLING` and each reading fell over the last window.
+COOL_MAX_S = 1800.0
+#: Window (clock s) over which a cooling reading must fall by at least :data:`COOL_MIN_DROP_K` (K).
+COOL_WINDOW_S = 60.0
+COOL_MIN_DROP_K = 0.5
 
 
 def needs_safe(exc: Exception, acting: frozenset[str]) -> bool:
@@ -67,24 +82,108 @@ class StepRetries:
         self._tries.clear()
 
 
-def settle(ctx: MissionContext, leaf: str) -> Generator[None, None, list[str]]:
-    """Wait, a mission tick per ``yield``, until every device ``leaf`` needs that the rover has is up with no
-    latched fault (clearing them every :data:`CLEAR_EVERY_S`: a fault latched while its cause lasted clears
-    once it is gone); returns ``[]`` then, or the ``<device>: <problem>`` texts left after :data:`SETTLE_S`."""
+def retry_when_settled(ctx: MissionContext, leaf: str, what: str, start: Callable[[], Activity]) -> Activity:
+    """Step ``leaf`` again (``start()``), which failed with ``what``, once the devices it needs have settled
+    (:func:`settle`); hold for the ground naming what persists if they do not."""
+    persisting, allowed_s = yield from settle(ctx, leaf)
+    if persisting:
+        left = "; ".join(persisting)
+        return "hold", f"{leaf} failed ({what}) and {left} after {round(allowed_s):g} s: hold for the ground"
+    return (yield from start())
+
+
+def settle(ctx: MissionContext, leaf: str) -> Generator[None, None, tuple[list[str], float]]:
+    """Wait, a mission tick per ``yield``, until every device ``leaf`` needs that the rover has is up, powered
+    and has no latched fault; returns ``([], s)`` then, or the ``<device>: <problem>`` texts left and the
+    seconds allowed for settling: :data:`SETTLE_S`, more (up to :data:`COOL_MAX_S`) while only a part still
+    cooling was left.
+
+    While waiting it clears latched faults every :data:`CLEAR_EVERY_S` (a fault latched while its cause lasted
+    clears once it is gone) and switches on, once, each needed bus an electronic fuse switched off (the
+    power unit reports ``overcurrent``): a short that has passed leaves the bus off until someone does."""
     needed = needed_by(leaf)
-    deadline = ctx.now() + SETTLE_S
+    began = ctx.now()
+    deadline = began + SETTLE_S
+    give_up = began + COOL_MAX_S
     next_clear = ctx.now() + CLEAR_EVERY_S  # clear_for_retry has just tried
+    restored: set[str] = set()
+    window: dict[str, float] | None = None  # the cooling readings at the current window's start
     while True:
-        problems = device_problems(ctx.io, needed)
+        _restore_tripped_buses(ctx, needed, restored)
+        problems = device_problems(ctx.io, needed) + _unpowered(ctx, needed)
         if not problems:
-            return []
+            return [], deadline - began
         now = ctx.now()
         if now >= deadline:
-            return problems
+            readings = _cooling_readings(ctx, needed)
+            if readings is None or now >= give_up or not _cooled(window, readings):
+                return problems, deadline - began
+            if window is None:
+                ctx.events.info("mission", "settle_cooling", f"waiting for {_cooling_text(readings)} to cool")
+            window, deadline = readings, now + COOL_WINDOW_S
         if now >= next_clear:
             next_clear = now + CLEAR_EVERY_S
             _clear_latched(ctx, needed)
         yield
+
+
+def _cooled(window: dict[str, float] | None, readings: dict[str, float]) -> bool:
+    """True at the first look (``window`` None), else when every reading fell :data:`COOL_MIN_DROP_K` since."""
+    if window is None:
+        return True
+    return all(channel in window and window[channel] - value >= COOL_MIN_DROP_K for channel, value in readings.items())
+
+
+def _cooling_readings(ctx: MissionContext, devices: tuple[str, ...]) -> dict[str, float] | None:
+    """The :data:`COOLING` readings of the devices with latched faults, when every such fault is one that
+    passes as the part cools and its reading is a number; else None (a fault no wait can mend)."""
+    readings: dict[str, float] = {}
+    for name in devices:
+        if name not in ctx.io.rig:
+            continue
+        device = ctx.io.rig.device(name)
+        snapshot = device.telemetry
+        if not device.link_up or snapshot is None:
+            return None
+        for fault in snapshot.faults:
+            channel = COOLING.get((name, fault))
+            value = ctx.get(channel, math.nan) if channel else math.nan
+            if channel is None or not isinstance(value, int | float) or not math.isfinite(value):
+                return None
+            readings[channel] = float(value)
+    return readings or None
+
+
+def _cooling_text(readings: dict[str, float]) -> str:
+    return ", ".join(f"{channel} {value:.1f} K" for channel, value in readings.items())
+
+
+def _unpowered(ctx: MissionContext, devices: tuple[str, ...]) -> list[str]:
+    """``<device>: bus off`` for each of ``devices`` on a power bus the power unit reports switched off."""
+    if "power" not in ctx.io.rig:
+        return []
+    return [f"{name}: bus off" for name in devices if name in POWER_BUSES and not ctx.io.bus_on(name)]
+
+
+def _restore_tripped_buses(ctx: MissionContext, devices: tuple[str, ...], restored: set[str]) -> None:
+    """Switch on, once per settle, each of ``devices``' buses that is off while the power unit reports an
+    ``overcurrent`` (its electronic fuse tripped); a bus switched off by the interlocks or the operator has no
+    such fault and stays off (the settle then holds naming it)."""
+    if "power" not in ctx.io.rig:
+        return
+    power = ctx.io.rig.device("power")
+    snapshot = power.telemetry
+    if not power.link_up or snapshot is None or "overcurrent" not in snapshot.faults:
+        return
+    for name in devices:
+        if name in POWER_BUSES and name not in restored and not ctx.io.bus_on(name):
+            restored.add(name)
+            ctx.events.warning("mission", "bus_restore", f"{name} bus was off after a fuse trip; switching it on")
+            try:
+                power.clear_fault()
+                ctx.io.command("power", "bus", index=POWER_BUSES.index(name), on=1)
+            except (HalError, CommandRejected) as exc:
+                ctx.events.warning("mission", "bus_restore_failed", f"{name}: {exc}")
 
 
 def _clear_latched(ctx: MissionContext, devices: tuple[str, ...]) -> None:

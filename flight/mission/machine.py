@@ -36,7 +36,7 @@ from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hopping
-from flight.mission.ladder import SETTLE_S, StepRetries, clear_for_retry, needs_safe, settle
+from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe, retry_when_settled
 from flight.mission.mission_channels import mission_channels
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
@@ -295,19 +295,11 @@ class Mission:
                 "mission", "step_retried", f"{leaf} failed ({what}): clearing faults, retrying once its devices settle"
             )
             clear_for_retry(self._ctx, leaf)
-            self._activity = self._retry_settled(leaf, what)
+            start = self._activities[leaf]
+            again = (lambda: self._gated(leaf, start)) if leaf in WORKING else start
+            self._activity = retry_when_settled(self._ctx, leaf, what, again)
         else:
             self.fire("hold", f"{leaf} failed again: {reason}: {what}: hold for the ground")
-
-    def _retry_settled(self, leaf: str, what: str) -> Activity:
-        """Step ``leaf`` again once the devices it needs have settled (:func:`~flight.mission.ladder.settle`);
-        hold for the ground naming what persists if they do not."""
-        persisting = yield from settle(self._ctx, leaf)
-        if persisting:
-            left = "; ".join(persisting)
-            return "hold", f"{leaf} failed ({what}) and {left} after {SETTLE_S:g} s: hold for the ground"
-        start = self._activities[leaf]
-        return (yield from (self._gated(leaf, start) if leaf in WORKING else start()))
 
     # ------------------------------------------------------------------------------ commands
     @command(
@@ -384,8 +376,14 @@ class Mission:
 
     # ----------------------------------------------------------------------- fault responses
     def respond(self, response: str, reason: str) -> None:
-        """Carry out a fault-protection response: ``hold``, ``safe``, ``retract`` or ``abort``."""
-        if response == "hold" and self.state in OPERATIONAL:
+        """Carry out a fault-protection response: ``hold``, ``safe``, ``retract``, ``abort`` or ``fail_step``
+        (the running step fails with ``reason`` and climbs the recovery ladder: its devices stopped, the step
+        retried once they settle, then HOLD)."""
+        if response == "fail_step" and self.state in OPERATIONAL and self._activity is not None:
+            self._activity.close()
+            self._activity = None
+            self._failed(MissionFailure(reason))
+        elif response == "hold" and self.state in OPERATIONAL:
             self.fire("hold", reason)
         elif response == "safe" and self.state != "safe":
             self.fire("fault", reason)

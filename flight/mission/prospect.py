@@ -91,7 +91,7 @@ class Prospect:
                     f"site {index}: the probe stalled at {reached:.2f} m; probing again in {PROBE_PAUSE_S:g} s",
                 )
                 yield from wait(ctx, PROBE_PAUSE_S)  # what seized the auger (a jammed clast, heat) may pass
-                problems = yield from settle(ctx, "prospect_probe")
+                problems, _ = yield from settle(ctx, "prospect_probe")
                 if problems:
                     raise MissionFailure(f"probe at site {index} stalled and {'; '.join(problems)}")
             else:

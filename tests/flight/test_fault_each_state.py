@@ -79,6 +79,16 @@ CASES = {
         prospect=True,
         ready=lambda world: world.device("drill").motion == "feed",
     ),
+    # Both wheel sides jam for 10 s: fault protection's wheel_overcurrent fails the step (fail_step), the
+    # retry waits for the drive's wheel_stall to clear once the jam is gone, and the rover drives on.
+    "prospect-wheel-stall": Case(
+        "prospect_drive",
+        [(0.0, "drive", "wheel_stall", {"side": "both", "duration_s": 10.0})],
+        "prospect_probe",
+        ("fdir.actionpoint_fired~wheel_overcurrent", "mission.step_retried", "drive.fault_cleared"),
+        prospect=True,
+        ready=lambda world: world.device("drive").motion == "move",
+    ),
     "anchor-slip-transient": Case(
         "anchor_preload",
         [(0.0, "anchor", "slip", {}), (3.0, "anchor", "slip", {"active": False})],
@@ -109,6 +119,25 @@ CASES = {
         "hold",
         ("mission.activity_failed~the drill did not come out of the hole", "mission.transition~drill: fault"),
         ready=lambda world: world.device("drill").is_actuating(),
+    ),
+    # A short trips the drill bus's electronic fuse under the turning auger: the retry switches the bus on
+    # again (the power unit reports the trip) and drilling goes on.
+    "extract-drill-bus-fuse": Case(
+        "extract_drill",
+        [(0.5, "power", "overcurrent", {"bus": "drill"})],
+        "process_seal",
+        ("power.fault_set", "mission.step_retried", "mission.bus_restore~drill bus"),
+        ready=lambda world: world.device("drill").is_actuating(),
+    ),
+    # The bit overheats 25 K past its limit: the retry waits past the usual 90 s while the bit keeps cooling
+    # (withdrawn, in vacuum: about 1.6 K a minute), then drills on.
+    "extract-drill-overtemp": Case(
+        "extract_drill",
+        [(0.5, "drill", "overtemp", {})],
+        "process_seal",
+        ("mission.step_retried", "mission.settle_cooling~drill.bit_temp_K", "drill.fault_cleared"),
+        ready=lambda world: world.device("drill").is_actuating(),
+        settle_s=2400.0,
     ),
     "extract-anchor-slip": Case(
         "extract_drill",

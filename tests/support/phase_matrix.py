@@ -4,7 +4,8 @@ leaf and injecting as it is entered, and what "decided" means.
 
 A fault injected in a phase is *decided* within :data:`DECIDED_S` simulated seconds when the mission has left
 the phase (recovered: the cycle goes on) or is in HOLD or SAFE with a reason in its transition — never a
-silent stall.
+silent stall. An over-temperature may take longer, up to the ladder's :data:`COOL_MAX_S` more, when the mission
+said it waits for the part to cool (its ``settle_cooling`` event).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from base.clock import VirtualClock
 from flight.app import FlightApp
 from flight.dispatcher import Stage
 from flight.events import Event
+from flight.mission.ladder import COOL_MAX_S
 from sim_hw.fault_specs import LINE_FAULTS
 from sim_hw.firmware import SENSOR_FAULT_KINDS
 from sim_hw.world import SimWorld
@@ -75,6 +77,10 @@ class Run:
         moves = self.moves()
         return moves[-1].split(": ", 1)[1] if moves and ": " in moves[-1] else ""
 
+    def cooling(self) -> bool:
+        """The mission said it waits for a part to cool (``settle_cooling``) since the injection."""
+        return any(e.source == "mission" and e.name == "settle_cooling" for e in self.events)
+
     def run_until(self, done: Callable[[], bool], limit_s: float) -> None:
         """Run until ``done()`` or ``limit_s`` simulated seconds after the injection."""
         end = self.injected + limit_s
@@ -119,6 +125,8 @@ def assert_decided(run: Run, phase: str, label: str, limit_s: float = DECIDED_S)
     """Run until the fault ``label`` injected in ``phase`` is decided; fail if it is not within ``limit_s``,
     or if the mission holds or is in SAFE without a reason."""
     run.run_until(lambda: left_or_stopped(run.app, phase), limit_s)
+    if not left_or_stopped(run.app, phase) and run.cooling():
+        run.run_until(lambda: left_or_stopped(run.app, phase), limit_s + COOL_MAX_S)
     state = run.app.mission.state
     assert left_or_stopped(run.app, phase), (
         f"{label} in {phase}: still in {state} after {run.took():.0f} s: {run.moves()}"

@@ -25,7 +25,9 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     point, so a cold batch still warming up toward sublimation is not stopped before it yields (with
     ``heat_to_setpoint``, only once the set point is reached: hydrated minerals give their water near it,
     after a lull that follows the adsorbed water) — or
-    ``heat_max_s`` has passed; then the heater is switched off. Returns (stalled, why heating stopped).
+    ``heat_max_s`` has passed; then the heater is switched off. Returns (stalled, why heating stopped). A
+    water reading that stops dead mid-yield (not one count of change over a window right after one that
+    yielded) is taken for stuck, reported, and the heat runs on time until it moves again.
 
     A lid seal that leaks (the extractor's ``seal_leak`` fault) stops the heat at once, ``stalled``: the vapour
     would escape through it. Heating that stops is detected within ``heat_stall_s``: no heater power for that long
@@ -43,6 +45,7 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
     yielding = False
     alive_t = sensed_t = start
     stalled = False
+    frozen = False  # the water reading stopped dead mid-yield: heat on time, not on a yield it cannot show
     failed_closed = ctx.io.trips.get("heater_uncommanded", 0)
     while True:
         yield
@@ -81,13 +84,14 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
             stalled = True
             break
         if now - window_t >= YIELD_WINDOW_S:
-            rate_kg_h = (water - window_w) / (now - window_t) * 3600.0
+            previous_kg_h, rate_kg_h = rate_kg_h, (water - window_w) / (now - window_t) * 3600.0
+            frozen = _frozen_reading(ctx, water, window_w, previous_kg_h, frozen)
             window_t, window_w = now, water
             hot = ctx.get("extractor.chamber_temp_K") >= cfg.heater_setpoint_K - 10.0
             # With heat_to_setpoint, yield before the set point (adsorbed water) does not arm the low-rate stop.
             rising = rate_kg_h >= cfg.yield_stop_kg_h and not cfg.heat_to_setpoint
             yielding = yielding or rising or hot
-        if now - start >= cfg.heat_min_s and yielding and rate_kg_h < cfg.yield_stop_kg_h:
+        if now - start >= cfg.heat_min_s and yielding and not frozen and rate_kg_h < cfg.yield_stop_kg_h:
             reason = f"yield rate {rate_kg_h:.4f} kg/h below {cfg.yield_stop_kg_h:g} kg/h"
             break
         if now - start >= cfg.heat_max_s:
@@ -95,6 +99,28 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
             break
     heater_off(ctx)
     return stalled, reason
+
+
+def _frozen_reading(ctx: MissionContext, water: float, before: float, previous_kg_h: float, frozen: bool) -> bool:
+    """Whether the cold trap's water reading is taken for frozen after a yield window: it did not change by
+    a single count while the window before still yielded at or above ``yield_stop_kg_h`` (a batch's yield falls
+    off over windows, it does not stop dead); a reading that moves again is trusted again. Reported once
+    each way (``yield_reading_suspect``, ``yield_reading_moving``)."""
+    stop_kg_h = ctx.config.yield_stop_kg_h
+    if water != before:
+        if frozen:
+            ctx.events.info("mission", "yield_reading_moving", f"cold trap reading moving again: {water:.4f} kg")
+        return False
+    if not frozen and math.isfinite(previous_kg_h) and previous_kg_h >= stop_kg_h:
+        ctx.events.warning(
+            "mission",
+            "yield_reading_suspect",
+            f"cold trap reading stuck at {water:.4f} kg for {YIELD_WINDOW_S:g} s right after a yield of "
+            f"{previous_kg_h:.4f} kg/h (a yield falls off, it does not stop dead): the reading is suspect; heating "
+            f"on for heat_max_s ({ctx.config.heat_max_s:g} s) instead of stopping on it",
+        )
+        return True
+    return frozen
 
 
 def heater_off(ctx: MissionContext) -> None:

@@ -23,6 +23,12 @@ SETTLE_MAX_S = 3.0
 STILL_RAD_S = 0.003
 #: Odometry step allowed beyond what the speed explains, m (one telemetry sample's quantisation and jitter).
 ODOMETRY_SLACK_M = 0.05
+#: Share of a drive motion's odometry samples rejected above which the odometer is reported suspect.
+SUSPECT_SHARE = 0.2
+#: Weight of each sample in the running share of bad odometry samples; above DISTRUST_SHARE of them bad, every
+#: sample is dead-reckoned from the wheel speed (a noisy reading still passes the gate now and then).
+BAD_SHARE_WEIGHT = 0.1
+DISTRUST_SHARE = 0.5
 
 
 class Navigator:
@@ -37,6 +43,8 @@ class Navigator:
         self._imu_uptime: float | None = None  # the IMU's uptime (s) of the last sample integrated
         self._bias = 0.0  # the gyro's residual yaw bias for this drive, rad/s
         self._cos_tilt = 1.0  # cosine of the body's tilt at rest before the motion
+        self._samples = self._rejected = 0  # odometry samples judged, and rejected, in the current motion
+        self._bad_share = 0.0  # running share of bad odometry samples (BAD_SHARE_WEIGHT each)
 
     def drive_to(self, x: float, y: float) -> Generator[None, None, None]:
         """Drive to (``x``, ``y``) m in legs, each aimed from the pose estimate (:meth:`_track_pose`), until
@@ -116,17 +124,45 @@ class Navigator:
         self._integrate_heading(pose)
         step = math.hypot(odo[0] - last[0], odo[1] - last[1])
         # A step the wheels cannot have made (twice the faster of the commanded and measured speeds since the
-        # last good sample) is a bad odometry sample (noise, a corrupted reading): not integrated.
+        # last sample) is a bad odometry sample (noise, a corrupted reading): not integrated. The tick is
+        # dead-reckoned from the wheel speed instead, and the reference moves on with it, so a run of bad
+        # samples neither stops the estimate nor widens the gate until noise passes it. While most recent
+        # samples are bad, the few that pass the gate are not trusted either.
         speed = max(abs(float(ctx.get("drive.v_m_s"))), ctx.config.drive_speed_m_s)
-        if not math.isfinite(step) or step > 2.0 * speed * max(0.0, now_t - last_t) + ODOMETRY_SLACK_M:
-            return
+        dt = max(0.0, now_t - last_t)
+        bad = not math.isfinite(step) or step > 2.0 * speed * dt + ODOMETRY_SLACK_M
+        self._samples += 1
+        self._rejected += bad
+        self._bad_share += BAD_SHARE_WEIGHT * (float(bad) - self._bad_share)
+        if bad or self._bad_share > DISTRUST_SHARE:
+            odo = self._wheel_step(last, dt)
+            step = math.hypot(odo[0] - last[0], odo[1] - last[1])
         self._last_odometry = (now_t, odo)
-        if step <= 0.0:
+        travel = self._along_track(odo[0] - last[0], odo[1] - last[1], step)
+        if travel == 0.0:
             return
         slip = min(max(float(ctx.get("drive.slip")), 0.0), 1.0)
-        forward = 1.0 if float(ctx.get("drive.v_m_s")) >= 0.0 else -1.0
-        pose[0] += forward * step * (1.0 - slip) * math.cos(pose[2])
-        pose[1] += forward * step * (1.0 - slip) * math.sin(pose[2])
+        pose[0] += travel * (1.0 - slip) * math.cos(pose[2])
+        pose[1] += travel * (1.0 - slip) * math.sin(pose[2])
+
+    def _along_track(self, dx: float, dy: float, step: float) -> float:
+        """The signed travel (m) of the odometry step (``dx``, ``dy``): its component along the drive's own
+        heading, so noise across the track and back and forth along it averages out instead of adding up (the
+        step's length alone counts every jitter as travel: 5 cm of noise made a 8 m drive come out 3 m
+        short). Without a usable heading, the step's length signed by the wheel speed."""
+        heading = float(self._ctx.get("drive.heading_rad"))
+        if math.isfinite(heading):
+            return dx * math.cos(heading) + dy * math.sin(heading)
+        return step if float(self._ctx.get("drive.v_m_s")) >= 0.0 else -step
+
+    def _wheel_step(self, last: tuple[float, float], dt: float) -> tuple[float, float]:
+        """Where the odometer should read ``dt`` s after ``last`` (m): the wheels' measured speed along the
+        drive's own heading (``last`` itself when either is not a number)."""
+        v = float(self._ctx.get("drive.v_m_s"))
+        heading = float(self._ctx.get("drive.heading_rad"))
+        if not (math.isfinite(v) and math.isfinite(heading)):
+            return last
+        return last[0] + v * dt * math.cos(heading), last[1] + v * dt * math.sin(heading)
 
     def _integrate_heading(self, pose: list[float]) -> None:
         """Advance the heading by each new IMU sample's yaw rate times its own window: the device's uptime
@@ -165,6 +201,7 @@ class Navigator:
     def _tracked(self, name: str, **args: Any) -> Generator[None, None, None]:
         """A drive motion with the pose estimate tracked on every tick, and for a moment after it ends."""
         self._last_odometry = None
+        self._samples = self._rejected = 0
         sample = self._ctx.imu_sample()  # the rest before the motion ends with this sample
         self._imu_uptime = sample.uptime_s if sample is not None else None
         self._level()
@@ -179,5 +216,12 @@ class Navigator:
             self._track_pose()
             if self._ctx.now() >= start + SETTLE_MIN_S and abs(self._yaw_rate(self._ctx.get("imu.gz"))) < STILL_RAD_S:
                 break
+        if self._samples and self._rejected > SUSPECT_SHARE * self._samples:
+            self._ctx.events.warning(
+                "mission",
+                "odometry_suspect",
+                f"drive.{name}: {self._rejected} of {self._samples} odometry samples were steps the wheels cannot "
+                "have made (noise or a corrupted reading): the pose was dead-reckoned from the wheel speed for those",
+            )
         if completion != Completion.OK:
             raise MissionFailure(f"drive.{name} ended {completion.name}")

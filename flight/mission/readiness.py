@@ -16,8 +16,10 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "stow": ("drill", "scoop", "anchor"),
     "recharge": ("power", "drill"),
 }
-#: Leaves that need more than their top-level state: the probe anchors before it drills.
-LEAF_NEEDS: dict[str, tuple[str, ...]] = {"prospect_probe": (*NEEDS["prospect"], "anchor")}
+#: Leaves whose needs differ from their top-level state's: the probe anchors and drills where the rover stands
+#: (the drive's telemetry still says it stands), and does not need the hopper (a hopper unfit for the next hop
+#: does not stop a probe in place; the hop itself is refused, :mod:`flight.mission.hop_readiness`).
+LEAF_NEEDS: dict[str, tuple[str, ...]] = {"prospect_probe": ("drive", "imu", "drill", "anchor")}
 
 
 def device_problems(io: Interlocks, devices: Iterable[str]) -> list[str]:

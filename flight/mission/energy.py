@@ -46,6 +46,9 @@ ESTIMATES: dict[str, tuple[float, float]] = {
 CHAINS: dict[str, tuple[str, ...]] = {"process_vent": ("process_vent", "process_dump", "process_transfer")}
 #: Leaves inside a chain after its first: paid for when the chain began.
 CHAINED = frozenset(leaf for chain in CHAINS.values() for leaf in chain[1:])
+#: Starts on a full battery (:meth:`EnergyPlanner.start_full`) a leaf may make before it completes: a long heat
+#: spans parks (the asteroid's nights), but one that never gets through holds for the ground.
+FULL_STARTS = 4
 #: Weight of the newest run in a leaf's measured draw and duration (exponential average).
 LEARN_WEIGHT = 0.5
 
@@ -111,6 +114,9 @@ class EnergyPlanner:
         self.leaves = {leaf: LeafEnergy(w, s) for leaf, (w, s) in ESTIMATES.items()}
         self._running: tuple[str, float, float] | None = None  # leaf, start time s, Wh drawn so far
         self._last_t: float | None = None
+        #: Starts on a full battery although short (:meth:`start_full`) per leaf, and the leaf let start next.
+        self._started_full: dict[str, int] = {}
+        self._granted: str | None = None
 
     # ----------------------------------------------------------------------------------- budget
     def available_Wh(self) -> float:
@@ -137,10 +143,25 @@ class EnergyPlanner:
         enabled, _, _ = self._settings()
         if not enabled or leaf in CHAINED:
             return ""
+        if self._granted == leaf:
+            self._granted = None
+            return ""
         need, have = self.need_Wh(leaf), self.available_Wh()
         if have >= need:
             return ""
         return f"{leaf} needs {need:.0f} Wh with the reserve, {have:.0f} Wh above the shedding floor"
+
+    def start_full(self, leaf: str) -> bool:
+        """The battery is full and ``leaf`` still needs more than it holds above the floor: let ``leaf`` start
+        anyway (True), since waiting cannot give more; :meth:`exhausted` parks it when only the reserve is
+        left, and it goes on after the next charge, up to :data:`FULL_STARTS` times before it completes.
+        Never a chain (it must finish on one charge); False after that many: the ground decides."""
+        starts = self._started_full.get(leaf, 0)
+        if leaf in CHAINS or leaf in CHAINED or starts >= FULL_STARTS:
+            return False
+        self._started_full[leaf] = starts + 1
+        self._granted = leaf
+        return True
 
     def exhausted(self, leaf: str) -> bool:
         """Only the reserve is left while ``leaf``'s activity runs: park now (never inside a chain, which
@@ -169,6 +190,7 @@ class EnergyPlanner:
             return
         leaf, start, drawn_Wh = self._running
         self._running = None
+        self._started_full.pop(leaf, None)  # completed: a later run may start full again
         duration = self._now() - start
         if duration <= 0.0:
             return

@@ -73,7 +73,20 @@ def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], s
                 return "return_to_site", f"{took}: back to site {ctx.progress.site} to resume {leaf}"
             return "charged", f"{took}: resuming {leaf}"
         if charged and soc >= FULL_SOC:
-            return "hold", f"battery full but {planner.shortfall(leaf) or leaf + ' still short'}: hold for the ground"
+            short = planner.shortfall(leaf) or f"{leaf} still short"
+            if planner.start_full(leaf):
+                switch_buses(ctx, PARKED_OFF, on=True)
+                yield from wait(ctx, WAKE_S)
+                ctx.events.warning(
+                    "mission",
+                    "start_full",
+                    f"battery full but {short}: resuming {leaf} on the full battery (waiting gives no more); "
+                    "it parks to recharge again when only the reserve is left and goes on after",
+                )
+                if ctx.progress.away and leaf.startswith(AT_THE_HOLE):
+                    return "return_to_site", f"battery full: back to site {ctx.progress.site} to resume {leaf}"
+                return "charged", f"battery full at {soc:.0%}, {leaf} short of a full charge: resuming it anyway"
+            return "hold", f"battery full but {short}: hold for the ground"
         if ctx.now() - start >= cfg.recharge_max_s:
             return "hold", (
                 f"recharge: battery at {soc:.0%} after {cfg.recharge_max_s:g} s (array {solar_W:.0f} W, "

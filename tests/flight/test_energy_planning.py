@@ -202,3 +202,25 @@ def test_a_vent_that_could_not_finish_the_chain_parks_with_the_chamber_sealed() 
     finally:
         app.close()
         uninstall_world()
+
+
+def test_a_step_that_needs_more_than_a_full_battery_starts_on_a_full_one_instead_of_holding() -> None:
+    # The planner is told the battery holds 500 Wh: a heat estimated at 860 W for an hour never fits above the
+    # shedding floor, however long the rover charges. Waiting at full charge gives no more, so the heat starts
+    # on the full battery (the planner still parks it if only the reserve is left) and the cycle ends.
+    app, world, clock = build(battery_capacity_Wh=500.0, resume_soc=0.9)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    try:
+        _started_until(app, clock, "process_seal")
+        power.soc = 0.999  # a full battery as the heat is due
+        limit = clock.monotonic() + 4 * 3600
+        app.executive.run(until=lambda: app.mission.state in ("idle", "hold", "safe") or clock.monotonic() > limit)
+        moves = _transitions(app)
+        assert app.mission.state == "idle", moves[-4:]
+        assert any(m.startswith("process_heat → recharge: energy: process_heat needs") for m in moves), moves
+        resumed = [e.message for e in app.events.recent if e.source == "mission" and e.name == "start_full"]
+        assert len(resumed) == 1 and "resuming process_heat on the full battery" in resumed[0], resumed
+        assert len(app.ledger) == 1
+    finally:
+        app.close()
+        uninstall_world()

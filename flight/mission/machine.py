@@ -227,6 +227,7 @@ class Mission:
         )
         self._activity = None
         self.energy.abandon()
+        self.progress.held = self.progress.held if self.state == "hold" else ""  # '' once left (mission.held)
         if previous == "recharge" and self.state == "aborting":
             switch_buses(self._ctx, PARKED_OFF, on=True)  # parked with its buses off: the retract needs them
         if self.state != "recharge":
@@ -376,9 +377,8 @@ class Mission:
 
     # ----------------------------------------------------------------------- fault responses
     def respond(self, response: str, reason: str) -> None:
-        """Carry out a fault-protection response: ``hold``, ``safe``, ``retract``, ``abort`` or ``fail_step``
-        (the running step fails with ``reason`` and climbs the recovery ladder: its devices stopped, the step
-        retried once they settle, then HOLD)."""
+        """Carry out a fault-protection response: ``hold``, ``safe``, ``retract``, ``abort`` or ``fail_step`` (the
+        running step fails with ``reason`` and climbs the recovery ladder, :mod:`flight.mission.ladder`)."""
         if response == "fail_step" and self.state in OPERATIONAL and self._activity is not None:
             self._activity.close()
             self._activity = None
@@ -419,6 +419,7 @@ class Mission:
                 target, refusal = leaf, exc.message
             gap = resume_gap(self._ctx, leaf) if target != leaf else ""
             if policy == "resume" and leaf in OPERATIONAL and not problems and not refusal:
+                self.progress.held = ""
                 self.machine.set_state(target)
                 self._activity = self._activities[target]()
                 message = f"restart: hardware made safe, resuming {leaf}"

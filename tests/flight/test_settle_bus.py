@@ -1,4 +1,5 @@
-"""The retry's settling switches a bus on again only after a fuse trip, never over an operator's switch.
+"""The retry's settling switches a bus on again only after a fuse trip, never over an operator's switch; and
+``mission.held`` names what a hold interrupted only while the mission holds.
 
 A drill bus off under the turning auger fails the step either way. When the power unit reports the trip
 (``overcurrent`` latched: its electronic fuse) the retry switches the bus on and drilling goes on
@@ -39,6 +40,25 @@ def test_a_bus_the_operator_switched_off_stays_off_and_the_mission_holds_naming_
         assert "drill: bus off after 90 s: hold for the ground" in moves[-1], moves[-1]
         assert not [e for e in app.events.recent if e.name == "bus_restore"]
         assert not world.rover.bus_on["drill"]
+    finally:
+        app.close()
+        uninstall_world()
+
+
+def test_mission_held_names_the_interrupted_step_only_while_the_mission_holds() -> None:
+    app, _world, _clock = build(Case("anchor_deploy", [], "", ()))
+    try:
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
+        app.executive.run(duration_s=1.0)
+        leaf = app.mission.state
+        assert app.dispatcher.submit("mission.hold", {}, source="test").stage == Stage.COMPLETED
+        app.executive.run(duration_s=1.0)
+        assert app.mission.state == "hold" and app.mission.telemetry()["mission.held"] == leaf
+        assert app.dispatcher.submit("mission.resume", {}, source="test").stage == Stage.COMPLETED
+        app.executive.run(duration_s=1.0)
+        assert app.mission.state != "hold"
+        assert app.mission.telemetry()["mission.held"] == ""
+        assert app.mission.snapshot()["progress"]["held"] == ""
     finally:
         app.close()
         uninstall_world()

@@ -44,6 +44,7 @@ from ground.client import LinkClient
 from ground.dictionary import GroundDictionary
 from ground.errors import ArchiveError, Forbidden, GroundError, NeedsConfirmation, NotConnected, SendFailed
 from ground.hub_state import HubState
+from ground.link_silence import SilenceWatch
 from ground.subscribers import Subscribers
 from ground.timeline import Timeline
 from ground.verifier import CommandHistory, CommandRecord
@@ -112,6 +113,7 @@ class GroundCore(ActsForPeople):
             note=self._journal_note,
         )
         self.alarms.subscribe(self._on_alarm)
+        self._silence = SilenceWatch()
         if client is not None:
             client.on_dictionary(self.handle_dictionary)
             client.on_telemetry(self.handle_telemetry)
@@ -344,6 +346,7 @@ class GroundCore(ActsForPeople):
                 self.archive.apply_retention(self.clock.now())
         except ArchiveError as exc:
             _LOGGER.error("link statistics not archived: %s", exc)
+        self._silence.judge(status, self.clock, self.alarms)  # flight heartbeating but sending nothing
         self.alarms.expire_shelves()
         self.commands.wake()
         self._emit("link", status)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Generator
 
+from flight.errors import CommandRejected
 from flight.mission.context import MissionContext, MissionFailure
 from flight.mission.motion import motion, wait
+from hal.errors import DeviceNack, HalError
 from hal.icd import Completion
 from hal.motion import Motion
 
@@ -32,14 +35,41 @@ def bite(
     if stalled(ctx):
         yield from drill_out(ctx)
         return Completion.BLOCKED, rate_m_s
-    ctx.io.command("drill", "spin", rpm=ctx.config.drill_rpm)
-    if hammer:
-        ctx.io.command("drill", "percussion", on=1)
-    completion, rate_m_s = yield from feed(ctx, goal_m, rate_m_s, samples)
+    try:
+        ctx.io.command("drill", "spin", rpm=ctx.config.drill_rpm)
+        if hammer:
+            ctx.io.command("drill", "percussion", on=1)
+        completion, rate_m_s = yield from feed(ctx, goal_m, rate_m_s, samples)
+    except (DeviceNack, CommandRejected):
+        # refused: if the auger seized spinning up (the stall shows in the next snapshot), a stalled bite
+        with contextlib.suppress(HalError, CommandRejected):
+            ctx.io.command("drill", "stop")
+        yield from wait(ctx, 1.0)
+        if not stalled(ctx):
+            raise
+        yield from drill_out(ctx)
+        return Completion.BLOCKED, rate_m_s
     ctx.progress.hole_m = max(ctx.progress.hole_m, ctx.get("drill.depth_m"))
     yield from drill_out(ctx)  # the retract delivers the bite's cuttings to the hopper
     yield from wait(ctx, 1.0)
     return completion, rate_m_s
+
+
+def stall_passes(ctx: MissionContext, within_s: float, every_s: float) -> Generator[None, None, bool]:
+    """Give a stall still latched after the drill was withdrawn (what seized the auger, a clast or heat, may
+    pass) up to ``within_s`` s to clear, asking the drill to clear it every ``every_s`` s; True once it has."""
+    deadline = ctx.now() + within_s
+    next_clear = ctx.now() + every_s
+    while stalled(ctx):
+        now = ctx.now()
+        if now >= deadline:
+            return False
+        if now >= next_clear:
+            next_clear = now + every_s
+            with contextlib.suppress(HalError):  # the line dropped meanwhile: the next bite fails and says so
+                ctx.io.rig.device("drill").clear_fault()
+        yield
+    return True
 
 
 def stalled(ctx: MissionContext) -> bool:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Generator, Mapping
 
 from flight.mission.anchoring import anchor_out
 from flight.mission.context import Activity, MissionContext, MissionFailure
-from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out
+from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out, stall_passes
 from flight.mission.hopping import hopping, position
 from flight.mission.motion import motion, require, wait
 from flight.mission.recovery import anchor_summary
@@ -38,6 +38,12 @@ DRY_SEARCH_MAX = 25
 #: Completed bites in a row whose depth reading did not advance before the drill's depth sensor is
 #: declared stale or failed and the mission holds for the ground.
 STALE_BITES = 2
+#: Pause before the n-th re-bite of a stall, s: STALL_PAUSE_S * 2**(n-1) (10, 20, 40 s), so what seized the
+#: auger (a clast, heat) has time to pass; re-bitten at once it only stalled again (three re-bites in 3 s).
+STALL_PAUSE_S = 10.0
+#: How long a stall still latched after the pause is given to clear, and how often it is asked to, s.
+STALL_CLEAR_S = 30.0
+STALL_CLEAR_EVERY_S = 2.0
 
 
 class Extract:
@@ -125,6 +131,9 @@ class Extract:
             if ladder:
                 outcome, ended_at = ladder, reached
                 break
+            yield from wait(ctx, STALL_PAUSE_S * 2 ** (progress.hole_stalls - 1))
+            if not (yield from stall_passes(ctx, STALL_CLEAR_S, STALL_CLEAR_EVERY_S)):
+                ctx.events.warning("mission", "stall_latched", f"drill stall still latched after {STALL_CLEAR_S:g} s")
             rate = max(rate / 2, MIN_FEED_M_S)
         if hammer:
             ctx.io.command("drill", "percussion", on=0)

@@ -263,3 +263,29 @@ def test_a_fault_in_each_state_ends_safe_or_recovers(name: str) -> None:
     finally:
         app.close()
         uninstall_world()
+
+
+def test_an_auger_seized_for_25_s_is_re_bitten_after_a_pause_and_the_hole_goes_on() -> None:
+    # Re-bitten at once, a seizure that lasts half a minute took all three re-bites within seconds and ended
+    # the hole; the pause before each re-bite (10, 20, 40 s) lets it pass at the second rung.
+    case = Case("extract_drill", [], "", (), ready=lambda world: world.device("drill").is_actuating())
+    app, world, clock = build(case)
+    events: list[Event] = []
+    try:
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
+        reach = clock.monotonic() + REACH_LIMIT_S
+        app.executive.run(
+            until=lambda: (app.mission.state == case.leaf and case.ready(world)) or clock.monotonic() > reach
+        )
+        assert app.mission.state == case.leaf
+        app.events.subscribe(events.append)
+        world.schedule(world.t + 0.5, "drill", "stall")
+        world.schedule(world.t + 25.0, "drill", "stall", active=False)
+        settle = clock.monotonic() + SETTLE_LIMIT_S
+        app.executive.run(until=lambda: app.mission.state != case.leaf or clock.monotonic() > settle)
+        assert app.mission.state in ("extract_scoop", "process_seal"), app.mission.state  # drilling done
+        names = [f"{e.source}.{e.name}" for e in events]
+        assert "mission.drill_stall" in names and "mission.hole_ended" not in names, names
+    finally:
+        app.close()
+        uninstall_world()

@@ -26,6 +26,7 @@ import math
 from collections.abc import Callable, Generator
 
 from flight.errors import CommandRejected
+from flight.mission.buses import switch_buses
 from flight.mission.context import Activity, MissionContext, UnrecoverableFailure
 from flight.mission.readiness import device_problems, needed_by
 from hal.errors import HalError
@@ -179,11 +180,9 @@ def _restore_tripped_buses(ctx: MissionContext, devices: tuple[str, ...], restor
         if name in POWER_BUSES and name not in restored and not ctx.io.bus_on(name):
             restored.add(name)
             ctx.events.warning("mission", "bus_restore", f"{name} bus was off after a fuse trip; switching it on")
-            try:
+            with contextlib.suppress(HalError):  # a fault that stays latched refuses the switch, which reports it
                 power.clear_fault()
-                ctx.io.command("power", "bus", index=POWER_BUSES.index(name), on=1)
-            except (HalError, CommandRejected) as exc:
-                ctx.events.warning("mission", "bus_restore_failed", f"{name}: {exc}")
+            switch_buses(ctx, (name,), on=True)
 
 
 def _clear_latched(ctx: MissionContext, devices: tuple[str, ...]) -> None:

@@ -29,6 +29,7 @@ from flight.events import EventLog
 from flight.interlocks import Interlocks
 from flight.mission import safing
 from flight.mission.anchor import Anchor
+from flight.mission.buses import switch_buses
 from flight.mission.campaign import CampaignLog
 from flight.mission.context import Activity, MissionContext, MissionFailure, MissionSettings, Phase
 from flight.mission.energy import EnergyPlanner, SolarForecast
@@ -43,7 +44,7 @@ from flight.mission.process import LedgerSink, Process
 from flight.mission.progress import MissionProgress, progress_from_json, progress_to_json
 from flight.mission.prospect import Prospect
 from flight.mission.readiness import device_problems, needed_by
-from flight.mission.recharge import PARKED_OFF, recharge, switch_buses
+from flight.mission.recharge import PARKED_OFF, recharge
 from flight.mission.recovery import deployed_note, first_step, resume_gap, resume_plan, still_deployed
 from flight.mission.states import OPERATIONAL, STATES, WORKING, transition_table
 from flight.mission.stow import Stow

@@ -16,8 +16,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Generator
 
-from flight.errors import CommandRejected
 from flight.mission.anchoring import anchor_out
+from flight.mission.buses import switch_buses
 from flight.mission.context import Activity, MissionContext
 from flight.mission.drilling import drill_out
 from flight.mission.energy import EnergyPlanner
@@ -26,8 +26,6 @@ from flight.mission.motion import wait
 from flight.mission.navigation import Navigator
 from flight.mission.safing import quiet_stop
 from flight.mission.siting import charging_site
-from hal.errors import HalError
-from hal.icd import POWER_BUSES
 
 #: The battery counts as full at this state of charge.
 FULL_SOC = 0.995
@@ -120,14 +118,3 @@ def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Gener
     yield from anchor_out(ctx)
     progress.away = True
     yield from Navigator(ctx).drive_to(target.x_m, target.y_m)
-
-
-def switch_buses(ctx: MissionContext, buses: tuple[str, ...], *, on: bool) -> None:
-    """Switch ``buses`` on or off through the interlocks (failures reported, not raised)."""
-    if "power" not in ctx.io.rig:
-        return
-    for bus in buses:
-        try:
-            ctx.io.command("power", "bus", index=POWER_BUSES.index(bus), on=int(on))
-        except (HalError, CommandRejected) as exc:
-            ctx.events.error("mission", "bus_switch_failed", f"{bus} {'on' if on else 'off'}: {exc}")

@@ -18,7 +18,7 @@ from typing import Any
 from base.clock import Clock
 from hal.device_events import DeviceEvent, EventQueue, event_name, event_severity, event_text
 from hal.errors import DeviceNack, PayloadError, PortError, ResponseTimeout
-from hal.icd import EVENT_LAYOUT, RELIABLE_EVENTS, DeviceSpec, EventId
+from hal.icd import EVENT_LAYOUT, RELIABLE_EVENTS, DeviceSpec, EventId, Severity
 from hal.link_supervision import LinkSupervisor
 from hal.motion import MotionTracker
 from hal.protocol import Flags, Frame
@@ -97,8 +97,9 @@ class EventIntake:
         event_id, code, value = values["event"], values["code"], values["value"]
         t = self.clock.monotonic()
         self._motions.note_event()
+        asked_for = False
         if event_id == EventId.COMMAND_COMPLETE:
-            text = self._motions.on_complete(self.spec, code, value, t)
+            text, asked_for = self._motions.on_complete(self.spec, code, value, t)
         else:
             text = event_text(self.spec, event_id, code, value)
         if event_id == EventId.FAULT_SET:
@@ -111,7 +112,8 @@ class EventIntake:
                 # A reboot loses the dead-man and telemetry settings: configure again at the next poll.
                 self._link.rebooted()
                 self._motions.lose_all("the device rebooted")
-        severity = event_severity(values["severity"])
+        # A motion this host stopped (or replaced) ending STOPPED is what it asked for: information, not a warning.
+        severity = Severity.INFO if asked_for else event_severity(values["severity"])
         self._events.record(DeviceEvent(t, event_name(event_id), severity, code, value, text, self.name))
 
     def acknowledge(self, send: Callable[[int], object]) -> None:

@@ -49,6 +49,9 @@ class Motion:
         #: The host time-out for this motion's completion from the ICD (``timeout_s`` of the command in
         #: ``hal/icd.toml``, computed from the arguments), seconds; None where the definition gives none.
         self.icd_timeout_s: float | None = None
+        #: True once this host sent what ends it (``stop``, or a newer motion command to the same device): its
+        #: STOPPED completion is then what the host asked for, not news (:meth:`MotionTracker.on_complete`).
+        self.stop_requested = False
 
     @property
     def name(self) -> str:
@@ -161,24 +164,33 @@ class MotionTracker:
         numbered by the events that brought them)."""
         self._serial += 1
 
-    def on_complete(self, spec: DeviceSpec, command_id: int, value: float, t: float) -> str:
+    def ending(self) -> None:
+        """The host is about to send what ends every running motion (``stop``, or a motion command whose motion
+        replaces the running one): their STOPPED completions will be the host's own doing."""
+        for motion in self._running:
+            motion.stop_requested = True
+
+    def on_complete(self, spec: DeviceSpec, command_id: int, value: float, t: float) -> tuple[str, bool]:
         """A COMMAND_COMPLETE event of device ``spec`` for ``command_id`` with completion ``value`` arrived at
         clock ``t`` seconds: end the running motion of that command, or keep the completion for
-        :meth:`begin`. Returns the event's text."""
+        :meth:`begin`. Returns the event's text, and whether it is a STOPPED this host asked for (see
+        :meth:`ending`; the device reports every completion but OK as a WARNING, docs/icd.md section 8)."""
         command = spec.command_by_id(command_id)
         command_name = command.name if command is not None else f"command 0x{command_id:02x}"
         try:
             completion = Completion(int(value))
         except (ValueError, OverflowError):
-            return f"{command_name} ended with unknown completion {value!r}"
+            return f"{command_name} ended with unknown completion {value!r}", False
         for motion in self._running:
             if motion.command.id == command_id:
                 self._running.remove(motion)
                 motion.complete(completion, t)
+                if completion == Completion.STOPPED and motion.stop_requested:
+                    return f"{command_name} completed STOPPED, as this host asked", True
                 break
         else:
             self._unclaimed.append((self._serial, command_id, completion, t))
-        return f"{command_name} completed {completion.name}"
+        return f"{command_name} completed {completion.name}", False
 
     def lose_all(self, reason: str) -> None:
         """Every running motion's outcome is unknown from now on (link down, reboot, port closed)."""

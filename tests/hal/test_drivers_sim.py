@@ -636,3 +636,37 @@ def test_hopper_driver_hops_on_the_asteroid_and_reports_a_tumble(bench: Bench):
     assert bench.run_until(lambda: righting.done, 60.0) and righting.completion == Completion.OK
     bench.run(0.5)
     assert hopper.telemetry.upright == 1 and hopper.telemetry.faults == ()
+
+
+# ------------------------------------------------------------------------------ completion severity
+def _completions(device: Device) -> list[tuple[str, str]]:
+    return [(e.severity.name, e.text) for e in device.events if e.name == "COMMAND_COMPLETE"]
+
+
+def test_a_motion_this_host_stopped_or_replaced_completes_as_information(bench: Bench):
+    bench.build("drive")
+    drive = bench.connect("drive")
+    drive.move(5.0, 0.1)
+    bench.run(1.0)
+    drive.stop()  # the host's own stop
+    drive.move(5.0, 0.1)
+    bench.run(1.0)
+    drive.turn(0.5, 0.2)  # replaces the move
+    bench.run(1.0)
+    drive.wheels(0.0, 0.0)  # a device command that ends the turn
+    assert _completions(drive) == [
+        ("INFO", "move completed STOPPED, as this host asked"),
+        ("INFO", "move completed STOPPED, as this host asked"),
+        ("INFO", "turn completed STOPPED, as this host asked"),
+    ]
+
+
+def test_a_motion_the_device_ended_on_its_own_keeps_its_warning(bench: Bench):
+    bench.build("drive")
+    drive = bench.connect("drive", deadman_s=0.5)
+    move = drive.move(5.0, 0.1)
+    clock = bench.clock
+    clock.advance(1.0)  # the host falls silent: the dead-man stops the move
+    assert bench.run_until(lambda: move.done, 5.0)
+    assert move.completion == Completion.DEADMAN
+    assert _completions(drive) == [("WARNING", "move completed DEADMAN")]

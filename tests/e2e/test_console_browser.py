@@ -323,6 +323,8 @@ def test_hazardous_command_confirmed_completes_in_history(rig: Rig) -> None:
 
 
 def test_estop_stops_every_actuator(rig: Rig) -> None:
+    if not rig.on_flight(lambda: rig.world.device("drive").is_actuating()):  # on its own, not after the twist test
+        rig.core.send("drive.twist", {"v_m_s": 0.05, "omega_rad_s": 0.0}, confirmed=True)
     rig.wait(lambda: rig.on_flight(lambda: rig.world.device("drive").is_actuating()), "the rover driving")
     rig.open("/telemetry")
     rig.button("E-STOP").click()

@@ -125,6 +125,13 @@ class Browser:
         self.type_into("password", password)
         self.button("Log in").click()
 
+    def signed_in(self, user: str, role: str) -> None:
+        """Logged in as ``user`` (``role``): logs in unless an earlier step of this browser already has."""
+        self.open("/")
+        if "/login" in self.driver.current_url:
+            self.login(user, PASSWORDS[user])
+        self.wait_text(f"{user} ({role})")
+
     def shot(self, name: str) -> None:
         self.driver.save_screenshot(str(self.shots / f"{self.name}-{name}.png"))
 
@@ -275,6 +282,8 @@ def test_the_observer_sees_everything_and_cannot_command(hub: Hub) -> None:
 
 
 def test_two_browsers_see_the_same_alarms_through_one_flight_session(hub: Hub) -> None:
+    hub.operator.signed_in("ada", "operator")
+    hub.observer.signed_in("esa", "observer")
     hub.flight.call(lambda: hub.world.device("power").inject_low_battery(0.1))
     for browser in (hub.operator, hub.observer):
         browser.open("/alarms")
@@ -312,6 +321,7 @@ def test_two_browsers_see_the_same_alarms_through_one_flight_session(hub: Hub) -
 
 
 def test_a_revoked_account_is_logged_out_at_its_next_step(hub: Hub) -> None:
+    hub.observer.signed_in("esa", "observer")
     hub.accounts.remove("esa")
     hub.observer.open("/telemetry")
     hub.observer.wait(lambda: "/login" in hub.observer.driver.current_url, "the login page")

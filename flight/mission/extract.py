@@ -88,6 +88,8 @@ class Extract:
         loaded_at_start = ctx.get("extractor.loaded_mass_kg")
         samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction) over this hole's feeds
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
+        if progress.hole_m <= 0.0:  # where this hole's bore is: the next fresh hole keeps clear of it
+            progress.bore = list(position(ctx)) if hopping(ctx) else list(progress.pose[:2])
         while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
             if progress.hole_m >= deepest - 0.01:
                 outcome = f"hole at its deepest ({progress.hole_m:.2f} m)"

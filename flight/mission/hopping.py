@@ -56,16 +56,23 @@ def hop_to(ctx: MissionContext, x: float, y: float, legs: int, watch: HopperWatc
         distance = math.hypot(x - px, y - py)
         if distance < cfg.arrive_tolerance_m:
             return hops
-        aim = min(distance * cfg.hop_aim_share, cfg.hop_leg_max_m)
-        speed = math.sqrt(aim * cfg.gravity_m_s2 / math.sin(2.0 * cfg.hop_elevation_rad))
-        speed = min(max(speed, 0.001), SPEED_MARGIN * ctx.io.settings.max_hop_speed_m_s)
-        yield from hop(ctx, math.atan2(y - py, x - px), speed, watch)
+        yield from hop(ctx, math.atan2(y - py, x - px), hop_speed(ctx, distance), watch)
         hops += 1
     px, py = position(ctx)
     miss = math.hypot(x - px, y - py)
     if miss >= cfg.arrive_tolerance_m:
         ctx.events.warning("mission", "approach", f"{miss:.2f} m short of ({x:.1f}, {y:.1f}) m after {legs} hops")
     return hops
+
+
+def hop_speed(ctx: MissionContext, distance_m: float) -> float:
+    """Launch speed (m/s) of a hop toward a point ``distance_m`` away: a ballistic arc at ``hop_elevation_rad``
+    aimed ``hop_aim_share`` of the way (the bounces carry it on), at most ``hop_leg_max_m``, under the
+    interlock's speed limit."""
+    cfg = ctx.config
+    aim = min(distance_m * cfg.hop_aim_share, cfg.hop_leg_max_m)
+    speed = math.sqrt(aim * cfg.gravity_m_s2 / math.sin(2.0 * cfg.hop_elevation_rad))
+    return min(max(speed, 0.001), SPEED_MARGIN * ctx.io.settings.max_hop_speed_m_s)
 
 
 def hop(ctx: MissionContext, heading_rad: float, speed_m_s: float, watch: HopperWatch) -> Generator[None, None, None]:

@@ -8,8 +8,9 @@ from collections.abc import Generator
 from typing import Any
 
 from flight.mission.context import MissionContext, MissionFailure
+from flight.mission.hole_pattern import hole_offset_m
 from flight.mission.hop_readiness import HopperWatch
-from flight.mission.hopping import hop_to, hopping
+from flight.mission.hopping import hop, hop_speed, hop_to, hopping, position
 from flight.mission.motion import motion
 from hal.icd import Completion
 
@@ -29,6 +30,8 @@ SUSPECT_SHARE = 0.2
 #: sample is dead-reckoned from the wheel speed (a noisy reading still passes the gate now and then).
 BAD_SHARE_WEIGHT = 0.1
 DISTRUST_SHARE = 0.5
+#: Moves aside tried before a fresh hole is drilled wherever the rover stands (a hop may land back near the bore).
+STEP_ASIDE_TRIES = 3
 
 
 class Navigator:
@@ -77,6 +80,36 @@ class Navigator:
         miss = math.hypot(x - pose[0], y - pose[1])
         if miss >= cfg.arrive_tolerance_m:
             ctx.events.warning("mission", "approach", f"{miss:.2f} m short of ({x:.1f}, {y:.1f}) m after the legs")
+
+    def here(self) -> tuple[float, float]:
+        """The rover's position estimate, m: the hopper's where it hops, else the dead-reckoned pose."""
+        if hopping(self._ctx):
+            return position(self._ctx)
+        pose = self.pose()
+        return pose[0], pose[1]
+
+    def clear_of(self, bore: list[float], clearance_m: float, pattern: int) -> Generator[None, None, None]:
+        """Stand at least ``clearance_m`` from ``bore`` (x m, y m; none when empty) before a fresh hole: where the
+        arrival tolerance is wider than the hole spacing (a hop lands within metres), an arrival at the hole
+        just drilled needs no move, and the drill would re-enter the worked-out bore and cut nothing. Moves
+        ``clearance_m`` aside (a drive ahead, or a hop the way hole ``pattern`` of the grid lies) until clear,
+        at most :data:`STEP_ASIDE_TRIES` times."""
+        ctx = self._ctx
+        for _ in range(STEP_ASIDE_TRIES):
+            x, y = self.here()
+            gap = math.hypot(x - bore[0], y - bore[1]) if len(bore) == 2 else math.inf
+            if gap >= clearance_m:
+                return
+            ctx.events.info(
+                "mission",
+                "step_aside",
+                f"{gap:.2f} m from the last hole's bore: moving {clearance_m:.1f} m aside for a fresh hole",
+            )
+            if hopping(ctx):
+                east, north = hole_offset_m(1 + pattern % 4, 1.0)
+                yield from hop(ctx, math.atan2(north, east), hop_speed(ctx, clearance_m), self.watch)
+            else:
+                yield from self._tracked("move", distance_m=clearance_m, speed_m_s=ctx.config.drive_speed_m_s)
 
     def _gyro_bias(self) -> Generator[None, None, None]:
         """Before a drive, at rest: the gyro's residual yaw bias, which dead reckoning integrates, from the

@@ -26,6 +26,7 @@ class MissionProgress:
     hole_stalls: int = 0  # drill stalls in the current hole since its last good bite
     stalled_holes: int = 0  # holes in a row ended by stalls without one good bite
     wet_hole: list[float] = field(default_factory=list)  # pose estimate (x m, y m) of the last hole found icy
+    bore: list[float] = field(default_factory=list)  # pose estimate (x m, y m) where the last hole was started
     dry_holes: int = 0  # holes in a row at this site whose volatiles reading was far under the probe's
     topped_up_cycle: int = -1  # the cycle whose short batch was topped up from another hole (once a cycle)
     anchor_attempts: int = 0

@@ -189,6 +189,10 @@ class Prospect:
             x, y = hole_target(ctx, site.x_m, site.y_m)
             yield from stow_for_travel(ctx)
             yield from self._navigator.drive_to(x, y)
+        if progress.hole_m <= 0.0:  # a fresh hole, never in the last one's bore (a hole beside it lies further)
+            clearance = min(ctx.config.hole_spacing_m / 2, ctx.config.arrive_tolerance_m)
+            yield from stow_for_travel(ctx)
+            yield from self._navigator.clear_of(progress.bore, clearance, progress.hole_offset)
         progress.away = False
         return "arrived", f"at site {progress.site}"
 

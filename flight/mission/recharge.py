@@ -103,8 +103,12 @@ def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Gener
     if site is None or site >= len(ctx.config.sites):
         return
     target = ctx.config.sites[site]
-    pose = progress.pose or [0.0, 0.0, 0.0]
-    drive_s = math.hypot(target.x_m - pose[0], target.y_m - pose[1]) / ctx.config.drive_speed_m_s
+    navigator = Navigator(ctx)
+    x, y = navigator.here()
+    distance = math.hypot(target.x_m - x, target.y_m - y)
+    if distance < ctx.config.arrive_tolerance_m:
+        return  # already there: its array gives what it gives now (at night on a rotating body, nothing)
+    drive_s = distance / ctx.config.drive_speed_m_s
     drive_Wh = DRIVE_W * (drive_s + 60.0) / 3600.0
     if planner.available_Wh() < drive_Wh:
         return
@@ -117,4 +121,4 @@ def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Gener
     )
     yield from anchor_out(ctx)
     progress.away = True
-    yield from Navigator(ctx).drive_to(target.x_m, target.y_m)
+    yield from navigator.drive_to(target.x_m, target.y_m)

@@ -112,3 +112,47 @@ def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> No
     finally:
         app.close()
         uninstall_world()
+
+
+@pytest.mark.timeout(600)
+def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
+    """The sunniest probed site is the one the rover drills at, but its array gives little now (here: the probe's
+    figure was taken in better light; on the asteroid, it is night). Parked by a drain, the rover charges where
+    it stands, anchored, its hole kept. Before, it withdrew the anchors to "drive" to the site it stood on
+    (asteroid seed 1: "array 0 W here, 231 W at site 2: driving there", at site 2), and then drilled a fresh
+    hole at the same place."""
+    config = load_config()
+    clock = VirtualClock()
+    world = install_world(SimWorld(clock, seed=7, site=1))
+    sites = [SiteConfig(site.x_m, site.y_m) for site in world.sites]
+    mission = dataclasses.replace(
+        config.mission, prospect=False, cycles=1, sites=sites, drill_depth_m=0.3, bite_m=0.15, hopper_target_kg=0.5
+    )
+    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    try:
+        assert app.start() == []
+        progress = app.mission.progress
+        progress.site = 1
+        progress.probes = {1: {"solar_W": 296.0, "cemented": 1.0}, 2: {"solar_W": 100.0}}
+        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
+        assert status.stage == Stage.COMPLETED, status
+        limit = clock.monotonic() + 3600
+        drill = world.device("drill")
+        app.executive.run(
+            until=lambda: (
+                (app.mission.state == "extract_drill" and drill.mechanics.depth_m > 0.05)  # type: ignore[attr-defined]
+                or clock.monotonic() > limit
+            )
+        )
+        power.inject_low_battery(0.23)
+        app.executive.run(until=lambda: app.mission.state == "recharge" or clock.monotonic() > limit)
+        assert app.mission.state == "recharge"
+        app.executive.run(duration_s=120.0)
+        assert app.mission.state == "recharge"
+        assert not any(e.name == "charge_away" for e in app.events.recent)
+        assert not progress.away  # its hole is not left: no fresh hole after the charge
+        assert app.mission.io.anchored  # still holding: the drill goes on in its hole after the charge
+    finally:
+        app.close()
+        uninstall_world()

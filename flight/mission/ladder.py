@@ -14,7 +14,9 @@ in a fault, a command refused, a device that stopped answering) is classified he
   :data:`SETTLE_S`, or up to :data:`COOL_MAX_S` while an over-temperature passes with its reading still
   falling; then the step starts again (a transient overcurrent, a motion cut short, a line that dropped for
   a few seconds, a fuse tripped by a short that has passed, a drill bit cooling). A device that does not
-  settle in time holds the mission naming what persists (the fault bits, a line down, a bus off);
+  settle in time holds the mission naming what persists (the fault bits, a line down, a bus off). A step
+  fault protection failed on a symptom it saw in telemetry (``fail_step``: a jammed wheel's current) waits at
+  least :data:`SYMPTOM_PAUSE_S` first: such a cause may leave no latched fault at rest to wait on;
 * **HOLD** for the ground with the reason when the retry failed too: the hardware is stopped where it is,
   nothing is lost, and ``mission.resume`` picks the step up once the cause is fixed.
 """
@@ -27,7 +29,7 @@ from collections.abc import Callable, Generator
 
 from flight.errors import CommandRejected
 from flight.mission.buses import switch_buses
-from flight.mission.context import Activity, MissionContext, UnrecoverableFailure
+from flight.mission.context import Activity, MissionContext, MissionFailure, UnrecoverableFailure
 from flight.mission.readiness import device_problems, needed_by
 from hal.errors import HalError
 from hal.icd import POWER_BUSES
@@ -39,6 +41,13 @@ STEP_RETRIES = 1
 SETTLE_S = 90.0
 #: Clock seconds between attempts to clear latched faults while the devices settle.
 CLEAR_EVERY_S = 2.0
+#: The needed devices must stay settled this long (s; two samples at the quiet telemetry period) before the retry:
+#: a device latches its fault a moment after flight's fault protection saw the symptom (a stalled wheel's
+#: current), and a retry at the first clean look was refused by the fault about to be reported.
+SETTLED_FOR_S = 2.0
+#: Least wait (s) before retrying a step fault protection failed on a symptom (:class:`SymptomFailure`): a jam
+#: of the wheels shows only while they are driven, and a retry 2 s later drove into the same jam and held.
+SYMPTOM_PAUSE_S = 30.0
 #: Latched faults that pass as a part cools, and the reading (K) that shows it cooling.
 COOLING: dict[tuple[str, str], str] = {
     ("drill", "overtemp"): "drill.bit_temp_K",
@@ -83,21 +92,38 @@ class StepRetries:
         self._tries.clear()
 
 
-def retry_when_settled(ctx: MissionContext, leaf: str, what: str, start: Callable[[], Activity]) -> Activity:
+class SymptomFailure(MissionFailure):
+    """A step failed by fault protection (``fail_step``) on a symptom it saw in telemetry, not by the hardware."""
+
+
+def pause_for(exc: Exception) -> float:
+    """Least settling (s) before retrying a step that failed with ``exc``: :data:`SYMPTOM_PAUSE_S` for a
+    :class:`SymptomFailure`, else none."""
+    return SYMPTOM_PAUSE_S if isinstance(exc, SymptomFailure) else 0.0
+
+
+def retry_when_settled(
+    ctx: MissionContext, leaf: str, what: str, start: Callable[[], Activity], pause_s: float = 0.0
+) -> Activity:
     """Step ``leaf`` again (``start()``), which failed with ``what``, once the devices it needs have settled
-    (:func:`settle`); hold for the ground naming what persists if they do not."""
-    persisting, allowed_s = yield from settle(ctx, leaf)
+    (:func:`settle`), and not before ``pause_s`` seconds; hold for the ground naming what persists if they do
+    not settle."""
+    if pause_s > 0.0:
+        ctx.events.info(
+            "mission", "retry_pause", f"{what}: a symptom that may not show at rest: retrying after {pause_s:g} s"
+        )
+    persisting, allowed_s = yield from settle(ctx, leaf, pause_s)
     if persisting:
         left = "; ".join(persisting)
         return "hold", f"{leaf} failed ({what}) and {left} after {round(allowed_s):g} s: hold for the ground"
     return (yield from start())
 
 
-def settle(ctx: MissionContext, leaf: str) -> Generator[None, None, tuple[list[str], float]]:
+def settle(ctx: MissionContext, leaf: str, at_least_s: float = 0.0) -> Generator[None, None, tuple[list[str], float]]:
     """Wait, a mission tick per ``yield``, until every device ``leaf`` needs that the rover has is up, powered
-    and has no latched fault; returns ``([], s)`` then, or the ``<device>: <problem>`` texts left and the
-    seconds allowed for settling: :data:`SETTLE_S`, more (up to :data:`COOL_MAX_S`) while only a part still
-    cooling was left.
+    and has no latched fault, for :data:`SETTLED_FOR_S` on end and ``at_least_s`` in all; returns ``([], s)``
+    then, or the ``<device>: <problem>`` texts left and the seconds allowed for settling: :data:`SETTLE_S`,
+    more (up to :data:`COOL_MAX_S`) while only a part still cooling was left.
 
     While waiting it clears latched faults every :data:`CLEAR_EVERY_S` (a fault latched while its cause lasted
     clears once it is gone) and switches on, once, each needed bus an electronic fuse switched off (the
@@ -109,12 +135,18 @@ def settle(ctx: MissionContext, leaf: str) -> Generator[None, None, tuple[list[s
     next_clear = ctx.now() + CLEAR_EVERY_S  # clear_for_retry has just tried
     restored: set[str] = set()
     window: dict[str, float] | None = None  # the cooling readings at the current window's start
+    clean_since: float | None = None  # since when no needed device has had a problem
     while True:
         _restore_tripped_buses(ctx, needed, restored)
         problems = device_problems(ctx.io, needed) + _unpowered(ctx, needed)
-        if not problems:
-            return [], deadline - began
         now = ctx.now()
+        if not problems:
+            clean_since = now if clean_since is None else clean_since
+            if now - clean_since >= SETTLED_FOR_S and now - began >= at_least_s:
+                return [], deadline - began
+            yield
+            continue
+        clean_since = None
         if now >= deadline:
             readings = _cooling_readings(ctx, needed)
             if readings is None or now >= give_up or not _cooled(window, readings):

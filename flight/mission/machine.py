@@ -37,7 +37,14 @@ from flight.mission.extract import Extract
 from flight.mission.heating import heater_off
 from flight.mission.hop_readiness import HopperWatch
 from flight.mission.hopping import hopping
-from flight.mission.ladder import StepRetries, clear_for_retry, needs_safe, retry_when_settled
+from flight.mission.ladder import (
+    StepRetries,
+    SymptomFailure,
+    clear_for_retry,
+    needs_safe,
+    pause_for,
+    retry_when_settled,
+)
 from flight.mission.mission_channels import mission_channels
 from flight.mission.navigation import Navigator
 from flight.mission.process import LedgerSink, Process
@@ -299,7 +306,7 @@ class Mission:
             clear_for_retry(self._ctx, leaf)
             start = self._activities[leaf]
             again = (lambda: self._gated(leaf, start)) if leaf in WORKING else start
-            self._activity = retry_when_settled(self._ctx, leaf, what, again)
+            self._activity = retry_when_settled(self._ctx, leaf, what, again, pause_for(exc))
         else:
             self.fire("hold", f"{leaf} failed again: {reason}: {what}: hold for the ground")
 
@@ -383,7 +390,7 @@ class Mission:
         if response == "fail_step" and self.state in OPERATIONAL and self._activity is not None:
             self._activity.close()
             self._activity = None
-            self._failed(MissionFailure(reason))
+            self._failed(SymptomFailure(reason))
         elif response == "hold" and self.state in OPERATIONAL:
             self.fire("hold", reason)
         elif response == "safe" and self.state != "safe":

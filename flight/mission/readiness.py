@@ -14,7 +14,9 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "extract": ("drill", "scoop", "anchor", "extractor"),
     "process": ("extractor",),
     "stow": ("drill", "scoop", "anchor"),
-    "recharge": ("power", "drill"),
+    # withdraws drill and anchors and may drive (or hop) to the sun: a retry waits for those too (a wheel stall
+    # while driving there had the retry refused by the drive's fault latched a moment later)
+    "recharge": ("power", "drill", "anchor", "drive", "hopper", "imu"),
 }
 #: Leaves whose needs differ from their top-level state's: the probe anchors and drills where the rover stands
 #: (the drive's telemetry still says it stands), and does not need the hopper (a hopper unfit for the next hop

@@ -156,3 +156,56 @@ def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
     finally:
         app.close()
         uninstall_world()
+
+
+@pytest.mark.timeout(600)
+def test_wheels_jammed_on_the_drive_to_the_sun_are_waited_for_and_the_rover_drives_on() -> None:
+    """Both wheel sides jam for 20 s on the drive to the sunlit ridge: fault protection fails the step on the
+    wheels' current, and the retry waits for the drive (among what a recharge needs) to settle, and at least
+    ``SYMPTOM_PAUSE_S``: a jam the drive did not latch shows only while the wheels are driven. Before, the retry
+    came at once: refused by the drive's ``wheel_stall`` latched a moment after fault protection saw the current
+    (Moon seed 2, a 60 s jam at 18,000 s), or driven into the same jam: HOLD, the cycle lost."""
+    config = load_config()
+    clock = VirtualClock()
+    world = install_world(SimWorld(clock, seed=7, site=1))
+    sites = [SiteConfig(site.x_m, site.y_m) for site in world.sites]
+    mission = dataclasses.replace(
+        config.mission, prospect=False, cycles=1, sites=sites, drill_depth_m=0.3, bite_m=0.15, hopper_target_kg=0.5
+    )
+    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
+    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
+    drive = world.device("drive")
+    try:
+        assert app.start() == []
+        progress = app.mission.progress
+        progress.site = 1
+        progress.probes = {1: {"solar_W": 48.0, "cemented": 1.0}, 2: {"solar_W": 296.0}}
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
+        limit = clock.monotonic() + 3600
+        drill = world.device("drill")
+        app.executive.run(
+            until=lambda: (
+                (app.mission.state == "extract_drill" and drill.mechanics.depth_m > 0.05)  # type: ignore[attr-defined]
+                or clock.monotonic() > limit
+            )
+        )
+        power.inject_low_battery(0.23)
+        app.executive.run(
+            until=lambda: (app.mission.state == "recharge" and drive.motion == "move") or clock.monotonic() > limit
+        )
+        assert drive.motion == "move", app.mission.state
+        world.inject("drive", "wheel_stall", side="both", duration_s=20.0)
+        app.executive.run(
+            until=lambda: (
+                app.mission.state != "recharge"
+                or abs(world.rover.x_m - world.sites[2].x_m) < 1.0
+                or clock.monotonic() > limit + 900
+            )
+        )
+        names = [e.name for e in app.events.recent if e.source in ("mission", "fdir")]
+        assert app.mission.state == "recharge", [e.message for e in app.events.recent if e.severity >= 3][-3:]
+        assert "step_retried" in names and "actionpoint_fired" in names
+        assert world.rover.x_m == pytest.approx(world.sites[2].x_m, abs=1.0)  # it reached the ridge
+    finally:
+        app.close()
+        uninstall_world()

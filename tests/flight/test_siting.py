@@ -4,8 +4,10 @@ parked rover drives to the sunniest probed site to charge, then back to its hole
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
+from collections.abc import Iterator
 
 import pytest
 
@@ -114,13 +116,10 @@ def test_a_parked_rover_charges_where_the_sun_is_and_returns_to_its_hole() -> No
         uninstall_world()
 
 
-@pytest.mark.timeout(600)
-def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
-    """The sunniest probed site is the one the rover drills at, but its array gives little now (here: the probe's
-    figure was taken in better light; on the asteroid, it is night). Parked by a drain, the rover charges where
-    it stands, anchored, its hole kept. Before, it withdrew the anchors to "drive" to the site it stood on
-    (asteroid seed 1: "array 0 W here, 231 W at site 2: driving there", at site 2), and then drilled a fresh
-    hole at the same place."""
+@contextlib.contextmanager
+def _parked_while_drilling_at_site_1(probes: dict[int, dict[str, float]]) -> Iterator[tuple[FlightApp, SimWorld]]:
+    """Seed 7 on the Moon, the rover drilling at site 1 with ``probes`` as what prospecting found, then drained
+    to just above the reserve: it parks (``recharge``)."""
     config = load_config()
     clock = VirtualClock()
     world = install_world(SimWorld(clock, seed=7, site=1))
@@ -132,11 +131,9 @@ def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
     power: PowerFirmware = world.device("power")  # type: ignore[assignment]
     try:
         assert app.start() == []
-        progress = app.mission.progress
-        progress.site = 1
-        progress.probes = {1: {"solar_W": 296.0, "cemented": 1.0}, 2: {"solar_W": 100.0}}
-        status = app.dispatcher.submit("mission.start", {"cycles": 1}, source="test")
-        assert status.stage == Stage.COMPLETED, status
+        app.mission.progress.site = 1
+        app.mission.progress.probes = probes
+        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
         limit = clock.monotonic() + 3600
         drill = world.device("drill")
         app.executive.run(
@@ -148,14 +145,26 @@ def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
         power.inject_low_battery(0.23)
         app.executive.run(until=lambda: app.mission.state == "recharge" or clock.monotonic() > limit)
         assert app.mission.state == "recharge"
-        app.executive.run(duration_s=120.0)
-        assert app.mission.state == "recharge"
-        assert not any(e.name == "charge_away" for e in app.events.recent)
-        assert not progress.away  # its hole is not left: no fresh hole after the charge
-        assert app.mission.io.anchored  # still holding: the drill goes on in its hole after the charge
+        yield app, world
     finally:
         app.close()
         uninstall_world()
+
+
+@pytest.mark.timeout(600)
+def test_a_parked_rover_at_the_sunniest_site_charges_where_it_stands() -> None:
+    """The sunniest probed site is the one the rover drills at, but its array gives little now (here: the probe's
+    figure was taken in better light; on the asteroid, it is night). Parked by a drain, the rover charges where
+    it stands, anchored, its hole kept. Before, it withdrew the anchors to "drive" to the site it stood on
+    (asteroid seed 1: "array 0 W here, 231 W at site 2: driving there", at site 2), and then drilled a fresh
+    hole at the same place."""
+    with _parked_while_drilling_at_site_1({1: {"solar_W": 296.0, "cemented": 1.0}, 2: {"solar_W": 100.0}}) as parked:
+        app, _world = parked
+        app.executive.run(duration_s=120.0)
+        assert app.mission.state == "recharge"
+        assert not any(e.name == "charge_away" for e in app.events.recent)
+        assert not app.mission.progress.away  # its hole is not left: no fresh hole after the charge
+        assert app.mission.io.anchored  # still holding: the drill goes on in its hole after the charge
 
 
 @pytest.mark.timeout(600)
@@ -165,47 +174,22 @@ def test_wheels_jammed_on_the_drive_to_the_sun_are_waited_for_and_the_rover_driv
     ``SYMPTOM_PAUSE_S``: a jam the drive did not latch shows only while the wheels are driven. Before, the retry
     came at once: refused by the drive's ``wheel_stall`` latched a moment after fault protection saw the current
     (Moon seed 2, a 60 s jam at 18,000 s), or driven into the same jam: HOLD, the cycle lost."""
-    config = load_config()
-    clock = VirtualClock()
-    world = install_world(SimWorld(clock, seed=7, site=1))
-    sites = [SiteConfig(site.x_m, site.y_m) for site in world.sites]
-    mission = dataclasses.replace(
-        config.mission, prospect=False, cycles=1, sites=sites, drill_depth_m=0.3, bite_m=0.15, hopper_target_kg=0.5
-    )
-    app = FlightApp(dataclasses.replace(config, mission=mission), clock)
-    power: PowerFirmware = world.device("power")  # type: ignore[assignment]
-    drive = world.device("drive")
-    try:
-        assert app.start() == []
-        progress = app.mission.progress
-        progress.site = 1
-        progress.probes = {1: {"solar_W": 48.0, "cemented": 1.0}, 2: {"solar_W": 296.0}}
-        assert app.dispatcher.submit("mission.start", {"cycles": 1}, source="test").stage == Stage.COMPLETED
-        limit = clock.monotonic() + 3600
-        drill = world.device("drill")
-        app.executive.run(
-            until=lambda: (
-                (app.mission.state == "extract_drill" and drill.mechanics.depth_m > 0.05)  # type: ignore[attr-defined]
-                or clock.monotonic() > limit
-            )
-        )
-        power.inject_low_battery(0.23)
-        app.executive.run(
-            until=lambda: (app.mission.state == "recharge" and drive.motion == "move") or clock.monotonic() > limit
-        )
-        assert drive.motion == "move", app.mission.state
+    with _parked_while_drilling_at_site_1({1: {"solar_W": 48.0, "cemented": 1.0}, 2: {"solar_W": 296.0}}) as parked:
+        app, world = parked
+        clock = app.clock
+        drive = world.device("drive")
+        limit = clock.monotonic() + 900
+        app.executive.run(until=lambda: drive.motion == "move" or clock.monotonic() > limit)
+        assert app.mission.state == "recharge" and drive.motion == "move", app.mission.state
         world.inject("drive", "wheel_stall", side="both", duration_s=20.0)
         app.executive.run(
             until=lambda: (
                 app.mission.state != "recharge"
                 or abs(world.rover.x_m - world.sites[2].x_m) < 1.0
-                or clock.monotonic() > limit + 900
+                or clock.monotonic() > limit
             )
         )
         names = [e.name for e in app.events.recent if e.source in ("mission", "fdir")]
         assert app.mission.state == "recharge", [e.message for e in app.events.recent if e.severity >= 3][-3:]
-        assert "step_retried" in names and "actionpoint_fired" in names
+        assert "retry_pause" in names and "actionpoint_fired" in names
         assert world.rover.x_m == pytest.approx(world.sites[2].x_m, abs=1.0)  # it reached the ridge
-    finally:
-        app.close()
-        uninstall_world()

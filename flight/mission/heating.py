@@ -6,7 +6,8 @@ import math
 from collections.abc import Generator
 
 from flight.errors import CommandRejected
-from flight.mission.context import MissionContext, UnrecoverableFailure
+from flight.mission.buses import fuse_tripped
+from flight.mission.context import MissionContext, MissionFailure, UnrecoverableFailure
 from hal.errors import HalError
 
 #: Window over which the water yield rate is measured, s.
@@ -56,6 +57,8 @@ def heat_batch(ctx: MissionContext) -> Generator[None, None, tuple[bool, str]]:
                 "heater switch failed closed: the heater drew power after it was switched off and the interlocks "
                 "switched the extractor bus off; replace the heater switch"
             )
+        if fuse_tripped(ctx, "extractor"):  # the step fails: its retry switches the bus on again, once (ladder)
+            raise MissionFailure("the extractor bus's electronic fuse tripped while heating (power: fault overcurrent)")
         water = ctx.get("extractor.water_kg")
         # alive: the heater delivers, or the chamber is at its set point (where the regulator may idle)
         temp = ctx.get("extractor.chamber_temp_K", math.nan)

@@ -28,7 +28,7 @@ import math
 from collections.abc import Callable, Generator
 
 from flight.errors import CommandRejected
-from flight.mission.buses import switch_buses
+from flight.mission.buses import fuse_tripped, switch_buses
 from flight.mission.context import Activity, MissionContext, MissionFailure, UnrecoverableFailure
 from flight.mission.readiness import device_problems, needed_by
 from hal.errors import HalError
@@ -202,18 +202,12 @@ def _restore_tripped_buses(ctx: MissionContext, devices: tuple[str, ...], restor
     """Switch on, once per settle, each of ``devices``' buses that is off while the power unit reports an
     ``overcurrent`` (its electronic fuse tripped); a bus switched off by the interlocks or the operator has no
     such fault and stays off (the settle then holds naming it)."""
-    if "power" not in ctx.io.rig:
-        return
-    power = ctx.io.rig.device("power")
-    snapshot = power.telemetry
-    if not power.link_up or snapshot is None or "overcurrent" not in snapshot.faults:
-        return
     for name in devices:
-        if name in POWER_BUSES and name not in restored and not ctx.io.bus_on(name):
+        if name not in restored and fuse_tripped(ctx, name):
             restored.add(name)
             ctx.events.warning("mission", "bus_restore", f"{name} bus was off after a fuse trip; switching it on")
             with contextlib.suppress(HalError):  # a fault that stays latched refuses the switch, which reports it
-                power.clear_fault()
+                ctx.io.rig.device("power").clear_fault()
             switch_buses(ctx, (name,), on=True)
 
 

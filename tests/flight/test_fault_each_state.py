@@ -174,6 +174,15 @@ CASES = {
         mission={"heat_max_s": 3600.0},
         settle_s=120.0,
     ),
+    # A short trips the extractor bus's electronic fuse mid-heat: the step fails at once (not after the 300 s
+    # heating stall, then a hold), the retry switches the bus on again and the heat goes on to the vent.
+    "process-heat-bus-fuse": Case(
+        "process_heat",
+        [(1.0, "power", "overcurrent", {"bus": "extractor"})],
+        "process_vent",
+        ("power.fault_set", "mission.step_retried~fuse tripped while heating", "mission.bus_restore~extractor bus"),
+        mission={"heat_max_s": 600.0},
+    ),
     "process-low-battery": Case(
         "process_heat",
         [(1.0, "power", "low_battery", {"soc": 0.1})],

@@ -75,12 +75,20 @@ class Process:
         ctx.progress.batch_energy_Wh = float(ctx.get("extractor.heater_energy_J")) / 3600.0
         yield from require(ctx, "extractor", "lid", sealed=0)
         yield from require(ctx, "extractor", "dump")
+        ctx.progress.batch_tank_kg = float(ctx.get("extractor.tank_kg"))
+        ctx.progress.batch_trap_kg = float(ctx.get("extractor.water_kg"))
         return "dumped", f"{ctx.progress.batch_regolith_kg:.2f} kg of tailings dumped"
 
     def transfer(self) -> Activity:
-        """Move the batch's water to the tank and book the cycle."""
+        """Move the batch's water to the tank and book the cycle: the tank's rise and the trap's fall since the
+        dump noted them (a transfer cut off and retried, or resumed after a restart, books the whole batch once)."""
         ctx = self._ctx
-        tank_before, trap_before = ctx.get("extractor.tank_kg"), ctx.get("extractor.water_kg")
+        progress = ctx.progress
+        tank_before, trap_before = progress.batch_tank_kg, progress.batch_trap_kg
+        if not (
+            math.isfinite(tank_before) and tank_before >= 0.0 and math.isfinite(trap_before) and trap_before >= 0.0
+        ):
+            tank_before, trap_before = ctx.get("extractor.tank_kg"), ctx.get("extractor.water_kg")
         yield from require(ctx, "extractor", "transfer_water")
         yield from wait(ctx, 0.5)
         water = metered_water(
@@ -88,9 +96,9 @@ class Process:
             max(0.0, ctx.get("extractor.tank_kg") - tank_before),
             max(0.0, trap_before - ctx.get("extractor.water_kg")),
         )
-        progress = ctx.progress
         regolith, energy = progress.batch_regolith_kg, progress.batch_energy_Wh
         progress.batch_regolith_kg = progress.batch_energy_Wh = 0.0
+        progress.batch_tank_kg = progress.batch_trap_kg = -1.0
         progress.cycle += 1
         progress.water_kg += water
         progress.regolith_kg += regolith

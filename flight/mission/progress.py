@@ -37,6 +37,10 @@ class MissionProgress:
     # restart between the two books what was processed, not nothing
     batch_regolith_kg: float = 0.0
     batch_energy_Wh: float = 0.0
+    # the tank and cold-trap readings (kg) before the batch's transfer, noted by the dump: a transfer retried or
+    # resumed after part of the water moved books from them, not from where it was cut off (-1: not noted)
+    batch_tank_kg: float = -1.0
+    batch_trap_kg: float = -1.0
     held: str = ""
     parked: str = ""  # the working leaf RECHARGE resumes
     away: bool = False  # the rover left its hole to recharge where the sun is

@@ -47,6 +47,11 @@ class DiurnalSolar:
         self.peak_W = max(self.peak_W, watts)
         return watts
 
+    def daylight_W(self) -> float:
+        """The input here by day, W: the current or last day's peak (at night the array gives nothing anywhere,
+        so a night's 0 W is no reason to move to a site whose figure was measured by day)."""
+        return max(self.now_W(), self.peak_W)
+
     def mean_W(self, horizon_s: float) -> float:
         """Mean input expected over the next ``horizon_s`` seconds, W."""
         watts = self.now_W()

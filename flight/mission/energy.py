@@ -64,6 +64,10 @@ class SolarForecast(Protocol):
         """Mean array input expected over the next ``horizon_s`` seconds, W."""
         ...
 
+    def daylight_W(self) -> float:
+        """Array input here in daylight, W: what a probe's figure, measured by day, compares with."""
+        ...
+
 
 class MeasuredSolar:
     """Forecast by persistence of the measured array input (``power.solar_W``): at a lunar polar site or on a
@@ -79,6 +83,10 @@ class MeasuredSolar:
 
     def mean_W(self, horizon_s: float) -> float:
         """The input now, assumed to last ``horizon_s``, W."""
+        return self.now_W()
+
+    def daylight_W(self) -> float:
+        """The input now (the light changes over days), W."""
         return self.now_W()
 
 

@@ -99,7 +99,7 @@ def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Gener
     progress = ctx.progress
     if leaf.startswith("prospect") or not ctx.config.sites or not ctx.config.charge_away:
         return
-    site = charging_site(progress.probes, planner.solar.now_W())
+    site = charging_site(progress.probes, planner.solar.daylight_W())  # by day here against by day there
     if site is None or site >= len(ctx.config.sites):
         return
     target = ctx.config.sites[site]
@@ -115,7 +115,7 @@ def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Gener
     ctx.events.info(
         "mission",
         "charge_away",
-        f"array {planner.solar.now_W():.0f} W here, {progress.probes[site].get('solar_W', 0.0):.0f} W at site "
+        f"array {planner.solar.daylight_W():.0f} W here, {progress.probes[site].get('solar_W', 0.0):.0f} W at site "
         f"{site}: driving there to recharge ({drive_Wh:.0f} Wh)",
         site=site,
     )

@@ -7,6 +7,7 @@ import pytest
 
 from flight.mission.daylight import DiurnalSolar
 from flight.mission.energy import EnergyPlanner
+from flight.mission.siting import charging_site
 
 DAY_S = 4.296 * 3600.0
 
@@ -67,3 +68,18 @@ def test_the_planner_sees_the_night_coming() -> None:
     assert need == pytest.approx((860.0 - 255.0) * 1.0 + 80.0, rel=0.02)
     sky.t += 1800.0  # half an hour before sunset: half the hour lit
     assert planner.need_Wh("process_heat") == pytest.approx((860.0 - 127.5) + 80.0, rel=0.03)
+
+
+def test_at_night_the_input_by_day_is_the_last_days_peak_not_nothing() -> None:
+    """A recharge's choice of where to charge compares the input here by day with each probe's figure (measured
+    by day): at night it is the last day's peak, so a night's 0 W is no reason to hop to another site, just as
+    dark (asteroid seed 3: two excursions of four hops at night, the charge there no faster)."""
+    sky = Sky(peak_W=230.0)
+    forecast = DiurnalSolar(sky.read, sky.now, DAY_S)
+    sky.t = 600.0
+    assert forecast.daylight_W() == 230.0
+    watch(sky, forecast, DAY_S / 2 + 600.0)  # into the night
+    assert forecast.now_W() == 0.0
+    assert forecast.daylight_W() == 230.0
+    assert charging_site({2: {"solar_W": 250.0}}, forecast.daylight_W()) is None  # not far better: stay
+    assert charging_site({2: {"solar_W": 250.0}}, forecast.now_W()) == 2  # what the night's reading said

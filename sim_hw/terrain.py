@@ -186,6 +186,8 @@ class _Regolith:
     ice_cements: bool
     landing_kinds: tuple[str, ...]
     archetypes: tuple[_Archetype, ...]
+    #: Water grows with depth below the ice table (a natural deposit, section 3.1), or not (a bin mixed by hand).
+    water_grows_with_depth: bool = True
 
 
 def _moon_dry_density(z_m: float) -> float:
@@ -343,6 +345,7 @@ _EARTH = _Regolith(
     water_form="ice",
     ice_cements=True,
     landing_kinds=(),
+    water_grows_with_depth=False,  # mixed to its water content before freezing: the same at every depth
     archetypes=(
         # Bins of simulant mixed with water and frozen (freezer at ~253 K, assumption); dry bin at room T.
         _Archetype(
@@ -484,7 +487,8 @@ def _column(model: _Regolith, draws: _ColumnDraws, thermal: _Thermal) -> tuple[t
         w = 0.0
         if top >= table and thermal.stable(top, mid, bottom):
             first_ice = min(first_ice, top)
-            w = min(draws.water * (0.75 + 0.5 * min(1.0, (mid - table) / 1.0)) * w_jitter, 0.3)
+            trend = 0.75 + 0.5 * min(1.0, (mid - table) / 1.0) if model.water_grows_with_depth else 1.0
+            w = min(draws.water * trend * w_jitter, 0.3)
         dry = model.dry_density_kg_m3(mid) * draws.density_scale
         strength = model.dry_strength_kPa(mid) * s_jitter
         if w > 0:

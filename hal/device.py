@@ -32,7 +32,7 @@ from hal.arguments import validate_command
 from hal.device_events import DeviceEvent, EventListener, EventQueue
 from hal.errors import CommandError, DeviceFault, DeviceMismatch, DeviceNack, PayloadError, PortError, ResponseTimeout
 from hal.event_acks import EventIntake
-from hal.icd import COMMON_COMMANDS, HEARTBEAT_REQUEST_LAYOUT, Command, DeviceSpec, DeviceState, Severity
+from hal.icd import HEARTBEAT_REQUEST_LAYOUT, Command, DeviceSpec, DeviceState, Severity
 from hal.identity import Identity, failed_checks, identity_from_reply, identity_text
 from hal.limits import Limit, LimitViolation, OperatingLimits
 from hal.link_supervision import LinkSupervisor
@@ -44,9 +44,6 @@ from hal.telemetry import ReportedStatus, TelemetryBase
 from hal.transport import BROADCAST_ADDRESS, Transport
 
 _LOGGER = logging.getLogger(__name__)
-#: Common commands that never end a running motion (docs/icd.md section 8): every other command this host sends
-#: (``stop``, and a device's own commands, which may replace its motion) makes a STOPPED completion its doing.
-_KEEPS_MOTIONS = frozenset(command.name for command in COMMON_COMMANDS) - {"stop"}
 
 TT = TypeVar("TT", bound=TelemetryBase)
 
@@ -96,8 +93,7 @@ class Device(Generic[TT]):
         self.bad_frames = 0
         self.setups = 0
         self._reported = ReportedStatus(self.telemetry_class, self.spec)
-        self._opened = False
-        self._self_tested = False
+        self._opened = self._self_tested = False
         self._link = LinkSupervisor(self.deadman_s)
         self._motions = MotionTracker(self)
         self._intake = EventIntake(self.spec, self.name, clock, self._motions, self._reported, self._link, self._events)
@@ -340,8 +336,7 @@ class Device(Generic[TT]):
     def _send_command(
         self, command: Command, values: dict[str, int | float], retries: int | None = None
     ) -> tuple[AckResult, bytes]:
-        if command.name not in _KEEPS_MOTIONS:
-            self._motions.ending()  # stop, and device commands, may end the running motion (STOPPED) first
+        self._motions.sending(command)  # stop, and a device's own commands, may end its motion (STOPPED) first
         response = self._exchange(MsgType.COMMAND, command.pack(values), command.name, retries=retries)
         return command_reply(self.name, command, response, lambda: self.telemetry.faults if self.telemetry else ())
 

@@ -14,11 +14,14 @@ from typing import Any, Protocol
 
 from base.clock import Clock
 from hal.errors import CommandError, HalError, PortError, ResponseTimeout
-from hal.icd import Command, Completion, DeviceSpec
+from hal.icd import COMMON_COMMANDS, Command, Completion, DeviceSpec
 
 _LOGGER = logging.getLogger(__name__)
 #: Seconds a motion still waits for its completion after asking the device to resend its events.
 RESEND_GRACE_S = 0.5
+#: Common commands that never end a running motion (docs/icd.md section 8): every other command this host sends
+#: (``stop``, and a device's own commands, which may replace its motion) makes a STOPPED completion its doing.
+KEEPS_MOTIONS = frozenset(command.name for command in COMMON_COMMANDS) - {"stop"}
 
 
 class MotionOwner(Protocol):
@@ -164,17 +167,18 @@ class MotionTracker:
         numbered by the events that brought them)."""
         self._serial += 1
 
-    def ending(self) -> None:
-        """The host is about to send what ends every running motion (``stop``, or a motion command whose motion
-        replaces the running one): their STOPPED completions will be the host's own doing."""
-        for motion in self._running:
-            motion.stop_requested = True
+    def sending(self, command: Command) -> None:
+        """The host is about to send ``command``: unless it is one of :data:`KEEPS_MOTIONS`, it may end every
+        running motion (``stop``, or a device command that replaces it), whose STOPPED is then the host's doing."""
+        if command.name not in KEEPS_MOTIONS:
+            for motion in self._running:
+                motion.stop_requested = True
 
     def on_complete(self, spec: DeviceSpec, command_id: int, value: float, t: float) -> tuple[str, bool]:
         """A COMMAND_COMPLETE event of device ``spec`` for ``command_id`` with completion ``value`` arrived at
         clock ``t`` seconds: end the running motion of that command, or keep the completion for
         :meth:`begin`. Returns the event's text, and whether it is a STOPPED this host asked for (see
-        :meth:`ending`; the device reports every completion but OK as a WARNING, docs/icd.md section 8)."""
+        :meth:`sending`; the device reports every completion but OK as a WARNING, docs/icd.md section 8)."""
         command = spec.command_by_id(command_id)
         command_name = command.name if command is not None else f"command 0x{command_id:02x}"
         try:

@@ -9,8 +9,8 @@ from collections.abc import Callable, Generator, Mapping
 from flight.mission.anchoring import anchor_out
 from flight.mission.context import Activity, MissionContext, MissionFailure
 from flight.mission.drilling import MIN_FEED_M_S, bite, drill_out, stall_passes
-from flight.mission.hopping import hopping, position
 from flight.mission.motion import motion, require, wait
+from flight.mission.navigation import position_estimate
 from flight.mission.recovery import anchor_summary
 from hal.icd import Completion
 
@@ -89,7 +89,7 @@ class Extract:
         samples: list[tuple[float, float]] = []  # (depth m, sensed water fraction) over this hole's feeds
         floor = min(progress.hole_m + cfg.drill_depth_m, deepest)  # this cycle drills at most drill_depth_m
         if progress.hole_m <= 0.0:  # where this hole's bore is: the next fresh hole keeps clear of it
-            progress.bore = list(position(ctx)) if hopping(ctx) else list(progress.pose[:2])
+            progress.bore = position_estimate(ctx)
         while ctx.get("extractor.loaded_mass_kg") < cfg.hopper_target_kg:
             if progress.hole_m >= deepest - 0.01:
                 outcome = f"hole at its deepest ({progress.hole_m:.2f} m)"
@@ -121,7 +121,7 @@ class Extract:
                     return (yield from self._left_dry(dry, deepest, loaded_at_start, hammer))
                 if dry == "":  # the hole found the probe's water: the next holes are drilled beside it
                     progress.dry_holes = 0
-                    progress.wet_hole = list(position(ctx)) if hopping(ctx) else list(progress.pose[:2])
+                    progress.wet_hole = position_estimate(ctx)
                 fresh = fresh and dry is None and not self._checked(samples)
                 continue
             if completion == Completion.BLOCKED and not ctx.get("drill.faults", 0):

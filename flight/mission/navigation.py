@@ -34,6 +34,12 @@ DISTRUST_SHARE = 0.5
 STEP_ASIDE_TRIES = 3
 
 
+def position_estimate(ctx: MissionContext) -> list[float]:
+    """Where the rover believes it stands, [x m, y m]: the hopper's estimate where it hops, else the dead-reckoned
+    pose (empty before the pose exists)."""
+    return list(position(ctx)) if hopping(ctx) else list(ctx.progress.pose[:2])
+
+
 class Navigator:
     """Drives the rover to points, aiming each leg from a pose estimate kept in the mission's progress."""
 
@@ -83,10 +89,10 @@ class Navigator:
 
     def here(self) -> tuple[float, float]:
         """The rover's position estimate, m: the hopper's where it hops, else the dead-reckoned pose."""
-        if hopping(self._ctx):
-            return position(self._ctx)
-        pose = self.pose()
-        return pose[0], pose[1]
+        if not hopping(self._ctx):
+            self.pose()  # started from odometry when there is none yet
+        x, y = position_estimate(self._ctx)
+        return x, y
 
     def clear_of(self, bore: list[float], clearance_m: float, pattern: int) -> Generator[None, None, None]:
         """Stand at least ``clearance_m`` from ``bore`` (x m, y m; none when empty) before a fresh hole: where the

@@ -85,9 +85,7 @@ class Process:
         ctx = self._ctx
         progress = ctx.progress
         tank_before, trap_before = progress.batch_tank_kg, progress.batch_trap_kg
-        if not (
-            math.isfinite(tank_before) and tank_before >= 0.0 and math.isfinite(trap_before) and trap_before >= 0.0
-        ):
+        if not all(math.isfinite(kg) and kg >= 0.0 for kg in (tank_before, trap_before)):  # no dump noted them
             tank_before, trap_before = ctx.get("extractor.tank_kg"), ctx.get("extractor.water_kg")
         yield from require(ctx, "extractor", "transfer_water")
         yield from wait(ctx, 0.5)

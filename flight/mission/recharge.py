@@ -64,32 +64,33 @@ def recharge(ctx: MissionContext, planner: EnergyPlanner, parked: Callable[[], s
         soc = float(ctx.get("power.soc"))
         charged = soc >= min(cfg.resume_soc, FULL_SOC)
         if charged and planner.available_Wh() >= planner.need_Wh(leaf):
-            switch_buses(ctx, PARKED_OFF, on=True)
-            yield from wait(ctx, WAKE_S)  # the devices report again before the step is resumed
-            took = f"battery at {soc:.0%} after {ctx.now() - start:.0f} s"
-            if ctx.progress.away and leaf.startswith(AT_THE_HOLE):
-                return "return_to_site", f"{took}: back to site {ctx.progress.site} to resume {leaf}"
-            return "charged", f"{took}: resuming {leaf}"
+            return (yield from _resume(ctx, leaf, f"battery at {soc:.0%} after {ctx.now() - start:.0f} s"))
         if charged and soc >= FULL_SOC:
             short = planner.shortfall(leaf) or f"{leaf} still short"
             if planner.start_full(leaf):
-                switch_buses(ctx, PARKED_OFF, on=True)
-                yield from wait(ctx, WAKE_S)
                 ctx.events.warning(
                     "mission",
                     "start_full",
                     f"battery full but {short}: resuming {leaf} on the full battery (waiting gives no more); "
                     "it parks to recharge again when only the reserve is left and goes on after",
                 )
-                if ctx.progress.away and leaf.startswith(AT_THE_HOLE):
-                    return "return_to_site", f"battery full: back to site {ctx.progress.site} to resume {leaf}"
-                return "charged", f"battery full at {soc:.0%}, {leaf} short of a full charge: resuming it anyway"
+                return (yield from _resume(ctx, leaf, f"battery full at {soc:.0%}, {leaf} short of a full charge"))
             return "hold", f"battery full but {short}: hold for the ground"
         if ctx.now() - start >= cfg.recharge_max_s:
             return "hold", (
                 f"recharge: battery at {soc:.0%} after {cfg.recharge_max_s:g} s (array {solar_W:.0f} W, "
                 f"load {load_W:.0f} W), {leaf} waits: hold for the ground"
             )
+
+
+def _resume(ctx: MissionContext, leaf: str, took: str) -> Activity:
+    """Switch the parked buses on, give the devices :data:`WAKE_S` to report, and resume ``leaf``: by driving
+    back first when it works at the hole the rover left to charge (``took`` says how the charge ended)."""
+    switch_buses(ctx, PARKED_OFF, on=True)
+    yield from wait(ctx, WAKE_S)
+    if ctx.progress.away and leaf.startswith(AT_THE_HOLE):
+        return "return_to_site", f"{took}: back to site {ctx.progress.site} to resume {leaf}"
+    return "charged", f"{took}: resuming {leaf}"
 
 
 def _to_the_sun(ctx: MissionContext, planner: EnergyPlanner, leaf: str) -> Generator[None, None, None]:
